@@ -1,0 +1,6 @@
+//! Everything that measures: latency and TTFB histograms, the timeline,
+//! errors, cache, stages, cost, process CPU/RSS, profilers, and the leak,
+//! capacity and spike analyses. Collectors take samples pushed to them and
+//! never read clocks themselves: every time arrives on the sample.
+//!
+//! May depend on `genbench-model` only.

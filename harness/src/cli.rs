@@ -1,0 +1,108 @@
+//! Command-line arguments (clap). These types never leave the harness.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "genbench",
+    version,
+    about = "Load-test and profile AI content-generation pipelines",
+    long_about = "genbench drives baseline, stress, spike and soak scenarios against an \
+article-generation service over HTTP (your own, or the built-in reference pipeline backed \
+by mock LLM, search and web providers) and reports latency, time-to-first-token, \
+throughput, errors, cache hit rates, per-stage time, cost per article, CPU, RSS and leaks.",
+    after_help = "Start here:\n  genbench mock                 mock OpenAI, search and web providers on loopback\n  \
+genbench mock --help          presets, faults and the ledger"
+)]
+pub struct Cli {
+    /// More diagnostics on stderr (-v info, -vv debug); GENBENCH_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario against a target and write results.json and reports.
+    Run(Pending),
+    /// Serve mock LLM (OpenAI wire format), search and web providers.
+    Mock(MockArgs),
+    /// Serve the reference article-generation pipeline.
+    Pipeline(Pending),
+    /// Render report.html from a results.json.
+    Report(Pending),
+    /// Compare several results.json side by side.
+    Compare(Pending),
+    /// Run a scenario over a matrix of configurations.
+    Matrix(Pending),
+    /// Gate a current run against a baseline (for CI).
+    Gate(Pending),
+    /// Merge the results of segmented runs.
+    Merge(Pending),
+}
+
+/// A subcommand of the contract that is not built yet.
+#[derive(Debug, Args)]
+pub struct Pending {
+    /// (accepted and ignored until the subcommand exists)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Point an OpenAI SDK at the LLM mock with base_url=http://LLM_ADDR/v1 and any api_key.
+The request's `model` picks the preset (GET /v1/models lists them).
+
+Faults (--faults), as key=value pairs or a TOML file with [llm], [search], [web] tables:
+  rpm=60          token-bucket requests per minute per model; 429 with Retry-After
+  tpm=100000      tokens per minute per model (prompt + max_tokens)
+  error_rate=0.02 fraction answered 500/502/503
+  hang_rate=0.01  fraction that stall hang_ms (default 600000), then 504
+  cut_rate=0.05   fraction of streams cut mid-way without [DONE]
+  slow_rate=0.01  fraction delayed by an extra slow_ms (default 10000)
+  Keys apply to the LLM unless prefixed: search.error_rate=0.1,web.slow_rate=0.2
+
+Ledger: GET /mock/ledger (JSON), GET /metrics (Prometheus), POST /mock/ledger/reset,
+on every mock port. On Ctrl-C the final ledger is printed to stdout.
+
+Examples:
+  genbench mock
+  genbench mock --preset instant --search-preset instant --web-preset instant
+  genbench mock --llm 127.0.0.1:0 --seed 7 --faults rpm=30,cut_rate=0.1")]
+pub struct MockArgs {
+    /// Address of the OpenAI-compatible LLM mock (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8701", value_name = "ADDR")]
+    pub llm: SocketAddr,
+    /// Address of the search mock (Google Custom Search shape).
+    #[arg(long, default_value = "127.0.0.1:8702", value_name = "ADDR")]
+    pub search: SocketAddr,
+    /// Address of the web-page mock.
+    #[arg(long, default_value = "127.0.0.1:8703", value_name = "ADDR")]
+    pub web: SocketAddr,
+    /// LLM preset for models without one of their own (default: such models get 404).
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// Search provider preset: google-cse, serpapi, serper, instant.
+    #[arg(long, default_value = "google-cse", value_name = "NAME")]
+    pub search_preset: String,
+    /// Web page preset: typical, instant.
+    #[arg(long, default_value = "typical", value_name = "NAME")]
+    pub web_preset: String,
+    /// TOML file of presets that replace or add to the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    pub presets: Option<PathBuf>,
+    /// Seed for output text, latency draws and faults.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Faults to inject: key=value pairs or a TOML file (see below).
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+    /// Largest request body accepted; larger ones get 413.
+    #[arg(long, default_value_t = 8 * 1024 * 1024, value_name = "BYTES")]
+    pub max_body_bytes: usize,
+}

@@ -1,0 +1,103 @@
+//! `genbench mock`: the mock providers as long-running servers.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use genbench_mock::{Faults, MockAddrs, MockConfig, MockError, MockServers, Presets};
+use serde_json::json;
+
+use crate::cli::MockArgs;
+use crate::exit::Exit;
+
+/// Validates the arguments into a config before anything is started.
+fn config(args: &MockArgs) -> Result<MockConfig, Exit> {
+    let mut presets = Presets::builtin();
+    if let Some(path) = &args.presets {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read presets file {}", path.display()))
+            .map_err(Exit::usage)?;
+        presets.merge(Presets::parse(&text, &path.display().to_string()).map_err(Exit::usage)?);
+    }
+    let faults = match &args.faults {
+        Some(spec) => Faults::parse_spec(spec).map_err(Exit::usage)?,
+        None => Faults::default(),
+    };
+    let config = MockConfig {
+        seed: args.seed,
+        presets,
+        default_llm_preset: args.preset.clone(),
+        search_preset: args.search_preset.clone(),
+        web_preset: args.web_preset.clone(),
+        faults,
+        max_body_bytes: args.max_body_bytes,
+    };
+    config.validate().map_err(Exit::usage)?;
+    Ok(config)
+}
+
+pub fn run(args: MockArgs) -> Result<u8, Exit> {
+    let config = config(&args)?;
+    let addrs = MockAddrs {
+        llm: args.llm,
+        search: args.search,
+        web: args.web,
+    };
+    let rt = tokio::runtime::Runtime::new()
+        .context("cannot start the async runtime")
+        .map_err(Exit::could_not_run)?;
+    rt.block_on(serve(config, addrs))
+}
+
+async fn serve(config: MockConfig, addrs: MockAddrs) -> Result<u8, Exit> {
+    let servers = MockServers::start(config, addrs)
+        .await
+        .map_err(|e| match e {
+            MockError::Bind { .. } => Exit::could_not_run(e),
+            other => Exit::usage(other),
+        })?;
+    // One JSON line on stdout: how the harness and scripts find the ports.
+    println!(
+        "{}",
+        json!({"llm": servers.llm_url(), "search": servers.search_url(), "web": servers.web_url()})
+    );
+    eprintln!("genbench mock: serving until Ctrl-C");
+    eprintln!("  LLM     {}/v1   (OpenAI base_url)", servers.llm_url());
+    eprintln!("  search  {}/customsearch/v1?q=...", servers.search_url());
+    eprintln!("  web     {}/pages/{{id}}", servers.web_url());
+    eprintln!(
+        "  ledger  {}/mock/ledger   metrics {}/metrics",
+        servers.llm_url(),
+        servers.llm_url()
+    );
+    stop_signal().await;
+    eprintln!("genbench mock: stopping");
+    let ledger = servers.shutdown(Duration::from_secs(2)).await;
+    // Nothing lost on Ctrl-C: the final ledger goes to stdout.
+    println!(
+        "{}",
+        serde_json::to_string(&json!({"ledger": ledger})).unwrap_or_default()
+    );
+    Ok(Exit::OK)
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,343 @@
+//! The ledger: every call the mock served, with tokens and cost, so a pipeline
+//! pointed at the mock gets exact cost per article without instrumenting it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+/// Prices per million tokens captured when a model is first counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Prices {
+    pub input: f64,
+    pub cached_input: f64,
+    pub output: f64,
+}
+
+/// Token usage of one call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt: u64,
+    pub cached_prompt: u64,
+    pub completion: u64,
+}
+
+#[derive(Debug, Default)]
+struct ModelEntry {
+    prices: Prices,
+    requests: u64,
+    failed: u64,
+    usage: Usage,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    models: BTreeMap<String, ModelEntry>,
+    search_calls: u64,
+    search_failed: u64,
+    search_usd: f64,
+    web_pages: u64,
+}
+
+/// Shared, thread-safe ledger. One short lock per call; the mock is not the
+/// system under test, so this is not on anyone's hot path.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    inner: Mutex<Inner>,
+    in_flight: Arc<AtomicI64>,
+}
+
+/// Counts for one model in a snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModelLedger {
+    pub requests: u64,
+    pub failed_requests: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub cached_prompt_tokens: u64,
+    pub cost_usd: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SearchLedger {
+    pub calls: u64,
+    pub failed_calls: u64,
+    pub cost_usd: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WebLedger {
+    pub pages: u64,
+}
+
+/// What `GET /mock/ledger` returns.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LedgerSnapshot {
+    pub models: BTreeMap<String, ModelLedger>,
+    pub search: SearchLedger,
+    pub web: WebLedger,
+    pub total_cost_usd: f64,
+    pub in_flight: i64,
+}
+
+fn cost(p: &Prices, u: &Usage) -> f64 {
+    let uncached = u.prompt.saturating_sub(u.cached_prompt) as f64;
+    (uncached * p.input + u.cached_prompt as f64 * p.cached_input + u.completion as f64 * p.output)
+        / 1e6
+}
+
+/// Decrements the in-flight gauge when the request (or its stream) ends.
+#[derive(Debug)]
+pub struct InFlight(Arc<AtomicI64>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Ledger {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding this lock cannot leave counts half-written in
+        // a way that matters more than losing the ledger, so recover it.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn enter(&self) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(Arc::clone(&self.in_flight))
+    }
+
+    /// Counts a call to `model`; tokens are added with [`Ledger::add_usage`]
+    /// once known, so a stream cut mid-way bills what it sent.
+    pub fn model_call(&self, model: &str, prices: Prices, failed: bool) {
+        let mut g = self.lock();
+        let e = g.models.entry(model.to_string()).or_default();
+        e.prices = prices;
+        e.requests += 1;
+        e.failed += u64::from(failed);
+    }
+
+    pub fn add_usage(&self, model: &str, usage: Usage) {
+        let mut g = self.lock();
+        if let Some(e) = g.models.get_mut(model) {
+            e.usage.prompt += usage.prompt;
+            e.usage.cached_prompt += usage.cached_prompt;
+            e.usage.completion += usage.completion;
+        }
+    }
+
+    pub fn search_call(&self, usd: f64, failed: bool) {
+        let mut g = self.lock();
+        g.search_calls += 1;
+        if failed {
+            g.search_failed += 1;
+        } else {
+            g.search_usd += usd;
+        }
+    }
+
+    pub fn web_page(&self) {
+        self.lock().web_pages += 1;
+    }
+
+    pub fn reset(&self) {
+        *self.lock() = Inner::default();
+    }
+
+    pub fn snapshot(&self) -> LedgerSnapshot {
+        let g = self.lock();
+        let models: BTreeMap<String, ModelLedger> = g
+            .models
+            .iter()
+            .map(|(name, e)| {
+                let m = ModelLedger {
+                    requests: e.requests,
+                    failed_requests: e.failed,
+                    prompt_tokens: e.usage.prompt,
+                    completion_tokens: e.usage.completion,
+                    cached_prompt_tokens: e.usage.cached_prompt,
+                    cost_usd: cost(&e.prices, &e.usage),
+                };
+                (name.clone(), m)
+            })
+            .collect();
+        let total = models.values().map(|m| m.cost_usd).sum::<f64>() + g.search_usd;
+        LedgerSnapshot {
+            models,
+            search: SearchLedger {
+                calls: g.search_calls,
+                failed_calls: g.search_failed,
+                cost_usd: g.search_usd,
+            },
+            web: WebLedger { pages: g.web_pages },
+            total_cost_usd: total,
+            in_flight: self.in_flight.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl LedgerSnapshot {
+    /// Prometheus text exposition format 0.0.4.
+    pub fn to_prometheus(&self) -> String {
+        let mut out = String::new();
+        type Field = fn(&ModelLedger) -> String;
+        let per_model: [(&str, &str, Field); 6] = [
+            ("requests_total", "LLM and embedding calls", |m| {
+                m.requests.to_string()
+            }),
+            (
+                "failed_requests_total",
+                "calls answered with an error or cut",
+                |m| m.failed_requests.to_string(),
+            ),
+            ("prompt_tokens_total", "prompt tokens billed", |m| {
+                m.prompt_tokens.to_string()
+            }),
+            (
+                "cached_prompt_tokens_total",
+                "prompt tokens served from the prompt cache",
+                |m| m.cached_prompt_tokens.to_string(),
+            ),
+            ("completion_tokens_total", "completion tokens billed", |m| {
+                m.completion_tokens.to_string()
+            }),
+            (
+                "cost_usd_total",
+                "cost in US dollars at preset prices",
+                |m| m.cost_usd.to_string(),
+            ),
+        ];
+        for (name, help, f) in per_model {
+            let _ = writeln!(out, "# HELP genbench_mock_{name} {help}");
+            let _ = writeln!(out, "# TYPE genbench_mock_{name} counter");
+            for (model, m) in &self.models {
+                let _ = writeln!(
+                    out,
+                    "genbench_mock_{name}{{model=\"{}\"}} {}",
+                    label(model),
+                    f(m)
+                );
+            }
+        }
+        let scalars = [
+            (
+                "search_calls_total",
+                "counter",
+                "search API calls",
+                self.search.calls.to_string(),
+            ),
+            (
+                "search_failed_calls_total",
+                "counter",
+                "search calls answered with an error",
+                self.search.failed_calls.to_string(),
+            ),
+            (
+                "search_cost_usd_total",
+                "counter",
+                "search cost in US dollars",
+                self.search.cost_usd.to_string(),
+            ),
+            (
+                "web_pages_total",
+                "counter",
+                "web pages served",
+                self.web.pages.to_string(),
+            ),
+            (
+                "in_flight",
+                "gauge",
+                "requests being served, streams included",
+                self.in_flight.to_string(),
+            ),
+        ];
+        for (name, kind, help, v) in scalars {
+            let _ = writeln!(out, "# HELP genbench_mock_{name} {help}");
+            let _ = writeln!(out, "# TYPE genbench_mock_{name} {kind}");
+            let _ = writeln!(out, "genbench_mock_{name} {v}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINI: Prices = Prices {
+        input: 0.15,
+        cached_input: 0.075,
+        output: 0.60,
+    };
+
+    #[test]
+    fn cost_follows_the_worked_example() {
+        // 8k input + 1.5k output on gpt-4o-mini = $0.0021.
+        let l = Ledger::default();
+        l.model_call("gpt-4o-mini", MINI, false);
+        l.add_usage(
+            "gpt-4o-mini",
+            Usage {
+                prompt: 8000,
+                cached_prompt: 0,
+                completion: 1500,
+            },
+        );
+        let s = l.snapshot();
+        assert!((s.models["gpt-4o-mini"].cost_usd - 0.0021).abs() < 1e-12);
+        l.search_call(0.015, false);
+        l.search_call(0.015, false);
+        l.search_call(0.015, false);
+        let s = l.snapshot();
+        assert!((s.total_cost_usd - (0.0021 + 0.045)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn cached_tokens_bill_at_the_cached_price() {
+        let l = Ledger::default();
+        l.model_call("m", MINI, false);
+        l.add_usage(
+            "m",
+            Usage {
+                prompt: 2000,
+                cached_prompt: 1000,
+                completion: 0,
+            },
+        );
+        let want = (1000.0 * 0.15 + 1000.0 * 0.075) / 1e6;
+        assert!((l.snapshot().models["m"].cost_usd - want).abs() < 1e-15);
+    }
+
+    #[test]
+    fn reset_clears_and_prometheus_escapes_labels() {
+        let l = Ledger::default();
+        l.model_call("we\"ird", MINI, true);
+        let text = l.snapshot().to_prometheus();
+        assert!(
+            text.contains("genbench_mock_failed_requests_total{model=\"we\\\"ird\"} 1"),
+            "{text}"
+        );
+        l.reset();
+        assert!(l.snapshot().models.is_empty());
+    }
+
+    #[test]
+    fn in_flight_follows_guards() {
+        let l = Ledger::default();
+        let a = l.enter();
+        let b = l.enter();
+        assert_eq!(l.snapshot().in_flight, 2);
+        drop(a);
+        drop(b);
+        assert_eq!(l.snapshot().in_flight, 0);
+    }
+}

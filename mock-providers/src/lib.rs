@@ -1,0 +1,34 @@
+//! Mock providers for AI content pipelines: an OpenAI-compatible LLM, a
+//! Google-Custom-Search-shaped search API and a web of synthetic article
+//! pages, with latency presets, seeded fault injection and a ledger of every
+//! call and its cost.
+//!
+//! Pointing a pipeline at these mocks removes LLM cost and latency noise from
+//! a load test and yields exact cost per article with no instrumentation.
+//! `genbench mock` runs them as servers; tests start them in-process with
+//! [`MockServers::start`] on `127.0.0.1:0`.
+//!
+//! This crate must not depend on any other genbench crate: users run it on
+//! its own, and the harness only talks to it over HTTP.
+
+mod body;
+mod error;
+pub mod faults;
+pub mod ledger;
+mod llm;
+pub mod presets;
+pub mod rng;
+mod search;
+mod server;
+mod state;
+mod text;
+mod tokens;
+mod web;
+
+pub use error::MockError;
+pub use faults::Faults;
+pub use ledger::LedgerSnapshot;
+pub use presets::Presets;
+pub use server::{MockAddrs, MockServers, parse_ledger};
+pub use state::MockConfig;
+pub use web::render_page;

@@ -1,0 +1,180 @@
+//! Server-sent events for streamed completions, paced against absolute
+//! deadlines (first token at arrival + TTFT, token `i` at `i / speed` after
+//! it) so timer granularity never accumulates into drift.
+
+use axum::body::Body;
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::stream;
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::chat::usage_json;
+use super::plan::Plan;
+use crate::ledger::InFlight;
+use crate::state::Shared;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Phase {
+    Role,
+    Tokens,
+    Finish,
+    Done,
+}
+
+struct StreamState {
+    st: Shared,
+    plan: Plan,
+    first_token_at: Instant,
+    next: usize,
+    phase: Phase,
+    billed: bool,
+    prefix: String,
+    suffix: &'static str,
+    _in_flight: InFlight,
+}
+
+impl StreamState {
+    fn bill(&mut self, completion: usize) {
+        if !self.billed {
+            self.billed = true;
+            self.st
+                .ledger
+                .add_usage(&self.plan.model, self.plan.usage(completion));
+        }
+    }
+
+    fn push_chunk(&self, out: &mut BytesMut, delta: &str, finish: &str) {
+        out.put_slice(self.prefix.as_bytes());
+        out.put_slice(delta.as_bytes());
+        out.put_slice(b",\"logprobs\":null,\"finish_reason\":");
+        out.put_slice(finish.as_bytes());
+        out.put_slice(self.suffix.as_bytes());
+    }
+
+    fn push_token(&self, out: &mut BytesMut, piece: &str) {
+        let escaped = serde_json::to_string(piece).unwrap_or_default();
+        let delta = format!("{{\"content\":{escaped}}}");
+        self.push_chunk(out, &delta, "null");
+    }
+
+    /// Produces the next frame, or `None` at the end. `Err` cuts the
+    /// connection, which is how a provider's dropped stream looks to a client.
+    async fn step(&mut self) -> Option<Result<Bytes, std::io::Error>> {
+        let mut out = BytesMut::new();
+        match self.phase {
+            Phase::Role => {
+                sleep_until(self.first_token_at).await;
+                self.push_chunk(
+                    &mut out,
+                    r#"{"role":"assistant","content":"","refusal":null}"#,
+                    "null",
+                );
+                self.phase = Phase::Tokens;
+                // The first token goes out together with the role chunk.
+                self.push_due_tokens(&mut out);
+            }
+            Phase::Tokens => {
+                if self.at_cut() {
+                    self.bill(self.next);
+                    self.phase = Phase::Done;
+                    return Some(Err(std::io::Error::other(
+                        "genbench mock: injected stream cut",
+                    )));
+                }
+                if self.next >= self.plan.pieces.len() {
+                    self.finish(&mut out);
+                } else {
+                    sleep_until(self.first_token_at + self.plan.token_offset(self.next)).await;
+                    self.push_due_tokens(&mut out);
+                }
+            }
+            Phase::Finish => self.finish(&mut out),
+            Phase::Done => return None,
+        }
+        Some(Ok(out.freeze()))
+    }
+
+    fn at_cut(&self) -> bool {
+        self.plan.cut_index() == Some(self.next)
+    }
+
+    /// Sends every token already due in one write: at high speeds several
+    /// fall within one timer tick, and one write per tick is what a real
+    /// server's buffering would do too.
+    fn push_due_tokens(&mut self, out: &mut BytesMut) {
+        let now = Instant::now();
+        while self.next < self.plan.pieces.len() && !self.at_cut() {
+            if self.first_token_at + self.plan.token_offset(self.next) > now {
+                break;
+            }
+            self.push_token(out, self.plan.pieces[self.next]);
+            self.next += 1;
+        }
+        if self.next >= self.plan.pieces.len() && !self.at_cut() {
+            self.phase = Phase::Finish;
+        }
+    }
+
+    fn finish(&mut self, out: &mut BytesMut) {
+        self.push_chunk(out, "{}", &format!("\"{}\"", self.plan.finish_reason));
+        let n = self.plan.pieces.len();
+        self.bill(n);
+        if self.plan.include_usage {
+            let chunk = json!({
+                "id": self.plan.id,
+                "object": "chat.completion.chunk",
+                "created": self.plan.created,
+                "model": self.plan.model,
+                "system_fingerprint": "fp_genbench",
+                "choices": [],
+                "usage": usage_json(self.plan.usage(n)),
+            });
+            out.put_slice(format!("data: {chunk}\n\n").as_bytes());
+        }
+        out.put_slice(b"data: [DONE]\n\n");
+        self.phase = Phase::Done;
+    }
+}
+
+impl Drop for StreamState {
+    fn drop(&mut self) {
+        // The client went away mid-stream: bill what was sent, as providers do.
+        let sent = self.next;
+        self.bill(sent);
+    }
+}
+
+async fn sleep_until(t: Instant) {
+    if t > Instant::now() {
+        tokio::time::sleep_until(t).await;
+    }
+}
+
+pub fn sse_body(st: Shared, plan: Plan, start: Instant, in_flight: InFlight) -> Body {
+    let model = serde_json::to_string(&plan.model).unwrap_or_else(|_| "\"\"".into());
+    let prefix = format!(
+        "data: {{\"id\":\"{}\",\"object\":\"chat.completion.chunk\",\"created\":{},\"model\":{model},\
+         \"system_fingerprint\":\"fp_genbench\",\"choices\":[{{\"index\":0,\"delta\":",
+        plan.id, plan.created
+    );
+    let suffix = if plan.include_usage {
+        "}],\"usage\":null}\n\n"
+    } else {
+        "}]}\n\n"
+    };
+    let state = StreamState {
+        first_token_at: start + plan.ttft,
+        st,
+        plan,
+        next: 0,
+        phase: Phase::Role,
+        billed: false,
+        prefix,
+        suffix,
+        _in_flight: in_flight,
+    };
+    let s = stream::unfold(state, |mut s| async move {
+        s.step().await.map(|item| (item, s))
+    });
+    Body::from_stream(s)
+}
