@@ -30,7 +30,7 @@ pub enum Command {
     /// Run a scenario against a target and write results.json and reports.
     Run(Pending),
     /// Serve mock LLM (OpenAI wire format), search and web providers.
-    Mock(MockArgs),
+    Mock(Box<MockArgs>),
     /// Serve the reference article-generation pipeline.
     Pipeline(Pending),
     /// Render report.html from a results.json.
@@ -102,6 +102,10 @@ pub struct MockArgs {
     /// Faults to inject: key=value pairs or a TOML file (see below).
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
+    /// Multiplies preset latencies and token gaps: 0 = instant (prices and token
+    /// counts unchanged), 0.1 = ten times faster than the preset.
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    pub time_scale: f64,
     /// Largest request body accepted; larger ones get 413.
     #[arg(long, default_value_t = 8 * 1024 * 1024, value_name = "BYTES")]
     pub max_body_bytes: usize,

@@ -47,37 +47,35 @@ struct Params {
     start: u32,
 }
 
-fn params(raw: &HashMap<String, String>, max: u32) -> Result<Params, Response> {
-    let bad = |m: &str| google_error(StatusCode::BAD_REQUEST, "badRequest", m);
+/// Validates the query parameters; `Err` is the message for a 400.
+fn params(raw: &HashMap<String, String>, max: u32) -> Result<Params, String> {
     let q = raw
         .get("q")
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
     if q.is_empty() {
-        return Err(bad("Missing required parameter: q"));
+        return Err("Missing required parameter: q".into());
     }
-    let int = |name: &str, default: u32| -> Result<u32, Response> {
+    let int = |name: &str, default: u32| -> Result<u32, String> {
         match raw.get(name) {
             None => Ok(default),
             Some(v) => v.parse().map_err(|_| {
-                bad(&format!(
-                    "Invalid value '{v}' for parameter {name}: expected an integer."
-                ))
+                format!("Invalid value '{v}' for parameter {name}: expected an integer.")
             }),
         }
     };
-    let num = int("num", max.min(10))?;
-    if !(1..=max.min(10)).contains(&num) {
-        return Err(bad(&format!(
-            "Invalid value '{num}' for parameter num: must be between 1 and {}.",
-            max.min(10)
-        )));
+    let max = max.min(10);
+    let num = int("num", max)?;
+    if !(1..=max).contains(&num) {
+        return Err(format!(
+            "Invalid value '{num}' for parameter num: must be between 1 and {max}."
+        ));
     }
     let start = int("start", 1)?;
     if !(1..=91).contains(&start) {
-        return Err(bad(&format!(
+        return Err(format!(
             "Invalid value '{start}' for parameter start: must be between 1 and 91."
-        )));
+        ));
     }
     Ok(Params { q, num, start })
 }
@@ -135,7 +133,7 @@ async fn search(State(st): State<Shared>, Query(raw): Query<HashMap<String, Stri
     let preset = st.search_preset().clone();
     let p = match params(&raw, preset.max_results) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(m) => return google_error(StatusCode::BAD_REQUEST, "badRequest", &m),
     };
     if let Err(l) = st
         .faults
@@ -155,7 +153,7 @@ async fn search(State(st): State<Shared>, Query(raw): Query<HashMap<String, Stri
     }
     let mut rng = st.faults.next_rng(Service::Search);
     let d = st.faults.decide(Service::Search, &mut rng);
-    let ms = latency_ms(&preset, &mut rng) + d.extra_ms;
+    let ms = st.scaled_ms(latency_ms(&preset, &mut rng)) + d.extra_ms;
     st.ledger
         .search_call(preset.usd_per_call, d.fate != Fate::Normal);
     match d.fate {

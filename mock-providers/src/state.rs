@@ -22,6 +22,10 @@ pub struct MockConfig {
     pub web_preset: String,
     pub faults: Faults,
     pub max_body_bytes: usize,
+    /// Multiplies every preset latency and token gap: 0 makes the mock
+    /// instant while keeping prices and token counts, 0.1 runs ten times fast.
+    /// Injected faults' delays are not scaled.
+    pub time_scale: f64,
 }
 
 impl Default for MockConfig {
@@ -34,6 +38,7 @@ impl Default for MockConfig {
             web_preset: "typical".into(),
             faults: Faults::default(),
             max_body_bytes: 8 * 1024 * 1024,
+            time_scale: 1.0,
         }
     }
 }
@@ -43,9 +48,11 @@ fn known<V>(m: &std::collections::BTreeMap<String, V>) -> String {
 }
 
 impl MockConfig {
-    /// Every mock preset instant: for tests and for measuring overhead.
+    /// No latency anywhere, real token counts and prices: for tests and for
+    /// measuring a pipeline's own overhead.
     pub fn instant() -> Self {
         MockConfig {
+            time_scale: 0.0,
             default_llm_preset: Some("instant".into()),
             search_preset: "instant".into(),
             web_preset: "instant".into(),
@@ -54,15 +61,24 @@ impl MockConfig {
     }
 
     pub fn validate(&self) -> Result<(), MockError> {
+        if !(self.time_scale >= 0.0 && self.time_scale.is_finite()) {
+            return Err(MockError::Config {
+                origin: "time_scale".into(),
+                message: format!(
+                    "{} is not a factor >= 0 (1 = preset speed, 0 = instant)",
+                    self.time_scale
+                ),
+            });
+        }
         let p = &self.presets;
-        if let Some(d) = &self.default_llm_preset {
-            if !p.llm.contains_key(d) {
-                return Err(MockError::UnknownPreset {
-                    kind: "llm",
-                    name: d.clone(),
-                    known: known(&p.llm),
-                });
-            }
+        if let Some(d) = &self.default_llm_preset
+            && !p.llm.contains_key(d)
+        {
+            return Err(MockError::UnknownPreset {
+                kind: "llm",
+                name: d.clone(),
+                known: known(&p.llm),
+            });
         }
         if !p.search.contains_key(&self.search_preset) {
             return Err(MockError::UnknownPreset {
@@ -105,7 +121,8 @@ impl PrefixCache {
         for (i, id) in ids.iter().enumerate() {
             h = crate::rng::hash_bytes(h, &id.to_le_bytes());
             let len = i + 1;
-            if len >= CACHE_MIN_TOKENS && (len - CACHE_MIN_TOKENS) % CACHE_STEP_TOKENS == 0 {
+            if len >= CACHE_MIN_TOKENS && (len - CACHE_MIN_TOKENS).is_multiple_of(CACHE_STEP_TOKENS)
+            {
                 checkpoints.push((len, h));
             }
         }
@@ -145,6 +162,20 @@ impl AppState {
                 .as_ref()
                 .and_then(|d| p.get(d))
         })
+    }
+
+    /// A preset latency in ms, scaled by `time_scale`.
+    pub fn scaled_ms(&self, ms: f64) -> f64 {
+        (ms * self.config.time_scale).max(0.0)
+    }
+
+    /// A preset speed scaled by `time_scale`; 0 means unlimited.
+    pub fn scaled_speed(&self, tokens_per_s: f64) -> f64 {
+        if self.config.time_scale == 0.0 || tokens_per_s <= 0.0 {
+            0.0
+        } else {
+            tokens_per_s / self.config.time_scale
+        }
     }
 
     pub fn search_preset(&self) -> &SearchPreset {

@@ -95,7 +95,7 @@ pub fn generate(kind: TokenizerKind, key: u64, n: usize) -> Vec<&'static str> {
             in_sentence = 1;
         } else if in_sentence >= sentence_len || remaining == 1 {
             sentences += 1;
-            let end = if sentences % 5 == 0 {
+            let end = if sentences.is_multiple_of(5) {
                 v.paragraph
             } else {
                 v.stop

@@ -142,7 +142,7 @@ async fn page(
     };
     let mut rng = st.faults.next_rng(Service::Web);
     let d = st.faults.decide(Service::Web, &mut rng);
-    let ms = st.web_preset().latency_ms.dist().sample(&mut rng) + d.extra_ms;
+    let ms = st.scaled_ms(st.web_preset().latency_ms.dist().sample(&mut rng)) + d.extra_ms;
     match d.fate {
         Fate::Error(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

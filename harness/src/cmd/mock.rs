@@ -30,6 +30,7 @@ fn config(args: &MockArgs) -> Result<MockConfig, Exit> {
         web_preset: args.web_preset.clone(),
         faults,
         max_body_bytes: args.max_body_bytes,
+        time_scale: args.time_scale,
     };
     config.validate().map_err(Exit::usage)?;
     Ok(config)

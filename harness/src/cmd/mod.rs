@@ -7,7 +7,7 @@ use crate::exit::Exit;
 
 pub fn dispatch(command: Command) -> Result<u8, Exit> {
     match command {
-        Command::Mock(args) => mock::run(args),
+        Command::Mock(args) => mock::run(*args),
         Command::Run(_) => pending("run", "the load engine and scenarios"),
         Command::Pipeline(_) => pending("pipeline", "the reference article pipeline"),
         Command::Report(_) => pending("report", "the HTML report"),

@@ -151,7 +151,7 @@ async fn handle(st: &Shared, body: Body, start: Instant) -> Result<Value, ApiErr
     let d = st.faults.decide(Service::Embeddings, &mut rng);
     st.ledger
         .model_call(&req.model, price, d.fate != Fate::Normal);
-    let latency_ms = preset.latency_ms.dist().sample(&mut rng) + d.extra_ms;
+    let latency_ms = st.scaled_ms(preset.latency_ms.dist().sample(&mut rng)) + d.extra_ms;
     match d.fate {
         Fate::Normal => {}
         Fate::Error(code) => {

@@ -156,7 +156,8 @@ pub fn plan_chat(st: &Shared, req: &ChatRequest) -> Result<Plan, ApiError> {
     } else {
         0
     };
-    let ttft_ms = preset.ttft_ms.dist().sample(&mut rng) + preset.thinking_ms + decision.extra_ms;
+    let ttft_ms = st.scaled_ms(preset.ttft_ms.dist().sample(&mut rng) + preset.thinking_ms)
+        + decision.extra_ms;
     let jitter = preset.tokens_per_s_jitter * (2.0 * rng.unit() - 1.0);
     Ok(Plan {
         id: format!(
@@ -177,7 +178,7 @@ pub fn plan_chat(st: &Shared, req: &ChatRequest) -> Result<Plan, ApiError> {
             "stop"
         },
         ttft: Duration::from_secs_f64(ttft_ms.max(0.0) / 1000.0),
-        tokens_per_s: (preset.tokens_per_s * (1.0 + jitter)).max(0.0),
+        tokens_per_s: st.scaled_speed(preset.tokens_per_s * (1.0 + jitter)),
         decision: Decision {
             cut_at: decision.cut_at.filter(|_| streaming),
             ..decision

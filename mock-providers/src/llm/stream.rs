@@ -75,6 +75,9 @@ impl StreamState {
             }
             Phase::Tokens => {
                 if self.at_cut() {
+                    // Let the server flush what was sent before the cut: an
+                    // error on the very next poll would drop unsent bytes too.
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
                     self.bill(self.next);
                     self.phase = Phase::Done;
                     return Some(Err(std::io::Error::other(
