@@ -218,8 +218,5 @@ async fn same_seed_same_faults_for_a_sequential_client() {
     let a = run(5).await;
     assert_eq!(a, run(5).await);
     assert_ne!(a, run(6).await);
-    assert!(
-        a.iter().any(|c| *c == 200) && a.iter().any(|c| *c >= 500),
-        "{a:?}"
-    );
+    assert!(a.contains(&200) && a.iter().any(|c| *c >= 500), "{a:?}");
 }

@@ -328,7 +328,7 @@ async fn long_prompts_repeat_as_cached_tokens() {
         .unwrap();
     let prompt_tokens = second["usage"]["prompt_tokens"].as_u64().unwrap();
     assert!(
-        cached >= 1024 && cached <= prompt_tokens && (cached - 1024) % 128 == 0,
+        cached >= 1024 && cached <= prompt_tokens && (cached - 1024).is_multiple_of(128),
         "{cached} of {prompt_tokens}"
     );
     let l = &m.ledger().models["gpt-4o-mini"];
