@@ -51,16 +51,20 @@ impl StreamState {
         out.put_slice(self.suffix.as_bytes());
     }
 
+    /// One token chunk, written without intermediate allocations: this runs
+    /// once per token per stream, the mock's hottest path.
     fn push_token(&self, out: &mut BytesMut, piece: &str) {
-        let escaped = serde_json::to_string(piece).unwrap_or_default();
-        let delta = format!("{{\"content\":{escaped}}}");
-        self.push_chunk(out, &delta, "null");
+        out.put_slice(self.prefix.as_bytes());
+        out.put_slice(b"{\"content\":\"");
+        put_json_escaped(out, piece);
+        out.put_slice(b"\"},\"logprobs\":null,\"finish_reason\":null");
+        out.put_slice(self.suffix.as_bytes());
     }
 
     /// Produces the next frame, or `None` at the end. `Err` cuts the
     /// connection, which is how a provider's dropped stream looks to a client.
     async fn step(&mut self) -> Option<Result<Bytes, std::io::Error>> {
-        let mut out = BytesMut::new();
+        let mut out = BytesMut::with_capacity(self.prefix.len() + 128);
         match self.phase {
             Phase::Role => {
                 sleep_until(self.first_token_at).await;
@@ -139,6 +143,21 @@ impl StreamState {
     }
 }
 
+/// Writes `s` as the inside of a JSON string.
+fn put_json_escaped(out: &mut BytesMut, s: &str) {
+    for b in s.bytes() {
+        match b {
+            b'"' => out.put_slice(b"\\\""),
+            b'\\' => out.put_slice(b"\\\\"),
+            b'\n' => out.put_slice(b"\\n"),
+            b'\r' => out.put_slice(b"\\r"),
+            b'\t' => out.put_slice(b"\\t"),
+            0..=0x1f => out.put_slice(format!("\\u{b:04x}").as_bytes()),
+            _ => out.put_u8(b),
+        }
+    }
+}
+
 impl Drop for StreamState {
     fn drop(&mut self) {
         // The client went away mid-stream: bill what was sent, as providers do.
@@ -180,4 +199,19 @@ pub fn sse_body(st: Shared, plan: Plan, start: Instant, in_flight: InFlight) -> 
         s.step().await.map(|item| (item, s))
     });
     Body::from_stream(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_matches_serde_json() {
+        for s in [" word", ".\n\n", "quote\"back\\slash\ttab\u{1}", "é"] {
+            let mut out = BytesMut::new();
+            put_json_escaped(&mut out, s);
+            let ours = format!("\"{}\"", String::from_utf8(out.to_vec()).unwrap());
+            assert_eq!(serde_json::from_str::<String>(&ours).unwrap(), s);
+        }
+    }
 }

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Benchmark of `genbench mock` on this machine. Not a test: it prints figures.
+#
+#  1. Streaming capacity at the gpt-4o-mini pace (80 tok/s ±25%, TTFT median
+#     450 ms): for each concurrency, N streams of 200 tokens are kept open for
+#     DURATION seconds; the client records every token's arrival gap minus the
+#     intended gap (1 / the speed the mock drew, from its response header).
+#  2. Non-stream completions per second with the `instant` preset.
+#
+# The mock is pinned to core 0 and the client (mock-providers/examples/
+# mock_load.rs, raw HTTP/1.1 so its own cost stays small) to core 1. Server CPU
+# comes from /proc/PID/stat.
+#
+# Usage: bench/mock.sh [CONCURRENCY...]   (default: 500 1000 1500 2000)
+# Env:   DURATION (s, default 20), NONSTREAM_CONNS (default 128)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-20}
+NONSTREAM_CONNS=${NONSTREAM_CONNS:-128}
+LEVELS=("$@")
+[ ${#LEVELS[@]} -eq 0 ] && LEVELS=(500 1000 1500 2000)
+TARGET_STREAMS=2000
+TARGET_P99_MS=5
+
+cargo build --release -q -p genbench
+cargo build --release -q -p genbench-mock --example mock_load
+BIN=target/release/genbench
+LOAD=target/release/examples/mock_load
+OUT=$(mktemp -d)
+trap 'kill $MOCK_PID 2>/dev/null || true; rm -rf "$OUT"' EXIT
+MOCK_PID=
+
+start_mock() {
+    taskset -c 0 "$BIN" mock --llm 127.0.0.1:0 --search 127.0.0.1:0 --web 127.0.0.1:0 \
+        >"$OUT/mock.out" 2>/dev/null &
+    MOCK_PID=$!
+    for _ in $(seq 50); do [ -s "$OUT/mock.out" ] && break; sleep 0.1; done
+    ADDR=$(head -1 "$OUT/mock.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["llm"][7:])')
+}
+cpu_ticks() { awk '{print $14+$15}' "/proc/$MOCK_PID/stat"; }
+stop_mock() { kill "$MOCK_PID"; wait "$MOCK_PID" 2>/dev/null || true; MOCK_PID=; }
+
+echo "genbench mock benchmark, $(nproc) cores, $(date -u +%Y-%m-%d)"
+echo
+echo "1. streams at gpt-4o-mini pace, 200 tokens each, ${DURATION}s per level"
+printf '%8s %10s %9s %9s %9s %11s %12s %6s\n' streams mean_open tok/s p50_ms p99_ms abs_p99_ms cpu_us/tok ok
+for C in "${LEVELS[@]}"; do
+    start_mock
+    T0=$(cpu_ticks)
+    taskset -c 1 "$LOAD" --addr "$ADDR" --mode stream --concurrency "$C" \
+        --duration-s "$DURATION" --model gpt-4o-mini --max-tokens 200 >"$OUT/load.json"
+    T1=$(cpu_ticks)
+    stop_mock
+    python3 - "$OUT/load.json" "$C" "$T0" "$T1" "$TARGET_P99_MS" >>"$OUT/streams.txt" <<'PY'
+import json, sys, os
+d = json.load(open(sys.argv[1]))
+c, t0, t1, target = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+hz = os.sysconf("SC_CLK_TCK")
+cpu_us_per_tok = (t1 - t0) / hz / max(d["tokens"], 1) * 1e6
+g = d["gap_error_ms"]
+ok = g["p99"] < target and d["failed"] == 0
+print(f'{c:8d} {d["concurrent_streams"]["mean"]:10.0f} {d["tokens_per_s"]:9.0f} {g["p50"]:9.3f} {g["p99"]:9.3f} {g["abs_p99"]:11.3f} {cpu_us_per_tok:12.2f} {"yes" if ok else "no":>6}')
+PY
+    tail -1 "$OUT/streams.txt"
+done
+BEST=$(awk '$8=="yes"{b=$1} END{print b+0}' "$OUT/streams.txt")
+echo "   most concurrent streams with p99 gap error < ${TARGET_P99_MS} ms: ${BEST} (target ${TARGET_STREAMS}; ratio $(python3 -c "print(round($BEST/$TARGET_STREAMS, 2))"))"
+echo
+echo "2. non-stream completions, instant preset, ${NONSTREAM_CONNS} keep-alive connections, ${DURATION}s"
+start_mock
+T0=$(cpu_ticks)
+taskset -c 1 "$LOAD" --addr "$ADDR" --mode nonstream --concurrency "$NONSTREAM_CONNS" \
+    --duration-s "$DURATION" --model instant --max-tokens none >"$OUT/ns.json"
+T1=$(cpu_ticks)
+stop_mock
+python3 - "$OUT/ns.json" "$T0" "$T1" <<'PY'
+import json, sys, os
+d = json.load(open(sys.argv[1]))
+hz = os.sysconf("SC_CLK_TCK")
+cpu = (int(sys.argv[3]) - int(sys.argv[2])) / hz
+print(f'   {d["completions_per_s"]:.0f} completions/s, {d["tokens"] / max(d["completed"], 1):.0f} tokens each, '
+      f'{cpu / max(d["completed"], 1) * 1e6:.1f} µs server CPU per completion, {d["failed"]} failed')
+PY
