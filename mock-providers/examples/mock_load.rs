@@ -131,13 +131,15 @@ async fn one_stream(o: &Opts, i: usize, errs: &mut Vec<i32>, sh: &Shared) -> std
     let mut carry: Vec<u8> = head[body_start..].to_vec();
     let mut done = false;
     let mut first = true;
+    let mut now = Instant::now();
     loop {
-        let now = Instant::now();
         let data = if first {
             first = false;
             std::mem::take(&mut carry)
         } else {
             let n = s.read(&mut buf).await?;
+            // Arrival time: when the read returns, not when it was started.
+            now = Instant::now();
             if n == 0 {
                 break;
             }
