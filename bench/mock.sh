@@ -7,7 +7,7 @@
 #     intended gap (1 / the speed the mock drew, from its response header).
 #  2. Non-stream completions per second with the `instant` preset.
 #
-# The mock is pinned to core 0 and the client (mock-providers/examples/
+# The mock is pinned to core 0 (one thread, current-thread runtime) and the client (mock-providers/examples/
 # mock_load.rs, raw HTTP/1.1 so its own cost stays small) to core 1. Server CPU
 # comes from /proc/PID/stat.
 #
@@ -32,7 +32,7 @@ trap 'kill $MOCK_PID 2>/dev/null || true; rm -rf "$OUT"' EXIT
 MOCK_PID=
 
 start_mock() {
-    taskset -c 0 "$BIN" mock --llm 127.0.0.1:0 --search 127.0.0.1:0 --web 127.0.0.1:0 \
+    taskset -c 0 "$BIN" mock --threads 1 --llm 127.0.0.1:0 --search 127.0.0.1:0 --web 127.0.0.1:0 \
         >"$OUT/mock.out" 2>/dev/null &
     MOCK_PID=$!
     for _ in $(seq 50); do [ -s "$OUT/mock.out" ] && break; sleep 0.1; done

@@ -43,10 +43,20 @@ pub fn run(args: MockArgs) -> Result<u8, Exit> {
         search: args.search,
         web: args.web,
     };
-    let rt = tokio::runtime::Runtime::new()
+    let rt = runtime(args.threads.map(usize::from))
         .context("cannot start the async runtime")
         .map_err(Exit::could_not_run)?;
     rt.block_on(serve(config, addrs))
+}
+
+/// One thread runs a current-thread runtime, which skips the work-stealing
+/// scheduler's synchronisation; more use the multi-thread runtime.
+fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    match threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        Some(n) => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build(),
+        None => tokio::runtime::Runtime::new(),
+    }
 }
 
 async fn serve(config: MockConfig, addrs: MockAddrs) -> Result<u8, Exit> {
