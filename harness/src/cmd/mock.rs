@@ -53,8 +53,13 @@ pub fn run(args: MockArgs) -> Result<u8, Exit> {
 /// scheduler's synchronisation; more use the multi-thread runtime.
 fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
     match threads {
-        Some(1) => tokio::runtime::Builder::new_current_thread().enable_all().build(),
-        Some(n) => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build(),
+        Some(1) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        Some(n) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
         None => tokio::runtime::Runtime::new(),
     }
 }
