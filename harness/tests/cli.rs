@@ -1,0 +1,105 @@
+//! The `genbench` binary's contract: exit codes, errors that say what to do,
+//! and `genbench mock` printing its URLs and, when stopped, its ledger.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn genbench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_genbench"))
+}
+
+#[test]
+fn subcommands_not_built_yet_say_so_and_exit_2() {
+    for sub in [
+        "run", "pipeline", "report", "compare", "matrix", "gate", "merge",
+    ] {
+        let out = genbench().arg(sub).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{sub}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("does not exist yet"), "{sub}: {err}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_with_the_fix() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["mock", "--faults", "error_rate=3"], "between 0 and 1"),
+        (&["mock", "--search-preset", "bing"], "known: google-cse"),
+        (
+            &["mock", "--presets", "/no/such/file.toml"],
+            "cannot read presets file",
+        ),
+        (&["frobnicate"], "unrecognized subcommand"),
+    ];
+    for (args, needle) in cases {
+        let out = genbench().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn help_exits_0() {
+    let out = genbench().args(["mock", "--help"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--faults"));
+}
+
+#[test]
+fn busy_port_exits_3() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = genbench()
+        .args([
+            "mock",
+            "--llm",
+            &addr,
+            "--search",
+            "127.0.0.1:0",
+            "--web",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"));
+}
+
+#[cfg(unix)]
+#[test]
+fn mock_prints_urls_then_its_ledger_on_sigterm() {
+    let mut child = genbench()
+        .args([
+            "mock",
+            "--llm",
+            "127.0.0.1:0",
+            "--search",
+            "127.0.0.1:0",
+            "--web",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    for key in ["llm", "search", "web"] {
+        assert!(
+            first[key]
+                .as_str()
+                .unwrap()
+                .starts_with("http://127.0.0.1:"),
+            "{first}"
+        );
+    }
+    let status = Command::new("kill")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let last: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(last["ledger"]["in_flight"], 0);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
