@@ -32,7 +32,7 @@ pub enum Command {
     /// Serve mock LLM (OpenAI wire format), search and web providers.
     Mock(Box<MockArgs>),
     /// Serve the reference article-generation pipeline.
-    Pipeline(Pending),
+    Pipeline(Box<PipelineArgs>),
     /// Render report.html from a results.json.
     Report(Pending),
     /// Compare several results.json side by side.
@@ -112,4 +112,61 @@ pub struct MockArgs {
     /// Largest request body accepted; larger ones get 413.
     #[arg(long, default_value_t = 8 * 1024 * 1024, value_name = "BYTES")]
     pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Endpoints: POST /api/v1/generate-article {topic, industry?, target_length?},
+POST /api/v1/generate-article/stream (SSE), GET /metrics, /health, /config,
+/debug/pprof/profile?seconds=N (with --profiling).
+
+Settings come from --config FILE (TOML; keys as echoed by GET /config), then
+the flags below, which win.
+
+Examples:
+  genbench mock &
+  genbench pipeline
+  curl -s localhost:8080/api/v1/generate-article -d '{\"topic\": \"tidal energy\"}'
+  genbench pipeline --model instant --cache off --top-k 3")]
+pub struct PipelineArgs {
+    /// Address to serve on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub addr: SocketAddr,
+    /// TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// OpenAI-compatible base URL, without /v1 (default: genbench mock's).
+    #[arg(long, value_name = "URL")]
+    pub llm_url: Option<String>,
+    /// Google-Custom-Search-compatible base URL (default: genbench mock's).
+    #[arg(long, value_name = "URL")]
+    pub search_url: Option<String>,
+    /// Model asked for every article.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Article cache.
+    #[arg(long, value_enum)]
+    pub cache: Option<CacheArg>,
+    /// Redis URL when --cache redis.
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<String>,
+    /// Search results fetched as sources (1-10).
+    #[arg(long)]
+    pub top_k: Option<u32>,
+    /// Tokens of source text allowed into the prompt.
+    #[arg(long, value_name = "TOKENS")]
+    pub context_token_budget: Option<usize>,
+    /// Memory kept forever per request, to prove a soak test catches leaks.
+    #[arg(long, value_name = "BYTES")]
+    pub leak_bytes_per_request: Option<usize>,
+    /// Serve /debug/pprof/profile (the profiler allocates about 150 MB).
+    #[arg(long)]
+    pub profiling: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CacheArg {
+    Off,
+    Memory,
+    Redis,
 }

@@ -85,7 +85,7 @@ async fn serve(config: MockConfig, addrs: MockAddrs) -> Result<u8, Exit> {
         servers.llm_url(),
         servers.llm_url()
     );
-    stop_signal().await;
+    super::signal::stop().await;
     eprintln!("genbench mock: stopping");
     let ledger = servers.shutdown(Duration::from_secs(2)).await;
     // Nothing lost on Ctrl-C: the final ledger goes to stdout.
@@ -94,26 +94,4 @@ async fn serve(config: MockConfig, addrs: MockAddrs) -> Result<u8, Exit> {
         serde_json::to_string(&json!({"ledger": ledger})).unwrap_or_default()
     );
     Ok(Exit::OK)
-}
-
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
 mod mock;
+mod pipeline;
+mod signal;
 
 use crate::cli::Command;
 use crate::exit::Exit;
@@ -9,7 +11,7 @@ pub fn dispatch(command: Command) -> Result<u8, Exit> {
     match command {
         Command::Mock(args) => mock::run(*args),
         Command::Run(_) => pending("run", "the load engine and scenarios"),
-        Command::Pipeline(_) => pending("pipeline", "the reference article pipeline"),
+        Command::Pipeline(args) => pipeline::run(*args),
         Command::Report(_) => pending("report", "the HTML report"),
         Command::Compare(_) => pending("compare", "run comparison"),
         Command::Matrix(_) => pending("matrix", "the configuration matrix runner"),

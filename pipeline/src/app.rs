@@ -1,0 +1,51 @@
+//! The pipeline's shared state.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Semaphore;
+
+use crate::cache::Cache;
+use crate::config::PipelineConfig;
+use crate::metrics::Metrics;
+use crate::providers::Providers;
+
+pub struct App {
+    pub cfg: PipelineConfig,
+    pub cache: Cache,
+    pub providers: Providers,
+    pub metrics: Arc<Metrics>,
+    /// Articles generated at once.
+    pub limit: Arc<Semaphore>,
+    /// Held while a CPU profile is being taken: one at a time.
+    pub profiling: tokio::sync::Mutex<()>,
+    leaked: Mutex<Vec<Box<[u8]>>>,
+}
+
+impl App {
+    pub async fn new(cfg: PipelineConfig) -> Result<Self, crate::PipelineError> {
+        cfg.validate()?;
+        let metrics = Arc::new(Metrics::default());
+        Ok(App {
+            cache: Cache::from_config(&cfg.cache).await?,
+            providers: Providers::new(cfg.clone(), metrics.clone())?,
+            limit: Arc::new(Semaphore::new(cfg.max_concurrent_requests)),
+            metrics,
+            profiling: tokio::sync::Mutex::new(()),
+            leaked: Mutex::default(),
+            cfg,
+        })
+    }
+
+    /// The deliberate leak: keeps `leak_bytes_per_request` bytes forever,
+    /// written so the pages count in RSS.
+    pub fn leak(&self) {
+        let n = self.cfg.leak_bytes_per_request;
+        if n > 0 {
+            let block = vec![0xa5u8; n].into_boxed_slice();
+            self.leaked
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(block);
+        }
+    }
+}

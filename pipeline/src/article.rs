@@ -1,0 +1,268 @@
+//! One article, stage by stage: cache → search → fetch → extract → prompt →
+//! LLM, timing every stage.
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::error::{Failure, Stage, StageError};
+use crate::extract::extract;
+use crate::prompt::{Prompt, SourceText, build};
+use crate::providers::{SearchHit, Usage};
+
+/// A validated request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArticleRequest {
+    pub topic: String,
+    pub industry: Option<String>,
+    /// Words wanted.
+    pub target_length: Option<u32>,
+}
+
+impl ArticleRequest {
+    pub fn cache_key(&self, app: &App) -> String {
+        let c = &app.cfg;
+        format!(
+            "genbench:article:v1:{}:{}:{}:{}|{}|{}",
+            c.model,
+            c.top_k,
+            c.context_token_budget,
+            self.topic.to_lowercase(),
+            self.industry.as_deref().unwrap_or("").to_lowercase(),
+            self.target_length.unwrap_or(0)
+        )
+    }
+
+    /// Output tokens to ask for: about 4 tokens per 3 English words.
+    pub fn max_tokens(&self, app: &App) -> u32 {
+        self.target_length.map_or(app.cfg.max_output_tokens, |w| {
+            w.saturating_mul(4).div_ceil(3)
+        })
+    }
+
+    pub fn search_query(&self) -> String {
+        match &self.industry {
+            Some(i) => format!("{} {i}", self.topic),
+            None => self.topic.clone(),
+        }
+    }
+}
+
+/// What the cache stores.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedArticle {
+    pub article: String,
+    pub sources: Vec<SearchHit>,
+}
+
+/// Start and end of each stage, relative to the request's arrival.
+#[derive(Debug, Clone)]
+pub struct Timings {
+    t0: Instant,
+    spans: Vec<(Stage, Duration, Duration)>,
+    pub total: Duration,
+}
+
+impl Timings {
+    pub fn new(t0: Instant) -> Self {
+        Timings {
+            t0,
+            spans: Vec::with_capacity(6),
+            total: Duration::ZERO,
+        }
+    }
+
+    pub fn record(&mut self, stage: Stage, start: Instant, app: &App) {
+        let end = Instant::now();
+        app.metrics.stage(stage, end - start);
+        self.spans.push((stage, start - self.t0, end - self.t0));
+    }
+
+    pub fn finish(&mut self) {
+        self.total = self.t0.elapsed();
+    }
+
+    fn ms(d: Duration) -> f64 {
+        (d.as_secs_f64() * 1e6).round() / 1e3
+    }
+
+    /// `Server-Timing` header value, durations in ms.
+    pub fn server_timing(&self) -> String {
+        let mut parts: Vec<String> = self
+            .spans
+            .iter()
+            .map(|(s, a, b)| format!("{};dur={:.3}", s.name(), Self::ms(*b - *a)))
+            .collect();
+        parts.push(format!("total;dur={:.3}", Self::ms(self.total)));
+        parts.join(", ")
+    }
+
+    pub fn json(&self) -> (Value, Value) {
+        let mut t = serde_json::Map::new();
+        for (s, a, b) in &self.spans {
+            t.insert(format!("{}_ms", s.name()), json!(Self::ms(*b - *a)));
+        }
+        t.insert("total_ms".into(), json!(Self::ms(self.total)));
+        let trace: Vec<Value> = self
+            .spans
+            .iter()
+            .map(|(s, a, b)| json!({"stage": s.name(), "start_ms": Self::ms(*a), "end_ms": Self::ms(*b)}))
+            .collect();
+        (Value::Object(t), Value::Array(trace))
+    }
+}
+
+/// A generated (or cached) article.
+#[derive(Debug, Clone)]
+pub struct Article {
+    pub cached: CachedArticle,
+    pub usage: Usage,
+    pub cost_usd: f64,
+    pub cache_hit: bool,
+    /// Tokens of source text in the prompt (0 on a cache hit).
+    pub context_tokens: usize,
+}
+
+impl Article {
+    pub fn json(&self, timings: &Timings) -> Value {
+        let (t, trace) = timings.json();
+        json!({
+            "article": self.cached.article,
+            "sources": self.cached.sources,
+            "usage": self.usage,
+            "cost_usd": self.cost_usd,
+            "context_tokens": self.context_tokens,
+            "cache": if self.cache_hit { "hit" } else { "miss" },
+            "timings": t,
+            "trace": trace,
+        })
+    }
+}
+
+pub fn cost(app: &App, u: &Usage, search_calls: u64) -> f64 {
+    let p = &app.cfg.prices;
+    let uncached = u.prompt_tokens.saturating_sub(u.cached_prompt_tokens) as f64;
+    (uncached * p.input_usd_per_1m
+        + u.cached_prompt_tokens as f64 * p.cached_input_usd_per_1m
+        + u.completion_tokens as f64 * p.output_usd_per_1m)
+        / 1e6
+        + search_calls as f64 * p.search_usd_per_call
+}
+
+/// Cache lookup; `Some` on a hit.
+pub async fn lookup(app: &App, req: &ArticleRequest, tm: &mut Timings) -> Option<CachedArticle> {
+    let start = Instant::now();
+    let hit = app
+        .cache
+        .get(&req.cache_key(app))
+        .await
+        .and_then(|s| serde_json::from_str(&s).ok());
+    tm.record(Stage::Cache, start, app);
+    app.metrics.cache(hit.is_some());
+    hit
+}
+
+/// Search, fetch, extract and prompt: everything before the LLM.
+pub async fn gather(
+    app: &App,
+    req: &ArticleRequest,
+    tm: &mut Timings,
+) -> Result<(Prompt, Vec<SearchHit>), StageError> {
+    let start = Instant::now();
+    let hits = app.providers.search(&req.search_query()).await?;
+    tm.record(Stage::Search, start, app);
+    if hits.is_empty() {
+        return Err(StageError::new(
+            Stage::Search,
+            Failure::BadResponse,
+            "search returned no results",
+        ));
+    }
+
+    let start = Instant::now();
+    let pages = join_all(hits.iter().map(|h| app.providers.fetch(&h.url))).await;
+    tm.record(Stage::Fetch, start, app);
+    // A page that fails is dropped; an article needs at least one.
+    let fetched: Vec<(&SearchHit, String)> = hits
+        .iter()
+        .zip(pages)
+        .filter_map(|(h, p)| p.ok().map(|html| (h, html)))
+        .collect();
+    if fetched.is_empty() {
+        return Err(StageError::new(
+            Stage::Fetch,
+            Failure::Unavailable,
+            format!("all {} source pages failed", hits.len()),
+        ));
+    }
+
+    let start = Instant::now();
+    let sources: Vec<SourceText> = fetched
+        .iter()
+        .map(|(h, html)| SourceText {
+            title: h.title.clone(),
+            url: h.url.clone(),
+            page: extract(html),
+        })
+        .collect();
+    tm.record(Stage::Extract, start, app);
+
+    let start = Instant::now();
+    let prompt = build(
+        &req.topic,
+        req.industry.as_deref(),
+        req.target_length,
+        &sources,
+        app.cfg.context_token_budget,
+    );
+    tm.record(Stage::Prompt, start, app);
+    let used: Vec<SearchHit> = fetched.into_iter().map(|(h, _)| h.clone()).collect();
+    Ok((prompt, used))
+}
+
+/// The whole non-streamed pipeline.
+pub async fn generate(
+    app: &App,
+    req: &ArticleRequest,
+    tm: &mut Timings,
+) -> Result<Article, StageError> {
+    if let Some(cached) = lookup(app, req, tm).await {
+        return Ok(Article {
+            cached,
+            usage: Usage::default(),
+            cost_usd: 0.0,
+            cache_hit: true,
+            context_tokens: 0,
+        });
+    }
+    let (prompt, sources) = gather(app, req, tm).await?;
+    let start = Instant::now();
+    let (text, usage) = app
+        .providers
+        .complete(&prompt.messages, req.max_tokens(app))
+        .await?;
+    tm.record(Stage::Llm, start, app);
+    let cached = CachedArticle {
+        article: text,
+        sources,
+    };
+    store(app, req, &cached).await;
+    let cost_usd = cost(app, &usage, 1);
+    app.metrics.spent(usage, cost_usd);
+    Ok(Article {
+        cached,
+        usage,
+        cost_usd,
+        cache_hit: false,
+        context_tokens: prompt.context_tokens,
+    })
+}
+
+pub async fn store(app: &App, req: &ArticleRequest, article: &CachedArticle) {
+    if let Ok(s) = serde_json::to_string(article) {
+        app.cache.put(&req.cache_key(app), s).await;
+    }
+}

@@ -1,0 +1,163 @@
+//! HTTP routes of the pipeline.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::article::{ArticleRequest, Timings, generate};
+use crate::error::BadRequest;
+
+pub type Shared = Arc<App>;
+
+pub fn router(app: Shared) -> Router {
+    Router::new()
+        .route("/api/v1/generate-article", post(generate_article))
+        .route("/api/v1/generate-article/stream", post(crate::stream::generate_article_stream))
+        .route("/metrics", get(metrics))
+        .route("/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
+        .route("/config", get(config))
+        .route("/debug/pprof/profile", get(crate::profile::profile))
+        .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(json!({"error": {"kind": "not_found", "message": "no such route; see POST /api/v1/generate-article"}}))) })
+        .with_state(app)
+}
+
+/// Reads and validates a request body: 400 when unreadable, 422 when invalid.
+pub fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<ArticleRequest, BadRequest> {
+    let bytes = body.map_err(|e| BadRequest {
+        status: e.status(),
+        message: e.body_text(),
+    })?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        BadRequest::malformed(format!(
+            "body is not valid JSON ({e}); send {{\"topic\": \"...\"}}"
+        ))
+    })?;
+    let Some(obj) = v.as_object() else {
+        return Err(BadRequest::malformed(
+            "body must be a JSON object like {\"topic\": \"...\"}",
+        ));
+    };
+    let topic = match obj.get("topic") {
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 500 => {
+            s.trim().to_string()
+        }
+        Some(Value::String(_)) => {
+            return Err(BadRequest::invalid("topic must be 1 to 500 characters"));
+        }
+        Some(_) => return Err(BadRequest::invalid("topic must be a string")),
+        None => return Err(BadRequest::invalid("missing field: topic")),
+    };
+    let industry = match obj.get("industry") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.chars().count() <= 200 => {
+            Some(s.trim().to_string()).filter(|s| !s.is_empty())
+        }
+        Some(_) => {
+            return Err(BadRequest::invalid(
+                "industry must be a string of at most 200 characters",
+            ));
+        }
+    };
+    let target_length = match obj.get("target_length") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(n) if (50..=5000).contains(&n) => Some(n as u32),
+            _ => {
+                return Err(BadRequest::invalid(
+                    "target_length must be an integer number of words from 50 to 5000",
+                ));
+            }
+        },
+    };
+    Ok(ArticleRequest {
+        topic,
+        industry,
+        target_length,
+    })
+}
+
+pub fn with_timing(mut resp: Response, tm: &Timings, cache_hit: Option<bool>) -> Response {
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&tm.server_timing()) {
+        h.insert("server-timing", v);
+    }
+    if let Some(hit) = cache_hit {
+        h.insert(
+            "x-cache",
+            HeaderValue::from_static(if hit { "HIT" } else { "MISS" }),
+        );
+    }
+    resp
+}
+
+async fn generate_article(
+    State(app): State<Shared>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let t0 = Instant::now();
+    let _in_flight = app.metrics.enter();
+    let resp = match parse_request(body) {
+        Err(e) => e.into_response(),
+        Ok(req) => {
+            let Ok(_permit) = app.limit.clone().acquire_owned().await else {
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            };
+            app.leak();
+            let mut tm = Timings::new(t0);
+            let result = generate(&app, &req, &mut tm).await;
+            tm.finish();
+            app.metrics.total(tm.total);
+            match result {
+                Ok(article) => with_timing(
+                    axum::Json(article.json(&tm)).into_response(),
+                    &tm,
+                    Some(article.cache_hit),
+                ),
+                Err(e) => with_timing(e.into_response(), &tm, None),
+            }
+        }
+    };
+    app.metrics
+        .request("generate-article", resp.status().as_u16());
+    resp
+}
+
+async fn metrics(State(app): State<Shared>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn config(State(app): State<Shared>) -> Response {
+    let mut c = serde_json::to_value(&app.cfg).unwrap_or_default();
+    // Echo everything but secrets.
+    for key in ["llm_api_key", "search_key"] {
+        if c.get(key).is_some() {
+            c[key] = json!("<redacted>");
+        }
+    }
+    axum::Json(c).into_response()
+}
+
+/// A body fed from a channel, for responses produced by a spawned task.
+pub fn channel_body(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Body {
+    let s = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    });
+    Body::from_stream(s)
+}
