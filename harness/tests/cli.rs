@@ -10,9 +10,7 @@ fn genbench() -> Command {
 
 #[test]
 fn subcommands_not_built_yet_say_so_and_exit_2() {
-    for sub in [
-        "run", "pipeline", "report", "compare", "matrix", "gate", "merge",
-    ] {
+    for sub in ["run", "report", "compare", "matrix", "gate", "merge"] {
         let out = genbench().arg(sub).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{sub}");
         let err = String::from_utf8_lossy(&out.stderr);
@@ -102,4 +100,62 @@ fn mock_prints_urls_then_its_ledger_on_sigterm() {
     let last: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
     assert_eq!(last["ledger"]["in_flight"], 0);
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[cfg(unix)]
+#[test]
+fn pipeline_prints_its_url_and_stops_on_sigterm() {
+    let mut child = genbench()
+        .args([
+            "pipeline",
+            "--addr",
+            "127.0.0.1:0",
+            "--cache",
+            "off",
+            "--top-k",
+            "3",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert!(
+        first["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:"),
+        "{first}"
+    );
+    assert!(
+        Command::new("kill")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn pipeline_config_errors_exit_2() {
+    let out = genbench()
+        .args(["pipeline", "--top-k", "50"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("top_k"));
+    let dir = std::env::temp_dir().join(format!("genbench-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("p.toml");
+    std::fs::write(&file, "modle = \"x\"\n").unwrap();
+    let out = genbench()
+        .args(["pipeline", "--config", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("p.toml") && err.contains("modle"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
 }
