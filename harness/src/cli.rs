@@ -156,6 +156,12 @@ pub struct PipelineArgs {
     /// Tokens of source text allowed into the prompt.
     #[arg(long, value_name = "TOKENS")]
     pub context_token_budget: Option<usize>,
+    /// Page fetches in flight per host (politeness limit).
+    #[arg(long, value_name = "N")]
+    pub per_host_concurrency: Option<usize>,
+    /// Articles generated at once; more wait for a slot.
+    #[arg(long, value_name = "N")]
+    pub max_concurrent_requests: Option<usize>,
     /// Memory kept forever per request, to prove a soak test catches leaks.
     #[arg(long, value_name = "BYTES")]
     pub leak_bytes_per_request: Option<usize>,

@@ -45,6 +45,12 @@ fn config(args: &PipelineArgs) -> Result<PipelineConfig, Exit> {
     if let Some(v) = args.context_token_budget {
         c.context_token_budget = v;
     }
+    if let Some(v) = args.per_host_concurrency {
+        c.per_host_concurrency = v;
+    }
+    if let Some(v) = args.max_concurrent_requests {
+        c.max_concurrent_requests = v;
+    }
     if let Some(v) = args.leak_bytes_per_request {
         c.leak_bytes_per_request = v;
     }
