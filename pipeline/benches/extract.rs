@@ -9,9 +9,11 @@ fn extraction(c: &mut Criterion) {
     for words in [300usize, 1200, 5000] {
         let html = genbench_mock::render_page(7, "bench-page", words);
         g.throughput(Throughput::Bytes(html.len() as u64));
-        g.bench_with_input(BenchmarkId::new("mock_page_words", words), &html, |b, html| {
-            b.iter(|| genbench_pipeline::extract::extract(black_box(html)))
-        });
+        g.bench_with_input(
+            BenchmarkId::new("mock_page_words", words),
+            &html,
+            |b, html| b.iter(|| genbench_pipeline::extract::extract(black_box(html))),
+        );
     }
     g.finish();
 }

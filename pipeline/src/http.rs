@@ -107,7 +107,11 @@ async fn generate_article(
     let t0 = Instant::now();
     let _in_flight = app.metrics.enter();
     let resp = match parse_request(body) {
-        Err(e) => e.into_response(),
+        Err(e) => {
+            let mut tm = Timings::new(t0);
+            tm.finish();
+            with_timing(e.into_response(), &tm, None)
+        }
         Ok(req) => {
             let Ok(_permit) = app.limit.clone().acquire_owned().await else {
                 return StatusCode::SERVICE_UNAVAILABLE.into_response();

@@ -48,7 +48,13 @@ pub async fn generate_article_stream(
     let in_flight = app.metrics.enter();
     let req = match parse_request(body) {
         Ok(r) => r,
-        Err(e) => return e.into_response(),
+        Err(e) => {
+            let mut tm = Timings::new(t0);
+            tm.finish();
+            app.metrics
+                .request("generate-article-stream", e.status.as_u16());
+            return with_timing(e.into_response(), &tm, None);
+        }
     };
     let Ok(permit) = app.limit.clone().acquire_owned().await else {
         return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();

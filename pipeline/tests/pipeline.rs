@@ -239,6 +239,10 @@ async fn bad_requests_get_400_or_422_with_the_reason() {
     for (body, status, needle) in cases {
         let r = send(body).await.unwrap();
         assert_eq!(r.status().as_u16(), status, "{body}");
+        assert!(
+            server_timing(&r).iter().any(|(n, _)| n == "total"),
+            "Server-Timing on errors too"
+        );
         let v: Value = r.json().await.unwrap();
         assert!(
             v["error"]["message"].as_str().unwrap().contains(needle),
