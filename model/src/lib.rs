@@ -1,9 +1,20 @@
 //! The run-result contract: `RunResult` and its sections as written to
-//! `results.json`, with units in field names and the error classes.
+//! `results.json` (schema version 1), with units in field names and the
+//! error classes.
 //!
 //! Everything that reads or writes results goes through these types, so an old
-//! `results.json` always re-renders. This crate depends on serde only and must
-//! not depend on any other genbench crate.
+//! `results.json` always re-renders. This crate depends on serde only (and
+//! serde_json for the resolved scenario) and must not depend on any other
+//! genbench crate.
+
+mod errors;
+mod result;
+
+pub use errors::ErrorKind;
+pub use result::*;
 
 /// Version of the `results.json` layout; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// The JSON Schema of `results.json`, checked in beside this crate.
+pub const SCHEMA_JSON: &str = include_str!("../schema/results.v1.json");

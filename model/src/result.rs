@@ -1,0 +1,272 @@
+//! `RunResult` and its sections. Fields later collectors fill are `Option`
+//! and serialize as `null` until then; analyses that do not apply to a
+//! scenario (leak, capacity, spike) are `null` too.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::SCHEMA_VERSION;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Completed,
+    /// Stopped early (Ctrl-C); everything measured until then is kept.
+    Interrupted,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScenarioKind {
+    Baseline,
+    Stress,
+    Spike,
+    Soak,
+    Custom,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub kind: ScenarioKind,
+    /// The scenario after defaults and overrides, as it ran.
+    pub resolved: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// genbench's own mock providers and reference pipeline, as children.
+    Embedded,
+    External,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    pub kind: TargetKind,
+    pub url: String,
+    pub pid: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestCounts {
+    pub total: u64,
+    pub ok: u64,
+    pub failed: u64,
+}
+
+/// A latency summary in milliseconds, from one merged histogram.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummaryMs {
+    pub min: f64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Errors {
+    /// Failed requests / total requests, 0 to 1.
+    pub rate: f64,
+    /// Counts by [`crate::ErrorKind`] name.
+    pub by_kind: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub hit_rate: Option<f64>,
+    /// Where the numbers came from: "header:X-Cache", "json:/cache", "metrics".
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageSummaryMs {
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenCounts {
+    pub prompt: u64,
+    pub completion: u64,
+    pub cached_prompt: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    pub total_usd: f64,
+    pub per_article_usd: Option<f64>,
+    pub tokens: TokenCounts,
+    pub by_model: BTreeMap<String, f64>,
+    pub search_calls: u64,
+    /// "mock_ledger" (exact) or "responses" (from usage fields and a price table).
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CpuPct {
+    /// Percent of one core.
+    pub mean: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct RssMib {
+    pub start: f64,
+    pub max: f64,
+    pub end: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessStats {
+    pub cpu_pct: CpuPct,
+    pub rss_mib: RssMib,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Processes {
+    pub target: Option<ProcessStats>,
+    pub harness: Option<ProcessStats>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeakVerdict {
+    Leak,
+    NoLeak,
+    Inconclusive,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Leak {
+    pub slope_mib_per_h: f64,
+    pub ci95_mib_per_h: [f64; 2],
+    pub theil_sen_mib_per_h: f64,
+    pub warmup_excluded_s: f64,
+    pub verdict: LeakVerdict,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capacity {
+    pub max_sustainable_rps: Option<f64>,
+    pub knee_rps: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Spike {
+    pub recovery_s: Option<f64>,
+    pub errors_during_burst: u64,
+    pub p95_during_burst_ms: f64,
+}
+
+/// One second of the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    pub t_s: f64,
+    pub target_rate: Option<f64>,
+    pub rps: f64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub errors: u64,
+    pub in_flight: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdResult {
+    pub expr: String,
+    pub observed: Option<f64>,
+    pub passed: bool,
+}
+
+/// Files written beside `results.json`, relative to it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Artifacts {
+    pub report_html: Option<String>,
+    pub summary_md: Option<String>,
+    pub junit_xml: Option<String>,
+    pub flamegraph_svg: Option<String>,
+    pub interval_log: Option<String>,
+}
+
+/// Whole-run histograms, base64 HdrHistogram V2 (DEFLATE) encodings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Histograms {
+    pub latency_us: Option<String>,
+    pub ttfb_us: Option<String>,
+}
+
+/// Everything one run measured: the content of `results.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    pub schema_version: u32,
+    pub tool_version: String,
+    pub status: RunStatus,
+    pub scenario: ScenarioInfo,
+    pub target: TargetInfo,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub duration_s: f64,
+    pub requests: RequestCounts,
+    pub throughput_rps: f64,
+    pub latency_ms: Option<LatencySummaryMs>,
+    pub ttfb_ms: Option<LatencySummaryMs>,
+    pub errors: Errors,
+    pub cache: Option<CacheStats>,
+    pub stages: BTreeMap<String, StageSummaryMs>,
+    pub cost: Option<Cost>,
+    pub process: Processes,
+    pub leak: Option<Leak>,
+    pub capacity: Option<Capacity>,
+    pub spike: Option<Spike>,
+    pub timeline: Vec<TimelinePoint>,
+    pub thresholds: Vec<ThresholdResult>,
+    pub artifacts: Artifacts,
+    pub histograms: Histograms,
+}
+
+impl RunResult {
+    /// An empty result for a run that is about to start.
+    pub fn new(
+        tool_version: &str,
+        scenario: ScenarioInfo,
+        target: TargetInfo,
+        started_at: String,
+    ) -> Self {
+        RunResult {
+            schema_version: SCHEMA_VERSION,
+            tool_version: tool_version.to_string(),
+            status: RunStatus::Completed,
+            scenario,
+            target,
+            started_at,
+            duration_s: 0.0,
+            requests: RequestCounts::default(),
+            throughput_rps: 0.0,
+            latency_ms: None,
+            ttfb_ms: None,
+            errors: Errors::default(),
+            cache: None,
+            stages: BTreeMap::new(),
+            cost: None,
+            process: Processes::default(),
+            leak: None,
+            capacity: None,
+            spike: None,
+            timeline: Vec::new(),
+            thresholds: Vec::new(),
+            artifacts: Artifacts::default(),
+            histograms: Histograms::default(),
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The checked-in JSON Schema and the Rust types describe the same document:
+//! every shape the types can produce validates, and the schema rejects what
+//! the contract forbids. (The engine's tests validate real run output too.)
+
+use std::collections::BTreeMap;
+
+use genbench_model::*;
+use serde_json::{Value, json};
+
+fn validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(SCHEMA_JSON).expect("schema is JSON");
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+fn errors(v: &Value) -> Vec<String> {
+    validator()
+        .iter_errors(v)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+fn empty() -> RunResult {
+    RunResult::new(
+        "0.1.0",
+        ScenarioInfo {
+            name: "baseline".into(),
+            kind: ScenarioKind::Baseline,
+            resolved: json!({"rate": 2}),
+        },
+        TargetInfo {
+            kind: TargetKind::Embedded,
+            url: "http://127.0.0.1:1".into(),
+            pid: Some(42),
+        },
+        "2026-11-22T20:00:00Z".into(),
+    )
+}
+
+fn full() -> RunResult {
+    let lat = LatencySummaryMs {
+        min: 1.0,
+        mean: 2.0,
+        p50: 2.0,
+        p90: 3.0,
+        p95: 3.5,
+        p99: 4.0,
+        p999: 5.0,
+        max: 6.0,
+    };
+    let proc = ProcessStats {
+        cpu_pct: CpuPct {
+            mean: 50.0,
+            max: 90.0,
+        },
+        rss_mib: RssMib {
+            start: 10.0,
+            max: 20.0,
+            end: 15.0,
+        },
+    };
+    let mut r = empty();
+    r.status = RunStatus::Interrupted;
+    r.latency_ms = Some(lat);
+    r.ttfb_ms = Some(lat);
+    r.errors = Errors {
+        rate: 0.01,
+        by_kind: BTreeMap::from([(ErrorKind::Timeout.name().to_string(), 3)]),
+    };
+    r.cache = Some(CacheStats {
+        hits: 6,
+        misses: 4,
+        hit_rate: Some(0.6),
+        source: "header:X-Cache".into(),
+    });
+    r.stages.insert(
+        "llm".into(),
+        StageSummaryMs {
+            mean: 1.0,
+            p50: 1.0,
+            p95: 2.0,
+            p99: 3.0,
+        },
+    );
+    r.cost = Some(Cost {
+        total_usd: 0.02,
+        per_article_usd: Some(0.002),
+        tokens: TokenCounts {
+            prompt: 8000,
+            completion: 1500,
+            cached_prompt: 0,
+        },
+        by_model: BTreeMap::from([("gpt-4o-mini".into(), 0.0021)]),
+        search_calls: 3,
+        source: "mock_ledger".into(),
+    });
+    r.process = Processes {
+        target: Some(proc),
+        harness: Some(proc),
+    };
+    r.leak = Some(Leak {
+        slope_mib_per_h: 566.0,
+        ci95_mib_per_h: [500.0, 600.0],
+        theil_sen_mib_per_h: 560.0,
+        warmup_excluded_s: 15.0,
+        verdict: LeakVerdict::Leak,
+    });
+    r.capacity = Some(Capacity {
+        max_sustainable_rps: Some(40.0),
+        knee_rps: None,
+    });
+    r.spike = Some(Spike {
+        recovery_s: Some(3.0),
+        errors_during_burst: 2,
+        p95_during_burst_ms: 900.0,
+    });
+    r.timeline.push(TimelinePoint {
+        t_s: 1.0,
+        target_rate: Some(2.0),
+        rps: 2.0,
+        p50_ms: Some(1.0),
+        ..Default::default()
+    });
+    r.thresholds.push(ThresholdResult {
+        expr: "p95 < 15s".into(),
+        observed: Some(3.5),
+        passed: true,
+    });
+    r.artifacts.report_html = Some("report.html".into());
+    r.histograms.latency_us = Some("HISTFAAAA".into());
+    r
+}
+
+#[test]
+fn empty_and_full_results_validate() {
+    for r in [empty(), full()] {
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(errors(&v), Vec::<String>::new());
+        let back: RunResult = serde_json::from_value(v).unwrap();
+        assert_eq!(back, r);
+    }
+}
+
+#[test]
+fn schema_rejects_what_the_contract_forbids() {
+    let good = serde_json::to_value(full()).unwrap();
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("timeline");
+    let mut extra = good.clone();
+    extra["surprise"] = json!(1);
+    let mut bad_status = good.clone();
+    bad_status["status"] = json!("done");
+    let mut bad_kind = good.clone();
+    bad_kind["errors"]["by_kind"] = json!({"gremlins": 1});
+    let mut bad_rate = good.clone();
+    bad_rate["errors"]["rate"] = json!(1.5);
+    for (name, v) in [
+        ("missing", missing),
+        ("extra", extra),
+        ("status", bad_status),
+        ("kind", bad_kind),
+        ("rate", bad_rate),
+    ] {
+        assert!(!errors(&v).is_empty(), "{name} should not validate");
+    }
+}
