@@ -4,3 +4,19 @@
 //!
 //! May depend on `genbench-model` only; never on the engine, collectors or
 //! reports, so a scenario can be checked without running anything.
+
+mod builtin;
+mod duration;
+mod error;
+mod scenario;
+mod stages;
+mod threshold;
+
+pub use builtin::{BUILTIN_NAMES, builtin};
+pub use duration::parse_duration;
+pub use error::ScenarioError;
+pub use scenario::{
+    Arrivals, Dataset, FileReader, Load, Repeat, RequestTemplate, Scenario, Slo, variables,
+};
+pub use stages::{Stage, parse_shorthand, target_at};
+pub use threshold::{LatencyStat, Metric, Op, Threshold, parse_threshold};

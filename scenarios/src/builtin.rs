@@ -1,0 +1,65 @@
+//! The built-in scenarios, embedded so `genbench run baseline` needs no files.
+
+use crate::{Scenario, ScenarioError};
+
+pub const BUILTIN_NAMES: [&str; 4] = ["baseline", "stress", "spike", "soak"];
+
+fn text(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "baseline" => include_str!("../builtin/baseline.toml"),
+        "stress" => include_str!("../builtin/stress.toml"),
+        "spike" => include_str!("../builtin/spike.toml"),
+        "soak" => include_str!("../builtin/soak.toml"),
+        _ => return None,
+    })
+}
+
+fn read(file: &str) -> Result<String, String> {
+    match file {
+        "topics.txt" => Ok(include_str!("../builtin/topics.txt").to_string()),
+        other => Err(format!("built-in scenarios have no file `{other}`")),
+    }
+}
+
+/// A built-in scenario by name; `None` for unknown names.
+pub fn builtin(name: &str) -> Option<Result<Scenario, ScenarioError>> {
+    text(name).map(|t| Scenario::parse_with(t, &format!("builtin:{name}"), &read))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use genbench_model::ScenarioKind;
+
+    use super::*;
+    use crate::Load;
+
+    #[test]
+    fn every_builtin_validates_and_fits_a_first_run() {
+        for name in BUILTIN_NAMES {
+            let s = builtin(name).unwrap().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(s.name, name);
+            assert!(s.datasets["topic"].values.len() >= 50);
+            assert!(matches!(s.load, Load::Open { .. }));
+        }
+        let baseline = builtin("baseline").unwrap().unwrap();
+        assert_eq!(baseline.kind, ScenarioKind::Baseline);
+        assert!(baseline.duration() <= Duration::from_secs(60));
+        assert_eq!(
+            builtin("stress")
+                .unwrap()
+                .unwrap()
+                .slo
+                .unwrap()
+                .thresholds
+                .len(),
+            2
+        );
+        assert_eq!(
+            builtin("soak").unwrap().unwrap().duration(),
+            Duration::from_secs(600)
+        );
+        assert!(builtin("nope").is_none());
+    }
+}

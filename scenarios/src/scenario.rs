@@ -1,0 +1,491 @@
+//! The scenario file (TOML) and its validation into an immutable `Scenario`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use genbench_model::ScenarioKind;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::duration::parse_duration;
+use crate::error::{Locator, ScenarioError};
+use crate::stages::{self, Stage, parse_shorthand};
+use crate::threshold::{Threshold, parse_threshold};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrivals {
+    /// Evenly spaced sends.
+    Constant,
+    /// Exponential gaps at the same mean rate, as independent users arrive.
+    Poisson,
+}
+
+/// How load is offered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "model", rename_all = "snake_case")]
+pub enum Load {
+    /// Requests arrive at a rate whatever the target does; latency counts
+    /// from each request's scheduled time.
+    Open {
+        arrivals: Arrivals,
+        stages: Vec<Stage>,
+    },
+    /// N users each send, wait for the answer, think, and send again.
+    Closed {
+        #[serde(serialize_with = "secs")]
+        think_time: Duration,
+        stages: Vec<Stage>,
+    },
+}
+
+impl Load {
+    pub fn stages(&self) -> &[Stage] {
+        match self {
+            Load::Open { stages, .. } | Load::Closed { stages, .. } => stages,
+        }
+    }
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// How often dataset values repeat, which sets the cache hit rate to expect.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Repeat {
+    Uniform,
+    /// Rank-frequency with exponent `s` (> 0).
+    Zipf {
+        s: f64,
+    },
+    /// `hot_fraction` of draws come from the first `hot_set` fraction of values.
+    HotSet {
+        hot_set: f64,
+        hot_fraction: f64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dataset {
+    pub values: Vec<String>,
+    pub repeat: Repeat,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestTemplate {
+    pub method: String,
+    /// Path and query, with `{{variable}}` placeholders.
+    pub path: String,
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<String>,
+    /// Time the first byte/token and the gaps between chunks.
+    pub stream: bool,
+    /// The `{{variables}}` used, each backed by a dataset.
+    pub variables: Vec<String>,
+}
+
+/// For stress: the service level a step must meet to count as sustained.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Slo {
+    pub thresholds: Vec<Threshold>,
+}
+
+/// A validated scenario; nothing in it needs checking again.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    pub kind: ScenarioKind,
+    pub description: String,
+    pub load: Load,
+    #[serde(serialize_with = "secs")]
+    pub timeout: Duration,
+    /// Hard cap on requests sent, whatever the stages say.
+    pub max_requests: u64,
+    pub request: RequestTemplate,
+    pub datasets: BTreeMap<String, Dataset>,
+    pub thresholds: Vec<Threshold>,
+    pub slo: Option<Slo>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: String,
+    #[serde(default)]
+    kind: Option<ScenarioKind>,
+    #[serde(default)]
+    description: String,
+    load: RawLoad,
+    request: RawRequest,
+    #[serde(default)]
+    datasets: BTreeMap<String, Spanned<RawDataset>>,
+    #[serde(default)]
+    thresholds: Vec<Spanned<String>>,
+    #[serde(default)]
+    slo: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum LoadModel {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLoad {
+    model: LoadModel,
+    #[serde(default)]
+    arrivals: Option<Arrivals>,
+    stages: Spanned<RawStages>,
+    #[serde(default)]
+    think_time: Option<Spanned<String>>,
+    #[serde(default)]
+    timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    max_requests: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawStages {
+    Shorthand(String),
+    List(Vec<RawStage>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStage {
+    duration: String,
+    target: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequest {
+    #[serde(default)]
+    method: Option<String>,
+    path: Spanned<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    #[serde(default)]
+    body: Option<Spanned<String>>,
+    #[serde(default)]
+    stream: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDataset {
+    #[serde(default)]
+    values: Option<Vec<String>>,
+    #[serde(default)]
+    file: Option<String>,
+    #[serde(default)]
+    repeat: Option<String>,
+    #[serde(default)]
+    zipf_s: Option<f64>,
+    #[serde(default)]
+    hot_set: Option<f64>,
+    #[serde(default)]
+    hot_fraction: Option<f64>,
+}
+
+/// Reads a dataset file named in a scenario; `Err` is the message to show.
+pub type FileReader<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_MAX_REQUESTS: u64 = 10_000_000;
+
+/// `{{name}}` placeholders in order of first use.
+pub fn variables(template: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = template;
+    while let Some(p) = rest.find("{{") {
+        let after = &rest[p + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| "a `{{` is never closed with `}}`".to_string())?;
+        let name = after[..end].trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!(
+                "`{{{{{name}}}}}` is not a variable name (letters, digits, _)"
+            ));
+        }
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+        rest = &after[end + 2..];
+    }
+    Ok(out)
+}
+
+impl Scenario {
+    /// Parses and validates scenario text. `origin` names it in errors;
+    /// `base_dir` resolves dataset files.
+    pub fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Scenario, ScenarioError> {
+        let read = |f: &str| {
+            let path = base_dir.join(f);
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        };
+        Scenario::parse_with(text, origin, &read)
+    }
+
+    /// As [`Scenario::parse`], with dataset files read by `read`.
+    pub fn parse_with(
+        text: &str,
+        origin: &str,
+        read: &FileReader<'_>,
+    ) -> Result<Scenario, ScenarioError> {
+        let loc = Locator { origin, text };
+        let raw: RawScenario = toml::from_str(text).map_err(|e| {
+            let at = e.span().map_or(0, |s| s.start);
+            loc.at(at, "", e.message().trim().to_string())
+        })?;
+        raw.validate(&loc, read)
+    }
+
+    /// Reads and validates a scenario file.
+    pub fn from_file(path: &Path) -> Result<Scenario, ScenarioError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            origin: origin.clone(),
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message: format!("cannot read the scenario file: {e}"),
+        })?;
+        Scenario::parse(&text, &origin, path.parent().unwrap_or(Path::new(".")))
+    }
+
+    /// Total planned length of the run.
+    pub fn duration(&self) -> Duration {
+        stages::total(self.load.stages())
+    }
+}
+
+impl RawScenario {
+    fn validate(self, loc: &Locator<'_>, read: &FileReader<'_>) -> Result<Scenario, ScenarioError> {
+        let load = self.load.validate(loc)?;
+        let timeout = match &self.load.timeout {
+            None => DEFAULT_TIMEOUT,
+            Some(t) => parse_duration(t.get_ref())
+                .map_err(|m| loc.at(t.span().start, "load.timeout", m))?,
+        };
+        let mut datasets = BTreeMap::new();
+        for (name, d) in self.datasets {
+            let at = d.span().start;
+            let ds = d
+                .into_inner()
+                .validate(&name, read)
+                .map_err(|m| loc.at(at, &format!("datasets.{name}"), m))?;
+            datasets.insert(name, ds);
+        }
+        let request = self.request.validate(loc, &datasets)?;
+        let thresholds = parse_all(loc, "thresholds", &self.thresholds)?;
+        let slo = if self.slo.is_empty() {
+            None
+        } else {
+            Some(Slo {
+                thresholds: parse_all(loc, "slo", &self.slo)?,
+            })
+        };
+        let name = self.name.trim().to_string();
+        if name.is_empty() {
+            return Err(loc.at(
+                0,
+                "name",
+                "give the scenario a name, e.g. name = \"baseline\"",
+            ));
+        }
+        Ok(Scenario {
+            name,
+            kind: self.kind.unwrap_or(ScenarioKind::Custom),
+            description: self.description,
+            load,
+            timeout,
+            max_requests: self.load.max_requests.unwrap_or(DEFAULT_MAX_REQUESTS),
+            request,
+            datasets,
+            thresholds,
+            slo,
+        })
+    }
+}
+
+fn parse_all(
+    loc: &Locator<'_>,
+    key: &str,
+    exprs: &[Spanned<String>],
+) -> Result<Vec<Threshold>, ScenarioError> {
+    exprs
+        .iter()
+        .map(|e| parse_threshold(e.get_ref()).map_err(|m| loc.at(e.span().start, key, m)))
+        .collect()
+}
+
+impl RawLoad {
+    fn validate(&self, loc: &Locator<'_>) -> Result<Load, ScenarioError> {
+        let at = self.stages.span().start;
+        let stages = match self.stages.get_ref() {
+            RawStages::Shorthand(s) => parse_shorthand(s),
+            RawStages::List(list) => list
+                .iter()
+                .map(|s| {
+                    Ok(Stage {
+                        duration: parse_duration(&s.duration)?,
+                        target: s.target,
+                    })
+                })
+                .collect(),
+        }
+        .and_then(|s| stages::validate(&s).map(|()| s))
+        .map_err(|m| loc.at(at, "load.stages", m))?;
+        match self.model {
+            LoadModel::Open => {
+                if let Some(t) = &self.think_time {
+                    return Err(loc.at(
+                        t.span().start,
+                        "load.think_time",
+                        "think time applies to model = \"closed\" only; remove it or switch models",
+                    ));
+                }
+                Ok(Load::Open {
+                    arrivals: self.arrivals.unwrap_or(Arrivals::Constant),
+                    stages,
+                })
+            }
+            LoadModel::Closed => {
+                if self.arrivals.is_some() {
+                    return Err(loc.at(at, "load.arrivals", "arrivals apply to model = \"open\" only; the closed model's users pace themselves"));
+                }
+                let think_time = match &self.think_time {
+                    None => Duration::ZERO,
+                    Some(t) => parse_duration(t.get_ref())
+                        .map_err(|m| loc.at(t.span().start, "load.think_time", m))?,
+                };
+                if stages.iter().any(|s| s.target.fract() != 0.0) {
+                    return Err(loc.at(
+                        at,
+                        "load.stages",
+                        "closed-model targets are numbers of users: use whole numbers",
+                    ));
+                }
+                Ok(Load::Closed { think_time, stages })
+            }
+        }
+    }
+}
+
+impl RawRequest {
+    fn validate(
+        &self,
+        loc: &Locator<'_>,
+        datasets: &BTreeMap<String, Dataset>,
+    ) -> Result<RequestTemplate, ScenarioError> {
+        let method = self.method.clone().unwrap_or_else(|| {
+            if self.body.is_some() {
+                "POST".into()
+            } else {
+                "GET".into()
+            }
+        });
+        if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&method.as_str()) {
+            return Err(loc.at(
+                self.path.span().start,
+                "request.method",
+                format!("`{method}`: use GET, POST, PUT, PATCH, DELETE or HEAD"),
+            ));
+        }
+        if !self.path.get_ref().starts_with('/') {
+            return Err(loc.at(self.path.span().start, "request.path", "the path starts with `/`, e.g. \"/api/v1/generate-article\"; the host comes from --target"));
+        }
+        let mut vars = variables(self.path.get_ref())
+            .map_err(|m| loc.at(self.path.span().start, "request.path", m))?;
+        if let Some(b) = &self.body {
+            for v in
+                variables(b.get_ref()).map_err(|m| loc.at(b.span().start, "request.body", m))?
+            {
+                if !vars.contains(&v) {
+                    vars.push(v);
+                }
+            }
+        }
+        if let Some(missing) = vars.iter().find(|v| !datasets.contains_key(*v)) {
+            let at = self
+                .body
+                .as_ref()
+                .map_or(self.path.span().start, |b| b.span().start);
+            return Err(loc.at(at, "request", format!("`{{{{{missing}}}}}` has no dataset; add [datasets.{missing}] with values = [...] or file = \"...\"")));
+        }
+        Ok(RequestTemplate {
+            method,
+            path: self.path.get_ref().clone(),
+            headers: self.headers.clone(),
+            body: self.body.as_ref().map(|b| b.get_ref().clone()),
+            stream: self.stream,
+            variables: vars,
+        })
+    }
+}
+
+impl RawDataset {
+    fn validate(self, name: &str, read: &FileReader<'_>) -> Result<Dataset, String> {
+        let values = match (self.values, self.file) {
+            (Some(v), None) => v,
+            (None, Some(f)) => {
+                let text = read(&f)?;
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(String::from)
+                    .collect()
+            }
+            (Some(_), Some(_)) => {
+                return Err("give either values = [...] or file = \"...\", not both".into());
+            }
+            (None, None) => {
+                return Err(format!(
+                    "dataset `{name}` needs values = [...] or file = \"...\" (one value per line)"
+                ));
+            }
+        };
+        if values.is_empty() {
+            return Err(format!("dataset `{name}` is empty"));
+        }
+        let repeat = match self.repeat.as_deref().unwrap_or("uniform") {
+            "uniform" => Repeat::Uniform,
+            "zipf" => {
+                let s = self.zipf_s.unwrap_or(1.0);
+                if !(s > 0.0 && s.is_finite()) {
+                    return Err(format!("zipf_s = {s}: must be > 0 (1.0 is classic Zipf)"));
+                }
+                Repeat::Zipf { s }
+            }
+            "hot_set" => {
+                let (h, f) = (
+                    self.hot_set.unwrap_or(0.2),
+                    self.hot_fraction.unwrap_or(0.8),
+                );
+                if !(h > 0.0 && h <= 1.0 && (0.0..=1.0).contains(&f)) {
+                    return Err("hot_set is a fraction of the values in (0, 1]; hot_fraction a fraction of draws in [0, 1]".into());
+                }
+                Repeat::HotSet {
+                    hot_set: h,
+                    hot_fraction: f,
+                }
+            }
+            other => {
+                return Err(format!(
+                    "repeat = \"{other}\": use \"uniform\", \"zipf\" or \"hot_set\""
+                ));
+            }
+        };
+        Ok(Dataset { values, repeat })
+    }
+}

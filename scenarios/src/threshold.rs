@@ -1,0 +1,222 @@
+//! k6-style thresholds: `"p95 < 15s"`, `"error_rate < 1%"`,
+//! `"cost_per_article < $0.05"`, `"rss_growth < 10MiB/h"`. Parsed once into
+//! canonical units so checking a result is a comparison.
+
+use serde::Serialize;
+
+use crate::duration::parse_duration;
+
+/// What a threshold looks at, with the unit its value is held in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Latency percentile or statistic, milliseconds.
+    Latency(LatencyStat),
+    /// Time to first byte/token, milliseconds.
+    Ttfb(LatencyStat),
+    /// Fraction of requests failed, 0 to 1.
+    ErrorRate,
+    /// Fraction of cache hits, 0 to 1.
+    CacheHitRate,
+    /// Requests per second.
+    ThroughputRps,
+    /// US dollars per article.
+    CostPerArticle,
+    /// Target RSS slope, MiB per hour.
+    RssGrowth,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyStat {
+    Mean,
+    P50,
+    P90,
+    P95,
+    P99,
+    P999,
+    Max,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Op {
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = ">=")]
+    Ge,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Threshold {
+    /// As written, for reports.
+    pub expr: String,
+    pub metric: Metric,
+    pub op: Op,
+    /// In the metric's canonical unit.
+    pub value: f64,
+}
+
+impl Threshold {
+    pub fn passes(&self, observed: f64) -> bool {
+        match self.op {
+            Op::Lt => observed < self.value,
+            Op::Le => observed <= self.value,
+            Op::Gt => observed > self.value,
+            Op::Ge => observed >= self.value,
+        }
+    }
+}
+
+const METRICS_HELP: &str = "metrics: p50 p90 p95 p99 p999 mean max (latency), ttfb_p50 … ttfb_max, \
+error_rate, cache_hit_rate, throughput_rps, cost_per_article, rss_growth";
+
+fn latency_stat(s: &str) -> Option<LatencyStat> {
+    Some(match s {
+        "mean" => LatencyStat::Mean,
+        "p50" => LatencyStat::P50,
+        "p90" => LatencyStat::P90,
+        "p95" => LatencyStat::P95,
+        "p99" => LatencyStat::P99,
+        "p999" => LatencyStat::P999,
+        "max" => LatencyStat::Max,
+        _ => return None,
+    })
+}
+
+fn metric(s: &str) -> Result<Metric, String> {
+    if let Some(l) = latency_stat(s) {
+        return Ok(Metric::Latency(l));
+    }
+    if let Some(l) = s.strip_prefix("ttfb_").and_then(latency_stat) {
+        return Ok(Metric::Ttfb(l));
+    }
+    Ok(match s {
+        "error_rate" => Metric::ErrorRate,
+        "cache_hit_rate" => Metric::CacheHitRate,
+        "throughput_rps" | "rps" => Metric::ThroughputRps,
+        "cost_per_article" => Metric::CostPerArticle,
+        "rss_growth" => Metric::RssGrowth,
+        _ => return Err(format!("unknown metric `{s}`; {METRICS_HELP}")),
+    })
+}
+
+fn number(s: &str, what: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("`{s}` is not {what}"))
+}
+
+fn value(m: Metric, s: &str) -> Result<f64, String> {
+    let s = s.trim();
+    match m {
+        Metric::Latency(_) | Metric::Ttfb(_) => parse_duration(s)
+            .map(|d| d.as_secs_f64() * 1e3)
+            .map_err(|e| format!("a latency threshold needs a duration: {e}")),
+        Metric::ErrorRate | Metric::CacheHitRate => match s.strip_suffix('%') {
+            Some(p) => number(p, "a percentage like 1%").map(|v| v / 100.0),
+            None => number(s, "a fraction like 0.01 or a percentage like 1%"),
+        },
+        Metric::ThroughputRps => number(
+            s.trim_end_matches("rps").trim_end_matches("/s"),
+            "a rate like 50 or 50/s",
+        ),
+        Metric::CostPerArticle => number(s.trim_start_matches('$'), "a price like $0.05"),
+        Metric::RssGrowth => {
+            let v = s
+                .strip_suffix("MiB/h")
+                .or_else(|| s.strip_suffix("MB/h"))
+                .ok_or_else(|| format!("`{s}`: write memory growth as MiB/h, e.g. 10MiB/h"))?;
+            number(v, "a number of MiB/h")
+        }
+    }
+}
+
+/// Parses `"METRIC OP VALUE"`.
+pub fn parse_threshold(expr: &str) -> Result<Threshold, String> {
+    let ops = [("<=", Op::Le), (">=", Op::Ge), ("<", Op::Lt), (">", Op::Gt)];
+    let (pos, op_str, op) = ops
+        .iter()
+        .filter_map(|(t, op)| expr.find(t).map(|p| (p, *t, *op)))
+        .min_by_key(|(p, t, _)| (*p, std::cmp::Reverse(t.len())))
+        .ok_or_else(|| {
+            format!("`{expr}` has no comparison; write e.g. \"p95 < 15s\" or \"error_rate < 1%\"")
+        })?;
+    let m = metric(expr[..pos].trim())?;
+    let v = value(m, &expr[pos + op_str.len()..])?;
+    Ok(Threshold {
+        expr: expr.trim().to_string(),
+        metric: m,
+        op,
+        value: v,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_metric_into_canonical_units() {
+        let t = parse_threshold("p95 < 15s").unwrap();
+        assert_eq!(
+            (t.metric, t.op, t.value),
+            (Metric::Latency(LatencyStat::P95), Op::Lt, 15_000.0)
+        );
+        assert_eq!(parse_threshold("ttfb_p99 <= 800ms").unwrap().value, 800.0);
+        assert_eq!(parse_threshold("error_rate < 1%").unwrap().value, 0.01);
+        assert_eq!(parse_threshold("error_rate<0.5").unwrap().value, 0.5);
+        assert_eq!(
+            parse_threshold("cost_per_article < $0.05").unwrap().value,
+            0.05
+        );
+        assert_eq!(parse_threshold("rss_growth < 10MiB/h").unwrap().value, 10.0);
+        let t = parse_threshold("throughput_rps >= 50").unwrap();
+        assert_eq!((t.op, t.value), (Op::Ge, 50.0));
+    }
+
+    #[test]
+    fn checks_compare_in_canonical_units() {
+        let t = parse_threshold("p95 < 15s").unwrap();
+        assert!(t.passes(14_999.0) && !t.passes(15_000.0));
+        assert!(
+            parse_threshold("cache_hit_rate >= 60%")
+                .unwrap()
+                .passes(0.6)
+        );
+    }
+
+    #[test]
+    fn errors_say_what_to_write() {
+        assert!(
+            parse_threshold("p95 15s")
+                .unwrap_err()
+                .contains("no comparison")
+        );
+        assert!(
+            parse_threshold("p96 < 1s")
+                .unwrap_err()
+                .contains("unknown metric")
+        );
+        assert!(
+            parse_threshold("p95 < 15")
+                .unwrap_err()
+                .contains("needs a unit")
+        );
+        assert!(
+            parse_threshold("rss_growth < 10")
+                .unwrap_err()
+                .contains("MiB/h")
+        );
+        assert!(
+            parse_threshold("error_rate < lots")
+                .unwrap_err()
+                .contains("fraction")
+        );
+    }
+}

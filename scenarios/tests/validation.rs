@@ -1,0 +1,122 @@
+//! Scenario errors name the file, line, column, key and the fix.
+
+use std::path::Path;
+
+use genbench_scenarios::{Load, Repeat, Scenario};
+
+const GOOD: &str = r#"
+name = "mine"
+thresholds = ["p95 < 2s"]
+
+[load]
+model = "closed"
+think_time = "1s"
+stages = "10,60s;100,30s;0,10s"
+
+[request]
+path = "/api/v1/generate-article"
+body = '{"topic": "{{topic}}"}'
+
+[datasets.topic]
+values = ["a", "b"]
+repeat = "zipf"
+zipf_s = 1.2
+"#;
+
+fn parse(text: &str) -> Result<Scenario, genbench_scenarios::ScenarioError> {
+    Scenario::parse(text, "mine.toml", Path::new("."))
+}
+
+#[test]
+fn a_good_file_validates() {
+    let s = parse(GOOD).unwrap();
+    assert_eq!(s.request.method, "POST", "a body implies POST");
+    assert_eq!(s.request.variables, ["topic"]);
+    assert!(matches!(s.load, Load::Closed { .. }));
+    assert_eq!(s.datasets["topic"].repeat, Repeat::Zipf { s: 1.2 });
+    assert_eq!(s.duration().as_secs(), 100);
+}
+
+/// (broken text, line, key, words the message must contain)
+fn expect(text: &str, line: usize, key: &str, needle: &str) {
+    let e = parse(text).unwrap_err();
+    assert_eq!(e.origin, "mine.toml");
+    assert_eq!(e.line, line, "{e}");
+    assert_eq!(e.key, key, "{e}");
+    assert!(e.message.contains(needle), "{e}");
+    let shown = e.to_string();
+    assert!(shown.starts_with(&format!("mine.toml:{line}:")), "{shown}");
+}
+
+#[test]
+fn errors_point_at_the_problem() {
+    expect(
+        &GOOD.replace("think_time = \"1s\"", "think_time = \"1 sec\""),
+        7,
+        "load.think_time",
+        "unknown unit",
+    );
+    expect(
+        &GOOD.replace("\"p95 < 2s\"", "\"p95 < 2\""),
+        3,
+        "thresholds",
+        "needs a unit",
+    );
+    expect(
+        &GOOD.replace("10,60s;100,30s;0,10s", "10;100"),
+        8,
+        "load.stages",
+        "target,duration",
+    );
+    expect(
+        &GOOD.replace("path = \"/api", "path = \"api"),
+        11,
+        "request.path",
+        "starts with `/`",
+    );
+    expect(
+        &GOOD.replace("{{topic}}", "{{subject}}"),
+        12,
+        "request",
+        "[datasets.subject]",
+    );
+    expect(
+        &GOOD.replace("zipf_s = 1.2", "zipf_s = -1"),
+        14,
+        "datasets.topic",
+        "must be > 0",
+    );
+    expect(
+        &GOOD.replace("think_time = \"1s\"", "arrivals = \"poisson\""),
+        8,
+        "load.arrivals",
+        "open",
+    );
+}
+
+#[test]
+fn unknown_keys_and_bad_toml_are_located() {
+    let e = parse(&GOOD.replace("think_time", "thinktime")).unwrap_err();
+    assert_eq!(e.line, 7, "{e}");
+    assert!(e.message.contains("unknown field `thinktime`"), "{e}");
+    let e = parse("name = \"x\"\n[load\n").unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+}
+
+#[test]
+fn dataset_files_are_read_relative_to_the_scenario() {
+    let dir = std::env::temp_dir().join(format!("genbench-scn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("t.txt"), "# comment\none\n\ntwo\n").unwrap();
+    let text = GOOD.replace("values = [\"a\", \"b\"]", "file = \"t.txt\"");
+    std::fs::write(dir.join("s.toml"), &text).unwrap();
+    let s = Scenario::from_file(&dir.join("s.toml")).unwrap();
+    assert_eq!(s.datasets["topic"].values, ["one", "two"]);
+    std::fs::remove_file(dir.join("t.txt")).unwrap();
+    let e = Scenario::from_file(&dir.join("s.toml")).unwrap_err();
+    assert!(
+        e.message.contains("cannot read") && e.key == "datasets.topic",
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
