@@ -5,6 +5,7 @@
 
 mod cli;
 mod cmd;
+pub mod engine;
 mod exit;
 
 use std::ffi::OsString;

@@ -1,0 +1,267 @@
+//! What to send: each request's variables drawn from the scenario's
+//! datasets with their repeat distribution, rendered into the template.
+//! A hot set or a Zipf law makes values recur, which is how a scenario sets
+//! the cache hit rate it expects.
+
+use std::collections::BTreeMap;
+
+use genbench_mock::rng::Rng;
+use genbench_scenarios::{Dataset, Repeat, RequestTemplate};
+
+/// Draws indices into one dataset.
+#[derive(Debug, Clone)]
+pub enum Sampler {
+    Uniform {
+        n: usize,
+    },
+    /// Cumulative weights of ranks 1..=n.
+    Zipf {
+        cdf: Vec<f64>,
+    },
+    HotSet {
+        hot: usize,
+        n: usize,
+        hot_fraction: f64,
+    },
+}
+
+impl Sampler {
+    pub fn new(n: usize, repeat: Repeat) -> Self {
+        match repeat {
+            Repeat::Uniform => Sampler::Uniform { n },
+            Repeat::Zipf { s } => {
+                let mut acc = 0.0;
+                let cdf = (1..=n)
+                    .map(|k| {
+                        acc += 1.0 / (k as f64).powf(s);
+                        acc
+                    })
+                    .collect();
+                Sampler::Zipf { cdf }
+            }
+            Repeat::HotSet {
+                hot_set,
+                hot_fraction,
+            } => {
+                let hot = ((hot_set * n as f64).ceil() as usize).clamp(1, n);
+                Sampler::HotSet {
+                    hot,
+                    n,
+                    hot_fraction,
+                }
+            }
+        }
+    }
+
+    pub fn draw(&self, rng: &mut Rng) -> usize {
+        match self {
+            Sampler::Uniform { n } => rng.below(*n as u64) as usize,
+            Sampler::Zipf { cdf } => {
+                let total = cdf.last().copied().unwrap_or(0.0);
+                let u = rng.unit() * total;
+                cdf.partition_point(|c| *c <= u).min(cdf.len() - 1)
+            }
+            Sampler::HotSet {
+                hot,
+                n,
+                hot_fraction,
+            } => {
+                if *hot == *n || rng.chance(*hot_fraction) {
+                    rng.below(*hot as u64) as usize
+                } else {
+                    hot + rng.below((n - hot) as u64) as usize
+                }
+            }
+        }
+    }
+}
+
+/// How a value is written where its placeholder stands.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Escape {
+    /// Percent-encoded, for paths and queries.
+    Url,
+    /// Inside a JSON string literal.
+    Json,
+    Raw,
+}
+
+fn escape(value: &str, how: Escape, out: &mut String) {
+    match how {
+        Escape::Raw => out.push_str(value),
+        Escape::Json => {
+            let quoted = serde_json::to_string(value).unwrap_or_default();
+            out.push_str(&quoted[1..quoted.len() - 1]);
+        }
+        Escape::Url => {
+            for b in value.bytes() {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    out.push(b as char);
+                } else {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+    }
+}
+
+fn render(template: &str, values: &BTreeMap<&str, &str>, how: Escape) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(p) = rest.find("{{") {
+        out.push_str(&rest[..p]);
+        let after = &rest[p + 2..];
+        // Templates were validated: every `{{` closes and names a dataset.
+        let end = after.find("}}").unwrap_or(after.len());
+        if let Some(v) = values.get(after[..end].trim()) {
+            escape(v, how, &mut out);
+        }
+        rest = after.get(end + 2..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A rendered request, ready to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub path: String,
+    pub body: Option<String>,
+}
+
+/// Renders requests from a validated template and its datasets.
+#[derive(Debug, Clone)]
+pub struct RequestFactory {
+    template: RequestTemplate,
+    datasets: Vec<(String, Vec<String>, Sampler)>,
+    body_escape: Escape,
+}
+
+impl RequestFactory {
+    pub fn new(template: &RequestTemplate, datasets: &BTreeMap<String, Dataset>) -> Self {
+        let datasets = template
+            .variables
+            .iter()
+            .filter_map(|v| {
+                datasets.get(v).map(|d| {
+                    (
+                        v.clone(),
+                        d.values.clone(),
+                        Sampler::new(d.values.len(), d.repeat),
+                    )
+                })
+            })
+            .collect();
+        let json = template
+            .headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.contains("json"))
+            || template
+                .body
+                .as_deref()
+                .is_some_and(|b| b.trim_start().starts_with('{'));
+        RequestFactory {
+            template: template.clone(),
+            datasets,
+            body_escape: if json { Escape::Json } else { Escape::Raw },
+        }
+    }
+
+    pub fn render(&self, rng: &mut Rng) -> Rendered {
+        let values: BTreeMap<&str, &str> = self
+            .datasets
+            .iter()
+            .map(|(name, vals, s)| (name.as_str(), vals[s.draw(rng)].as_str()))
+            .collect();
+        Rendered {
+            path: render(&self.template.path, &values, Escape::Url),
+            body: self
+                .template
+                .body
+                .as_deref()
+                .map(|b| render(b, &values, self.body_escape)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(s: &Sampler, n: usize, draws: usize) -> Vec<usize> {
+        let mut rng = Rng::new(11);
+        let mut c = vec![0; n];
+        for _ in 0..draws {
+            c[s.draw(&mut rng)] += 1;
+        }
+        c
+    }
+
+    #[test]
+    fn hot_set_sends_the_hot_fraction_to_the_hot_values() {
+        let s = Sampler::new(
+            100,
+            Repeat::HotSet {
+                hot_set: 0.2,
+                hot_fraction: 0.8,
+            },
+        );
+        let c = counts(&s, 100, 100_000);
+        let hot: usize = c[..20].iter().sum();
+        assert!((hot as f64 / 100_000.0 - 0.8).abs() < 0.01, "{hot}");
+    }
+
+    #[test]
+    fn zipf_ranks_fall_off_as_a_power_law() {
+        let s = Sampler::new(1000, Repeat::Zipf { s: 1.0 });
+        let c = counts(&s, 1000, 200_000);
+        let ratio = c[0] as f64 / c[1] as f64;
+        assert!((ratio - 2.0).abs() < 0.15, "rank 1 / rank 2 = {ratio}");
+        assert!(c[0] > c[9] * 8, "{} vs {}", c[0], c[9]);
+    }
+
+    #[test]
+    fn uniform_covers_everything() {
+        let c = counts(&Sampler::new(10, Repeat::Uniform), 10, 10_000);
+        assert!(c.iter().all(|n| (800..1200).contains(n)), "{c:?}");
+    }
+
+    #[test]
+    fn values_are_escaped_for_where_they_go() {
+        let t = RequestTemplate {
+            method: "POST".into(),
+            path: "/search?q={{topic}}".into(),
+            headers: BTreeMap::from([("content-type".into(), "application/json".into())]),
+            body: Some(r#"{"topic": "{{topic}}"}"#.into()),
+            stream: false,
+            variables: vec!["topic".into()],
+        };
+        let d = BTreeMap::from([(
+            "topic".to_string(),
+            Dataset {
+                values: vec!["a \"quoted\" & café".into()],
+                repeat: Repeat::Uniform,
+            },
+        )]);
+        let r = RequestFactory::new(&t, &d).render(&mut Rng::new(1));
+        assert_eq!(r.path, "/search?q=a%20%22quoted%22%20%26%20caf%C3%A9");
+        let body: serde_json::Value = serde_json::from_str(r.body.as_deref().unwrap()).unwrap();
+        assert_eq!(body["topic"], "a \"quoted\" & café");
+    }
+
+    #[test]
+    fn builtin_baseline_renders_valid_json() {
+        let s = genbench_scenarios::builtin("baseline").unwrap().unwrap();
+        let f = RequestFactory::new(&s.request, &s.datasets);
+        let mut rng = Rng::new(3);
+        for _ in 0..100 {
+            let body: serde_json::Value =
+                serde_json::from_str(f.render(&mut rng).body.as_deref().unwrap()).unwrap();
+            assert!(
+                s.datasets["topic"]
+                    .values
+                    .contains(&body["topic"].as_str().unwrap().to_string())
+            );
+        }
+    }
+}
