@@ -4,3 +4,10 @@
 //! never read clocks themselves: every time arrives on the sample.
 //!
 //! May depend on `genbench-model` only.
+
+pub mod recorder;
+pub mod sample;
+pub mod summary;
+
+pub use recorder::Recorder;
+pub use sample::{CacheStatus, Outcome, Sample};

@@ -1,0 +1,185 @@
+//! Per-worker recording: each worker owns a `Recorder` and pushes samples into
+//! it without locks; at each interval end the worker hands over a snapshot
+//! and starts a fresh interval. Histograms merge exactly (percentiles are
+//! never averaged).
+
+use genbench_model::ErrorKind;
+use hdrhistogram::Histogram;
+
+use crate::sample::{CacheStatus, Outcome, Sample};
+
+/// Highest latency recorded, in µs (1 hour); longer values saturate.
+const MAX_US: u64 = 3_600_000_000;
+const SIGFIG: u8 = 3;
+
+pub fn new_histogram() -> Histogram<u64> {
+    // Bounds are constants known to be valid.
+    Histogram::new_with_bounds(1, MAX_US, SIGFIG).expect("valid histogram bounds")
+}
+
+fn us(d: std::time::Duration) -> u64 {
+    (d.as_micros() as u64).max(1)
+}
+
+/// What one interval (or a whole run, once merged) recorded.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    pub latency_us: Histogram<u64>,
+    pub service_us: Histogram<u64>,
+    pub ttfb_us: Histogram<u64>,
+    pub ok: u64,
+    pub errors: [u64; ErrorKind::ALL.len()],
+    pub bytes: u64,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder {
+            latency_us: new_histogram(),
+            service_us: new_histogram(),
+            ttfb_us: new_histogram(),
+            ok: 0,
+            errors: [0; ErrorKind::ALL.len()],
+            bytes: 0,
+            cache_hits: 0,
+            cache_misses: 0,
+        }
+    }
+}
+
+fn kind_index(k: ErrorKind) -> usize {
+    ErrorKind::ALL.iter().position(|x| *x == k).unwrap_or(0)
+}
+
+impl Recorder {
+    /// Records one sample. Failed requests count as errors and are kept out
+    /// of the latency histograms, so a fast failure cannot flatter p50.
+    pub fn record(&mut self, s: &Sample) {
+        self.bytes += s.bytes;
+        match s.outcome {
+            Outcome::Ok(_) => {
+                self.ok += 1;
+                self.latency_us.saturating_record(us(s.latency()));
+                self.service_us.saturating_record(us(s.service()));
+                if let Some(t) = s.ttfb() {
+                    self.ttfb_us.saturating_record(us(t));
+                }
+                match s.cache {
+                    Some(CacheStatus::Hit) => self.cache_hits += 1,
+                    Some(CacheStatus::Miss) => self.cache_misses += 1,
+                    None => {}
+                }
+            }
+            Outcome::Error(k) => self.errors[kind_index(k)] += 1,
+        }
+    }
+
+    pub fn failed(&self) -> u64 {
+        self.errors.iter().sum()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.ok + self.failed()
+    }
+
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: &Recorder) {
+        // Same bounds on both sides, so `add` cannot fail; saturate anyway.
+        let _ = self.latency_us.add(&other.latency_us);
+        let _ = self.service_us.add(&other.service_us);
+        let _ = self.ttfb_us.add(&other.ttfb_us);
+        self.ok += other.ok;
+        for (a, b) in self.errors.iter_mut().zip(other.errors) {
+            *a += b;
+        }
+        self.bytes += other.bytes;
+        self.cache_hits += other.cache_hits;
+        self.cache_misses += other.cache_misses;
+    }
+
+    /// Hands over this interval's data and starts the next one empty.
+    pub fn take_interval(&mut self) -> Recorder {
+        std::mem::take(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn sample(scheduled_ms: u64, sent_ms: u64, end_ms: u64, outcome: Outcome) -> Sample {
+        Sample {
+            scheduled: Duration::from_millis(scheduled_ms),
+            sent: Duration::from_millis(sent_ms),
+            first_byte: Some(Duration::from_millis(end_ms)),
+            end: Duration::from_millis(end_ms),
+            outcome,
+            bytes: 10,
+            cache: Some(CacheStatus::Hit),
+        }
+    }
+
+    #[test]
+    fn latency_counts_from_the_schedule_and_service_from_the_send() {
+        let mut r = Recorder::default();
+        // Sent 300 ms late (the client was stalled): a user waited 320 ms.
+        r.record(&sample(0, 300, 320, Outcome::Ok(200)));
+        assert_eq!(r.latency_us.max() / 1000, 320);
+        assert_eq!(r.service_us.max() / 1000, 20);
+    }
+
+    #[test]
+    fn errors_are_counted_by_kind_and_kept_out_of_latency() {
+        let mut r = Recorder::default();
+        r.record(&sample(0, 0, 1, Outcome::Error(ErrorKind::Timeout)));
+        r.record(&sample(0, 0, 50, Outcome::Ok(200)));
+        assert_eq!((r.ok, r.failed(), r.total()), (1, 1, 2));
+        assert_eq!(r.errors[kind_index(ErrorKind::Timeout)], 1);
+        assert_eq!(r.latency_us.len(), 1);
+    }
+
+    #[test]
+    fn merged_percentiles_equal_the_percentiles_of_all_samples() {
+        let mut workers: Vec<Recorder> = (0..4).map(|_| Recorder::default()).collect();
+        let mut all = Recorder::default();
+        for i in 0..4000u64 {
+            // Each worker sees a different latency band.
+            let ms = (i % 4) * 100 + (i % 97);
+            let s = sample(0, 0, ms + 1, Outcome::Ok(200));
+            workers[(i % 4) as usize].record(&s);
+            all.record(&s);
+        }
+        let mut merged = Recorder::default();
+        for w in &workers {
+            merged.merge(w);
+        }
+        for q in [0.5, 0.9, 0.99, 0.999] {
+            assert_eq!(
+                merged.latency_us.value_at_quantile(q),
+                all.latency_us.value_at_quantile(q)
+            );
+        }
+        let averaged: f64 = workers
+            .iter()
+            .map(|w| w.latency_us.value_at_quantile(0.99) as f64)
+            .sum::<f64>()
+            / 4.0;
+        assert_ne!(
+            averaged as u64,
+            merged.latency_us.value_at_quantile(0.99),
+            "averaging p99s is wrong"
+        );
+    }
+
+    #[test]
+    fn take_interval_resets() {
+        let mut r = Recorder::default();
+        r.record(&sample(0, 0, 5, Outcome::Ok(200)));
+        let i = r.take_interval();
+        assert_eq!((i.ok, r.ok, r.latency_us.len()), (1, 0, 0));
+    }
+}
