@@ -27,6 +27,10 @@ pub struct Recorder {
     pub latency_us: Histogram<u64>,
     pub service_us: Histogram<u64>,
     pub ttfb_us: Histogram<u64>,
+    /// Send time minus scheduled time: how far the load generator itself
+    /// fell behind. Large values mean the generator, not the target, is the
+    /// bottleneck.
+    pub send_lag_us: Histogram<u64>,
     pub ok: u64,
     pub errors: [u64; ErrorKind::ALL.len()],
     pub bytes: u64,
@@ -40,6 +44,7 @@ impl Default for Recorder {
             latency_us: new_histogram(),
             service_us: new_histogram(),
             ttfb_us: new_histogram(),
+            send_lag_us: new_histogram(),
             ok: 0,
             errors: [0; ErrorKind::ALL.len()],
             bytes: 0,
@@ -58,6 +63,8 @@ impl Recorder {
     /// of the latency histograms, so a fast failure cannot flatter p50.
     pub fn record(&mut self, s: &Sample) {
         self.bytes += s.bytes;
+        self.send_lag_us
+            .saturating_record(us(s.sent.saturating_sub(s.scheduled)));
         match s.outcome {
             Outcome::Ok(_) => {
                 self.ok += 1;
@@ -90,6 +97,7 @@ impl Recorder {
         let _ = self.latency_us.add(&other.latency_us);
         let _ = self.service_us.add(&other.service_us);
         let _ = self.ttfb_us.add(&other.ttfb_us);
+        let _ = self.send_lag_us.add(&other.send_lag_us);
         self.ok += other.ok;
         for (a, b) in self.errors.iter_mut().zip(other.errors) {
             *a += b;
@@ -130,6 +138,7 @@ mod tests {
         r.record(&sample(0, 300, 320, Outcome::Ok(200)));
         assert_eq!(r.latency_us.max() / 1000, 320);
         assert_eq!(r.service_us.max() / 1000, 20);
+        assert_eq!(r.send_lag_us.max() / 1000, 300);
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! The load engine: when to send (schedule), what to send (requests drawn
-//! from datasets), and — in the engine issue's next steps — sending and
-//! recording.
+//! from datasets), sending and measuring (sender), the open model's workers,
+//! and the aggregation of their recordings.
 
+pub mod aggregate;
+pub mod clock;
+pub mod open;
 pub mod requests;
 pub mod schedule;
+pub mod sender;

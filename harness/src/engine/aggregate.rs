@@ -1,0 +1,79 @@
+//! Merges the workers' interval reports into the per-second timeline and the
+//! whole-run recording. Percentiles come from merged histograms, never from
+//! averaging workers' percentiles.
+
+use std::collections::BTreeMap;
+
+use genbench_collectors::Recorder;
+use genbench_collectors::summary::timeline_point;
+use genbench_model::TimelinePoint;
+use genbench_scenarios::{Stage, target_at};
+
+use super::open::{INTERVAL, IntervalReport};
+
+#[derive(Default)]
+struct Pending {
+    reports: usize,
+    rec: Recorder,
+    in_flight: u64,
+}
+
+pub struct Aggregator {
+    workers: usize,
+    stages: Vec<Stage>,
+    pending: BTreeMap<u64, Pending>,
+    pub total: Recorder,
+    pub timeline: Vec<TimelinePoint>,
+}
+
+impl Aggregator {
+    pub fn new(workers: usize, stages: Vec<Stage>) -> Self {
+        Aggregator {
+            workers: workers.max(1),
+            stages,
+            pending: BTreeMap::new(),
+            total: Recorder::default(),
+            timeline: Vec::new(),
+        }
+    }
+
+    /// Adds a report; returns the timeline points completed by it.
+    pub fn add(&mut self, r: IntervalReport) -> Vec<TimelinePoint> {
+        self.total.merge(&r.rec);
+        let p = self.pending.entry(r.k).or_default();
+        p.reports += 1;
+        p.rec.merge(&r.rec);
+        p.in_flight += r.in_flight;
+        let mut done = Vec::new();
+        while let Some(entry) = self.pending.first_entry() {
+            if entry.get().reports < self.workers {
+                break;
+            }
+            let (k, p) = entry.remove_entry();
+            done.push(self.point(k, &p));
+        }
+        self.timeline.extend(done.iter().copied());
+        done
+    }
+
+    fn point(&self, k: u64, p: &Pending) -> TimelinePoint {
+        let t_s = (k + 1) as f64 * INTERVAL.as_secs_f64();
+        let mid = INTERVAL.mul_f64(k as f64 + 0.5);
+        timeline_point(
+            t_s,
+            INTERVAL.as_secs_f64(),
+            &p.rec,
+            Some(target_at(&self.stages, mid)),
+            p.in_flight,
+        )
+    }
+
+    /// Emits what is left (the final, partial intervals).
+    pub fn finish(&mut self) {
+        let rest: Vec<(u64, Pending)> = std::mem::take(&mut self.pending).into_iter().collect();
+        for (k, p) in rest {
+            let pt = self.point(k, &p);
+            self.timeline.push(pt);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Helpers for the engine tests: servers with known delays, and a run.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use genbench::engine::aggregate::Aggregator;
+use genbench::engine::clock::sleep_until_precise as precise_sleep_until;
+use genbench::engine::open::{OpenPlan, start};
+use genbench::engine::requests::RequestFactory;
+use genbench::engine::sender::Sender;
+use genbench_scenarios::{Arrivals, Dataset, Repeat, RequestTemplate, parse_shorthand};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// A server answering after `delay`, and holding every request that arrives
+/// in [stall_from, stall_to) (offsets from `t0`) until `stall_to`.
+pub async fn delay_server(
+    delay: Duration,
+    stall: Option<(Duration, Duration)>,
+    t0: Instant,
+) -> String {
+    let app = axum::Router::new().route(
+        "/work",
+        axum::routing::post(move || async move {
+            if let Some((from, to)) = stall {
+                let now = t0.elapsed();
+                if now >= from && now < to {
+                    tokio::time::sleep_until(t0 + to).await;
+                }
+            }
+            precise_sleep_until(Instant::now() + delay).await;
+            "done"
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    url
+}
+
+pub fn template(path: &str, body: &str) -> (RequestTemplate, BTreeMap<String, Dataset>) {
+    let t = RequestTemplate {
+        method: "POST".into(),
+        path: path.into(),
+        headers: BTreeMap::from([("content-type".into(), "application/json".into())]),
+        body: Some(body.into()),
+        stream: false,
+        variables: vec!["n".into()],
+    };
+    let d = BTreeMap::from([(
+        "n".to_string(),
+        Dataset {
+            values: (0..100).map(|i| i.to_string()).collect(),
+            repeat: Repeat::Uniform,
+        },
+    )]);
+    (t, d)
+}
+
+pub async fn run(url: &str, path: &str, body: &str, stages: &str, t0: Instant) -> Aggregator {
+    let (t, d) = template(path, body);
+    let stages = parse_shorthand(stages).unwrap();
+    let plan = OpenPlan {
+        stages: stages.clone(),
+        arrivals: Arrivals::Constant,
+        seed: 1,
+        max_requests: u64::MAX,
+        workers: 2,
+        drain: Duration::from_secs(10),
+    };
+    let sender = Sender::new(url, "POST", &t.headers, Duration::from_secs(10), t0).unwrap();
+    let (_stop_tx, stop) = watch::channel(false);
+    let mut rx = start(plan, RequestFactory::new(&t, &d), sender, t0, stop);
+    let mut agg = Aggregator::new(2, stages);
+    while let Some(r) = rx.recv().await {
+        agg.add(r);
+    }
+    agg.finish();
+    agg
+}

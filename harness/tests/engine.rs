@@ -1,0 +1,69 @@
+//! The open-model engine on loopback against servers with known delays.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use genbench_collectors::summary::latency_ms;
+use genbench_mock::{MockAddrs, MockConfig, MockServers};
+use tokio::time::Instant;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stall_shows_in_the_tail_without_coordinated_omission() {
+    let t0 = Instant::now();
+    // The server stalls for 1 s starting 2 s in.
+    let url = delay_server(
+        Duration::from_millis(5),
+        Some((Duration::from_secs(2), Duration::from_secs(3))),
+        t0,
+    )
+    .await;
+    let agg = run(&url, "/work", "{\"n\": {{n}}}", "50,1s;50,4s", t0).await;
+    let s = latency_ms(&agg.total.latency_us).unwrap();
+    // About 50 of 225 requests were scheduled inside the stall and waited up
+    // to a second from their scheduled time; a closed loop would show one.
+    assert!(s.p50 < 50.0, "p50 {}", s.p50);
+    assert!(s.p95 > 400.0, "p95 {} ms: the stall is hidden", s.p95);
+    assert!(s.max > 900.0, "max {}", s.max);
+    let service = agg.total.service_us.value_at_quantile(0.95) as f64 / 1000.0;
+    assert!(service <= s.p95, "service time is kept apart from latency");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_counts_equal_the_mock_ledger() {
+    let m = MockServers::start(MockConfig::instant(), MockAddrs::default())
+        .await
+        .unwrap();
+    let body = r#"{"model": "gpt-4o-mini", "max_tokens": 5, "messages": [{"role": "user", "content": "topic {{n}}"}]}"#;
+    let agg = run(
+        &m.llm_url(),
+        "/v1/chat/completions",
+        body,
+        "40,1s;40,2s",
+        Instant::now(),
+    )
+    .await;
+    let ledger = m.ledger();
+    assert_eq!(agg.total.total(), 100);
+    assert_eq!(agg.total.ok, ledger.models["gpt-4o-mini"].requests);
+    assert_eq!(ledger.models["gpt-4o-mini"].completion_tokens, 5 * 100);
+}
+
+#[tokio::test]
+async fn unreachable_targets_are_connect_errors_not_panics() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let agg = run(
+        &format!("http://{closed}"),
+        "/work",
+        "{}",
+        "20,1s",
+        Instant::now(),
+    )
+    .await;
+    assert_eq!(agg.total.ok, 0);
+    assert_eq!(agg.total.failed(), 10);
+}
