@@ -28,7 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario against a target and write results.json and reports.
-    Run(Pending),
+    Run(Box<RunArgs>),
     /// Serve mock LLM (OpenAI wire format), search and web providers.
     Mock(Box<MockArgs>),
     /// Serve the reference article-generation pipeline.
@@ -175,4 +175,46 @@ pub enum CacheArg {
     Off,
     Memory,
     Redis,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+SCENARIO is a built-in (baseline, stress, spike, soak) or a TOML file.
+Without --target, genbench starts its own mock providers and reference
+pipeline as child processes on loopback and drives those.
+
+Writes results.json into --out (default genbench-out/<scenario>-<time>/) and
+prints a summary. Exit codes: 0 ok, 1 a threshold failed, 2 usage or
+configuration error, 3 the run could not start or was interrupted (Ctrl-C
+still writes everything measured so far, with status interrupted).
+
+Examples:
+  genbench run
+  genbench run stress --target http://127.0.0.1:8080
+  genbench run my-scenario.toml --duration 30s --rate 5")]
+pub struct RunArgs {
+    /// Built-in scenario name or scenario file.
+    #[arg(default_value = "baseline")]
+    pub scenario: String,
+    /// Drive this service instead of the embedded default (http://host:port).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// The external target's process id, for CPU/RSS collectors.
+    #[arg(long, value_name = "PID", requires = "target")]
+    pub target_pid: Option<u32>,
+    /// Stretch or shrink the stages to this total length, e.g. 30s, 2h.
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// Scale the open model's stage targets so the highest is R requests/s.
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Seed for arrivals and dataset draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Latency scale of the embedded mock providers (0 = instant).
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    pub mock_time_scale: f64,
 }

@@ -7,6 +7,10 @@ mod cli;
 mod cmd;
 pub mod engine;
 mod exit;
+pub mod output;
+pub mod run;
+mod target;
+mod timefmt;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -2,6 +2,7 @@
 
 mod mock;
 mod pipeline;
+mod run;
 mod signal;
 
 use crate::cli::Command;
@@ -10,7 +11,7 @@ use crate::exit::Exit;
 pub fn dispatch(command: Command) -> Result<u8, Exit> {
     match command {
         Command::Mock(args) => mock::run(*args),
-        Command::Run(_) => pending("run", "the load engine and scenarios"),
+        Command::Run(args) => run::run(*args),
         Command::Pipeline(args) => pipeline::run(*args),
         Command::Report(_) => pending("report", "the HTML report"),
         Command::Compare(_) => pending("compare", "run comparison"),

@@ -1,0 +1,129 @@
+//! `genbench run`: arguments into a validated `RunConfig`, then the run,
+//! results.json and the summary.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{Context as _, anyhow};
+use genbench_model::RunStatus;
+use genbench_scenarios::{Load, Scenario, Stage, builtin, parse_duration};
+use tokio::sync::watch;
+
+use crate::cli::RunArgs;
+use crate::exit::Exit;
+use crate::run::{RunConfig, TargetChoice};
+
+fn load_scenario(name: &str) -> Result<Scenario, Exit> {
+    if let Some(s) = builtin(name) {
+        return s.map_err(Exit::usage);
+    }
+    let path = Path::new(name);
+    if !path.exists() {
+        return Err(Exit::usage(anyhow!(
+            "`{name}` is neither a built-in scenario (baseline, stress, spike, soak) nor a file"
+        )));
+    }
+    Scenario::from_file(path).map_err(Exit::usage)
+}
+
+fn stages_mut(load: &mut Load) -> &mut Vec<Stage> {
+    match load {
+        Load::Open { stages, .. } | Load::Closed { stages, .. } => stages,
+    }
+}
+
+/// Applies --duration and --rate to the scenario.
+fn apply_overrides(s: &mut Scenario, args: &RunArgs) -> Result<(), Exit> {
+    if let Some(d) = &args.duration {
+        let want = parse_duration(d).map_err(|e| Exit::usage(anyhow!("--duration: {e}")))?;
+        if want.is_zero() {
+            return Err(Exit::usage(anyhow!("--duration must be more than 0")));
+        }
+        let factor = want.as_secs_f64() / s.duration().as_secs_f64();
+        for st in stages_mut(&mut s.load) {
+            st.duration = st.duration.mul_f64(factor);
+        }
+    }
+    if let Some(r) = args.rate {
+        if !(r > 0.0 && r.is_finite()) {
+            return Err(Exit::usage(anyhow!(
+                "--rate must be a positive number of requests per second"
+            )));
+        }
+        let Load::Open { stages, .. } = &mut s.load else {
+            return Err(Exit::usage(anyhow!(
+                "--rate applies to open-model scenarios; this one is closed"
+            )));
+        };
+        let peak = stages.iter().map(|st| st.target).fold(0.0, f64::max);
+        for st in stages.iter_mut() {
+            st.target *= r / peak;
+        }
+    }
+    Ok(())
+}
+
+fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
+    let mut scenario = load_scenario(&args.scenario)?;
+    apply_overrides(&mut scenario, args)?;
+    if !(args.mock_time_scale >= 0.0 && args.mock_time_scale.is_finite()) {
+        return Err(Exit::usage(anyhow!(
+            "--mock-time-scale must be a factor >= 0"
+        )));
+    }
+    let target = match &args.target {
+        Some(url) => TargetChoice::External {
+            url: url.trim_end_matches('/').to_string(),
+            pid: args.target_pid,
+        },
+        None => TargetChoice::Embedded {
+            mock_time_scale: args.mock_time_scale,
+        },
+    };
+    let out = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("genbench-out").join(format!(
+            "{}-{}",
+            scenario.name,
+            crate::timefmt::compact(SystemTime::now())
+        ))
+    });
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    Ok((
+        RunConfig {
+            scenario,
+            target,
+            seed: args.seed,
+            workers,
+        },
+        out,
+    ))
+}
+
+pub fn run(args: RunArgs) -> Result<u8, Exit> {
+    let (cfg, out) = config(&args)?;
+    let rt = tokio::runtime::Runtime::new()
+        .context("cannot start the async runtime")
+        .map_err(Exit::could_not_run)?;
+    rt.block_on(async move {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            super::signal::stop().await;
+            eprintln!("genbench run: stopping; writing what was measured so far");
+            let _ = stop_tx.send(true);
+        });
+        let result = crate::run::run(cfg, stop_rx)
+            .await
+            .map_err(Exit::could_not_run)?;
+        let path = crate::output::write_results(&out, &result).map_err(Exit::could_not_run)?;
+        print!("{}", crate::output::summary(&result, &path));
+        Ok(if result.status == RunStatus::Interrupted {
+            Exit::COULD_NOT_RUN
+        } else if result.thresholds.iter().any(|t| !t.passed) {
+            Exit::FAILED_CHECKS
+        } else {
+            Exit::OK
+        })
+    })
+}

@@ -1,0 +1,210 @@
+//! One `genbench run`: start the target, drive the scenario, aggregate,
+//! evaluate thresholds and assemble the `RunResult`.
+
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context as _, bail};
+use genbench_collectors::Recorder;
+use genbench_collectors::summary::{encode_histogram, errors, latency_ms};
+use genbench_model::{
+    CacheStats, LatencySummaryMs, RequestCounts, RunResult, RunStatus, ScenarioInfo, TargetInfo,
+    TargetKind, ThresholdResult,
+};
+use genbench_scenarios::{LatencyStat, Load, Metric, Scenario, Threshold};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::engine::aggregate::Aggregator;
+use crate::engine::open::{self, OpenPlan};
+use crate::engine::requests::RequestFactory;
+use crate::engine::sender::Sender;
+use crate::target::Embedded;
+use crate::timefmt::rfc3339;
+
+/// Where the load goes.
+#[derive(Debug, Clone)]
+pub enum TargetChoice {
+    /// genbench's mock providers and reference pipeline as children; the
+    /// mock's latencies are scaled by `mock_time_scale` (0 = instant).
+    Embedded {
+        mock_time_scale: f64,
+    },
+    External {
+        url: String,
+        pid: Option<u32>,
+    },
+}
+
+/// A validated run: nothing here is checked again.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub scenario: Scenario,
+    pub target: TargetChoice,
+    pub seed: u64,
+    pub workers: usize,
+}
+
+fn stat(s: &LatencySummaryMs, l: LatencyStat) -> f64 {
+    match l {
+        LatencyStat::Mean => s.mean,
+        LatencyStat::P50 => s.p50,
+        LatencyStat::P90 => s.p90,
+        LatencyStat::P95 => s.p95,
+        LatencyStat::P99 => s.p99,
+        LatencyStat::P999 => s.p999,
+        LatencyStat::Max => s.max,
+    }
+}
+
+/// The observed value of a threshold's metric, `None` if not measured.
+fn observe(t: &Threshold, r: &RunResult) -> Option<f64> {
+    match t.metric {
+        Metric::Latency(l) => r.latency_ms.as_ref().map(|s| stat(s, l)),
+        Metric::Ttfb(l) => r.ttfb_ms.as_ref().map(|s| stat(s, l)),
+        Metric::ErrorRate => (r.requests.total > 0).then_some(r.errors.rate),
+        Metric::CacheHitRate => r.cache.as_ref().and_then(|c| c.hit_rate),
+        Metric::ThroughputRps => Some(r.throughput_rps),
+        Metric::CostPerArticle => r.cost.as_ref().and_then(|c| c.per_article_usd),
+        Metric::RssGrowth => r.leak.as_ref().map(|l| l.slope_mib_per_h),
+    }
+}
+
+/// Evaluates thresholds. One that could not be measured fails: a gate that
+/// passes what it never saw would be worse than one that says so.
+pub fn evaluate(thresholds: &[Threshold], r: &RunResult) -> Vec<ThresholdResult> {
+    thresholds
+        .iter()
+        .map(|t| {
+            let observed = observe(t, r);
+            ThresholdResult {
+                expr: t.expr.clone(),
+                observed,
+                passed: observed.is_some_and(|v| t.passes(v)),
+            }
+        })
+        .collect()
+}
+
+fn progress(p: &genbench_model::TimelinePoint, total_s: f64, total: &Recorder) {
+    let p95 = p.p95_ms.map_or("-".to_string(), |v| format!("{v:.0} ms"));
+    eprintln!(
+        "[{:>5.0}s/{:.0}s] {:>7.1} rps  p95 {:>9}  errors {:>4}  in flight {:>4}  total {}",
+        p.t_s,
+        total_s,
+        p.rps,
+        p95,
+        p.errors,
+        p.in_flight,
+        total.total()
+    );
+}
+
+/// Runs the scenario until done or `stop` fires; returns the result.
+pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<RunResult> {
+    let s = &cfg.scenario;
+    let Load::Open { arrivals, stages } = &s.load else {
+        bail!(
+            "scenario `{}` uses the closed model, which the engine does not run yet; use model = \"open\"",
+            s.name
+        );
+    };
+    let (embedded, target) = match &cfg.target {
+        TargetChoice::Embedded { mock_time_scale } => {
+            let e = Embedded::start(*mock_time_scale)
+                .await
+                .context("cannot start the embedded target")?;
+            let info = TargetInfo {
+                kind: TargetKind::Embedded,
+                url: e.url.clone(),
+                pid: e.pipeline_pid,
+            };
+            (Some(e), info)
+        }
+        TargetChoice::External { url, pid } => (
+            None,
+            TargetInfo {
+                kind: TargetKind::External,
+                url: url.clone(),
+                pid: *pid,
+            },
+        ),
+    };
+    let started = SystemTime::now();
+    let t0 = Instant::now();
+    let sender = Sender::new(
+        &target.url,
+        &s.request.method,
+        &s.request.headers,
+        s.timeout,
+        t0,
+    )?;
+    let plan = OpenPlan {
+        stages: stages.clone(),
+        arrivals: *arrivals,
+        seed: cfg.seed,
+        max_requests: s.max_requests,
+        workers: cfg.workers,
+        drain: s.timeout,
+    };
+    let mut reports = open::start(
+        plan,
+        RequestFactory::new(&s.request, &s.datasets),
+        sender,
+        t0,
+        stop.clone(),
+    );
+    let mut agg = Aggregator::new(cfg.workers, stages.clone());
+    let total_s = s.duration().as_secs_f64();
+    while let Some(r) = reports.recv().await {
+        for p in agg.add(r) {
+            progress(&p, total_s, &agg.total);
+        }
+    }
+    agg.finish();
+    let duration = t0.elapsed();
+    drop(embedded);
+    let info = ScenarioInfo {
+        name: s.name.clone(),
+        kind: s.kind,
+        resolved: serde_json::to_value(s).unwrap_or_default(),
+    };
+    let mut r = RunResult::new(env!("CARGO_PKG_VERSION"), info, target, rfc3339(started));
+    r.status = if *stop.borrow() {
+        RunStatus::Interrupted
+    } else {
+        RunStatus::Completed
+    };
+    fill(&mut r, &agg, duration);
+    r.thresholds = evaluate(&s.thresholds, &r);
+    Ok(r)
+}
+
+fn fill(r: &mut RunResult, agg: &Aggregator, duration: Duration) {
+    let t = &agg.total;
+    r.duration_s = duration.as_secs_f64();
+    r.requests = RequestCounts {
+        total: t.total(),
+        ok: t.ok,
+        failed: t.failed(),
+    };
+    r.throughput_rps = if r.duration_s > 0.0 {
+        t.total() as f64 / r.duration_s
+    } else {
+        0.0
+    };
+    r.latency_ms = latency_ms(&t.latency_us);
+    r.ttfb_ms = latency_ms(&t.ttfb_us);
+    r.errors = errors(t);
+    let seen = t.cache_hits + t.cache_misses;
+    if seen > 0 {
+        r.cache = Some(CacheStats {
+            hits: t.cache_hits,
+            misses: t.cache_misses,
+            hit_rate: Some(t.cache_hits as f64 / seen as f64),
+            source: "header:X-Cache".into(),
+        });
+    }
+    r.timeline = agg.timeline.clone();
+    r.histograms.latency_us = encode_histogram(&t.latency_us);
+    r.histograms.ttfb_us = encode_histogram(&t.ttfb_us);
+}

@@ -1,0 +1,160 @@
+//! `genbench run` end to end against the embedded target (instant mocks):
+//! real results.json validated against the checked-in schema, Ctrl-C, and
+//! threshold exit codes.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn genbench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_genbench"))
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("genbench-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn results(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
+fn schema_errors(v: &serde_json::Value) -> Vec<String> {
+    let schema: serde_json::Value = serde_json::from_str(genbench_model::SCHEMA_JSON).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    validator
+        .iter_errors(v)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn baseline_writes_results_that_follow_the_schema() {
+    let dir = out_dir("baseline");
+    let out = genbench()
+        .args([
+            "run",
+            "baseline",
+            "--duration",
+            "4s",
+            "--mock-time-scale",
+            "0",
+            "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("genbench run: baseline") && stdout.contains("threshold"),
+        "{stdout}"
+    );
+    let v = results(&dir);
+    assert_eq!(schema_errors(&v), Vec::<String>::new());
+    assert_eq!(v["status"], "completed");
+    assert_eq!(v["target"]["kind"], "embedded");
+    assert!(v["requests"]["total"].as_u64().unwrap() >= 2);
+    assert_eq!(v["requests"]["failed"], 0);
+    assert!(v["timeline"].as_array().unwrap().len() >= 3);
+    assert_eq!(v["thresholds"].as_array().unwrap().len(), 2);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_writes_partial_results_marked_interrupted() {
+    let dir = out_dir("interrupt");
+    let mut child = genbench()
+        .args([
+            "run",
+            "baseline",
+            "--duration",
+            "60s",
+            "--rate",
+            "10",
+            "--mock-time-scale",
+            "0",
+            "--out",
+        ])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3));
+    let v = results(&dir);
+    assert_eq!(v["status"], "interrupted");
+    assert!(v["duration_s"].as_f64().unwrap() < 30.0);
+    assert!(v["requests"]["total"].as_u64().unwrap() > 0);
+    assert_eq!(schema_errors(&v), Vec::<String>::new());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_failed_threshold_exits_1_and_bad_scenarios_exit_2() {
+    let dir = out_dir("threshold");
+    let scenario = dir.with_extension("toml");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        &scenario,
+        r#"
+name = "strict"
+thresholds = ["p50 < 1ms", "error_rate < 1%"]
+[load]
+model = "open"
+stages = "5,1s;5,1s"
+[request]
+path = "/api/v1/generate-article"
+body = '{"topic": "{{t}}"}'
+[datasets.t]
+values = ["a", "b"]
+"#,
+    )
+    .unwrap();
+    let out = genbench()
+        .args(["run"])
+        .arg(&scenario)
+        .args(["--mock-time-scale", "0", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL"));
+    let out = genbench()
+        .args(["run", "no-such-scenario"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::write(
+        &scenario,
+        "name = \"x\"\n[load]\nmodel = \"open\"\nstages = \"1\"\n",
+    )
+    .unwrap();
+    let out = genbench().args(["run"]).arg(&scenario).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(".toml:") && err.contains("request"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_file(scenario);
+}
