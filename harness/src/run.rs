@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use genbench_collectors::Recorder;
 use genbench_collectors::summary::{encode_histogram, errors, latency_ms};
 use genbench_model::{
@@ -15,6 +15,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::engine::aggregate::Aggregator;
+use crate::engine::closed::{self, ClosedPlan};
 use crate::engine::open::{self, OpenPlan};
 use crate::engine::requests::RequestFactory;
 use crate::engine::sender::Sender;
@@ -102,12 +103,7 @@ fn progress(p: &genbench_model::TimelinePoint, total_s: f64, total: &Recorder) {
 /// Runs the scenario until done or `stop` fires; returns the result.
 pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<RunResult> {
     let s = &cfg.scenario;
-    let Load::Open { arrivals, stages } = &s.load else {
-        bail!(
-            "scenario `{}` uses the closed model, which the engine does not run yet; use model = \"open\"",
-            s.name
-        );
-    };
+    let stages = s.load.stages().to_vec();
     let (embedded, target) = match &cfg.target {
         TargetChoice::Embedded { mock_time_scale } => {
             let e = Embedded::start(*mock_time_scale)
@@ -138,21 +134,32 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         s.timeout,
         t0,
     )?;
-    let plan = OpenPlan {
-        stages: stages.clone(),
-        arrivals: *arrivals,
-        seed: cfg.seed,
-        max_requests: s.max_requests,
-        workers: cfg.workers,
-        drain: s.timeout,
+    let factory = RequestFactory::new(&s.request, &s.datasets);
+    let (seed, max_requests, workers, drain) = (cfg.seed, s.max_requests, cfg.workers, s.timeout);
+    let mut reports = match &s.load {
+        Load::Open { arrivals, .. } => {
+            let plan = OpenPlan {
+                stages: stages.clone(),
+                arrivals: *arrivals,
+                seed,
+                max_requests,
+                workers,
+                drain,
+            };
+            open::start(plan, factory, sender, t0, stop.clone())
+        }
+        Load::Closed { think_time, .. } => {
+            let plan = ClosedPlan {
+                stages: stages.clone(),
+                think_time: *think_time,
+                seed,
+                max_requests,
+                workers,
+                drain,
+            };
+            closed::start(plan, factory, sender, t0, stop.clone())
+        }
     };
-    let mut reports = open::start(
-        plan,
-        RequestFactory::new(&s.request, &s.datasets),
-        sender,
-        t0,
-        stop.clone(),
-    );
     let mut agg = Aggregator::new(cfg.workers, stages.clone());
     let total_s = s.duration().as_secs_f64();
     while let Some(r) = reports.recv().await {

@@ -67,3 +67,27 @@ async fn unreachable_targets_are_connect_errors_not_panics() {
     assert_eq!(agg.total.ok, 0);
     assert_eq!(agg.total.failed(), 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_model_users_wait_for_answers_and_think() {
+    let t0 = Instant::now();
+    let url = delay_server(Duration::from_millis(20), None, t0).await;
+    // 5 users, 20 ms answers, 80 ms think: each user sends 10 per second.
+    let agg = run_closed(&url, "5,100ms;5,3s", Duration::from_millis(80)).await;
+    let total = agg.total.total() as f64;
+    assert!(
+        (135.0..=165.0).contains(&total),
+        "{total} requests, expected about 150"
+    );
+    assert!(
+        agg.timeline.iter().all(|p| p.in_flight <= 5),
+        "{:?}",
+        agg.timeline
+    );
+    let s = latency_ms(&agg.total.latency_us).unwrap();
+    assert!(
+        s.p50 < 30.0,
+        "closed-model latency counts from the send: {}",
+        s.p50
+    );
+}

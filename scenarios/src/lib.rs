@@ -18,5 +18,5 @@ pub use error::ScenarioError;
 pub use scenario::{
     Arrivals, Dataset, FileReader, Load, Repeat, RequestTemplate, Scenario, Slo, variables,
 };
-pub use stages::{Stage, parse_shorthand, target_at};
+pub use stages::{Stage, parse_shorthand, target_at, total as total_duration};
 pub use threshold::{LatencyStat, Metric, Op, Threshold, parse_threshold};

@@ -120,3 +120,21 @@ fn dataset_files_are_read_relative_to_the_scenario() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_example_scenarios_validate() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let s = Scenario::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(s.datasets["topic"].values.len() >= 50, "{}", path.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 4, "{n} examples");
+    let users = Scenario::from_file(&dir.join("users-100.toml")).unwrap();
+    assert!(matches!(users.load, Load::Closed { .. }));
+    assert_eq!(users.duration().as_secs(), 300);
+}

@@ -4,6 +4,7 @@
 
 pub mod aggregate;
 pub mod clock;
+pub mod closed;
 pub mod open;
 pub mod requests;
 pub mod schedule;

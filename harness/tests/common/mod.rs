@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use genbench::engine::aggregate::Aggregator;
 use genbench::engine::clock::sleep_until_precise as precise_sleep_until;
+use genbench::engine::closed::{self, ClosedPlan};
 use genbench::engine::open::{OpenPlan, start};
 use genbench::engine::requests::RequestFactory;
 use genbench::engine::sender::Sender;
@@ -72,6 +73,30 @@ pub async fn run(url: &str, path: &str, body: &str, stages: &str, t0: Instant) -
     let sender = Sender::new(url, "POST", &t.headers, Duration::from_secs(10), t0).unwrap();
     let (_stop_tx, stop) = watch::channel(false);
     let mut rx = start(plan, RequestFactory::new(&t, &d), sender, t0, stop);
+    let mut agg = Aggregator::new(2, stages);
+    while let Some(r) = rx.recv().await {
+        agg.add(r);
+    }
+    agg.finish();
+    agg
+}
+
+/// Runs the closed model: `stages` in users, `think` between requests.
+pub async fn run_closed(url: &str, stages: &str, think: Duration) -> Aggregator {
+    let (t, d) = template("/work", "{\"n\": {{n}}}");
+    let stages = parse_shorthand(stages).unwrap();
+    let t0 = Instant::now();
+    let plan = ClosedPlan {
+        stages: stages.clone(),
+        think_time: think,
+        seed: 1,
+        max_requests: u64::MAX,
+        workers: 2,
+        drain: Duration::from_secs(10),
+    };
+    let sender = Sender::new(url, "POST", &t.headers, Duration::from_secs(10), t0).unwrap();
+    let (_stop_tx, stop) = watch::channel(false);
+    let mut rx = closed::start(plan, RequestFactory::new(&t, &d), sender, t0, stop);
     let mut agg = Aggregator::new(2, stages);
     while let Some(r) = rx.recv().await {
         agg.add(r);
