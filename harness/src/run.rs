@@ -11,12 +11,14 @@ use genbench_model::{
     TargetKind, ThresholdResult,
 };
 use genbench_scenarios::{LatencyStat, Load, Metric, Scenario, Threshold};
+use hdrhistogram::serialization::V2DeflateSerializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::engine::aggregate::Aggregator;
 use crate::engine::closed::{self, ClosedPlan};
-use crate::engine::open::{self, OpenPlan};
+use crate::engine::open::{self, INTERVAL, OpenPlan};
 use crate::engine::requests::RequestFactory;
 use crate::engine::sender::Sender;
 use crate::target::Embedded;
@@ -40,6 +42,8 @@ pub enum TargetChoice {
 #[derive(Debug, Clone)]
 pub struct RunConfig {
     pub scenario: Scenario,
+    /// Where results.json and intervals.hlog go.
+    pub out_dir: std::path::PathBuf,
     pub target: TargetChoice,
     pub seed: u64,
     pub workers: usize,
@@ -162,12 +166,16 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     };
     let mut agg = Aggregator::new(cfg.workers, stages.clone());
     let total_s = s.duration().as_secs_f64();
+    let mut hlog = IntervalLog::create(&cfg.out_dir.join(INTERVAL_LOG), started)?;
     while let Some(r) = reports.recv().await {
-        for p in agg.add(r) {
+        for (p, rec) in agg.add(r) {
             progress(&p, total_s, &agg.total);
+            hlog.write(&p, &rec)?;
         }
     }
-    agg.finish();
+    for (p, rec) in agg.finish() {
+        hlog.write(&p, &rec)?;
+    }
     let duration = t0.elapsed();
     drop(embedded);
     let info = ScenarioInfo {
@@ -183,7 +191,50 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     };
     fill(&mut r, &agg, duration);
     r.thresholds = evaluate(&s.thresholds, &r);
+    r.artifacts.interval_log = Some(INTERVAL_LOG.into());
     Ok(r)
+}
+
+const INTERVAL_LOG: &str = "intervals.hlog";
+
+/// The HdrHistogram interval log, one latency histogram per second, written
+/// as each second completes (unbuffered, so a crash loses at most one).
+struct IntervalLog {
+    file: std::fs::File,
+    serializer: V2DeflateSerializer,
+    header: Option<SystemTime>,
+}
+
+impl IntervalLog {
+    fn create(path: &std::path::Path, started: SystemTime) -> anyhow::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(IntervalLog {
+            file,
+            serializer: V2DeflateSerializer::new(),
+            header: Some(started),
+        })
+    }
+
+    fn write(&mut self, p: &genbench_model::TimelinePoint, rec: &Recorder) -> anyhow::Result<()> {
+        let mut b = IntervalLogWriterBuilder::new();
+        if let Some(started) = self.header.take() {
+            b.add_comment(
+                "genbench: latency per second in microseconds, from each request's scheduled time",
+            );
+            b.with_start_time(started).with_base_time(started);
+        }
+        let mut log = b
+            .begin_log_with(&mut self.file, &mut self.serializer)
+            .context("cannot write the interval log")?;
+        let start = Duration::from_secs_f64((p.t_s - INTERVAL.as_secs_f64()).max(0.0));
+        log.write_histogram(&rec.latency_us, start, INTERVAL, Tag::new("latency"))
+            .map_err(|e| anyhow::anyhow!("cannot write the interval log: {e:?}"))
+    }
 }
 
 fn fill(r: &mut RunResult, agg: &Aggregator, duration: Duration) {

@@ -64,6 +64,20 @@ fn baseline_writes_results_that_follow_the_schema() {
     assert_eq!(v["requests"]["failed"], 0);
     assert!(v["timeline"].as_array().unwrap().len() >= 3);
     assert_eq!(v["thresholds"].as_array().unwrap().len(), 2);
+    // The interval log: one latency histogram per second, readable by
+    // HdrHistogram tools.
+    assert_eq!(v["artifacts"]["interval_log"], "intervals.hlog");
+    let log = std::fs::read(dir.join("intervals.hlog")).unwrap();
+    let entries: Vec<_> = hdrhistogram::serialization::interval_log::IntervalLogIterator::new(&log)
+        .filter_map(|e| match e.unwrap() {
+            hdrhistogram::serialization::interval_log::LogEntry::Interval(h) => {
+                Some(h.start_timestamp())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(entries.len() >= 3, "{} intervals", entries.len());
+    assert!(entries.windows(2).all(|w| w[0] < w[1]), "{entries:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

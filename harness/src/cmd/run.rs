@@ -93,6 +93,7 @@ fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
     Ok((
         RunConfig {
             scenario,
+            out_dir: out.clone(),
             target,
             seed: args.seed,
             workers,

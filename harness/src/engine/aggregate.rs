@@ -37,8 +37,9 @@ impl Aggregator {
         }
     }
 
-    /// Adds a report; returns the timeline points completed by it.
-    pub fn add(&mut self, r: IntervalReport) -> Vec<TimelinePoint> {
+    /// Adds a report; returns the intervals it completed, each as its
+    /// timeline point and its merged recording.
+    pub fn add(&mut self, r: IntervalReport) -> Vec<(TimelinePoint, Recorder)> {
         self.total.merge(&r.rec);
         let p = self.pending.entry(r.k).or_default();
         p.reports += 1;
@@ -50,9 +51,9 @@ impl Aggregator {
                 break;
             }
             let (k, p) = entry.remove_entry();
-            done.push(self.point(k, &p));
+            done.push((self.point(k, &p), p.rec));
         }
-        self.timeline.extend(done.iter().copied());
+        self.timeline.extend(done.iter().map(|(p, _)| *p));
         done
     }
 
@@ -69,11 +70,14 @@ impl Aggregator {
     }
 
     /// Emits what is left (the final, partial intervals).
-    pub fn finish(&mut self) {
+    pub fn finish(&mut self) -> Vec<(TimelinePoint, Recorder)> {
         let rest: Vec<(u64, Pending)> = std::mem::take(&mut self.pending).into_iter().collect();
+        let mut done = Vec::new();
         for (k, p) in rest {
             let pt = self.point(k, &p);
             self.timeline.push(pt);
+            done.push((pt, p.rec));
         }
+        done
     }
 }
