@@ -189,7 +189,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     } else {
         RunStatus::Completed
     };
-    fill(&mut r, &agg, duration);
+    fill(&mut r, &agg, duration, s.duration());
     r.thresholds = evaluate(&s.thresholds, &r);
     r.artifacts.interval_log = Some(INTERVAL_LOG.into());
     Ok(r)
@@ -237,7 +237,18 @@ impl IntervalLog {
     }
 }
 
-fn fill(r: &mut RunResult, agg: &Aggregator, duration: Duration) {
+/// Requests per second over the load window: the planned stages, or less if
+/// the run was stopped early. The drain after the last send is not load.
+pub fn throughput(requests: u64, elapsed: Duration, planned: Duration) -> f64 {
+    let window = elapsed.min(planned).as_secs_f64();
+    if window > 0.0 {
+        requests as f64 / window
+    } else {
+        0.0
+    }
+}
+
+fn fill(r: &mut RunResult, agg: &Aggregator, duration: Duration, planned: Duration) {
     let t = &agg.total;
     r.duration_s = duration.as_secs_f64();
     r.requests = RequestCounts {
@@ -245,11 +256,7 @@ fn fill(r: &mut RunResult, agg: &Aggregator, duration: Duration) {
         ok: t.ok,
         failed: t.failed(),
     };
-    r.throughput_rps = if r.duration_s > 0.0 {
-        t.total() as f64 / r.duration_s
-    } else {
-        0.0
-    };
+    r.throughput_rps = throughput(t.total(), duration, planned);
     r.latency_ms = latency_ms(&t.latency_us);
     r.ttfb_ms = latency_ms(&t.ttfb_us);
     r.errors = errors(t);
@@ -265,4 +272,18 @@ fn fill(r: &mut RunResult, agg: &Aggregator, duration: Duration) {
     r.timeline = agg.timeline.clone();
     r.histograms.latency_us = encode_histogram(&t.latency_us);
     r.histograms.ttfb_us = encode_histogram(&t.ttfb_us);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throughput_counts_the_load_window_not_the_drain() {
+        let (sixty, sixty_four) = (Duration::from_secs(60), Duration::from_secs(64));
+        assert_eq!(throughput(120, sixty_four, sixty), 2.0);
+        // Interrupted after 10 s of a 60 s plan.
+        assert_eq!(throughput(20, Duration::from_secs(10), sixty), 2.0);
+        assert_eq!(throughput(5, Duration::ZERO, sixty), 0.0);
+    }
 }
