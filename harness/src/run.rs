@@ -18,9 +18,10 @@ use tokio::time::Instant;
 
 use crate::engine::aggregate::Aggregator;
 use crate::engine::closed::{self, ClosedPlan};
-use crate::engine::open::{self, INTERVAL, OpenPlan};
+use crate::engine::open::{self, OpenPlan};
 use crate::engine::requests::RequestFactory;
 use crate::engine::sender::Sender;
+use crate::engine::workers::INTERVAL;
 use crate::target::Embedded;
 use crate::timefmt::rfc3339;
 

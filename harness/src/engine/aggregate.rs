@@ -9,7 +9,7 @@ use genbench_collectors::summary::timeline_point;
 use genbench_model::TimelinePoint;
 use genbench_scenarios::{Stage, target_at};
 
-use super::open::{INTERVAL, IntervalReport};
+use super::workers::{INTERVAL, IntervalReport};
 
 #[derive(Default)]
 struct Pending {

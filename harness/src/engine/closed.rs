@@ -15,9 +15,9 @@ use genbench_scenarios::{Stage, target_at};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::open::{INTERVAL, IntervalReport};
 use super::requests::RequestFactory;
 use super::sender::Sender;
+use super::workers::{self, INTERVAL, IntervalReport, WorkerCtx};
 
 /// How often a worker re-reads the user target during ramps.
 const RAMP_CHECK: Duration = Duration::from_millis(50);
@@ -31,24 +31,16 @@ pub struct ClosedPlan {
     pub drain: Duration,
 }
 
-/// Users of worker `id` that should be active when `total` users are.
-fn my_users(total: usize, id: usize, w: usize) -> usize {
-    total / w + usize::from(id < total % w)
-}
-
-async fn worker(
-    id: usize,
-    plan: Arc<ClosedPlan>,
-    factory: Arc<RequestFactory>,
-    sender: Arc<Sender>,
-    t0: Instant,
-    reports: mpsc::UnboundedSender<IntervalReport>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let w = plan.workers.max(1);
+async fn worker(plan: Arc<ClosedPlan>, cx: WorkerCtx) {
+    let mut stop = cx.stop.clone();
+    let t0 = cx.t0;
     let end = t0 + genbench_scenarios::total_duration(&plan.stages);
-    let cap = plan.max_requests / w as u64 + u64::from((id as u64) < plan.max_requests % w as u64);
-    let mut rng = Rng::new(hash_parts(plan.seed, &["users", &id.to_string()]));
+    let cap = cx.share(plan.max_requests);
+    let (id, w) = (cx.id, cx.workers);
+    // Users of this worker that should be active at `t` into the run.
+    let my_users =
+        |t: Duration| workers::share(target_at(&plan.stages, t).floor() as u64, id, w) as usize;
+    let mut rng = Rng::new(hash_parts(plan.seed, &["users", &cx.id.to_string()]));
     let mut inflight = FuturesUnordered::new();
     let mut rec = Recorder::default();
     let (mut active, mut sent, mut k) = (0usize, 0u64, 0u64);
@@ -58,8 +50,8 @@ async fn worker(
     // Starts one user iteration: think (unless first), then send.
     let launch = |think: bool, rng: &mut Rng, inflight: &mut FuturesUnordered<_>| {
         let (s, r, pause) = (
-            sender.clone(),
-            factory.render(rng),
+            cx.sender.clone(),
+            cx.factory.render(rng),
             if think {
                 plan.think_time
             } else {
@@ -74,11 +66,7 @@ async fn worker(
     };
     loop {
         let now = Instant::now();
-        let want = if now < end {
-            my_users(target_at(&plan.stages, now - t0).floor() as usize, id, w)
-        } else {
-            0
-        };
+        let want = if now < end { my_users(now - t0) } else { 0 };
         while active < want && sent < cap {
             launch(false, &mut rng, &mut inflight);
             active += 1;
@@ -91,13 +79,13 @@ async fn worker(
             biased;
             _ = stop.changed() => break,
             _ = tick.tick() => {
-                let _ = reports.send(IntervalReport { worker: id, k, rec: rec.take_interval(), in_flight: inflight.len() as u64 });
+                cx.report(k, &mut rec, inflight.len());
                 k += 1;
             }
             Some(sample) = inflight.next(), if !inflight.is_empty() => {
                 rec.record(&sample);
                 let still_wanted = Instant::now() < end
-                    && active <= my_users(target_at(&plan.stages, t0.elapsed()).floor() as usize, id, w);
+                    && active <= my_users(t0.elapsed());
                 if still_wanted && sent < cap {
                     launch(true, &mut rng, &mut inflight);
                     sent += 1;
@@ -109,14 +97,10 @@ async fn worker(
             _ = tokio::time::sleep_until(drain_deadline) => break,
         }
     }
-    let _ = reports.send(IntervalReport {
-        worker: id,
-        k,
-        rec: rec.take_interval(),
-        in_flight: inflight.len() as u64,
-    });
+    cx.report(k, &mut rec, inflight.len());
 }
 
+/// Starts the workers; reports arrive on the returned channel until all end.
 pub fn start(
     plan: ClosedPlan,
     factory: RequestFactory,
@@ -124,31 +108,6 @@ pub fn start(
     t0: Instant,
     stop: watch::Receiver<bool>,
 ) -> mpsc::UnboundedReceiver<IntervalReport> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let plan = Arc::new(plan);
-    let (factory, sender) = (Arc::new(factory), Arc::new(sender));
-    for id in 0..plan.workers.max(1) {
-        tokio::spawn(worker(
-            id,
-            plan.clone(),
-            factory.clone(),
-            sender.clone(),
-            t0,
-            tx.clone(),
-            stop.clone(),
-        ));
-    }
-    rx
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn users_split_evenly_across_workers() {
-        let split: Vec<usize> = (0..3).map(|i| my_users(10, i, 3)).collect();
-        assert_eq!(split, [4, 3, 3]);
-        assert_eq!((0..4).map(|i| my_users(2, i, 4)).sum::<usize>(), 2);
-    }
+    let workers = plan.workers;
+    workers::spawn(plan, workers, factory, sender, t0, stop, worker)
 }

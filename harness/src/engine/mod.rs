@@ -9,3 +9,4 @@ pub mod open;
 pub mod requests;
 pub mod schedule;
 pub mod sender;
+pub mod workers;

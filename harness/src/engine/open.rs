@@ -18,18 +18,7 @@ use super::clock::sleep_until_precise;
 use super::requests::RequestFactory;
 use super::schedule::Schedule;
 use super::sender::Sender;
-
-/// Length of a timeline interval.
-pub const INTERVAL: Duration = Duration::from_secs(1);
-
-/// One worker's recording of one interval.
-pub struct IntervalReport {
-    pub worker: usize,
-    /// Interval number: covers [k, k+1) × INTERVAL from the start.
-    pub k: u64,
-    pub rec: Recorder,
-    pub in_flight: u64,
-}
+use super::workers::{self, INTERVAL, IntervalReport, WorkerCtx};
 
 pub struct OpenPlan {
     pub stages: Vec<Stage>,
@@ -42,19 +31,9 @@ pub struct OpenPlan {
 }
 
 /// Runs one worker's share of the schedule until it is done or `stop` fires.
-#[allow(clippy::too_many_arguments)]
-async fn worker(
-    id: usize,
-    plan: Arc<OpenPlan>,
-    factory: Arc<RequestFactory>,
-    sender: Arc<Sender>,
-    t0: Instant,
-    reports: mpsc::UnboundedSender<IntervalReport>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let w = plan.workers.max(1);
-    let per_worker_cap =
-        plan.max_requests / w as u64 + u64::from((id as u64) < plan.max_requests % w as u64);
+async fn worker(plan: Arc<OpenPlan>, mut cx: WorkerCtx) {
+    let (id, w, t0) = (cx.id, cx.workers, cx.t0);
+    let per_worker_cap = cx.share(plan.max_requests);
     let mut sched = Schedule::new(&plan.stages, plan.arrivals, plan.seed, u64::MAX)
         .skip(id)
         .step_by(w)
@@ -76,28 +55,23 @@ async fn worker(
         let send_at = next.map(|d| t0 + d);
         tokio::select! {
             biased;
-            _ = stop.changed() => break,
+            _ = cx.stop.changed() => break,
             _ = tick.tick() => {
-                let _ = reports.send(IntervalReport { worker: id, k, rec: rec.take_interval(), in_flight: inflight.len() as u64 });
+                cx.report(k, &mut rec, inflight.len());
                 k += 1;
             }
             Some(sample) = inflight.next(), if !inflight.is_empty() => rec.record(&sample),
             _ = sleep_until_precise(send_at.unwrap_or_else(Instant::now)), if send_at.is_some() => {
                 let scheduled = next.unwrap_or_default();
-                let s = sender.clone();
-                let r = factory.render(&mut rng);
+                let s = cx.sender.clone();
+                let r = cx.factory.render(&mut rng);
                 inflight.push(async move { s.send(scheduled, r).await });
                 next = sched.next();
             }
             _ = tokio::time::sleep_until(drain_deadline.unwrap_or_else(Instant::now)), if drain_deadline.is_some() => break,
         }
     }
-    let _ = reports.send(IntervalReport {
-        worker: id,
-        k,
-        rec: rec.take_interval(),
-        in_flight: inflight.len() as u64,
-    });
+    cx.report(k, &mut rec, inflight.len());
 }
 
 /// Starts the workers; reports arrive on the returned channel until all end.
@@ -108,19 +82,6 @@ pub fn start(
     t0: Instant,
     stop: watch::Receiver<bool>,
 ) -> mpsc::UnboundedReceiver<IntervalReport> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let plan = Arc::new(plan);
-    let (factory, sender) = (Arc::new(factory), Arc::new(sender));
-    for id in 0..plan.workers.max(1) {
-        tokio::spawn(worker(
-            id,
-            plan.clone(),
-            factory.clone(),
-            sender.clone(),
-            t0,
-            tx.clone(),
-            stop.clone(),
-        ));
-    }
-    rx
+    let workers = plan.workers;
+    workers::spawn(plan, workers, factory, sender, t0, stop, worker)
 }

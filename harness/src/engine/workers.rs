@@ -1,0 +1,106 @@
+//! What the open and closed models' workers share: the per-interval report,
+//! a worker's context, how a total splits across workers, and spawning them.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use genbench_collectors::Recorder;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::requests::RequestFactory;
+use super::sender::Sender;
+
+/// Length of a timeline interval.
+pub const INTERVAL: Duration = Duration::from_secs(1);
+
+/// One worker's recording of one interval.
+pub struct IntervalReport {
+    pub worker: usize,
+    /// Interval number: covers [k, k+1) × INTERVAL from the start.
+    pub k: u64,
+    pub rec: Recorder,
+    pub in_flight: u64,
+}
+
+/// Everything a worker needs besides its model's plan.
+pub struct WorkerCtx {
+    pub id: usize,
+    pub workers: usize,
+    pub factory: Arc<RequestFactory>,
+    pub sender: Arc<Sender>,
+    pub t0: Instant,
+    pub stop: watch::Receiver<bool>,
+    reports: mpsc::UnboundedSender<IntervalReport>,
+}
+
+impl WorkerCtx {
+    /// Hands over interval `k` and starts the next one empty.
+    pub fn report(&self, k: u64, rec: &mut Recorder, in_flight: usize) {
+        let rec = rec.take_interval();
+        // The receiver only goes away when the run is being torn down.
+        let _ = self.reports.send(IntervalReport {
+            worker: self.id,
+            k,
+            rec,
+            in_flight: in_flight as u64,
+        });
+    }
+
+    /// This worker's part of `total` (requests, users): an even split.
+    pub fn share(&self, total: u64) -> u64 {
+        share(total, self.id, self.workers)
+    }
+}
+
+pub fn share(total: u64, id: usize, workers: usize) -> u64 {
+    let w = workers.max(1) as u64;
+    total / w + u64::from((id as u64) < total % w)
+}
+
+/// Spawns `workers` copies of `run`; reports arrive on the returned channel
+/// until every worker has ended.
+pub fn spawn<P, F, Fut>(
+    plan: P,
+    workers: usize,
+    factory: RequestFactory,
+    sender: Sender,
+    t0: Instant,
+    stop: watch::Receiver<bool>,
+    run: F,
+) -> mpsc::UnboundedReceiver<IntervalReport>
+where
+    P: Send + Sync + 'static,
+    F: Fn(Arc<P>, WorkerCtx) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (plan, factory, sender) = (Arc::new(plan), Arc::new(factory), Arc::new(sender));
+    let workers = workers.max(1);
+    for id in 0..workers {
+        let cx = WorkerCtx {
+            id,
+            workers,
+            factory: factory.clone(),
+            sender: sender.clone(),
+            t0,
+            stop: stop.clone(),
+            reports: tx.clone(),
+        };
+        tokio::spawn(run(plan.clone(), cx));
+    }
+    rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_split_evenly_and_add_up() {
+        let split: Vec<u64> = (0..3).map(|i| share(10, i, 3)).collect();
+        assert_eq!(split, [4, 3, 3]);
+        assert_eq!((0..4).map(|i| share(2, i, 4)).sum::<u64>(), 2);
+    }
+}
