@@ -65,6 +65,8 @@ fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 async fn serve(config: MockConfig, addrs: MockAddrs) -> Result<u8, Exit> {
+    // Installed before the ready line goes out (see signal.rs).
+    let stop = super::signal::stop();
     let servers = MockServers::start(config, addrs)
         .await
         .map_err(|e| match e {
@@ -85,7 +87,7 @@ async fn serve(config: MockConfig, addrs: MockAddrs) -> Result<u8, Exit> {
         servers.llm_url(),
         servers.llm_url()
     );
-    super::signal::stop().await;
+    stop.await;
     eprintln!("genbench mock: stopping");
     let ledger = servers.shutdown(Duration::from_secs(2)).await;
     // Nothing lost on Ctrl-C: the final ledger goes to stdout.

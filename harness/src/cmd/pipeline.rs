@@ -73,6 +73,8 @@ async fn serve(config: PipelineConfig, addr: std::net::SocketAddr) -> Result<u8,
         config.llm_url.clone(),
         config.search_url.clone(),
     );
+    // Installed before the ready line goes out (see signal.rs).
+    let stop = super::signal::stop();
     let p = Pipeline::start(config, addr).await.map_err(|e| match e {
         PipelineError::Config { .. } => Exit::usage(e),
         other => Exit::could_not_run(other),
@@ -85,7 +87,7 @@ async fn serve(config: PipelineConfig, addr: std::net::SocketAddr) -> Result<u8,
     );
     eprintln!("  model {model}, LLM {llm}, search {search}");
     eprintln!("  metrics {}/metrics   config {}/config", p.url(), p.url());
-    super::signal::stop().await;
+    stop.await;
     eprintln!("genbench pipeline: stopping");
     p.shutdown(Duration::from_secs(5)).await;
     Ok(Exit::OK)

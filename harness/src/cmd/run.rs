@@ -109,8 +109,9 @@ pub fn run(args: RunArgs) -> Result<u8, Exit> {
         .map_err(Exit::could_not_run)?;
     rt.block_on(async move {
         let (stop_tx, stop_rx) = watch::channel(false);
+        let stop = super::signal::stop();
         tokio::spawn(async move {
-            super::signal::stop().await;
+            stop.await;
             eprintln!("genbench run: stopping; writing what was measured so far");
             let _ = stop_tx.send(true);
         });

@@ -1,23 +1,35 @@
-//! Waiting for Ctrl-C or SIGTERM, how servers are told to stop.
+//! Waiting for Ctrl-C or SIGTERM, how servers and runs are told to stop.
+//!
+//! The handlers are installed when `stop()` is called, not when its future is
+//! first polled: a server announces it is ready and only then waits, and a
+//! signal arriving in between must not kill it with the default action.
 
-pub async fn stop() {
+use std::future::Future;
+
+pub fn stop() -> impl Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut term), Some(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
