@@ -27,6 +27,9 @@ pub struct Recorder {
     pub latency_us: Histogram<u64>,
     pub service_us: Histogram<u64>,
     pub ttfb_us: Histogram<u64>,
+    /// Gaps between consecutive chunks of streamed responses (inter-token
+    /// time, for an LLM stream that sends a token per chunk).
+    pub chunk_gap_us: Histogram<u64>,
     /// Send time minus scheduled time: how far the load generator itself
     /// fell behind. Large values mean the generator, not the target, is the
     /// bottleneck.
@@ -44,6 +47,7 @@ impl Default for Recorder {
             latency_us: new_histogram(),
             service_us: new_histogram(),
             ttfb_us: new_histogram(),
+            chunk_gap_us: new_histogram(),
             send_lag_us: new_histogram(),
             ok: 0,
             errors: [0; ErrorKind::ALL.len()],
@@ -83,6 +87,14 @@ impl Recorder {
         }
     }
 
+    /// Records one response's chunk gaps, in µs. Kept apart from `record`
+    /// so that `Sample` stays fixed-size; the caller owns the buffer.
+    pub fn record_gaps(&mut self, gaps_us: &[u32]) {
+        for &g in gaps_us {
+            self.chunk_gap_us.saturating_record(u64::from(g).max(1));
+        }
+    }
+
     pub fn failed(&self) -> u64 {
         self.errors.iter().sum()
     }
@@ -97,6 +109,7 @@ impl Recorder {
         let _ = self.latency_us.add(&other.latency_us);
         let _ = self.service_us.add(&other.service_us);
         let _ = self.ttfb_us.add(&other.ttfb_us);
+        let _ = self.chunk_gap_us.add(&other.chunk_gap_us);
         let _ = self.send_lag_us.add(&other.send_lag_us);
         self.ok += other.ok;
         for (a, b) in self.errors.iter_mut().zip(other.errors) {

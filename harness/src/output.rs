@@ -72,6 +72,9 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
     let _ = writeln!(o, "  throughput  {:.2} req/s", r.throughput_rps);
     let _ = writeln!(o, "  latency     {}", lat(&r.latency_ms));
     let _ = writeln!(o, "  ttfb        {}", lat(&r.ttfb_ms));
+    if r.chunk_gap_ms.is_some() {
+        let _ = writeln!(o, "  chunk gap   {}", lat(&r.chunk_gap_ms));
+    }
     if let Some(c) = &r.cache {
         let _ = writeln!(
             o,

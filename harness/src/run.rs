@@ -138,7 +138,8 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         &s.request.headers,
         s.timeout,
         t0,
-    )?;
+    )?
+    .with_stream(s.request.stream);
     let factory = RequestFactory::new(&s.request, &s.datasets);
     let (seed, max_requests, workers, drain) = (cfg.seed, s.max_requests, cfg.workers, s.timeout);
     let mut reports = match &s.load {
@@ -260,6 +261,7 @@ fn fill(r: &mut RunResult, agg: &Aggregator, duration: Duration, planned: Durati
     r.throughput_rps = throughput(t.total(), duration, planned);
     r.latency_ms = latency_ms(&t.latency_us);
     r.ttfb_ms = latency_ms(&t.ttfb_us);
+    r.chunk_gap_ms = latency_ms(&t.chunk_gap_us);
     r.errors = errors(t);
     let seen = t.cache_hits + t.cache_misses;
     if seen > 0 {
@@ -273,6 +275,7 @@ fn fill(r: &mut RunResult, agg: &Aggregator, duration: Duration, planned: Durati
     r.timeline = agg.timeline.clone();
     r.histograms.latency_us = encode_histogram(&t.latency_us);
     r.histograms.ttfb_us = encode_histogram(&t.ttfb_us);
+    r.histograms.chunk_gap_us = encode_histogram(&t.chunk_gap_us);
 }
 
 #[cfg(test)]

@@ -91,3 +91,33 @@ async fn closed_model_users_wait_for_answers_and_think() {
         s.p50
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_responses_record_first_chunk_and_every_gap() {
+    let t0 = Instant::now();
+    let url = stream_server(20, Duration::from_millis(10)).await;
+    let agg = run(&url, "/stream", "{}", "20,2s", t0).await;
+    let t = &agg.total;
+    assert_eq!(t.ok, 20, "a 2 s ramp from 0 to 20/s sends 20");
+    // 20 events, 19 gaps each, all timed: none merged or lost.
+    assert_eq!(t.chunk_gap_us.len(), 20 * 19);
+    let p50_ms = t.chunk_gap_us.value_at_quantile(0.5) as f64 / 1000.0;
+    assert!(
+        (p50_ms - 10.0).abs() < 1.0,
+        "gap p50 {p50_ms} ms, sent 10 ms apart"
+    );
+    let ttfb = latency_ms(&t.ttfb_us).unwrap();
+    let end = latency_ms(&t.latency_us).unwrap();
+    assert!(ttfb.p50 < 5.0, "first event goes out at once: {}", ttfb.p50);
+    assert!(
+        (end.p50 - 190.0).abs() < 5.0,
+        "end after 19 gaps: {}",
+        end.p50
+    );
+
+    // A plain (content-length) response has no chunk gaps to report.
+    let plain = delay_server(Duration::from_millis(1), None, t0).await;
+    let agg = run(&plain, "/work", "{}", "20,2s", Instant::now()).await;
+    assert_eq!(agg.total.ok, 20);
+    assert_eq!(agg.total.chunk_gap_us.len(), 0);
+}

@@ -204,6 +204,8 @@ pub struct Artifacts {
 pub struct Histograms {
     pub latency_us: Option<String>,
     pub ttfb_us: Option<String>,
+    #[serde(default)]
+    pub chunk_gap_us: Option<String>,
 }
 
 /// Everything one run measured: the content of `results.json`.
@@ -221,6 +223,10 @@ pub struct RunResult {
     pub throughput_rps: f64,
     pub latency_ms: Option<LatencySummaryMs>,
     pub ttfb_ms: Option<LatencySummaryMs>,
+    /// Gaps between consecutive chunks of streamed responses (inter-token
+    /// time); null when no response streamed.
+    #[serde(default)]
+    pub chunk_gap_ms: Option<LatencySummaryMs>,
     pub errors: Errors,
     pub cache: Option<CacheStats>,
     pub stages: BTreeMap<String, StageSummaryMs>,
@@ -255,6 +261,7 @@ impl RunResult {
             throughput_rps: 0.0,
             latency_ms: None,
             ttfb_ms: None,
+            chunk_gap_ms: None,
             errors: Errors::default(),
             cache: None,
             stages: BTreeMap::new(),

@@ -62,6 +62,7 @@ fn full() -> RunResult {
     r.status = RunStatus::Interrupted;
     r.latency_ms = Some(lat);
     r.ttfb_ms = Some(lat);
+    r.chunk_gap_ms = Some(lat);
     r.errors = Errors {
         rate: 0.01,
         by_kind: BTreeMap::from([(ErrorKind::Timeout.name().to_string(), 3)]),
@@ -127,6 +128,7 @@ fn full() -> RunResult {
     });
     r.artifacts.report_html = Some("report.html".into());
     r.histograms.latency_us = Some("HISTFAAAA".into());
+    r.histograms.chunk_gap_us = Some("HISTFAAAA".into());
     r
 }
 

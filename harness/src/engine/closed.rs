@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::requests::RequestFactory;
 use super::sender::Sender;
-use super::workers::{self, INTERVAL, IntervalReport, WorkerCtx};
+use super::workers::{self, GapBuffers, INTERVAL, IntervalReport, WorkerCtx};
 
 /// How often a worker re-reads the user target during ramps.
 const RAMP_CHECK: Duration = Duration::from_millis(50);
@@ -43,12 +43,13 @@ async fn worker(plan: Arc<ClosedPlan>, cx: WorkerCtx) {
     let mut rng = Rng::new(hash_parts(plan.seed, &["users", &cx.id.to_string()]));
     let mut inflight = FuturesUnordered::new();
     let mut rec = Recorder::default();
+    let mut bufs = GapBuffers::default();
     let (mut active, mut sent, mut k) = (0usize, 0u64, 0u64);
     let mut tick = tokio::time::interval_at(t0 + INTERVAL, INTERVAL);
     let mut ramp = tokio::time::interval(RAMP_CHECK);
     let drain_deadline = end + plan.drain;
     // Starts one user iteration: think (unless first), then send.
-    let launch = |think: bool, rng: &mut Rng, inflight: &mut FuturesUnordered<_>| {
+    let launch = |think: bool, rng: &mut Rng, buf: Vec<u32>, inflight: &mut FuturesUnordered<_>| {
         let (s, r, pause) = (
             cx.sender.clone(),
             cx.factory.render(rng),
@@ -61,14 +62,14 @@ async fn worker(plan: Arc<ClosedPlan>, cx: WorkerCtx) {
         inflight.push(async move {
             tokio::time::sleep(pause).await;
             let at = t0.elapsed();
-            s.send(at, r).await
+            s.send(at, r, buf).await
         });
     };
     loop {
         let now = Instant::now();
         let want = if now < end { my_users(now - t0) } else { 0 };
         while active < want && sent < cap {
-            launch(false, &mut rng, &mut inflight);
+            launch(false, &mut rng, bufs.take(), &mut inflight);
             active += 1;
             sent += 1;
         }
@@ -82,12 +83,13 @@ async fn worker(plan: Arc<ClosedPlan>, cx: WorkerCtx) {
                 cx.report(k, &mut rec, inflight.len());
                 k += 1;
             }
-            Some(sample) = inflight.next(), if !inflight.is_empty() => {
+            Some((sample, gaps)) = inflight.next(), if !inflight.is_empty() => {
                 rec.record(&sample);
+                bufs.give_back(gaps, &mut rec);
                 let still_wanted = Instant::now() < end
                     && active <= my_users(t0.elapsed());
                 if still_wanted && sent < cap {
-                    launch(true, &mut rng, &mut inflight);
+                    launch(true, &mut rng, bufs.take(), &mut inflight);
                     sent += 1;
                 } else {
                     active -= 1;

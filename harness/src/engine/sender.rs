@@ -1,6 +1,7 @@
 //! Sends one request over a keep-alive pool and measures it: send time,
-//! first body byte (first token, for streams), end, status, bytes, cache
-//! status. Never panics and never returns an error: failures are samples.
+//! first body byte (first token, for streams), the gaps between a streamed
+//! body's chunks, end, status, bytes, cache status. Never panics and never
+//! returns an error: failures are samples.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -26,8 +27,14 @@ pub struct Sender {
     headers: HeaderMap,
     timeout: Duration,
     cache_header: HeaderName,
+    /// Time chunk gaps on every response, not only `text/event-stream` ones.
+    stream: bool,
     t0: Instant,
 }
+
+/// Most chunk gaps kept per response; a longer stream's later gaps are not
+/// timed, so one runaway stream cannot grow a worker's buffers without bound.
+pub const MAX_GAPS_PER_RESPONSE: usize = 1 << 16;
 
 /// Why a sender could not be built: bad input, reported before any load.
 #[derive(Debug, thiserror::Error)]
@@ -72,8 +79,16 @@ impl Sender {
             headers: map,
             timeout,
             cache_header: HeaderName::from_static("x-cache"),
+            stream: false,
             t0,
         })
+    }
+
+    /// Times the gaps between body chunks on every response (the scenario's
+    /// `request.stream`); `text/event-stream` responses are timed regardless.
+    pub fn with_stream(mut self, stream: bool) -> Self {
+        self.stream = stream;
+        self
     }
 
     fn request(&self, r: Rendered) -> Option<Request<Full<Bytes>>> {
@@ -88,8 +103,16 @@ impl Sender {
     }
 
     /// Sends `r`, which the schedule wanted out at `scheduled` (offset from
-    /// the run's start), and measures it.
-    pub async fn send(&self, scheduled: Duration, r: Rendered) -> Sample {
+    /// the run's start), and measures it. The gaps between a streamed
+    /// response's chunks, in µs, go into `gaps_us` (cleared first), a buffer
+    /// the caller reuses so that timing them allocates nothing once warm.
+    pub async fn send(
+        &self,
+        scheduled: Duration,
+        r: Rendered,
+        mut gaps_us: Vec<u32>,
+    ) -> (Sample, Vec<u32>) {
+        gaps_us.clear();
         let sent = self.t0.elapsed();
         let mut sample = Sample {
             scheduled,
@@ -101,8 +124,9 @@ impl Sender {
             cache: None,
         };
         let Some(req) = self.request(r) else {
-            return sample;
+            return (sample, gaps_us);
         };
+        let gaps = &mut gaps_us;
         let work = async {
             let resp = match self.client.request(req).await {
                 Ok(r) => r,
@@ -117,16 +141,27 @@ impl Sender {
                         b"MISS" | b"miss" => Some(CacheStatus::Miss),
                         _ => None,
                     });
+            let timed = self.stream || is_event_stream(resp.headers());
             let mut body = resp.into_body();
+            let mut last_chunk: Option<Duration> = None;
             while let Some(frame) = body.frame().await {
                 match frame {
                     Ok(f) => {
-                        if let Some(d) = f.data_ref() {
-                            if sample.first_byte.is_none() && !d.is_empty() {
-                                sample.first_byte = Some(self.t0.elapsed());
-                            }
-                            sample.bytes += d.len() as u64;
+                        let Some(d) = f.data_ref().filter(|d| !d.is_empty()) else {
+                            continue;
+                        };
+                        let now = self.t0.elapsed();
+                        if sample.first_byte.is_none() {
+                            sample.first_byte = Some(now);
                         }
+                        if let (true, Some(prev)) = (timed, last_chunk)
+                            && gaps.len() < MAX_GAPS_PER_RESPONSE
+                        {
+                            let us = now.saturating_sub(prev).as_micros();
+                            gaps.push(us.clamp(1, u32::MAX as u128) as u32);
+                        }
+                        last_chunk = Some(now);
+                        sample.bytes += d.len() as u64;
                     }
                     Err(_) => return Outcome::Error(ErrorKind::BodyCut),
                 }
@@ -142,6 +177,11 @@ impl Sender {
         };
         sample.outcome = outcome;
         sample.end = self.t0.elapsed();
-        sample
+        (sample, gaps_us)
     }
+}
+
+fn is_event_stream(h: &HeaderMap) -> bool {
+    h.get(hyper::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
 }

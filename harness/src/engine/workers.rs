@@ -54,6 +54,24 @@ impl WorkerCtx {
     }
 }
 
+/// A worker's spare chunk-gap buffers: each request in flight borrows one
+/// and gives it back with its sample, so timing streams allocates nothing
+/// once the pool has grown to the worker's concurrency.
+#[derive(Default)]
+pub struct GapBuffers(Vec<Vec<u32>>);
+
+impl GapBuffers {
+    pub fn take(&mut self) -> Vec<u32> {
+        self.0.pop().unwrap_or_default()
+    }
+
+    /// Records `gaps_us` into `rec` and keeps the buffer for the next request.
+    pub fn give_back(&mut self, gaps_us: Vec<u32>, rec: &mut Recorder) {
+        rec.record_gaps(&gaps_us);
+        self.0.push(gaps_us);
+    }
+}
+
 pub fn share(total: u64, id: usize, workers: usize) -> u64 {
     let w = workers.max(1) as u64;
     total / w + u64::from((id as u64) < total % w)

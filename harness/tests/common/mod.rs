@@ -40,6 +40,34 @@ pub async fn delay_server(
     url
 }
 
+/// A server answering `GET /stream` with `chunks` SSE events, the first at
+/// once and each next one `gap` after it (absolute deadlines, so gaps do not
+/// drift).
+pub async fn stream_server(chunks: usize, gap: Duration) -> String {
+    use axum::response::sse::{Event, Sse};
+    let app = axum::Router::new().route(
+        "/stream",
+        axum::routing::post(move || async move {
+            let start = Instant::now();
+            let events = futures_util::stream::unfold(0usize, move |i| async move {
+                if i == chunks {
+                    return None;
+                }
+                precise_sleep_until(start + gap * i as u32).await;
+                Some((
+                    Ok::<_, std::convert::Infallible>(Event::default().data(i.to_string())),
+                    i + 1,
+                ))
+            });
+            Sse::new(events)
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    url
+}
+
 pub fn template(path: &str, body: &str) -> (RequestTemplate, BTreeMap<String, Dataset>) {
     let t = RequestTemplate {
         method: "POST".into(),
