@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::requests::RequestFactory;
-use super::sender::Sender;
-use super::workers::{self, GapBuffers, INTERVAL, IntervalReport, WorkerCtx};
+use super::sender::{Sender, Slot};
+use super::workers::{self, INTERVAL, IntervalReport, Slots, WorkerCtx};
 
 /// How often a worker re-reads the user target during ramps.
 const RAMP_CHECK: Duration = Duration::from_millis(50);
@@ -43,13 +43,13 @@ async fn worker(plan: Arc<ClosedPlan>, cx: WorkerCtx) {
     let mut rng = Rng::new(hash_parts(plan.seed, &["users", &cx.id.to_string()]));
     let mut inflight = FuturesUnordered::new();
     let mut rec = Recorder::default();
-    let mut bufs = GapBuffers::default();
+    let mut slots = Slots::default();
     let (mut active, mut sent, mut k) = (0usize, 0u64, 0u64);
     let mut tick = tokio::time::interval_at(t0 + INTERVAL, INTERVAL);
     let mut ramp = tokio::time::interval(RAMP_CHECK);
     let drain_deadline = end + plan.drain;
     // Starts one user iteration: think (unless first), then send.
-    let launch = |think: bool, rng: &mut Rng, buf: Vec<u32>, inflight: &mut FuturesUnordered<_>| {
+    let launch = |think: bool, rng: &mut Rng, slot: Slot, inflight: &mut FuturesUnordered<_>| {
         let (s, r, pause) = (
             cx.sender.clone(),
             cx.factory.render(rng),
@@ -60,16 +60,20 @@ async fn worker(plan: Arc<ClosedPlan>, cx: WorkerCtx) {
             },
         );
         inflight.push(async move {
-            tokio::time::sleep(pause).await;
+            // A zero sleep still waits for the timer wheel's next tick (up
+            // to 1 ms): users with no think time must not pay it.
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
             let at = t0.elapsed();
-            s.send(at, r, buf).await
+            s.send(at, r, slot).await
         });
     };
     loop {
         let now = Instant::now();
         let want = if now < end { my_users(now - t0) } else { 0 };
         while active < want && sent < cap {
-            launch(false, &mut rng, bufs.take(), &mut inflight);
+            launch(false, &mut rng, slots.take(), &mut inflight);
             active += 1;
             sent += 1;
         }
@@ -83,13 +87,13 @@ async fn worker(plan: Arc<ClosedPlan>, cx: WorkerCtx) {
                 cx.report(k, &mut rec, inflight.len());
                 k += 1;
             }
-            Some((sample, gaps)) = inflight.next(), if !inflight.is_empty() => {
+            Some((sample, slot)) = inflight.next(), if !inflight.is_empty() => {
                 rec.record(&sample);
-                bufs.give_back(gaps, &mut rec);
+                slots.give_back(slot, &mut rec);
                 let still_wanted = Instant::now() < end
                     && active <= my_users(t0.elapsed());
                 if still_wanted && sent < cap {
-                    launch(true, &mut rng, bufs.take(), &mut inflight);
+                    launch(true, &mut rng, slots.take(), &mut inflight);
                     sent += 1;
                 } else {
                     active -= 1;

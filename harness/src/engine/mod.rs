@@ -5,6 +5,7 @@
 pub mod aggregate;
 pub mod clock;
 pub mod closed;
+pub mod h1;
 pub mod open;
 pub mod requests;
 pub mod schedule;

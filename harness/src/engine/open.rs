@@ -18,7 +18,7 @@ use super::clock::sleep_until_precise;
 use super::requests::RequestFactory;
 use super::schedule::Schedule;
 use super::sender::Sender;
-use super::workers::{self, GapBuffers, INTERVAL, IntervalReport, WorkerCtx};
+use super::workers::{self, INTERVAL, IntervalReport, Slots, WorkerCtx};
 
 pub struct OpenPlan {
     pub stages: Vec<Stage>,
@@ -41,7 +41,7 @@ async fn worker(plan: Arc<OpenPlan>, mut cx: WorkerCtx) {
     let mut rng = Rng::new(hash_parts(plan.seed, &["requests", &id.to_string()]));
     let mut inflight = FuturesUnordered::new();
     let mut rec = Recorder::default();
-    let mut bufs = GapBuffers::default();
+    let mut slots = Slots::default();
     let mut next = sched.next();
     let mut k = 0u64;
     let mut tick = tokio::time::interval_at(t0 + INTERVAL, INTERVAL);
@@ -61,15 +61,15 @@ async fn worker(plan: Arc<OpenPlan>, mut cx: WorkerCtx) {
                 cx.report(k, &mut rec, inflight.len());
                 k += 1;
             }
-            Some((sample, gaps)) = inflight.next(), if !inflight.is_empty() => {
+            Some((sample, slot)) = inflight.next(), if !inflight.is_empty() => {
                 rec.record(&sample);
-                bufs.give_back(gaps, &mut rec);
+                slots.give_back(slot, &mut rec);
             }
             _ = sleep_until_precise(send_at.unwrap_or_else(Instant::now)), if send_at.is_some() => {
                 let scheduled = next.unwrap_or_default();
                 let s = cx.sender.clone();
-                let (r, buf) = (cx.factory.render(&mut rng), bufs.take());
-                inflight.push(async move { s.send(scheduled, r, buf).await });
+                let (r, slot) = (cx.factory.render(&mut rng), slots.take());
+                inflight.push(async move { s.send(scheduled, r, slot).await });
                 next = sched.next();
             }
             _ = tokio::time::sleep_until(drain_deadline.unwrap_or_else(Instant::now)), if drain_deadline.is_some() => break,

@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::requests::RequestFactory;
-use super::sender::Sender;
+use super::sender::{Sender, Slot};
 
 /// Length of a timeline interval.
 pub const INTERVAL: Duration = Duration::from_secs(1);
@@ -54,21 +54,22 @@ impl WorkerCtx {
     }
 }
 
-/// A worker's spare chunk-gap buffers: each request in flight borrows one
-/// and gives it back with its sample, so timing streams allocates nothing
-/// once the pool has grown to the worker's concurrency.
+/// A worker's idle slots (kept-alive connections and chunk-gap buffers):
+/// each request in flight borrows one and gives it back with its sample, so
+/// once warm a request opens no connection and allocates no buffer.
 #[derive(Default)]
-pub struct GapBuffers(Vec<Vec<u32>>);
+pub struct Slots(Vec<Slot>);
 
-impl GapBuffers {
-    pub fn take(&mut self) -> Vec<u32> {
+impl Slots {
+    pub fn take(&mut self) -> Slot {
         self.0.pop().unwrap_or_default()
     }
 
-    /// Records `gaps_us` into `rec` and keeps the buffer for the next request.
-    pub fn give_back(&mut self, gaps_us: Vec<u32>, rec: &mut Recorder) {
-        rec.record_gaps(&gaps_us);
-        self.0.push(gaps_us);
+    /// Records the slot's chunk gaps into `rec` and keeps it for the next
+    /// request.
+    pub fn give_back(&mut self, slot: Slot, rec: &mut Recorder) {
+        rec.record_gaps(slot.gaps_us());
+        self.0.push(slot);
     }
 }
 

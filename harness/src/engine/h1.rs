@@ -1,0 +1,431 @@
+//! A lean HTTP/1.1 client codec for the load engine: requests are written
+//! from a pre-encoded header block into a reused buffer, responses are parsed
+//! in place with httparse, and bodies are framed by Content-Length, chunked
+//! encoding or the connection's close. Pure functions over bytes, so every
+//! framing rule is tested without a socket. The engine uses this rather than
+//! a general client because a load generator's own cost per request caps the
+//! rate it can offer (bench/engine.sh measures it against wrk).
+
+use genbench_collectors::CacheStatus;
+
+/// Longest response head accepted; a larger one is an invalid response.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Longest chunk-size or trailer line accepted.
+const MAX_LINE_BYTES: usize = 4096;
+const MAX_HEADERS: usize = 96;
+
+/// The parts of a request that never change during a run.
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    method: String,
+    /// `Host` and the scenario's headers, each line ending in CRLF.
+    fixed_headers: Vec<u8>,
+    /// Whether the response to this method has no body (HEAD).
+    pub no_body: bool,
+}
+
+/// Why a request could not be encoded: the rendered path is not a valid
+/// request target.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadTarget;
+
+impl RequestHead {
+    pub fn new<'a>(
+        method: &str,
+        host: &str,
+        headers: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        let mut fixed = format!("host: {host}\r\n").into_bytes();
+        for (k, v) in headers {
+            if k.eq_ignore_ascii_case("host") || k.eq_ignore_ascii_case("content-length") {
+                continue;
+            }
+            fixed.extend_from_slice(format!("{k}: {v}\r\n").as_bytes());
+        }
+        RequestHead {
+            method: method.to_string(),
+            fixed_headers: fixed,
+            no_body: method.eq_ignore_ascii_case("HEAD"),
+        }
+    }
+
+    /// Writes the whole request into `out` (cleared first).
+    pub fn encode(
+        &self,
+        out: &mut Vec<u8>,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<(), BadTarget> {
+        if !path.starts_with('/') || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+            return Err(BadTarget);
+        }
+        out.clear();
+        out.extend_from_slice(self.method.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(path.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        out.extend_from_slice(&self.fixed_headers);
+        if let Some(b) = body {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(itoa(b.len()).as_bytes());
+            out.extend_from_slice(b"\r\n\r\n");
+            out.extend_from_slice(b);
+        } else {
+            out.extend_from_slice(b"\r\n");
+        }
+        Ok(())
+    }
+}
+
+fn itoa(n: usize) -> String {
+    n.to_string()
+}
+
+/// How a response's body ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    Empty,
+    Length(u64),
+    Chunked,
+    /// Until the server closes the connection.
+    UntilClose,
+}
+
+/// A parsed response head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub status: u16,
+    /// Bytes the head took in the buffer.
+    pub len: usize,
+    pub framing: Framing,
+    /// The connection cannot carry another request after this response.
+    pub close: bool,
+    pub event_stream: bool,
+    pub cache: Option<CacheStatus>,
+}
+
+/// The response is not HTTP/1.x as a client can read it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadResponse;
+
+/// Parses a response head from the start of `buf`: `Ok(None)` if more bytes
+/// are needed. Informational (1xx) heads are skipped.
+pub fn parse_head(
+    buf: &[u8],
+    cache_header: &str,
+    no_body: bool,
+) -> Result<Option<Head>, BadResponse> {
+    let mut offset = 0;
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut headers);
+        let len = match resp.parse(&buf[offset..]) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) if buf.len() - offset > MAX_HEAD_BYTES => {
+                return Err(BadResponse);
+            }
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(_) => return Err(BadResponse),
+        };
+        let status = resp.code.ok_or(BadResponse)?;
+        if (100..200).contains(&status) && status != 101 {
+            offset += len;
+            continue;
+        }
+        let mut head = Head {
+            status,
+            len: offset + len,
+            framing: Framing::UntilClose,
+            close: resp.version == Some(0),
+            event_stream: false,
+            cache: None,
+        };
+        let mut length = None;
+        let mut chunked = false;
+        for h in resp.headers.iter() {
+            let v = h.value;
+            if h.name.eq_ignore_ascii_case("content-length") {
+                let n = std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u64>().ok());
+                length = Some(n.ok_or(BadResponse)?);
+            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = last_token(v).eq_ignore_ascii_case(b"chunked");
+            } else if h.name.eq_ignore_ascii_case("connection") {
+                if has_token(v, b"close") {
+                    head.close = true;
+                } else if has_token(v, b"keep-alive") {
+                    head.close = false;
+                }
+            } else if h.name.eq_ignore_ascii_case("content-type") {
+                head.event_stream =
+                    v.len() >= 17 && v[..17].eq_ignore_ascii_case(b"text/event-stream");
+            } else if h.name.eq_ignore_ascii_case(cache_header) {
+                head.cache = cache_status(v);
+            }
+        }
+        head.framing = if no_body || status == 204 || status == 304 {
+            Framing::Empty
+        } else if chunked {
+            Framing::Chunked
+        } else if let Some(n) = length {
+            if n == 0 {
+                Framing::Empty
+            } else {
+                Framing::Length(n)
+            }
+        } else {
+            Framing::UntilClose
+        };
+        if head.framing == Framing::UntilClose {
+            head.close = true;
+        }
+        return Ok(Some(head));
+    }
+}
+
+fn cache_status(v: &[u8]) -> Option<CacheStatus> {
+    let v = trim(v);
+    if v.eq_ignore_ascii_case(b"hit") {
+        Some(CacheStatus::Hit)
+    } else if v.eq_ignore_ascii_case(b"miss") {
+        Some(CacheStatus::Miss)
+    } else {
+        None
+    }
+}
+
+fn trim(v: &[u8]) -> &[u8] {
+    let s = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let e = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(s, |e| e + 1);
+    &v[s..e]
+}
+
+fn last_token(v: &[u8]) -> &[u8] {
+    trim(v.rsplit(|b| *b == b',').next().unwrap_or(v))
+}
+
+fn has_token(v: &[u8], token: &[u8]) -> bool {
+    v.split(|b| *b == b',')
+        .any(|t| trim(t).eq_ignore_ascii_case(token))
+}
+
+/// What feeding bytes to a [`Chunked`] decoder yielded.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Fed {
+    /// Input bytes used; the rest must be fed again with more after it.
+    pub consumed: usize,
+    /// Body (payload) bytes among them.
+    pub data: u64,
+    /// Chunks whose first payload byte was among them.
+    pub chunks_started: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Size,
+    /// Payload bytes left in the current chunk, and whether any was seen.
+    Data(u64, bool),
+    DataEnd,
+    Trailer,
+    Done,
+}
+
+/// Incremental decoder for `Transfer-Encoding: chunked`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunked(State);
+
+impl Default for Chunked {
+    fn default() -> Self {
+        Chunked(State::Size)
+    }
+}
+
+impl Chunked {
+    pub fn done(&self) -> bool {
+        self.0 == State::Done
+    }
+
+    pub fn feed(&mut self, input: &[u8]) -> Result<Fed, BadResponse> {
+        let mut fed = Fed::default();
+        loop {
+            let rest = &input[fed.consumed..];
+            match self.0 {
+                State::Done => return Ok(fed),
+                State::Size | State::Trailer | State::DataEnd => {
+                    let Some(nl) = rest.iter().position(|b| *b == b'\n') else {
+                        if rest.len() > MAX_LINE_BYTES {
+                            return Err(BadResponse);
+                        }
+                        return Ok(fed);
+                    };
+                    let line = trim(&rest[..nl]);
+                    fed.consumed += nl + 1;
+                    self.0 = match self.0 {
+                        State::Size => match chunk_size(line)? {
+                            0 => State::Trailer,
+                            n => State::Data(n, false),
+                        },
+                        State::DataEnd if line.is_empty() => State::Size,
+                        State::DataEnd => return Err(BadResponse),
+                        _ if line.is_empty() => State::Done,
+                        _ => State::Trailer,
+                    };
+                }
+                State::Data(left, seen) => {
+                    if rest.is_empty() {
+                        return Ok(fed);
+                    }
+                    let n = left.min(rest.len() as u64);
+                    if !seen {
+                        fed.chunks_started += 1;
+                    }
+                    fed.consumed += n as usize;
+                    fed.data += n;
+                    self.0 = if n == left {
+                        State::DataEnd
+                    } else {
+                        State::Data(left - n, true)
+                    };
+                }
+            }
+        }
+    }
+}
+
+fn chunk_size(line: &[u8]) -> Result<u64, BadResponse> {
+    let hex = trim(line.split(|b| *b == b';').next().unwrap_or(line));
+    if hex.is_empty() || hex.len() > 15 {
+        return Err(BadResponse);
+    }
+    let s = std::str::from_utf8(hex).map_err(|_| BadResponse)?;
+    u64::from_str_radix(s, 16).map_err(|_| BadResponse)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(raw: &str) -> Head {
+        parse_head(raw.as_bytes(), "x-cache", false)
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn requests_carry_host_headers_and_body_length() {
+        let h = RequestHead::new(
+            "POST",
+            "127.0.0.1:8080",
+            [("content-type", "application/json")].into_iter(),
+        );
+        let mut out = Vec::new();
+        h.encode(&mut out, "/a?q=1", Some(b"{}")).unwrap();
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            "POST /a?q=1 HTTP/1.1\r\nhost: 127.0.0.1:8080\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
+        );
+        h.encode(&mut out, "/", None).unwrap();
+        assert!(out.ends_with(b"json\r\n\r\n"));
+        assert_eq!(h.encode(&mut out, "/a b", None), Err(BadTarget));
+        assert_eq!(h.encode(&mut out, "/a\r\nx: y", None), Err(BadTarget));
+        assert_eq!(h.encode(&mut out, "a", None), Err(BadTarget));
+    }
+
+    #[test]
+    fn heads_give_framing_keep_alive_and_cache_status() {
+        let h = head("HTTP/1.1 200 OK\r\ncontent-length: 5\r\nX-Cache: HIT\r\n\r\nhello");
+        assert_eq!(
+            (h.status, h.framing, h.close, h.cache),
+            (200, Framing::Length(5), false, Some(CacheStatus::Hit))
+        );
+        assert_eq!(
+            h.len,
+            "HTTP/1.1 200 OK\r\ncontent-length: 5\r\nX-Cache: HIT\r\n\r\n".len()
+        );
+        let h = head(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Type: text/event-stream; charset=utf-8\r\n\r\n",
+        );
+        assert_eq!((h.framing, h.event_stream), (Framing::Chunked, true));
+        let h = head("HTTP/1.1 200 OK\r\n\r\n");
+        assert_eq!((h.framing, h.close), (Framing::UntilClose, true));
+        let h = head("HTTP/1.1 503 Busy\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        assert_eq!((h.status, h.framing, h.close), (503, Framing::Empty, true));
+        let h = head("HTTP/1.0 200 OK\r\ncontent-length: 1\r\n\r\n");
+        assert!(h.close, "HTTP/1.0 closes unless it says keep-alive");
+        let h =
+            head("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nx-cache: miss\r\n\r\n");
+        assert_eq!(
+            (h.status, h.framing, h.cache),
+            (204, Framing::Empty, Some(CacheStatus::Miss))
+        );
+        let h = parse_head(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n",
+            "x-cache",
+            true,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(h.framing, Framing::Empty, "HEAD responses have no body");
+    }
+
+    #[test]
+    fn partial_and_broken_heads() {
+        assert_eq!(
+            parse_head(b"HTTP/1.1 200 OK\r\ncontent-le", "x-cache", false),
+            Ok(None)
+        );
+        assert_eq!(
+            parse_head(b"SSH-2.0-OpenSSH\r\n\r\n", "x-cache", false),
+            Err(BadResponse)
+        );
+        assert_eq!(
+            parse_head(
+                b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n",
+                "x-cache",
+                false
+            ),
+            Err(BadResponse)
+        );
+        let mut huge = b"HTTP/1.1 200 OK\r\nx: ".to_vec();
+        huge.resize(MAX_HEAD_BYTES + 10, b'a');
+        assert_eq!(parse_head(&huge, "x-cache", false), Err(BadResponse));
+    }
+
+    #[test]
+    fn chunked_bodies_decode_whole_or_byte_by_byte() {
+        let body = b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\ntrailer: x\r\n\r\n";
+        let mut d = Chunked::default();
+        let fed = d.feed(body).unwrap();
+        assert_eq!(
+            (fed.consumed, fed.data, fed.chunks_started, d.done()),
+            (body.len(), 11, 2, true)
+        );
+        // Byte by byte, keeping what was not consumed, as reads may split it.
+        let (mut d, mut pending, mut data, mut chunks) = (Chunked::default(), Vec::new(), 0, 0);
+        for b in body {
+            pending.push(*b);
+            let fed = d.feed(&pending).unwrap();
+            pending.drain(..fed.consumed);
+            data += fed.data;
+            chunks += fed.chunks_started;
+        }
+        assert_eq!((data, chunks, d.done(), pending.len()), (11, 2, true, 0));
+    }
+
+    #[test]
+    fn broken_chunked_bodies_are_errors() {
+        assert_eq!(Chunked::default().feed(b"zz\r\n"), Err(BadResponse));
+        assert_eq!(Chunked::default().feed(b"2\r\nabX\r\n"), Err(BadResponse));
+        assert_eq!(
+            Chunked::default().feed(&[b'1'; MAX_LINE_BYTES + 1]),
+            Err(BadResponse)
+        );
+    }
+}
