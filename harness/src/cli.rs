@@ -208,6 +208,13 @@ pub struct RunArgs {
     /// Scale the open model's stage targets so the highest is R requests/s.
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
+    /// Scale the closed model's stage targets so the most users at once is N.
+    #[arg(long, value_name = "N")]
+    pub users: Option<u64>,
+    /// Override a scenario key, e.g. load.arrivals=poisson, load.timeout=30s,
+    /// pipeline.model=gpt-4o, pipeline.cache=off (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Output directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -32,7 +32,7 @@ fn stages_mut(load: &mut Load) -> &mut Vec<Stage> {
     }
 }
 
-/// Applies --duration and --rate to the scenario.
+/// Applies --duration, --rate and --users to the scenario.
 fn apply_overrides(s: &mut Scenario, args: &RunArgs) -> Result<(), Exit> {
     if let Some(d) = &args.duration {
         let want = parse_duration(d).map_err(|e| Exit::usage(anyhow!("--duration: {e}")))?;
@@ -55,12 +55,30 @@ fn apply_overrides(s: &mut Scenario, args: &RunArgs) -> Result<(), Exit> {
                 "--rate applies to open-model scenarios; this one is closed"
             )));
         };
-        let peak = stages.iter().map(|st| st.target).fold(0.0, f64::max);
-        for st in stages.iter_mut() {
-            st.target *= r / peak;
+        scale_peak(stages, r);
+    }
+    if let Some(n) = args.users {
+        if n == 0 {
+            return Err(Exit::usage(anyhow!("--users must be at least 1")));
         }
+        let Load::Closed { stages, .. } = &mut s.load else {
+            return Err(Exit::usage(anyhow!(
+                "--users applies to closed-model scenarios; this one is open: use --rate"
+            )));
+        };
+        scale_peak(stages, n as f64);
     }
     Ok(())
+}
+
+/// Scales every stage's target so the highest becomes `peak`.
+fn scale_peak(stages: &mut [Stage], peak: f64) {
+    let max = stages.iter().map(|st| st.target).fold(0.0, f64::max);
+    if max > 0.0 {
+        for st in stages.iter_mut() {
+            st.target *= peak / max;
+        }
+    }
 }
 
 fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
