@@ -32,6 +32,9 @@ pub enum TargetChoice {
     /// mock's latencies are scaled by `mock_time_scale` (0 = instant).
     Embedded {
         mock_time_scale: f64,
+        /// The reference pipeline's settings (validated TOML), from the
+        /// scenario's `[pipeline]` and `--set pipeline.*`; empty for defaults.
+        pipeline_toml: String,
     },
     External {
         url: String,
@@ -110,8 +113,11 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     let s = &cfg.scenario;
     let stages = s.load.stages().to_vec();
     let (embedded, target) = match &cfg.target {
-        TargetChoice::Embedded { mock_time_scale } => {
-            let e = Embedded::start(*mock_time_scale)
+        TargetChoice::Embedded {
+            mock_time_scale,
+            pipeline_toml,
+        } => {
+            let e = Embedded::start(*mock_time_scale, pipeline_toml, &cfg.out_dir)
                 .await
                 .context("cannot start the embedded target")?;
             let info = TargetInfo {

@@ -49,7 +49,13 @@ type Output = BufReader<tokio::process::ChildStdout>;
 
 impl Embedded {
     /// `mock_time_scale` 0 makes the mock providers instant (fast tests).
-    pub async fn start(mock_time_scale: f64) -> anyhow::Result<Self> {
+    /// A non-empty `pipeline_toml` is written to `out_dir/pipeline.toml`,
+    /// where it also records what ran, and given to the pipeline.
+    pub async fn start(
+        mock_time_scale: f64,
+        pipeline_toml: &str,
+        out_dir: &std::path::Path,
+    ) -> anyhow::Result<Self> {
         let any = "127.0.0.1:0".to_string();
         let mock_args: Vec<String> = [
             "mock",
@@ -74,7 +80,7 @@ impl Embedded {
             .as_str()
             .context("mock reported no search URL")?
             .to_string();
-        let pipe_args: Vec<String> = [
+        let mut pipe_args: Vec<String> = [
             "pipeline",
             "--addr",
             &any,
@@ -86,6 +92,13 @@ impl Embedded {
         .iter()
         .map(|s| s.to_string())
         .collect();
+        if !pipeline_toml.is_empty() {
+            let path = out_dir.join("pipeline.toml");
+            std::fs::create_dir_all(out_dir)
+                .and_then(|_| std::fs::write(&path, pipeline_toml))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            pipe_args.extend(["--config".to_string(), path.display().to_string()]);
+        }
         let (pipeline, pipe_out, ready) = spawn_ready(&pipe_args).await?;
         let url = ready["url"]
             .as_str()

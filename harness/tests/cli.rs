@@ -20,7 +20,24 @@ fn subcommands_not_built_yet_say_so_and_exit_2() {
 
 #[test]
 fn usage_errors_exit_2_with_the_fix() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 9] = [
+        (&["run", "--set", "pipeline.top_k=30"], "1 to 10"),
+        (
+            &["run", "--set", "load.timeout=soon"],
+            "--set load.timeout=soon",
+        ),
+        (&["run", "--set", "timeout"], "give key=value"),
+        (
+            &[
+                "run",
+                "--target",
+                "http://127.0.0.1:1",
+                "--set",
+                "pipeline.model=x",
+            ],
+            "embedded",
+        ),
+        (&["run", "--users", "5"], "use --rate"),
         (&["mock", "--faults", "error_rate=3"], "between 0 and 1"),
         (&["mock", "--search-preset", "bing"], "known: google-cse"),
         (

@@ -129,7 +129,7 @@ fn a_failed_threshold_exits_1_and_bad_scenarios_exit_2() {
         &scenario,
         r#"
 name = "strict"
-thresholds = ["p50 < 1ms", "error_rate < 1%"]
+thresholds = ["p50 < 1000s", "error_rate < 0%"]
 [load]
 model = "open"
 stages = "5,1s;5,1s"
@@ -171,4 +171,65 @@ values = ["a", "b"]
     assert!(err.contains(".toml:") && err.contains("request"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
     let _ = std::fs::remove_file(scenario);
+}
+
+#[test]
+fn set_configures_the_embedded_pipeline_and_the_scenario() {
+    let run = |name: &str, extra: &[&str]| {
+        let dir = out_dir(name);
+        let out = genbench()
+            .args([
+                "run",
+                "baseline",
+                "--duration",
+                "3s",
+                "--rate",
+                "10",
+                "--mock-time-scale",
+                "0",
+            ])
+            .args(extra)
+            .arg("--out")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (results(&dir), dir)
+    };
+    // The baseline's topics repeat (a hot set), so the default cache hits.
+    let (cached, dir) = run("set-default", &[]);
+    assert!(
+        cached["cache"]["hits"].as_u64().unwrap() > 0,
+        "{}",
+        cached["cache"]
+    );
+    assert!(!dir.join("pipeline.toml").exists());
+    let _ = std::fs::remove_dir_all(dir);
+
+    let (v, dir) = run(
+        "set",
+        &[
+            "--set",
+            "pipeline.cache=off",
+            "--set",
+            "pipeline.model=gpt-4o",
+            "--set",
+            "load.timeout=9s",
+        ],
+    );
+    assert_eq!(v["cache"]["hits"], 0, "{}", v["cache"]);
+    assert!(v["cache"]["misses"].as_u64().unwrap() > 0);
+    assert_eq!(v["scenario"]["resolved"]["timeout"], 9.0);
+    assert_eq!(v["scenario"]["resolved"]["pipeline"]["model"], "gpt-4o");
+    let written = std::fs::read_to_string(dir.join("pipeline.toml")).unwrap();
+    assert!(
+        written.contains("model = \"gpt-4o\"") && written.contains("cache = \"off\""),
+        "{written}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -70,6 +70,8 @@ pub struct PipelineConfig {
     pub model: String,
     /// Output tokens asked of the LLM when the request gives no target_length.
     pub max_output_tokens: u32,
+    /// A table, or a word: `off`, `on` (= `memory`), `memory`, `redis`.
+    #[serde(deserialize_with = "cache_spec")]
     pub cache: CacheConfig,
     /// Search results fetched and used as sources.
     pub top_k: u32,
@@ -120,6 +122,28 @@ impl Default for PipelineConfig {
             prices: Prices::default(),
         }
     }
+}
+
+/// `cache = "off"` as shorthand for `cache.kind = "off"`, so a matrix can
+/// vary `pipeline.cache=on,off`.
+fn cache_spec<'de, D: serde::Deserializer<'de>>(d: D) -> Result<CacheConfig, D::Error> {
+    let kind = match toml::Value::deserialize(d)? {
+        toml::Value::String(w) => match w.as_str() {
+            "off" => CacheKind::Off,
+            "on" | "memory" => CacheKind::Memory,
+            "redis" => CacheKind::Redis,
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "cache = {other:?}: use off, on (memory), redis, or a [cache] table"
+                )));
+            }
+        },
+        table => return CacheConfig::deserialize(table).map_err(serde::de::Error::custom),
+    };
+    Ok(CacheConfig {
+        kind,
+        ..CacheConfig::default()
+    })
 }
 
 fn bad(message: String) -> PipelineError {
@@ -191,6 +215,22 @@ mod tests {
             ("gpt-4o", 3, CacheKind::Off)
         );
         assert_eq!(c.cache.ttl_s, 300);
+    }
+
+    #[test]
+    fn cache_takes_a_word_or_a_table() {
+        let kind = |t: &str| PipelineConfig::from_toml(t, "p.toml").map(|c| c.cache.kind);
+        assert_eq!(kind("cache = \"off\"").unwrap(), CacheKind::Off);
+        assert_eq!(kind("cache = \"on\"").unwrap(), CacheKind::Memory);
+        assert_eq!(kind("cache = \"redis\"").unwrap(), CacheKind::Redis);
+        assert_eq!(
+            kind("cache = { kind = \"off\", ttl_s = 5 }").unwrap(),
+            CacheKind::Off
+        );
+        let e = kind("cache = { knd = \"off\" }").unwrap_err().to_string();
+        assert!(e.contains("knd"), "{e}");
+        let e = kind("cache = \"sometimes\"").unwrap_err().to_string();
+        assert!(e.contains("off, on (memory), redis"), "{e}");
     }
 
     #[test]

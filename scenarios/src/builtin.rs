@@ -23,7 +23,15 @@ fn read(file: &str) -> Result<String, String> {
 
 /// A built-in scenario by name; `None` for unknown names.
 pub fn builtin(name: &str) -> Option<Result<Scenario, ScenarioError>> {
-    text(name).map(|t| Scenario::parse_with(t, &format!("builtin:{name}"), &read))
+    builtin_overridden(name, &[])
+}
+
+/// A built-in scenario with `--set` overrides applied.
+pub fn builtin_overridden(
+    name: &str,
+    overrides: &[crate::Override],
+) -> Option<Result<Scenario, ScenarioError>> {
+    text(name).map(|t| Scenario::parse_overridden(t, &format!("builtin:{name}"), &read, overrides))
 }
 
 #[cfg(test)]

@@ -16,7 +16,11 @@ pub struct ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: ", self.origin, self.line, self.column)?;
+        if self.line == 0 {
+            write!(f, "{}: ", self.origin)?;
+        } else {
+            write!(f, "{}:{}:{}: ", self.origin, self.line, self.column)?;
+        }
         if !self.key.is_empty() {
             write!(f, "`{}`: ", self.key)?;
         }

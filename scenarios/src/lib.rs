@@ -8,13 +8,15 @@
 mod builtin;
 mod duration;
 mod error;
+mod overrides;
 mod scenario;
 mod stages;
 mod threshold;
 
-pub use builtin::{BUILTIN_NAMES, builtin};
+pub use builtin::{BUILTIN_NAMES, builtin, builtin_overridden};
 pub use duration::parse_duration;
 pub use error::ScenarioError;
+pub use overrides::{Override, parse_override};
 pub use scenario::{
     Arrivals, Dataset, FileReader, Load, Repeat, RequestTemplate, Scenario, Slo, variables,
 };

@@ -10,6 +10,7 @@ use toml::Spanned;
 
 use crate::duration::parse_duration;
 use crate::error::{Locator, ScenarioError};
+use crate::overrides::{self, Override};
 use crate::stages::{self, Stage, parse_shorthand};
 use crate::threshold::{Threshold, parse_threshold};
 
@@ -108,6 +109,11 @@ pub struct Scenario {
     pub datasets: BTreeMap<String, Dataset>,
     pub thresholds: Vec<Threshold>,
     pub slo: Option<Slo>,
+    /// Settings for the embedded reference pipeline (`genbench pipeline
+    /// --config` keys), checked by the harness, which knows the pipeline.
+    /// Empty means its defaults. Ignored nowhere: with an external target,
+    /// a non-empty table is an error.
+    pub pipeline: toml::Table,
 }
 
 #[derive(Debug, Deserialize)]
@@ -126,6 +132,8 @@ struct RawScenario {
     thresholds: Vec<Spanned<String>>,
     #[serde(default)]
     slo: Vec<Spanned<String>>,
+    #[serde(default)]
+    pipeline: toml::Table,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -250,8 +258,64 @@ impl Scenario {
         raw.validate(&loc, read)
     }
 
+    /// As [`Scenario::parse_with`], after applying `--set` overrides. Errors
+    /// in the text itself keep their file, line and column; errors an
+    /// override brings in name the override.
+    pub fn parse_overridden(
+        text: &str,
+        origin: &str,
+        read: &FileReader<'_>,
+        overrides: &[Override],
+    ) -> Result<Scenario, ScenarioError> {
+        let plain = Scenario::parse_with(text, origin, read);
+        if overrides.is_empty() {
+            return plain;
+        }
+        let mut doc: toml::Table = toml::from_str(text).map_err(|e| {
+            Locator { origin, text }.at(
+                e.span().map_or(0, |s| s.start),
+                "",
+                e.message().trim().to_string(),
+            )
+        })?;
+        let named = |message: String| ScenarioError {
+            origin: origin.to_string(),
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message,
+        };
+        overrides::apply(&mut doc, overrides).map_err(named)?;
+        let changed = toml::to_string(&doc).map_err(|e| named(e.to_string()))?;
+        Scenario::parse_with(&changed, origin, read).map_err(|e| {
+            let set: Vec<&str> = overrides.iter().map(|o| o.raw.as_str()).collect();
+            match plain {
+                // The file was fine alone: an override broke it.
+                Ok(_) => named(format!(
+                    "with --set {}: {}{}",
+                    set.join(", --set "),
+                    if e.key.is_empty() {
+                        String::new()
+                    } else {
+                        format!("`{}`: ", e.key)
+                    },
+                    e.message
+                )),
+                Err(original) => original,
+            }
+        })
+    }
+
     /// Reads and validates a scenario file.
     pub fn from_file(path: &Path) -> Result<Scenario, ScenarioError> {
+        Scenario::from_file_overridden(path, &[])
+    }
+
+    /// Reads a scenario file and validates it with `--set` overrides applied.
+    pub fn from_file_overridden(
+        path: &Path,
+        overrides: &[Override],
+    ) -> Result<Scenario, ScenarioError> {
         let origin = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
             origin: origin.clone(),
@@ -260,7 +324,13 @@ impl Scenario {
             key: String::new(),
             message: format!("cannot read the scenario file: {e}"),
         })?;
-        Scenario::parse(&text, &origin, path.parent().unwrap_or(Path::new(".")))
+        let base_dir = path.parent().unwrap_or(Path::new("."));
+        let read = |f: &str| {
+            let path = base_dir.join(f);
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        };
+        Scenario::parse_overridden(&text, &origin, &read, overrides)
     }
 
     /// Total planned length of the run.
@@ -314,6 +384,7 @@ impl RawScenario {
             datasets,
             thresholds,
             slo,
+            pipeline: self.pipeline,
         })
     }
 }

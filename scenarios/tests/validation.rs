@@ -138,3 +138,58 @@ fn the_example_scenarios_validate() {
     assert!(matches!(users.load, Load::Closed { .. }));
     assert_eq!(users.duration().as_secs(), 300);
 }
+
+#[test]
+fn set_overrides_are_validated_like_the_file() {
+    use genbench_scenarios::{Scenario, parse_override};
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/users-100.toml"
+    ))
+    .unwrap();
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples"));
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).map_err(|e| e.to_string());
+    let sets = |s: &[&str]| {
+        s.iter()
+            .map(|s| parse_override(s).unwrap())
+            .collect::<Vec<_>>()
+    };
+
+    let s = Scenario::parse_overridden(
+        &text,
+        "users-100.toml",
+        &read,
+        &sets(&["load.timeout=5s", "pipeline.model=gpt-4o"]),
+    )
+    .unwrap();
+    assert_eq!(s.timeout, std::time::Duration::from_secs(5));
+    assert_eq!(s.pipeline["model"].as_str(), Some("gpt-4o"));
+
+    let e = Scenario::parse_overridden(
+        &text,
+        "users-100.toml",
+        &read,
+        &sets(&["load.timeout=soon"]),
+    )
+    .unwrap_err();
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with("users-100.toml: with --set load.timeout=soon: `load.timeout`:"),
+        "{shown}"
+    );
+
+    let e = Scenario::parse_overridden(&text, "users-100.toml", &read, &sets(&["load.tiemout=5s"]))
+        .unwrap_err();
+    assert!(e.to_string().contains("tiemout"), "{e}");
+
+    // An error in the file itself keeps its line, whatever the overrides.
+    let broken = text.replace("model = \"closed\"", "model = \"sideways\"");
+    let e = Scenario::parse_overridden(
+        &broken,
+        "users-100.toml",
+        &read,
+        &sets(&["load.timeout=5s"]),
+    )
+    .unwrap_err();
+    assert!(e.line > 0, "{e}");
+}

@@ -6,15 +6,17 @@ use std::time::SystemTime;
 
 use anyhow::{Context as _, anyhow};
 use genbench_model::RunStatus;
-use genbench_scenarios::{Load, Scenario, Stage, builtin, parse_duration};
+use genbench_scenarios::{
+    Load, Override, Scenario, Stage, builtin_overridden, parse_duration, parse_override,
+};
 use tokio::sync::watch;
 
 use crate::cli::RunArgs;
 use crate::exit::Exit;
 use crate::run::{RunConfig, TargetChoice};
 
-fn load_scenario(name: &str) -> Result<Scenario, Exit> {
-    if let Some(s) = builtin(name) {
+fn load_scenario(name: &str, overrides: &[Override]) -> Result<Scenario, Exit> {
+    if let Some(s) = builtin_overridden(name, overrides) {
         return s.map_err(Exit::usage);
     }
     let path = Path::new(name);
@@ -23,7 +25,22 @@ fn load_scenario(name: &str) -> Result<Scenario, Exit> {
             "`{name}` is neither a built-in scenario (baseline, stress, spike, soak) nor a file"
         )));
     }
-    Scenario::from_file(path).map_err(Exit::usage)
+    Scenario::from_file_overridden(path, overrides).map_err(Exit::usage)
+}
+
+/// The embedded pipeline's settings from the scenario's `[pipeline]`,
+/// validated now so a typo fails before anything starts.
+fn pipeline_toml(s: &Scenario) -> Result<String, Exit> {
+    if s.pipeline.is_empty() {
+        return Ok(String::new());
+    }
+    let text = toml::to_string(&s.pipeline).map_err(|e| Exit::usage(anyhow!("[pipeline]: {e}")))?;
+    genbench_pipeline::PipelineConfig::from_toml(
+        &text,
+        "the scenario's [pipeline] (or --set pipeline.*)",
+    )
+    .map_err(Exit::usage)?;
+    Ok(text)
 }
 
 fn stages_mut(load: &mut Load) -> &mut Vec<Stage> {
@@ -82,7 +99,13 @@ fn scale_peak(stages: &mut [Stage], peak: f64) {
 }
 
 fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
-    let mut scenario = load_scenario(&args.scenario)?;
+    let overrides = args
+        .set
+        .iter()
+        .map(|s| parse_override(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Exit::usage(anyhow!(e)))?;
+    let mut scenario = load_scenario(&args.scenario, &overrides)?;
     apply_overrides(&mut scenario, args)?;
     if !(args.mock_time_scale >= 0.0 && args.mock_time_scale.is_finite()) {
         return Err(Exit::usage(anyhow!(
@@ -90,12 +113,19 @@ fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
         )));
     }
     let target = match &args.target {
+        Some(_) if !scenario.pipeline.is_empty() => {
+            return Err(Exit::usage(anyhow!(
+                "[pipeline] settings (and --set pipeline.*) configure genbench's embedded \
+pipeline; with --target, configure your own service and drop them"
+            )));
+        }
         Some(url) => TargetChoice::External {
             url: url.trim_end_matches('/').to_string(),
             pid: args.target_pid,
         },
         None => TargetChoice::Embedded {
             mock_time_scale: args.mock_time_scale,
+            pipeline_toml: pipeline_toml(&scenario)?,
         },
     };
     let out = args.out.clone().unwrap_or_else(|| {
