@@ -188,10 +188,17 @@ prints a summary. Exit codes: 0 ok, 1 a threshold failed, 2 usage or
 configuration error, 3 the run could not start or was interrupted (Ctrl-C
 still writes everything measured so far, with status interrupted).
 
+--set KEY=VALUE changes a scenario key before it is validated: load.timeout=30s,
+load.arrivals=poisson, request.stream=true, or the embedded pipeline's settings
+under pipeline.* (model, cache = off|on|redis, top_k, context_token_budget, ...;
+the keys `genbench pipeline` shows at GET /config).
+
 Examples:
   genbench run
   genbench run stress --target http://127.0.0.1:8080
-  genbench run my-scenario.toml --duration 30s --rate 5")]
+  genbench run my-scenario.toml --duration 30s --rate 5
+  genbench run scenarios/examples/users-100.toml --users 20 --duration 1m
+  genbench run --set pipeline.model=gpt-4o --set pipeline.cache=off")]
 pub struct RunArgs {
     /// Built-in scenario name or scenario file.
     #[arg(default_value = "baseline")]
