@@ -91,7 +91,8 @@ async fn send_n(url: &str, n: usize, timeout: Duration) -> Vec<Outcome> {
     let mut slot = Slot::default();
     let mut out = Vec::new();
     for _ in 0..n {
-        let (sample, back) = sender.send(Duration::ZERO, get(), slot).await;
+        *slot.request_mut() = get();
+        let (sample, back) = sender.send(Some(Duration::ZERO), slot).await;
         slot = back;
         out.push(sample.outcome);
         // Lets a closing server's FIN arrive before the next send.

@@ -48,27 +48,27 @@ async fn worker(plan: Arc<ClosedPlan>, cx: WorkerCtx) {
     let mut tick = tokio::time::interval_at(t0 + INTERVAL, INTERVAL);
     let mut ramp = tokio::time::interval(RAMP_CHECK);
     let drain_deadline = end + plan.drain;
+    let run_length = end - t0;
     // Starts one user iteration: think (unless first), then send.
-    let launch = |think: bool, rng: &mut Rng, slot: Slot, inflight: &mut FuturesUnordered<_>| {
-        let (s, r, pause) = (
-            cx.sender.clone(),
-            cx.factory.render(rng),
-            if think {
+    let launch =
+        |think: bool, rng: &mut Rng, mut slot: Slot, inflight: &mut FuturesUnordered<_>| {
+            let s = cx.sender.clone();
+            cx.factory.render_into(rng, slot.request_mut());
+            let pause = if think {
                 plan.think_time
             } else {
                 Duration::ZERO
-            },
-        );
-        inflight.push(async move {
-            // A zero sleep still waits for the timer wheel's next tick (up
-            // to 1 ms): users with no think time must not pay it.
-            if !pause.is_zero() {
-                tokio::time::sleep(pause).await;
-            }
-            let at = t0.elapsed();
-            s.send(at, r, slot).await
-        });
-    };
+            };
+            inflight.push(async move {
+                // A zero sleep still waits for the timer wheel's next tick (up
+                // to 1 ms): users with no think time must not pay it.
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
+                }
+                // Latency counts from the send: a user never sends while waiting.
+                s.send(None, slot).await
+            });
+        };
     loop {
         let now = Instant::now();
         let want = if now < end { my_users(now - t0) } else { 0 };
@@ -90,8 +90,8 @@ async fn worker(plan: Arc<ClosedPlan>, cx: WorkerCtx) {
             Some((sample, slot)) = inflight.next(), if !inflight.is_empty() => {
                 rec.record(&sample);
                 slots.give_back(slot, &mut rec);
-                let still_wanted = Instant::now() < end
-                    && active <= my_users(t0.elapsed());
+                // The answer's end time is "now", without reading the clock.
+                let still_wanted = sample.end < run_length && active <= my_users(sample.end);
                 if still_wanted && sent < cap {
                     launch(true, &mut rng, slots.take(), &mut inflight);
                     sent += 1;

@@ -68,8 +68,9 @@ async fn worker(plan: Arc<OpenPlan>, mut cx: WorkerCtx) {
             _ = sleep_until_precise(send_at.unwrap_or_else(Instant::now)), if send_at.is_some() => {
                 let scheduled = next.unwrap_or_default();
                 let s = cx.sender.clone();
-                let (r, slot) = (cx.factory.render(&mut rng), slots.take());
-                inflight.push(async move { s.send(scheduled, r, slot).await });
+                let mut slot = slots.take();
+                cx.factory.render_into(&mut rng, slot.request_mut());
+                inflight.push(async move { s.send(Some(scheduled), slot).await });
                 next = sched.next();
             }
             _ = tokio::time::sleep_until(drain_deadline.unwrap_or_else(Instant::now)), if drain_deadline.is_some() => break,

@@ -105,8 +105,9 @@ fn escape(value: &str, how: Escape, out: &mut String) {
     }
 }
 
-fn render(template: &str, values: &BTreeMap<&str, &str>, how: Escape) -> String {
-    let mut out = String::with_capacity(template.len() + 32);
+/// Writes `template` with its placeholders filled into `out` (cleared first).
+fn render(template: &str, values: &BTreeMap<&str, &str>, how: Escape, out: &mut String) {
+    out.clear();
     let mut rest = template;
     while let Some(p) = rest.find("{{") {
         out.push_str(&rest[..p]);
@@ -114,16 +115,16 @@ fn render(template: &str, values: &BTreeMap<&str, &str>, how: Escape) -> String 
         // Templates were validated: every `{{` closes and names a dataset.
         let end = after.find("}}").unwrap_or(after.len());
         if let Some(v) = values.get(after[..end].trim()) {
-            escape(v, how, &mut out);
+            escape(v, how, out);
         }
         rest = after.get(end + 2..).unwrap_or("");
     }
     out.push_str(rest);
-    out
 }
 
-/// A rendered request, ready to send.
-#[derive(Debug, Clone, PartialEq)]
+/// A rendered request, ready to send. Reused from request to request, so
+/// that rendering allocates nothing once its strings have grown.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Rendered {
     pub path: String,
     pub body: Option<String>,
@@ -168,18 +169,27 @@ impl RequestFactory {
     }
 
     pub fn render(&self, rng: &mut Rng) -> Rendered {
+        let mut out = Rendered::default();
+        self.render_into(rng, &mut out);
+        out
+    }
+
+    /// Draws the next request into `out`, reusing its strings.
+    pub fn render_into(&self, rng: &mut Rng, out: &mut Rendered) {
         let values: BTreeMap<&str, &str> = self
             .datasets
             .iter()
             .map(|(name, vals, s)| (name.as_str(), vals[s.draw(rng)].as_str()))
             .collect();
-        Rendered {
-            path: render(&self.template.path, &values, Escape::Url),
-            body: self
-                .template
-                .body
-                .as_deref()
-                .map(|b| render(b, &values, self.body_escape)),
+        render(&self.template.path, &values, Escape::Url, &mut out.path);
+        match self.template.body.as_deref() {
+            Some(b) => render(
+                b,
+                &values,
+                self.body_escape,
+                out.body.get_or_insert_default(),
+            ),
+            None => out.body = None,
         }
     }
 }
@@ -247,6 +257,18 @@ mod tests {
         assert_eq!(r.path, "/search?q=a%20%22quoted%22%20%26%20caf%C3%A9");
         let body: serde_json::Value = serde_json::from_str(r.body.as_deref().unwrap()).unwrap();
         assert_eq!(body["topic"], "a \"quoted\" & café");
+    }
+
+    #[test]
+    fn rendering_into_a_reused_request_equals_rendering_afresh() {
+        let s = genbench_scenarios::builtin("baseline").unwrap().unwrap();
+        let f = RequestFactory::new(&s.request, &s.datasets);
+        let (mut a, mut b) = (Rng::new(5), Rng::new(5));
+        let mut reused = Rendered::default();
+        for _ in 0..50 {
+            f.render_into(&mut a, &mut reused);
+            assert_eq!(reused, f.render(&mut b));
+        }
     }
 
     #[test]

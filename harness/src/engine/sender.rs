@@ -36,6 +36,7 @@ pub const MAX_GAPS_PER_RESPONSE: usize = 1 << 16;
 /// request at a time, and once warm a request allocates nothing here.
 #[derive(Default)]
 pub struct Slot {
+    request: Rendered,
     conn: Option<TcpStream>,
     write: Vec<u8>,
     read: Vec<u8>,
@@ -43,6 +44,11 @@ pub struct Slot {
 }
 
 impl Slot {
+    /// The request to send next, to render into.
+    pub fn request_mut(&mut self) -> &mut Rendered {
+        &mut self.request
+    }
+
     /// Gaps between the last response's body chunks, µs.
     pub fn gaps_us(&self) -> &[u32] {
         &self.gaps_us
@@ -135,15 +141,16 @@ impl Sender {
         Ok(tcp)
     }
 
-    /// Sends `r`, which the schedule wanted out at `scheduled` (offset from
-    /// the run's start), and measures it, on the slot's connection (a new
-    /// one if it has none). The slot comes back with the connection, if it
-    /// can carry another request, and the response's chunk gaps.
-    pub async fn send(&self, scheduled: Duration, r: Rendered, mut slot: Slot) -> (Sample, Slot) {
+    /// Sends the slot's request, which the schedule wanted out at
+    /// `scheduled` (offset from the run's start; `None`: now, as in the
+    /// closed model), and measures it, on the slot's connection (a new one
+    /// if it has none). The slot comes back with the connection, if it can
+    /// carry another request, and the response's chunk gaps.
+    pub async fn send(&self, scheduled: Option<Duration>, mut slot: Slot) -> (Sample, Slot) {
         slot.gaps_us.clear();
         let sent = self.t0.elapsed();
         let mut sample = Sample {
-            scheduled,
+            scheduled: scheduled.unwrap_or(sent),
             sent,
             first_byte: None,
             end: sent,
@@ -151,6 +158,7 @@ impl Sender {
             bytes: 0,
             cache: None,
         };
+        let r = &slot.request;
         let body = r.body.as_deref().map(str::as_bytes);
         if self.head.encode(&mut slot.write, &r.path, body).is_err() {
             return (sample, slot);
