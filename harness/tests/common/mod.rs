@@ -100,13 +100,8 @@ pub async fn run(url: &str, path: &str, body: &str, stages: &str, t0: Instant) -
     };
     let sender = Sender::new(url, "POST", &t.headers, Duration::from_secs(10), t0).unwrap();
     let (_stop_tx, stop) = watch::channel(false);
-    let mut rx = start(plan, RequestFactory::new(&t, &d), sender, t0, stop);
-    let mut agg = Aggregator::new(2, stages);
-    while let Some(r) = rx.recv().await {
-        agg.add(r);
-    }
-    agg.finish();
-    agg
+    let rx = start(plan, RequestFactory::new(&t, &d), sender, t0, stop);
+    aggregate(rx, stages).await
 }
 
 /// Runs the closed model: `stages` in users, `think` between requests.
@@ -124,7 +119,15 @@ pub async fn run_closed(url: &str, stages: &str, think: Duration) -> Aggregator 
     };
     let sender = Sender::new(url, "POST", &t.headers, Duration::from_secs(10), t0).unwrap();
     let (_stop_tx, stop) = watch::channel(false);
-    let mut rx = closed::start(plan, RequestFactory::new(&t, &d), sender, t0, stop);
+    let rx = closed::start(plan, RequestFactory::new(&t, &d), sender, t0, stop);
+    aggregate(rx, stages).await
+}
+
+/// Merges the two test workers' reports until they end.
+async fn aggregate(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<genbench::engine::workers::IntervalReport>,
+    stages: Vec<genbench_scenarios::Stage>,
+) -> Aggregator {
     let mut agg = Aggregator::new(2, stages);
     while let Some(r) = rx.recv().await {
         agg.add(r);
