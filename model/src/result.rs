@@ -83,8 +83,15 @@ pub struct CacheStats {
     pub hits: u64,
     pub misses: u64,
     pub hit_rate: Option<f64>,
-    /// Where the numbers came from: "header:X-Cache", "json:/cache", "metrics".
+    /// Where the numbers came from: "header:X-Cache", "json:/cache",
+    /// "metrics:<hits counter>/<misses counter>".
     pub source: String,
+    /// Latency of responses the target served from its cache; null when the
+    /// source (a metrics counter pair) cannot tell requests apart.
+    #[serde(default)]
+    pub latency_hit_ms: Option<LatencySummaryMs>,
+    #[serde(default)]
+    pub latency_miss_ms: Option<LatencySummaryMs>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -93,6 +100,9 @@ pub struct StageSummaryMs {
     pub p50: f64,
     pub p95: f64,
     pub p99: f64,
+    /// Responses that reported this stage.
+    #[serde(default)]
+    pub count: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +121,15 @@ pub struct Cost {
     pub search_calls: u64,
     /// "mock_ledger" (exact) or "responses" (from usage fields and a price table).
     pub source: String,
+    /// The search API's share of `total_usd`.
+    #[serde(default)]
+    pub search_usd: f64,
+    /// Prompt plus completion tokens per successful article.
+    #[serde(default)]
+    pub tokens_per_article: Option<f64>,
+    /// Successful articles the per-article figures divide by.
+    #[serde(default)]
+    pub articles: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -127,10 +146,25 @@ pub struct RssMib {
     pub end: f64,
 }
 
+/// One reading of a process tree.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessSample {
+    pub t_s: f64,
+    /// Percent of one core, summed over the process and its children.
+    pub cpu_pct: f64,
+    pub rss_mib: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProcessStats {
     pub cpu_pct: CpuPct,
     pub rss_mib: RssMib,
+    /// The root process watched (its children are included).
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// One reading a second; the first (always 0% CPU) is discarded.
+    #[serde(default)]
+    pub samples: Vec<ProcessSample>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -154,19 +188,84 @@ pub struct Leak {
     pub theil_sen_mib_per_h: f64,
     pub warmup_excluded_s: f64,
     pub verdict: LeakVerdict,
+    /// Growth below this is not a leak; the verdict compares the CI with it.
+    #[serde(default)]
+    pub tolerance_mib_per_h: f64,
+    /// RSS readings after the warm-up that the slopes were fitted to.
+    #[serde(default)]
+    pub samples: u64,
+}
+
+/// One constant-rate step of a stress run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CapacityStep {
+    pub target_rps: f64,
+    /// Successful responses per second over the step.
+    pub achieved_rps: f64,
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub error_rate: f64,
+    pub meets_slo: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Capacity {
     pub max_sustainable_rps: Option<f64>,
     pub knee_rps: Option<f64>,
+    /// The SLO each step was held to.
+    #[serde(default)]
+    pub slo: Vec<String>,
+    #[serde(default)]
+    pub steps: Vec<CapacityStep>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spike {
+    /// Seconds from the burst's end until p95 is back to the baseline's;
+    /// null if it never was before the run ended.
     pub recovery_s: Option<f64>,
     pub errors_during_burst: u64,
     pub p95_during_burst_ms: f64,
+    /// p95 over the base-rate seconds before the burst.
+    #[serde(default)]
+    pub baseline_p95_ms: Option<f64>,
+    #[serde(default)]
+    pub burst_start_s: f64,
+    #[serde(default)]
+    pub burst_end_s: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProfilerKind {
+    #[serde(rename = "pprof")]
+    Pprof,
+    #[serde(rename = "py-spy")]
+    PySpy,
+    #[serde(rename = "perf")]
+    Perf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileStatus {
+    /// The flamegraph is in `artifacts.flamegraph_svg`.
+    Captured,
+    /// A profiler ran and failed; the run itself is unaffected.
+    Failed,
+    /// No profiler ran (turned off, a soak, nothing to attach to).
+    Skipped,
+}
+
+/// What happened to profiling in this run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub tool: Option<ProfilerKind>,
+    pub status: ProfileStatus,
+    /// Why it was skipped or failed, or what was captured.
+    pub detail: String,
+    /// The window profiled, seconds from the run's start.
+    pub window_s: Option<[f64; 2]>,
 }
 
 /// One second of the run.
@@ -180,6 +279,9 @@ pub struct TimelinePoint {
     pub p99_ms: Option<f64>,
     pub errors: u64,
     pub in_flight: u64,
+    /// Cache hits / (hits + misses) this second; null with no cache status.
+    #[serde(default)]
+    pub cache_hit_rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -235,6 +337,8 @@ pub struct RunResult {
     pub leak: Option<Leak>,
     pub capacity: Option<Capacity>,
     pub spike: Option<Spike>,
+    #[serde(default)]
+    pub profile: Option<Profile>,
     pub timeline: Vec<TimelinePoint>,
     pub thresholds: Vec<ThresholdResult>,
     pub artifacts: Artifacts,
@@ -270,6 +374,7 @@ impl RunResult {
             leak: None,
             capacity: None,
             spike: None,
+            profile: None,
             timeline: Vec::new(),
             thresholds: Vec::new(),
             artifacts: Artifacts::default(),

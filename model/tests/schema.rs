@@ -57,6 +57,12 @@ fn full() -> RunResult {
             max: 20.0,
             end: 15.0,
         },
+        pid: Some(42),
+        samples: vec![ProcessSample {
+            t_s: 2.0,
+            cpu_pct: 12.5,
+            rss_mib: 14.0,
+        }],
     };
     let mut r = empty();
     r.status = RunStatus::Interrupted;
@@ -72,6 +78,8 @@ fn full() -> RunResult {
         misses: 4,
         hit_rate: Some(0.6),
         source: "header:X-Cache".into(),
+        latency_hit_ms: Some(lat),
+        latency_miss_ms: None,
     });
     r.stages.insert(
         "llm".into(),
@@ -80,6 +88,7 @@ fn full() -> RunResult {
             p50: 1.0,
             p95: 2.0,
             p99: 3.0,
+            count: 10,
         },
     );
     r.cost = Some(Cost {
@@ -93,9 +102,12 @@ fn full() -> RunResult {
         by_model: BTreeMap::from([("gpt-4o-mini".into(), 0.0021)]),
         search_calls: 3,
         source: "mock_ledger".into(),
+        search_usd: 0.015,
+        tokens_per_article: Some(950.0),
+        articles: 10,
     });
     r.process = Processes {
-        target: Some(proc),
+        target: Some(proc.clone()),
         harness: Some(proc),
     };
     r.leak = Some(Leak {
@@ -104,21 +116,41 @@ fn full() -> RunResult {
         theil_sen_mib_per_h: 560.0,
         warmup_excluded_s: 15.0,
         verdict: LeakVerdict::Leak,
+        tolerance_mib_per_h: 10.0,
+        samples: 45,
     });
     r.capacity = Some(Capacity {
         max_sustainable_rps: Some(40.0),
         knee_rps: None,
+        slo: vec!["p95 < 15s".into()],
+        steps: vec![CapacityStep {
+            target_rps: 40.0,
+            achieved_rps: 39.5,
+            p95_ms: Some(800.0),
+            meets_slo: true,
+            ..Default::default()
+        }],
     });
     r.spike = Some(Spike {
         recovery_s: Some(3.0),
         errors_during_burst: 2,
         p95_during_burst_ms: 900.0,
+        baseline_p95_ms: Some(300.0),
+        burst_start_s: 20.0,
+        burst_end_s: 40.0,
+    });
+    r.profile = Some(Profile {
+        tool: Some(ProfilerKind::PySpy),
+        status: ProfileStatus::Captured,
+        detail: "py-spy record --pid 42".into(),
+        window_s: Some([10.0, 40.0]),
     });
     r.timeline.push(TimelinePoint {
         t_s: 1.0,
         target_rate: Some(2.0),
         rps: 2.0,
         p50_ms: Some(1.0),
+        cache_hit_rate: Some(0.5),
         ..Default::default()
     });
     r.thresholds.push(ThresholdResult {
@@ -155,12 +187,15 @@ fn schema_rejects_what_the_contract_forbids() {
     bad_kind["errors"]["by_kind"] = json!({"gremlins": 1});
     let mut bad_rate = good.clone();
     bad_rate["errors"]["rate"] = json!(1.5);
+    let mut bad_profile = good.clone();
+    bad_profile["profile"]["status"] = json!("maybe");
     for (name, v) in [
         ("missing", missing),
         ("extra", extra),
         ("status", bad_status),
         ("kind", bad_kind),
         ("rate", bad_rate),
+        ("profile", bad_profile),
     ] {
         assert!(!errors(&v).is_empty(), "{name} should not validate");
     }

@@ -6,6 +6,7 @@
 //! reports, so a scenario can be checked without running anything.
 
 mod builtin;
+mod collect;
 mod duration;
 mod error;
 mod overrides;
@@ -14,6 +15,7 @@ mod stages;
 mod threshold;
 
 pub use builtin::{BUILTIN_NAMES, builtin, builtin_overridden};
+pub use collect::{Analysis, CacheSource, Collect, CostConfig, Price};
 pub use duration::parse_duration;
 pub use error::ScenarioError;
 pub use overrides::{Override, parse_override};

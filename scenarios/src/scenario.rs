@@ -8,6 +8,7 @@ use genbench_model::ScenarioKind;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::collect::{Analysis, Collect, RawAnalysis, RawCollect};
 use crate::duration::parse_duration;
 use crate::error::{Locator, ScenarioError};
 use crate::overrides::{self, Override};
@@ -114,6 +115,10 @@ pub struct Scenario {
     /// Empty means its defaults. Ignored nowhere: with an external target,
     /// a non-empty table is an error.
     pub pipeline: toml::Table,
+    /// Where cache status and cost come from.
+    pub collect: Collect,
+    /// How the leak and spike analyses judge.
+    pub analysis: Analysis,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +139,10 @@ struct RawScenario {
     slo: Vec<Spanned<String>>,
     #[serde(default)]
     pipeline: toml::Table,
+    #[serde(default)]
+    collect: Option<Spanned<RawCollect>>,
+    #[serde(default)]
+    analysis: Option<Spanned<RawAnalysis>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -365,6 +374,24 @@ impl RawScenario {
                 thresholds: parse_all(loc, "slo", &self.slo)?,
             })
         };
+        let rss_growth = thresholds
+            .iter()
+            .find(|t| t.metric == crate::threshold::Metric::RssGrowth)
+            .map(|t| t.value);
+        let collect = self.collect.map_or((0, RawCollect::default()), |c| {
+            (c.span().start, c.into_inner())
+        });
+        let collect = collect
+            .1
+            .validate()
+            .map_err(|(k, m)| loc.at(collect.0, &k, m))?;
+        let analysis = self.analysis.map_or((0, RawAnalysis::default()), |a| {
+            (a.span().start, a.into_inner())
+        });
+        let analysis = analysis
+            .1
+            .validate(rss_growth)
+            .map_err(|(k, m)| loc.at(analysis.0, &k, m))?;
         let name = self.name.trim().to_string();
         if name.is_empty() {
             return Err(loc.at(
@@ -385,6 +412,8 @@ impl RawScenario {
             thresholds,
             slo,
             pipeline: self.pipeline,
+            collect,
+            analysis,
         })
     }
 }

@@ -1,0 +1,402 @@
+//! The scenario's `[collect]` and `[analysis]` tables: where the cache status
+//! and cost come from, and how the leak and spike analyses judge. Every key
+//! has a default that fits the reference pipeline, so most scenarios name
+//! none of them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::duration::parse_duration;
+
+/// Where each response's cache status comes from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum CacheSource {
+    /// A response header whose value is `HIT` or `MISS` (any case).
+    Header { header: String },
+    /// A JSON pointer into the body (the last `data:` event of a stream)
+    /// whose value is `"hit"`/`"miss"` or `true`/`false`.
+    Json { pointer: String },
+    /// A pair of Prometheus counters on the target, scraped each second:
+    /// `metrics` is a path on the target or an absolute http:// URL.
+    Metrics {
+        metrics: String,
+        hits: String,
+        misses: String,
+    },
+}
+
+/// Prices per million tokens for one model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub input_usd_per_1m: f64,
+    #[serde(default)]
+    pub cached_input_usd_per_1m: Option<f64>,
+    pub output_usd_per_1m: f64,
+}
+
+/// How an article's cost is found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostConfig {
+    /// The `genbench mock` an external target calls (its LLM URL): the
+    /// ledger there is exact. The embedded target's mock is found by itself.
+    pub ledger: Option<String>,
+    /// Otherwise, per response: the OpenAI-shaped usage object,
+    pub usage_pointer: String,
+    /// the model's name (falling back to `model`),
+    pub model_pointer: String,
+    pub model: Option<String>,
+    /// and the number of search calls it made, if the body says.
+    pub search_calls_pointer: Option<String>,
+    /// Added to (or replacing) the mock presets' prices.
+    pub prices: BTreeMap<String, Price>,
+    pub search_usd_per_call: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Collect {
+    pub cache: CacheSource,
+    pub cost: CostConfig,
+}
+
+/// How the leak and spike analyses judge.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Analysis {
+    /// RSS readings before this are warm-up and left out of the leak
+    /// slope; `None`: the first 20% of the run.
+    #[serde(serialize_with = "opt_secs")]
+    pub warmup: Option<Duration>,
+    /// Growth the verdict tolerates, MiB/h.
+    pub leak_tolerance_mib_per_h: f64,
+    /// Recovered once p95 is within this factor of the pre-burst p95.
+    pub recovery_factor: f64,
+}
+
+fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
+}
+
+pub const DEFAULT_CACHE_HEADER: &str = "X-Cache";
+pub const DEFAULT_LEAK_TOLERANCE_MIB_PER_H: f64 = 10.0;
+pub const DEFAULT_RECOVERY_FACTOR: f64 = 1.25;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCollect {
+    #[serde(default)]
+    cache: RawCache,
+    #[serde(default)]
+    cost: RawCost,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    source: Option<String>,
+    header: Option<String>,
+    pointer: Option<String>,
+    metrics: Option<String>,
+    hits: Option<String>,
+    misses: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCost {
+    ledger: Option<String>,
+    usage_pointer: Option<String>,
+    model_pointer: Option<String>,
+    model: Option<String>,
+    search_calls_pointer: Option<String>,
+    #[serde(default)]
+    prices: BTreeMap<String, Price>,
+    search_usd_per_call: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAnalysis {
+    warmup: Option<String>,
+    leak_tolerance: Option<String>,
+    recovery_factor: Option<f64>,
+}
+
+fn pointer(p: String, key: &str) -> Result<String, (String, String)> {
+    if p.is_empty() || p.starts_with('/') {
+        Ok(p)
+    } else {
+        Err((
+            key.into(),
+            format!("`{p}` is not a JSON pointer: start it with `/`, e.g. \"/cache\""),
+        ))
+    }
+}
+
+fn http_url(u: String, key: &str) -> Result<String, (String, String)> {
+    if u.starts_with("http://") {
+        Ok(u.trim_end_matches('/').to_string())
+    } else {
+        Err((
+            key.into(),
+            format!("`{u}` must be an http:// URL, e.g. \"http://127.0.0.1:9100\""),
+        ))
+    }
+}
+
+/// A validation failure: the key (under `collect.` or `analysis.`) and why.
+pub(crate) type Invalid = (String, String);
+
+impl RawCache {
+    fn validate(self) -> Result<CacheSource, Invalid> {
+        let metrics_keys = self.metrics.is_some() || self.hits.is_some() || self.misses.is_some();
+        let source = match self.source.as_deref() {
+            Some(s) => s.to_string(),
+            None if self.pointer.is_some() => "json".into(),
+            None if metrics_keys => "metrics".into(),
+            None => "header".into(),
+        };
+        let stray = |k: &str, want: &str| {
+            Err((
+                format!("collect.cache.{k}"),
+                format!("`{k}` belongs to source = \"{want}\", but source is \"{source}\""),
+            ))
+        };
+        match source.as_str() {
+            "header" => {
+                if self.pointer.is_some() {
+                    return stray("pointer", "json");
+                }
+                if metrics_keys {
+                    return stray("hits", "metrics");
+                }
+                let header = self.header.unwrap_or_else(|| DEFAULT_CACHE_HEADER.into());
+                if header.is_empty() || header.contains([' ', ':', '\r', '\n']) {
+                    return Err((
+                        "collect.cache.header".into(),
+                        format!("`{header}` is not a header name, e.g. \"X-Cache\""),
+                    ));
+                }
+                Ok(CacheSource::Header { header })
+            }
+            "json" => {
+                if self.header.is_some() {
+                    return stray("header", "header");
+                }
+                let p = self.pointer.unwrap_or_else(|| "/cache".into());
+                Ok(CacheSource::Json {
+                    pointer: pointer(p, "collect.cache.pointer")?,
+                })
+            }
+            "metrics" => {
+                if self.header.is_some() {
+                    return stray("header", "header");
+                }
+                let metrics = self.metrics.unwrap_or_else(|| "/metrics".into());
+                if !metrics.starts_with('/') && !metrics.starts_with("http://") {
+                    return Err((
+                        "collect.cache.metrics".into(),
+                        format!(
+                            "`{metrics}`: give a path on the target (\"/metrics\") or an http:// URL"
+                        ),
+                    ));
+                }
+                let name = |v: Option<String>, k: &str, d: &str| -> Result<String, Invalid> {
+                    let v = v.unwrap_or_else(|| d.into());
+                    if v.is_empty()
+                        || !v
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+                    {
+                        return Err((
+                            format!("collect.cache.{k}"),
+                            format!("`{v}` is not a Prometheus metric name"),
+                        ));
+                    }
+                    Ok(v)
+                };
+                Ok(CacheSource::Metrics {
+                    metrics,
+                    hits: name(self.hits, "hits", "genbench_pipeline_cache_hits_total")?,
+                    misses: name(
+                        self.misses,
+                        "misses",
+                        "genbench_pipeline_cache_misses_total",
+                    )?,
+                })
+            }
+            other => Err((
+                "collect.cache.source".into(),
+                format!("unknown cache source `{other}`: use \"header\", \"json\" or \"metrics\""),
+            )),
+        }
+    }
+}
+
+impl RawCost {
+    fn validate(self) -> Result<CostConfig, Invalid> {
+        for (model, p) in &self.prices {
+            let all = [
+                p.input_usd_per_1m,
+                p.cached_input_usd_per_1m.unwrap_or(0.0),
+                p.output_usd_per_1m,
+            ];
+            if all.iter().any(|v| !v.is_finite() || *v < 0.0) {
+                return Err((
+                    format!("collect.cost.prices.{model}"),
+                    "prices are US dollars per million tokens, 0 or more".into(),
+                ));
+            }
+        }
+        if let Some(v) = self.search_usd_per_call
+            && (!v.is_finite() || v < 0.0)
+        {
+            return Err((
+                "collect.cost.search_usd_per_call".into(),
+                "a search call's price is US dollars, 0 or more".into(),
+            ));
+        }
+        Ok(CostConfig {
+            ledger: self
+                .ledger
+                .map(|u| http_url(u, "collect.cost.ledger"))
+                .transpose()?,
+            usage_pointer: pointer(
+                self.usage_pointer.unwrap_or_else(|| "/usage".into()),
+                "collect.cost.usage_pointer",
+            )?,
+            model_pointer: pointer(
+                self.model_pointer.unwrap_or_else(|| "/model".into()),
+                "collect.cost.model_pointer",
+            )?,
+            model: self.model,
+            search_calls_pointer: self
+                .search_calls_pointer
+                .map(|p| pointer(p, "collect.cost.search_calls_pointer"))
+                .transpose()?,
+            prices: self.prices,
+            search_usd_per_call: self.search_usd_per_call,
+        })
+    }
+}
+
+impl RawCollect {
+    pub(crate) fn validate(self) -> Result<Collect, Invalid> {
+        Ok(Collect {
+            cache: self.cache.validate()?,
+            cost: self.cost.validate()?,
+        })
+    }
+}
+
+/// Parses `"10MiB/h"` (also used by the `rss_growth` threshold).
+pub(crate) fn mib_per_h(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .strip_suffix("MiB/h")
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| format!("`{s}`: write memory growth as MiB/h, e.g. \"10MiB/h\""))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("`{s}`: the tolerance must be more than 0 MiB/h"))
+    }
+}
+
+impl RawAnalysis {
+    /// `rss_growth` is the scenario's own `rss_growth` threshold, if any:
+    /// the leak verdict then tolerates what the gate tolerates.
+    pub(crate) fn validate(self, rss_growth: Option<f64>) -> Result<Analysis, Invalid> {
+        let warmup = self
+            .warmup
+            .map(|w| parse_duration(&w).map_err(|m| ("analysis.warmup".to_string(), m)))
+            .transpose()?;
+        let leak_tolerance_mib_per_h = match self.leak_tolerance {
+            Some(t) => mib_per_h(&t).map_err(|m| ("analysis.leak_tolerance".to_string(), m))?,
+            None => rss_growth.unwrap_or(DEFAULT_LEAK_TOLERANCE_MIB_PER_H),
+        };
+        let recovery_factor = self.recovery_factor.unwrap_or(DEFAULT_RECOVERY_FACTOR);
+        if !(recovery_factor.is_finite() && recovery_factor >= 1.0) {
+            return Err((
+                "analysis.recovery_factor".into(),
+                "a factor of the pre-burst p95, 1 or more, e.g. 1.25".into(),
+            ));
+        }
+        Ok(Analysis {
+            warmup,
+            leak_tolerance_mib_per_h,
+            recovery_factor,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(t: &str) -> Result<CacheSource, Invalid> {
+        toml::from_str::<RawCache>(t).unwrap().validate()
+    }
+
+    #[test]
+    fn cache_source_follows_the_keys_given() {
+        assert_eq!(
+            cache("").unwrap(),
+            CacheSource::Header {
+                header: "X-Cache".into()
+            }
+        );
+        assert_eq!(
+            cache("pointer = \"/meta/cache\"").unwrap(),
+            CacheSource::Json {
+                pointer: "/meta/cache".into()
+            }
+        );
+        match cache("hits = \"app_hits_total\"").unwrap() {
+            CacheSource::Metrics {
+                metrics,
+                hits,
+                misses,
+            } => {
+                assert_eq!(metrics, "/metrics");
+                assert_eq!(hits, "app_hits_total");
+                assert_eq!(misses, "genbench_pipeline_cache_misses_total");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn cache_mistakes_name_the_key_and_the_fix() {
+        let (k, m) = cache("source = \"header\"\npointer = \"/c\"").unwrap_err();
+        assert_eq!(k, "collect.cache.pointer");
+        assert!(m.contains("source = \"json\""), "{m}");
+        let (k, m) = cache("pointer = \"cache\"").unwrap_err();
+        assert_eq!(k, "collect.cache.pointer");
+        assert!(m.contains("start it with `/`"), "{m}");
+        let (k, _) = cache("source = \"redis\"").unwrap_err();
+        assert_eq!(k, "collect.cache.source");
+        let (k, _) = cache("hits = \"has space\"").unwrap_err();
+        assert_eq!(k, "collect.cache.hits");
+    }
+
+    #[test]
+    fn analysis_tolerance_defaults_to_the_rss_growth_threshold() {
+        let a = RawAnalysis::default().validate(Some(25.0)).unwrap();
+        assert_eq!(a.leak_tolerance_mib_per_h, 25.0);
+        let a = RawAnalysis::default().validate(None).unwrap();
+        assert_eq!(a.leak_tolerance_mib_per_h, DEFAULT_LEAK_TOLERANCE_MIB_PER_H);
+        let raw: RawAnalysis =
+            toml::from_str("leak_tolerance = \"200MiB/h\"\nwarmup = \"5s\"").unwrap();
+        let a = raw.validate(Some(25.0)).unwrap();
+        assert_eq!(a.leak_tolerance_mib_per_h, 200.0);
+        assert_eq!(a.warmup, Some(Duration::from_secs(5)));
+        let raw: RawAnalysis = toml::from_str("leak_tolerance = \"10MB\"").unwrap();
+        assert!(raw.validate(None).unwrap_err().1.contains("MiB/h"));
+    }
+}
