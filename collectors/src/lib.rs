@@ -3,10 +3,18 @@
 //! capacity and spike analyses. Collectors take samples pushed to them and
 //! never read clocks themselves: every time arrives on the sample.
 //!
-//! May depend on `genbench-model` only.
+//! May depend on `genbench-model` only: never on the engine, scenarios or
+//! reports. Profilers that run other programs live in `profile`.
 
+pub mod analysis;
+pub mod body;
+pub mod cost;
+pub mod process;
+pub mod profile;
+pub mod prometheus;
 pub mod recorder;
 pub mod sample;
+pub mod stages;
 pub mod summary;
 
 pub use recorder::Recorder;

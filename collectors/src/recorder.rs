@@ -6,11 +6,19 @@
 use genbench_model::ErrorKind;
 use hdrhistogram::Histogram;
 
+use crate::cost::UsageTally;
 use crate::sample::{CacheStatus, Outcome, Sample};
+use crate::stages::Stages;
 
 /// Highest latency recorded, in µs (1 hour); longer values saturate.
 const MAX_US: u64 = 3_600_000_000;
 const SIGFIG: u8 = 3;
+
+/// Latency of cache hits and misses: two significant figures are plenty to
+/// tell them apart, at a tenth of the memory.
+fn split_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_US, 2).expect("valid histogram bounds")
+}
 
 pub fn new_histogram() -> Histogram<u64> {
     // Bounds are constants known to be valid.
@@ -39,6 +47,13 @@ pub struct Recorder {
     pub bytes: u64,
     pub cache_hits: u64,
     pub cache_misses: u64,
+    /// Latency (from the schedule) of cache hits and of misses.
+    pub latency_hit_us: Histogram<u64>,
+    pub latency_miss_us: Histogram<u64>,
+    /// Per-stage time from `Server-Timing`.
+    pub stages: Stages,
+    /// Token usage reported by response bodies.
+    pub usage: UsageTally,
 }
 
 impl Default for Recorder {
@@ -54,6 +69,10 @@ impl Default for Recorder {
             bytes: 0,
             cache_hits: 0,
             cache_misses: 0,
+            latency_hit_us: split_histogram(),
+            latency_miss_us: split_histogram(),
+            stages: Stages::default(),
+            usage: UsageTally::default(),
         }
     }
 }
@@ -77,9 +96,16 @@ impl Recorder {
                 if let Some(t) = s.ttfb() {
                     self.ttfb_us.saturating_record(us(t));
                 }
+                let latency = us(s.latency());
                 match s.cache {
-                    Some(CacheStatus::Hit) => self.cache_hits += 1,
-                    Some(CacheStatus::Miss) => self.cache_misses += 1,
+                    Some(CacheStatus::Hit) => {
+                        self.cache_hits += 1;
+                        self.latency_hit_us.saturating_record(latency);
+                    }
+                    Some(CacheStatus::Miss) => {
+                        self.cache_misses += 1;
+                        self.latency_miss_us.saturating_record(latency);
+                    }
                     None => {}
                 }
             }
@@ -118,6 +144,10 @@ impl Recorder {
         self.bytes += other.bytes;
         self.cache_hits += other.cache_hits;
         self.cache_misses += other.cache_misses;
+        let _ = self.latency_hit_us.add(&other.latency_hit_us);
+        let _ = self.latency_miss_us.add(&other.latency_miss_us);
+        self.stages.merge(&other.stages);
+        self.usage.merge(&other.usage);
     }
 
     /// Hands over this interval's data and starts the next one empty.
@@ -195,6 +225,20 @@ mod tests {
             merged.latency_us.value_at_quantile(0.99),
             "averaging p99s is wrong"
         );
+    }
+
+    #[test]
+    fn hits_and_misses_have_their_own_latency() {
+        let mut r = Recorder::default();
+        r.record(&sample(0, 0, 5, Outcome::Ok(200)));
+        let mut miss = sample(0, 0, 900, Outcome::Ok(200));
+        miss.cache = Some(CacheStatus::Miss);
+        r.record(&miss);
+        let mut merged = Recorder::default();
+        merged.merge(&r);
+        assert_eq!((merged.cache_hits, merged.cache_misses), (1, 1));
+        assert_eq!(merged.latency_hit_us.max() / 1000, 5);
+        assert!((merged.latency_miss_us.max() / 1000).abs_diff(900) < 10);
     }
 
     #[test]

@@ -45,6 +45,12 @@ pub fn errors(r: &Recorder) -> Errors {
     }
 }
 
+/// Hits / (hits + misses), `None` with neither.
+pub fn hit_rate(hits: u64, misses: u64) -> Option<f64> {
+    let seen = hits + misses;
+    (seen > 0).then(|| hits as f64 / seen as f64)
+}
+
 /// One timeline point from one interval's recording.
 pub fn timeline_point(
     t_s: f64,
@@ -69,6 +75,7 @@ pub fn timeline_point(
         p99_ms: q(0.99),
         errors: r.failed(),
         in_flight,
+        cache_hit_rate: hit_rate(r.cache_hits, r.cache_misses),
     }
 }
 

@@ -1,0 +1,14 @@
+//! The analyses that turn a run into a verdict: the leak slope (soak), the
+//! maximum sustainable rate and knee (stress), and burst behaviour and
+//! recovery (spike). Pure functions of what was measured.
+
+pub mod capacity;
+pub mod leak;
+pub mod spike;
+pub mod stats;
+pub mod windows;
+
+pub use capacity::{StepMeasure, capacity};
+pub use leak::leak;
+pub use spike::{SpikeMeasure, spike};
+pub use windows::{Window, WindowSet};

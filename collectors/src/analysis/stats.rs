@@ -1,0 +1,192 @@
+//! Small statistics the analyses share: least squares with a confidence
+//! interval that allows for autocorrelated residuals, Theil–Sen, and the
+//! Student t quantile.
+
+/// An ordinary least-squares line fit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fit {
+    pub slope: f64,
+    pub intercept: f64,
+    /// Half-width of the 95% confidence interval of the slope.
+    pub ci95_half: f64,
+}
+
+/// Fits `y = a + b·x`. The slope's standard error is inflated for lag-1
+/// autocorrelation of the residuals (effective sample size
+/// `n·(1-ρ)/(1+ρ)`): memory readings a second apart are not independent,
+/// and a CI that assumed they were would be too narrow and cry wolf.
+/// `None` with fewer than 3 points or no spread in `x`.
+pub fn ols(x: &[f64], y: &[f64]) -> Option<Fit> {
+    let n = x.len().min(y.len());
+    if n < 3 {
+        return None;
+    }
+    let (x, y) = (&x[..n], &y[..n]);
+    let nf = n as f64;
+    let mx = x.iter().sum::<f64>() / nf;
+    let my = y.iter().sum::<f64>() / nf;
+    let sxx: f64 = x.iter().map(|v| (v - mx).powi(2)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let slope = sxy / sxx;
+    let intercept = my - slope * mx;
+    let resid: Vec<f64> = x
+        .iter()
+        .zip(y)
+        .map(|(a, b)| b - intercept - slope * a)
+        .collect();
+    let ssr: f64 = resid.iter().map(|r| r * r).sum();
+    let rho = lag1_autocorrelation(&resid).clamp(0.0, 0.99);
+    let n_eff = (nf * (1.0 - rho) / (1.0 + rho)).max(3.0);
+    let se = (ssr / (nf - 2.0) / sxx).sqrt() * (nf / n_eff).sqrt();
+    let df = (n_eff - 2.0).max(1.0);
+    Some(Fit {
+        slope,
+        intercept,
+        ci95_half: t_quantile_975(df) * se,
+    })
+}
+
+fn lag1_autocorrelation(r: &[f64]) -> f64 {
+    let n = r.len();
+    if n < 3 {
+        return 0.0;
+    }
+    let m = r.iter().sum::<f64>() / n as f64;
+    let var: f64 = r.iter().map(|v| (v - m).powi(2)).sum();
+    if var <= 0.0 {
+        return 0.0;
+    }
+    let cov: f64 = r.windows(2).map(|w| (w[0] - m) * (w[1] - m)).sum();
+    cov / var
+}
+
+/// Theil–Sen slope: the median of the slopes of all pairs of points, robust
+/// to outliers and steps. Pairs are subsampled evenly past 2,000 points so a
+/// 2-hour soak (7,200 readings) stays cheap.
+pub fn theil_sen(x: &[f64], y: &[f64]) -> Option<f64> {
+    let n = x.len().min(y.len());
+    let stride = n.div_ceil(2000).max(1);
+    let idx: Vec<usize> = (0..n).step_by(stride).collect();
+    let mut slopes = Vec::with_capacity(idx.len() * idx.len() / 2);
+    for (k, &i) in idx.iter().enumerate() {
+        for &j in &idx[k + 1..] {
+            let dx = x[j] - x[i];
+            if dx != 0.0 {
+                slopes.push((y[j] - y[i]) / dx);
+            }
+        }
+    }
+    median(&mut slopes)
+}
+
+pub fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    })
+}
+
+/// Two-sided 95% t quantiles for 1 to 10 degrees of freedom.
+const T975: [f64; 10] = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+];
+
+/// The 97.5% quantile of Student's t with `df` degrees of freedom: from the
+/// table (interpolated) up to 10, then the Cornish–Fisher expansion around
+/// the normal quantile, which is within 0.05% there and better beyond.
+pub fn t_quantile_975(df: f64) -> f64 {
+    if df <= 1.0 {
+        return T975[0];
+    }
+    if df < 10.0 {
+        let i = df.floor() as usize;
+        let frac = df - i as f64;
+        return T975[i - 1] + (T975[i] - T975[i - 1]) * frac;
+    }
+    let z: f64 = 1.959_963_985;
+    let (z3, z5, z7) = (z.powi(3), z.powi(5), z.powi(7));
+    z + (z3 + z) / (4.0 * df)
+        + (5.0 * z5 + 16.0 * z3 + 3.0 * z) / (96.0 * df.powi(2))
+        + (3.0 * z7 + 19.0 * z5 + 17.0 * z3 - 15.0 * z) / (384.0 * df.powi(3))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn t_quantiles_match_the_tables() {
+        for (df, t) in [
+            (3.0, 3.182),
+            (5.0, 2.571),
+            (10.0, 2.228),
+            (30.0, 2.042),
+            (1000.0, 1.962),
+        ] {
+            assert!(
+                (t_quantile_975(df) - t).abs() / t < 0.004,
+                "df {df}: {}",
+                t_quantile_975(df)
+            );
+        }
+    }
+
+    #[test]
+    fn a_step_fools_least_squares_more_than_theil_sen() {
+        let x: Vec<f64> = (0..60).map(f64::from).collect();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|&v| if v < 10.0 { 0.0 } else { 100.0 })
+            .collect();
+        let ols = ols(&x, &y).unwrap().slope;
+        let ts = theil_sen(&x[10..], &y[10..]).unwrap();
+        assert!(ols > 1.0, "{ols}");
+        assert_eq!(ts, 0.0);
+    }
+
+    proptest! {
+        #[test]
+        fn exact_lines_are_recovered(a in -1e3f64..1e3, b in -50f64..50.0, n in 3usize..300) {
+            let x: Vec<f64> = (0..n).map(|i| i as f64 * 0.5).collect();
+            let y: Vec<f64> = x.iter().map(|v| a + b * v).collect();
+            let f = ols(&x, &y).unwrap();
+            prop_assert!((f.slope - b).abs() < 1e-6 * (1.0 + b.abs()));
+            prop_assert!(f.ci95_half.abs() < 1e-5 * (1.0 + b.abs() + a.abs()));
+            let ts = theil_sen(&x, &y).unwrap();
+            prop_assert!((ts - b).abs() < 1e-6 * (1.0 + b.abs()));
+        }
+
+        #[test]
+        fn noise_around_a_slope_stays_inside_a_wide_enough_ci(b in -5f64..5.0, seed in 0u64..1000) {
+            // Uniform noise: the true slope lies within 2.5 CI half-widths (a miss
+            // has odds of about one in a million for a correct CI).
+            let mut s = seed.wrapping_mul(2862933555777941757).wrapping_add(3037000493);
+            let x: Vec<f64> = (0..120).map(f64::from).collect();
+            let y: Vec<f64> = x.iter().map(|v| {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                b * v + ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 4.0
+            }).collect();
+            let f = ols(&x, &y).unwrap();
+            prop_assert!((f.slope - b).abs() <= f.ci95_half * 2.5 + 1e-9,
+                "slope {} ± {} vs {}", f.slope, f.ci95_half, b);
+        }
+
+        #[test]
+        fn the_median_is_order_free(mut v in prop::collection::vec(-1e6f64..1e6, 1..50)) {
+            let m1 = median(&mut v.clone()).unwrap();
+            v.reverse();
+            prop_assert_eq!(m1, median(&mut v).unwrap());
+        }
+    }
+}
