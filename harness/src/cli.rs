@@ -198,7 +198,13 @@ Examples:
   genbench run stress --target http://127.0.0.1:8080
   genbench run my-scenario.toml --duration 30s --rate 5
   genbench run scenarios/examples/users-100.toml --users 20 --duration 1m
-  genbench run --set pipeline.model=gpt-4o --set pipeline.cache=off")]
+  genbench run --set pipeline.model=gpt-4o --set pipeline.cache=off
+  genbench run soak --set pipeline.leak_bytes_per_request=65536 --duration 2m
+  genbench run --target http://127.0.0.1:8000 --target-pid 4242 --profile py-spy
+
+Collected beside latency: per-stage time (Server-Timing), cache hit rate ([collect.cache]:
+header X-Cache by default, a JSON pointer, or Prometheus counters), cost (the genbench mock's
+ledger, or usage in responses priced by [collect.cost]), target and harness CPU/RSS.")]
 pub struct RunArgs {
     /// Built-in scenario name or scenario file.
     #[arg(default_value = "baseline")]
@@ -231,4 +237,21 @@ pub struct RunArgs {
     /// Latency scale of the embedded mock providers (0 = instant).
     #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
     pub mock_time_scale: f64,
+    /// Flamegraph of the target over the run's steady state (from a quarter
+    /// of the way in, half the run, at most 30 s). auto: the embedded
+    /// pipeline's pprof endpoint; py-spy for a Python --target-pid; perf for
+    /// another pid; none in a soak. A profiler that cannot run is reported
+    /// in results.json and never fails the run.
+    #[arg(long, value_enum, default_value_t = ProfileArg::Auto, value_name = "HOW")]
+    pub profile: ProfileArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProfileArg {
+    Auto,
+    Off,
+    Pprof,
+    #[value(name = "py-spy")]
+    PySpy,
+    Perf,
 }

@@ -5,6 +5,7 @@
 
 mod cli;
 mod cmd;
+pub mod collect;
 pub mod engine;
 mod exit;
 pub mod output;

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use genbench_collectors::Recorder;
 use genbench_collectors::summary::{encode_histogram, errors, latency_ms};
 use genbench_model::{
-    CacheStats, LatencySummaryMs, RequestCounts, RunResult, RunStatus, ScenarioInfo, TargetInfo,
+    LatencySummaryMs, ProfilerKind, RequestCounts, RunResult, RunStatus, ScenarioInfo, TargetInfo,
     TargetKind, ThresholdResult,
 };
 use genbench_scenarios::{LatencyStat, Load, Metric, Scenario, Threshold};
@@ -16,6 +16,8 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::collect::profile::{self, ProfileMode, ProfilePlan};
+use crate::collect::{Collecting, Setup};
 use crate::engine::aggregate::Aggregator;
 use crate::engine::closed::{self, ClosedPlan};
 use crate::engine::open::{self, OpenPlan};
@@ -51,6 +53,44 @@ pub struct RunConfig {
     pub target: TargetChoice,
     pub seed: u64,
     pub workers: usize,
+    pub profile: ProfileMode,
+}
+
+/// Decides the profiler before the target starts: the embedded pipeline
+/// must be told to serve its profile endpoint.
+fn profile_plan(cfg: &RunConfig) -> ProfilePlan {
+    let (embedded, pid) = match &cfg.target {
+        TargetChoice::Embedded { .. } => (true, None),
+        TargetChoice::External { pid, .. } => (false, *pid),
+    };
+    let installed = |p: &str| genbench_collectors::profile::which(p).is_some();
+    let plan = profile::plan(
+        cfg.profile,
+        &profile::Context {
+            embedded,
+            pid,
+            kind: cfg.scenario.kind,
+            run: cfg.scenario.duration(),
+            installed: &installed,
+            is_python: &genbench_collectors::profile::is_python,
+        },
+    );
+    if cfg.scenario.kind == genbench_model::ScenarioKind::Soak
+        && matches!(plan, ProfilePlan::Run { .. })
+    {
+        eprintln!(
+            "warning: profiling a soak: the profiler's own memory will show in the leak slope"
+        );
+    }
+    plan
+}
+
+/// The pipeline settings with its profile endpoint on (it costs nothing
+/// until a profile is asked for).
+fn with_profiling(pipeline_toml: &str) -> anyhow::Result<String> {
+    let mut t: toml::Table = toml::from_str(pipeline_toml).context("pipeline settings")?;
+    t.entry("profiling").or_insert(toml::Value::Boolean(true));
+    Ok(toml::to_string(&t)?)
 }
 
 fn stat(s: &LatencySummaryMs, l: LatencyStat) -> f64 {
@@ -112,12 +152,25 @@ fn progress(p: &genbench_model::TimelinePoint, total_s: f64, total: &Recorder) {
 pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<RunResult> {
     let s = &cfg.scenario;
     let stages = s.load.stages().to_vec();
+    let plan = profile_plan(&cfg);
+    let pprof = matches!(
+        plan,
+        ProfilePlan::Run {
+            tool: ProfilerKind::Pprof,
+            ..
+        }
+    );
     let (embedded, target) = match &cfg.target {
         TargetChoice::Embedded {
             mock_time_scale,
             pipeline_toml,
         } => {
-            let e = Embedded::start(*mock_time_scale, pipeline_toml, &cfg.out_dir)
+            let toml = if pprof {
+                with_profiling(pipeline_toml)?
+            } else {
+                pipeline_toml.clone()
+            };
+            let e = Embedded::start(*mock_time_scale, &toml, &cfg.out_dir)
                 .await
                 .context("cannot start the embedded target")?;
             let info = TargetInfo {
@@ -136,16 +189,25 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
             },
         ),
     };
-    let started = SystemTime::now();
-    let t0 = Instant::now();
+    let setup = Setup::new(s, embedded.as_ref().map(|e| e.llm_url.as_str()), plan);
     let sender = Sender::new(
         &target.url,
         &s.request.method,
         &s.request.headers,
         s.timeout,
-        t0,
-    )?
-    .with_stream(s.request.stream);
+        Instant::now(),
+    )?;
+    let sender = sender
+        .with_stream(s.request.stream)
+        .with_cache_header(setup.cache_header())
+        .with_inspect(setup.inspect());
+    // "Before" readings (ledger, counters) are taken before the clock
+    // starts, so their time is not charged to the first requests.
+    let collecting = Collecting::prepare(setup, s, &target.url).await;
+    let started = SystemTime::now();
+    let t0 = Instant::now();
+    let sender = sender.with_t0(t0);
+    let mut collecting = collecting.start(target.pid, &cfg.out_dir, t0);
     let factory = RequestFactory::new(&s.request, &s.datasets);
     let (seed, max_requests, workers, drain) = (cfg.seed, s.max_requests, cfg.workers, s.timeout);
     let mut reports = match &s.load {
@@ -179,13 +241,14 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         for (p, rec) in agg.add(r) {
             progress(&p, total_s, &agg.total);
             hlog.write(&p, &rec)?;
+            collecting.interval(&p, &rec);
         }
     }
     for (p, rec) in agg.finish() {
         hlog.write(&p, &rec)?;
+        collecting.interval(&p, &rec);
     }
     let duration = t0.elapsed();
-    drop(embedded);
     let info = ScenarioInfo {
         name: s.name.clone(),
         kind: s.kind,
@@ -198,6 +261,13 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         RunStatus::Completed
     };
     fill(&mut r, &agg, duration, s.duration());
+    let stopped = *stop.borrow();
+    collecting
+        .finish(&mut r, &agg.total, s, &cfg.out_dir, stopped)
+        .await;
+    // The target outlives collection: its ledger, counters and profile are
+    // read from it at the end.
+    drop(embedded);
     r.thresholds = evaluate(&s.thresholds, &r);
     r.artifacts.interval_log = Some(INTERVAL_LOG.into());
     Ok(r)
@@ -269,15 +339,6 @@ fn fill(r: &mut RunResult, agg: &Aggregator, duration: Duration, planned: Durati
     r.ttfb_ms = latency_ms(&t.ttfb_us);
     r.chunk_gap_ms = latency_ms(&t.chunk_gap_us);
     r.errors = errors(t);
-    let seen = t.cache_hits + t.cache_misses;
-    if seen > 0 {
-        r.cache = Some(CacheStats {
-            hits: t.cache_hits,
-            misses: t.cache_misses,
-            hit_rate: Some(t.cache_hits as f64 / seen as f64),
-            source: "header:X-Cache".into(),
-        });
-    }
     r.timeline = agg.timeline.clone();
     r.histograms.latency_us = encode_histogram(&t.latency_us);
     r.histograms.ttfb_us = encode_histogram(&t.ttfb_us);

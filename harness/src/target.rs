@@ -13,6 +13,8 @@ use tokio::process::{Child, Command};
 pub struct Embedded {
     pub url: String,
     pub pipeline_pid: Option<u32>,
+    /// The mock LLM's URL, where its ledger is.
+    pub llm_url: String,
     // Held for kill_on_drop, and their stdout kept open.
     _mock: (Child, Output),
     _pipeline: (Child, Output),
@@ -107,6 +109,7 @@ impl Embedded {
         Ok(Embedded {
             pipeline_pid: pipeline.id(),
             url,
+            llm_url: llm,
             _mock: (mock, mock_out),
             _pipeline: (pipeline, pipe_out),
         })

@@ -11,7 +11,8 @@ use genbench_scenarios::{
 };
 use tokio::sync::watch;
 
-use crate::cli::RunArgs;
+use crate::cli::{ProfileArg, RunArgs};
+use crate::collect::profile::ProfileMode;
 use crate::exit::Exit;
 use crate::run::{RunConfig, TargetChoice};
 
@@ -145,6 +146,13 @@ pipeline; with --target, configure your own service and drop them"
             target,
             seed: args.seed,
             workers,
+            profile: match args.profile {
+                ProfileArg::Auto => ProfileMode::Auto,
+                ProfileArg::Off => ProfileMode::Off,
+                ProfileArg::Pprof => ProfileMode::Pprof,
+                ProfileArg::PySpy => ProfileMode::PySpy,
+                ProfileArg::Perf => ProfileMode::Perf,
+            },
         },
         out,
     ))

@@ -88,8 +88,7 @@ async fn worker(plan: Arc<ClosedPlan>, cx: WorkerCtx) {
                 k += 1;
             }
             Some((sample, slot)) = inflight.next(), if !inflight.is_empty() => {
-                rec.record(&sample);
-                slots.give_back(slot, &mut rec);
+                slots.finish(sample, slot, &cx.sender, &mut rec);
                 // The answer's end time is "now", without reading the clock.
                 let still_wanted = sample.end < run_length && active <= my_users(sample.end);
                 if still_wanted && sent < cap {

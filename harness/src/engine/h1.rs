@@ -102,6 +102,8 @@ pub struct Head {
     pub close: bool,
     pub event_stream: bool,
     pub cache: Option<CacheStatus>,
+    /// Where the `Server-Timing` value lies in the buffer, if sent.
+    pub server_timing: Option<(usize, usize)>,
 }
 
 /// The response is not HTTP/1.x as a client can read it.
@@ -139,6 +141,7 @@ pub fn parse_head(
             close: resp.version == Some(0),
             event_stream: false,
             cache: None,
+            server_timing: None,
         };
         let mut length = None;
         let mut chunked = false;
@@ -162,6 +165,10 @@ pub fn parse_head(
                     v.len() >= 17 && v[..17].eq_ignore_ascii_case(b"text/event-stream");
             } else if h.name.eq_ignore_ascii_case(cache_header) {
                 head.cache = cache_status(v);
+            } else if h.name.eq_ignore_ascii_case("server-timing") {
+                // httparse's values borrow from `buf`: their offset is exact.
+                let start = v.as_ptr() as usize - buf.as_ptr() as usize;
+                head.server_timing = Some((start, start + v.len()));
             }
         }
         head.framing = if no_body || status == 204 || status == 304 {
@@ -252,7 +259,13 @@ impl Chunked {
         self.0 == State::Done
     }
 
-    pub fn feed(&mut self, input: &[u8]) -> Result<Fed, BadResponse> {
+    /// Decodes what `input` holds; each run of payload bytes is handed to
+    /// `payload` as it is found.
+    pub fn feed(
+        &mut self,
+        input: &[u8],
+        mut payload: impl FnMut(&[u8]),
+    ) -> Result<Fed, BadResponse> {
         let mut fed = Fed::default();
         loop {
             let rest = &input[fed.consumed..];
@@ -283,6 +296,7 @@ impl Chunked {
                         return Ok(fed);
                     }
                     let n = left.min(rest.len() as u64);
+                    payload(&rest[..n as usize]);
                     if !seen {
                         fed.chunks_started += 1;
                     }
@@ -336,6 +350,14 @@ mod tests {
         assert_eq!(h.encode(&mut out, "/a b", None), Err(BadTarget));
         assert_eq!(h.encode(&mut out, "/a\r\nx: y", None), Err(BadTarget));
         assert_eq!(h.encode(&mut out, "a", None), Err(BadTarget));
+    }
+
+    #[test]
+    fn server_timing_is_located_in_the_buffer() {
+        let raw = "HTTP/1.1 200 OK\r\nServer-Timing: llm;dur=12.5, total;dur=13\r\ncontent-length: 0\r\n\r\n";
+        let (a, b) = head(raw).server_timing.unwrap();
+        assert_eq!(&raw[a..b], "llm;dur=12.5, total;dur=13");
+        assert_eq!(head("HTTP/1.1 204 No Content\r\n\r\n").server_timing, None);
     }
 
     #[test]
@@ -402,7 +424,9 @@ mod tests {
     fn chunked_bodies_decode_whole_or_byte_by_byte() {
         let body = b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\ntrailer: x\r\n\r\n";
         let mut d = Chunked::default();
-        let fed = d.feed(body).unwrap();
+        let mut payload = Vec::new();
+        let fed = d.feed(body, |p| payload.extend_from_slice(p)).unwrap();
+        assert_eq!(payload, b"hello world");
         assert_eq!(
             (fed.consumed, fed.data, fed.chunks_started, d.done()),
             (body.len(), 11, 2, true)
@@ -411,7 +435,7 @@ mod tests {
         let (mut d, mut pending, mut data, mut chunks) = (Chunked::default(), Vec::new(), 0, 0);
         for b in body {
             pending.push(*b);
-            let fed = d.feed(&pending).unwrap();
+            let fed = d.feed(&pending, |_| {}).unwrap();
             pending.drain(..fed.consumed);
             data += fed.data;
             chunks += fed.chunks_started;
@@ -421,10 +445,13 @@ mod tests {
 
     #[test]
     fn broken_chunked_bodies_are_errors() {
-        assert_eq!(Chunked::default().feed(b"zz\r\n"), Err(BadResponse));
-        assert_eq!(Chunked::default().feed(b"2\r\nabX\r\n"), Err(BadResponse));
+        assert_eq!(Chunked::default().feed(b"zz\r\n", |_| {}), Err(BadResponse));
         assert_eq!(
-            Chunked::default().feed(&[b'1'; MAX_LINE_BYTES + 1]),
+            Chunked::default().feed(b"2\r\nabX\r\n", |_| {}),
+            Err(BadResponse)
+        );
+        assert_eq!(
+            Chunked::default().feed(&[b'1'; MAX_LINE_BYTES + 1], |_| {}),
             Err(BadResponse)
         );
     }

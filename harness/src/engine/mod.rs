@@ -6,6 +6,7 @@ pub mod aggregate;
 pub mod clock;
 pub mod closed;
 pub mod h1;
+pub mod inspect;
 pub mod open;
 pub mod requests;
 pub mod schedule;

@@ -62,8 +62,7 @@ async fn worker(plan: Arc<OpenPlan>, mut cx: WorkerCtx) {
                 k += 1;
             }
             Some((sample, slot)) = inflight.next(), if !inflight.is_empty() => {
-                rec.record(&sample);
-                slots.give_back(slot, &mut rec);
+                slots.finish(sample, slot, &cx.sender, &mut rec);
             }
             _ = sleep_until_precise(send_at.unwrap_or_else(Instant::now)), if send_at.is_some() => {
                 let scheduled = next.unwrap_or_default();

@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::h1::{Chunked, Framing, RequestHead, parse_head};
+use super::inspect::Inspect;
 use super::requests::Rendered;
 
 /// Configured once per run; cheap to share.
@@ -23,8 +24,16 @@ pub struct Sender {
     cache_header: String,
     /// Time chunk gaps on every response, not only `text/event-stream` ones.
     stream: bool,
+    /// What to read from bodies; when anything, each response's body (up to
+    /// [`MAX_BODY_BYTES`]) is kept for it.
+    inspect: Inspect,
+    capture_body: bool,
     t0: Instant,
 }
+
+/// Most body bytes kept for inspection; an article or its stream is far
+/// smaller, and a runaway body is inspected by its start only.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
 
 /// Most chunk gaps kept per response; a longer stream's later gaps are not
 /// timed, so one runaway stream cannot grow a worker's buffers without bound.
@@ -41,6 +50,8 @@ pub struct Slot {
     write: Vec<u8>,
     read: Vec<u8>,
     gaps_us: Vec<u32>,
+    server_timing: Vec<u8>,
+    body: Vec<u8>,
 }
 
 impl Slot {
@@ -52,6 +63,16 @@ impl Slot {
     /// Gaps between the last response's body chunks, µs.
     pub fn gaps_us(&self) -> &[u32] {
         &self.gaps_us
+    }
+
+    /// The last response's `Server-Timing` value (empty if none).
+    pub fn server_timing(&self) -> &[u8] {
+        &self.server_timing
+    }
+
+    /// The last response's body, if the sender keeps bodies.
+    pub fn body(&self) -> &[u8] {
+        &self.body
     }
 }
 
@@ -120,6 +141,8 @@ impl Sender {
             timeout,
             cache_header: "x-cache".into(),
             stream: false,
+            inspect: Inspect::default(),
+            capture_body: false,
             t0,
         })
     }
@@ -129,6 +152,30 @@ impl Sender {
     pub fn with_stream(mut self, stream: bool) -> Self {
         self.stream = stream;
         self
+    }
+
+    /// Times from `t0` (the run's start) instead of the one given to `new`.
+    pub fn with_t0(mut self, t0: Instant) -> Self {
+        self.t0 = t0;
+        self
+    }
+
+    /// Reads the cache status from this header instead of `X-Cache`.
+    pub fn with_cache_header(mut self, name: &str) -> Self {
+        self.cache_header = name.to_ascii_lowercase();
+        self
+    }
+
+    /// Reads cache status or usage from JSON bodies, which are then kept
+    /// for the worker to inspect; otherwise bodies are counted and dropped.
+    pub fn with_inspect(mut self, inspect: Inspect) -> Self {
+        self.capture_body = inspect.needs_body();
+        self.inspect = inspect;
+        self
+    }
+
+    pub fn inspect(&self) -> &Inspect {
+        &self.inspect
     }
 
     async fn connect(&self) -> Result<TcpStream, Fail> {
@@ -148,6 +195,8 @@ impl Sender {
     /// carry another request, and the response's chunk gaps.
     pub async fn send(&self, scheduled: Option<Duration>, mut slot: Slot) -> (Sample, Slot) {
         slot.gaps_us.clear();
+        slot.server_timing.clear();
+        slot.body.clear();
         let sent = self.t0.elapsed();
         let mut sample = Sample {
             scheduled: scheduled.unwrap_or(sent),
@@ -217,6 +266,8 @@ impl Sender {
             write,
             read,
             gaps_us,
+            server_timing,
+            body,
             ..
         } = slot;
         conn.write_all(write).await.map_err(|_| Fail::Stale)?;
@@ -234,6 +285,17 @@ impl Sender {
             }
         };
         sample.cache = head.cache;
+        server_timing.clear();
+        if let Some((a, b)) = head.server_timing {
+            server_timing.extend_from_slice(&read[a..b]);
+        }
+        body.clear();
+        let mut keep_body = |data: &[u8]| {
+            if self.capture_body {
+                let room = MAX_BODY_BYTES.saturating_sub(body.len());
+                body.extend_from_slice(&data[..data.len().min(room)]);
+            }
+        };
         let mut clock = Chunks {
             t0: self.t0,
             timed: self.stream || head.event_stream,
@@ -245,6 +307,7 @@ impl Sender {
             Framing::Empty => read.len() == head.len,
             Framing::Length(n) => {
                 let mut have = (read.len() - head.len) as u64;
+                keep_body(&read[head.len..]);
                 clock.arrived(have, u32::from(have > 0));
                 while have < n {
                     read.clear();
@@ -252,6 +315,7 @@ impl Sender {
                     if k == 0 {
                         return Err(Fail::Kind(ErrorKind::BodyCut));
                     }
+                    keep_body(read);
                     clock.arrived(k, 1);
                     have += k;
                 }
@@ -261,7 +325,9 @@ impl Sender {
                 read.drain(..head.len);
                 let mut dec = Chunked::default();
                 loop {
-                    let fed = dec.feed(read).map_err(|_| Fail::Kind(ErrorKind::Invalid))?;
+                    let fed = dec
+                        .feed(read, &mut keep_body)
+                        .map_err(|_| Fail::Kind(ErrorKind::Invalid))?;
                     read.drain(..fed.consumed);
                     clock.arrived(fed.data, fed.chunks_started);
                     if dec.done() {
@@ -274,12 +340,16 @@ impl Sender {
             }
             Framing::UntilClose => {
                 let have = (read.len() - head.len) as u64;
+                keep_body(&read[head.len..]);
                 clock.arrived(have, u32::from(have > 0));
                 loop {
                     read.clear();
                     match fill(conn, read).await {
                         Ok(0) => break false,
-                        Ok(k) => clock.arrived(k as u64, 1),
+                        Ok(k) => {
+                            keep_body(read);
+                            clock.arrived(k as u64, 1)
+                        }
                         Err(_) => return Err(Fail::Kind(ErrorKind::BodyCut)),
                     }
                 }

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use genbench_collectors::Recorder;
+use genbench_collectors::{Recorder, Sample};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -65,9 +65,14 @@ impl Slots {
         self.0.pop().unwrap_or_default()
     }
 
-    /// Records the slot's chunk gaps into `rec` and keeps it for the next
-    /// request.
-    pub fn give_back(&mut self, slot: Slot, rec: &mut Recorder) {
+    /// Records a finished request into `rec` (with its stages, chunk gaps
+    /// and what its body says) and keeps its slot for the next request.
+    pub fn finish(&mut self, mut sample: Sample, slot: Slot, sender: &Sender, rec: &mut Recorder) {
+        if sample.ok() {
+            rec.stages.record(slot.server_timing());
+            sender.inspect().apply(&mut sample, slot.body(), rec);
+        }
+        rec.record(&sample);
         rec.record_gaps(slot.gaps_us());
         self.0.push(slot);
     }

@@ -1,0 +1,232 @@
+//! The scenario-shaped analyses: which windows of the run matter (stress
+//! steps, the seconds before a spike and the spike itself), judged from the
+//! recordings merged over them.
+
+use std::time::Duration;
+
+use genbench_collectors::Recorder;
+use genbench_collectors::analysis::{self, SpikeMeasure, Window, WindowSet};
+use genbench_collectors::summary::latency_ms;
+use genbench_model::{
+    Capacity, CapacityStep, LatencySummaryMs, ScenarioKind, Spike, TimelinePoint,
+};
+use genbench_scenarios::{LatencyStat, Metric, Scenario, Stage, Threshold};
+
+/// Stages as windows: (window, rate at its start, its target).
+fn stage_windows(stages: &[Stage]) -> Vec<(Window, f64, f64)> {
+    let mut out = Vec::new();
+    let (mut start, mut from) = (Duration::ZERO, 0.0);
+    for s in stages {
+        let end = start + s.duration;
+        let w = Window {
+            start_s: start.as_secs_f64(),
+            end_s: end.as_secs_f64(),
+        };
+        out.push((w, from, s.target));
+        start = end;
+        from = s.target;
+    }
+    out
+}
+
+fn same(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(1.0)
+}
+
+/// Stress steps: the stages that hold a rate (ramps are not steps),
+/// consecutive holds at one rate merged. A plan with no holds (every stage
+/// a ramp) uses the second half of each stage.
+pub fn stress_steps(stages: &[Stage]) -> Vec<(Window, f64)> {
+    let all = stage_windows(stages);
+    let mut steps: Vec<(Window, f64)> = Vec::new();
+    for (w, from, to) in &all {
+        if !same(*from, *to) || *to <= 0.0 {
+            continue;
+        }
+        match steps.last_mut() {
+            Some((last, rate)) if same(*rate, *to) && same(last.end_s, w.start_s) => {
+                last.end_s = w.end_s
+            }
+            _ => steps.push((*w, *to)),
+        }
+    }
+    if steps.is_empty() {
+        steps = all
+            .iter()
+            .filter(|(_, _, to)| *to > 0.0)
+            .map(|(w, _, to)| {
+                let half = Window {
+                    start_s: (w.start_s + w.end_s) / 2.0,
+                    end_s: w.end_s,
+                };
+                (half, *to)
+            })
+            .collect();
+    }
+    steps
+}
+
+/// Spike windows: (the base-rate holds before the burst, the burst). The
+/// burst is every stage above the first hold's rate, ramps included.
+pub fn spike_windows(stages: &[Stage]) -> Option<(Window, Window)> {
+    let all = stage_windows(stages);
+    let base = all
+        .iter()
+        .find(|(_, from, to)| same(*from, *to))
+        .map_or(all.first()?.2, |s| s.2);
+    let first = all.iter().position(|(_, _, to)| *to > base * 1.0001)?;
+    let last = first
+        + all[first..]
+            .iter()
+            .take_while(|(_, _, to)| *to > base * 1.0001)
+            .count()
+        - 1;
+    let burst = Window {
+        start_s: all[first].0.start_s,
+        end_s: all[last].0.end_s,
+    };
+    let before = all[..first]
+        .iter()
+        .filter(|(_, from, to)| same(*from, *to) && same(*to, base))
+        .map(|(w, ..)| *w)
+        .reduce(|a, b| Window {
+            start_s: a.start_s.min(b.start_s),
+            end_s: a.end_s.max(b.end_s),
+        })
+        .unwrap_or(Window {
+            start_s: 0.0,
+            end_s: burst.start_s,
+        });
+    Some((before, burst))
+}
+
+/// The windows a scenario's analyses merge recordings over.
+pub fn windows_for(s: &Scenario) -> WindowSet {
+    let stages = s.load.stages();
+    match s.kind {
+        ScenarioKind::Stress => WindowSet::new(stress_steps(stages).into_iter().map(|(w, _)| w)),
+        ScenarioKind::Spike => match spike_windows(stages) {
+            Some((before, burst)) => WindowSet::new([before, burst]),
+            None => WindowSet::default(),
+        },
+        _ => WindowSet::default(),
+    }
+}
+
+fn stat(s: &LatencySummaryMs, l: LatencyStat) -> f64 {
+    match l {
+        LatencyStat::Mean => s.mean,
+        LatencyStat::P50 => s.p50,
+        LatencyStat::P90 => s.p90,
+        LatencyStat::P95 => s.p95,
+        LatencyStat::P99 => s.p99,
+        LatencyStat::P999 => s.p999,
+        LatencyStat::Max => s.max,
+    }
+}
+
+/// Whether a step meets every SLO expression that a step can be judged by
+/// (latency, TTFB, error rate, throughput; run-wide metrics such as cost
+/// or RSS growth do not apply to one step). A step with no successful
+/// response fails any latency expression.
+fn meets(slo: &[Threshold], rec: &Recorder, achieved_rps: f64, error_rate: f64) -> bool {
+    slo.iter().all(|t| {
+        let v = match t.metric {
+            Metric::Latency(l) => latency_ms(&rec.latency_us).map(|s| stat(&s, l)),
+            Metric::Ttfb(l) => latency_ms(&rec.ttfb_us).map(|s| stat(&s, l)),
+            Metric::ErrorRate => Some(error_rate),
+            Metric::ThroughputRps => Some(achieved_rps),
+            _ => return true,
+        };
+        v.is_some_and(|v| t.passes(v))
+    })
+}
+
+/// Stress capacity from the steps' merged recordings. The SLO is the
+/// scenario's `slo`, else its thresholds, else an error rate under 1%.
+pub fn capacity(s: &Scenario, set: &WindowSet) -> Capacity {
+    let default_slo;
+    let slo: &[Threshold] = match (&s.slo, s.thresholds.is_empty()) {
+        (Some(slo), _) => &slo.thresholds,
+        (None, false) => &s.thresholds,
+        (None, true) => {
+            default_slo = [genbench_scenarios::parse_threshold("error_rate < 1%").expect("valid")];
+            &default_slo
+        }
+    };
+    let rates = stress_steps(s.load.stages());
+    let steps = set
+        .iter()
+        .zip(rates)
+        .map(|((w, rec), (_, target))| {
+            let secs = (w.end_s - w.start_s).max(1e-9);
+            let achieved_rps = rec.ok as f64 / secs;
+            let total = rec.total();
+            let error_rate = if total > 0 {
+                rec.failed() as f64 / total as f64
+            } else {
+                0.0
+            };
+            let l = latency_ms(&rec.latency_us);
+            CapacityStep {
+                target_rps: target,
+                achieved_rps,
+                p50_ms: l.map(|l| l.p50),
+                p95_ms: l.map(|l| l.p95),
+                p99_ms: l.map(|l| l.p99),
+                error_rate,
+                meets_slo: total > 0 && meets(slo, rec, achieved_rps, error_rate),
+            }
+        })
+        .collect();
+    analysis::capacity(steps, slo.iter().map(|t| t.expr.clone()).collect())
+}
+
+pub fn spike(s: &Scenario, set: &WindowSet, timeline: &[TimelinePoint]) -> Option<Spike> {
+    let mut it = set.iter();
+    let (_, before) = it.next()?;
+    let (burst, during) = it.next()?;
+    let m = SpikeMeasure {
+        burst: *burst,
+        baseline_p95_ms: latency_ms(&before.latency_us).map(|l| l.p95),
+        burst_p95_ms: latency_ms(&during.latency_us).map(|l| l.p95),
+        burst_errors: during.failed(),
+    };
+    Some(analysis::spike(m, timeline, s.analysis.recovery_factor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genbench_scenarios::parse_shorthand;
+
+    #[test]
+    fn stress_steps_are_the_holds() {
+        let st = parse_shorthand("1,2s;1,18s;2,2s;2,18s;4,2s;4,8s;4,10s").unwrap();
+        let steps = stress_steps(&st);
+        let got: Vec<(f64, f64, f64)> = steps
+            .iter()
+            .map(|(w, r)| (w.start_s, w.end_s, *r))
+            .collect();
+        assert_eq!(
+            got,
+            [(2.0, 20.0, 1.0), (22.0, 40.0, 2.0), (42.0, 60.0, 4.0)]
+        );
+        // All ramps: the second half of each.
+        let ramps = parse_shorthand("10,10s;20,10s").unwrap();
+        let got: Vec<(f64, f64)> = stress_steps(&ramps)
+            .iter()
+            .map(|(w, r)| (w.start_s, *r))
+            .collect();
+        assert_eq!(got, [(5.0, 10.0), (15.0, 20.0)]);
+    }
+
+    #[test]
+    fn spike_windows_find_the_base_and_the_burst() {
+        let st = parse_shorthand("2,2s;2,18s;20,1s;20,19s;2,1s;2,39s").unwrap();
+        let (before, burst) = spike_windows(&st).unwrap();
+        assert_eq!((before.start_s, before.end_s), (2.0, 20.0));
+        assert_eq!((burst.start_s, burst.end_s), (20.0, 40.0));
+        assert!(spike_windows(&parse_shorthand("5,10s").unwrap()).is_none());
+    }
+}

@@ -1,0 +1,115 @@
+//! Cost sources: the `genbench mock` ledger (exact; read before and after
+//! the run) and the price table for usage reported by responses (the mock's
+//! presets, with the scenario's `[collect.cost.prices]` on top).
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use genbench_collectors::body::Usage;
+use genbench_collectors::cost::{ModelPrice, ModelSpend, PriceTable, Spend};
+use genbench_mock::presets::Presets;
+use genbench_scenarios::CostConfig;
+
+use super::http;
+
+/// A ledger snapshot as a `Spend`.
+pub async fn read_ledger(llm_url: &str) -> anyhow::Result<Spend> {
+    let url = format!("{}/mock/ledger", llm_url.trim_end_matches('/'));
+    let body = http::get(&url, Duration::from_secs(5)).await?;
+    let text = String::from_utf8_lossy(&body);
+    let l = genbench_mock::parse_ledger(&text)
+        .with_context(|| format!("{url} is not a genbench mock ledger"))?;
+    Ok(Spend {
+        models: l
+            .models
+            .into_iter()
+            .map(|(name, m)| {
+                let s = ModelSpend {
+                    calls: m.requests,
+                    usage: Usage {
+                        prompt: m.prompt_tokens,
+                        completion: m.completion_tokens,
+                        cached_prompt: m.cached_prompt_tokens,
+                    },
+                    usd: m.cost_usd,
+                };
+                (name, s)
+            })
+            .collect(),
+        search_calls: l.search.calls,
+        search_usd: l.search.cost_usd,
+    })
+}
+
+/// The mock presets' prices, then the scenario's.
+pub fn price_table(cfg: &CostConfig) -> PriceTable {
+    let presets = Presets::builtin();
+    let mut models: std::collections::BTreeMap<String, ModelPrice> = presets
+        .llm
+        .iter()
+        .map(|(name, p)| {
+            let t = p.usd_per_1m;
+            let price = ModelPrice {
+                input: t.input,
+                cached_input: t.cached_input.unwrap_or(t.input),
+                output: t.output,
+            };
+            (name.clone(), price)
+        })
+        .collect();
+    for (name, p) in &cfg.prices {
+        models.insert(
+            name.clone(),
+            ModelPrice {
+                input: p.input_usd_per_1m,
+                cached_input: p.cached_input_usd_per_1m.unwrap_or(p.input_usd_per_1m),
+                output: p.output_usd_per_1m,
+            },
+        );
+    }
+    // The mock's default search provider.
+    let default_search = presets
+        .search
+        .get("google-cse")
+        .map_or(0.0, |s| s.usd_per_call);
+    PriceTable {
+        models,
+        search_usd_per_call: cfg.search_usd_per_call.unwrap_or(default_search),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_prices_override_the_presets() {
+        let mut cfg = CostConfig {
+            ledger: None,
+            usage_pointer: "/usage".into(),
+            model_pointer: "/model".into(),
+            model: None,
+            search_calls_pointer: None,
+            prices: Default::default(),
+            search_usd_per_call: Some(0.01),
+        };
+        let base = price_table(&cfg);
+        assert!(
+            base.models.contains_key("gpt-4o-mini"),
+            "{:?}",
+            base.models.keys()
+        );
+        cfg.prices.insert(
+            "gpt-4o-mini".into(),
+            genbench_scenarios::Price {
+                input_usd_per_1m: 1.0,
+                cached_input_usd_per_1m: None,
+                output_usd_per_1m: 2.0,
+            },
+        );
+        let t = price_table(&cfg);
+        let p = t.models["gpt-4o-mini"];
+        assert_eq!((p.input, p.cached_input, p.output), (1.0, 1.0, 2.0));
+        assert_eq!(t.search_usd_per_call, 0.01);
+    }
+}

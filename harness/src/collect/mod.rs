@@ -1,0 +1,409 @@
+//! Everything measured beside the requests themselves, and the analyses:
+//! decided before the run (`Setup`), running alongside it (`Collecting`),
+//! and folded into the result when it ends.
+
+pub mod analyze;
+pub mod cost;
+pub mod http;
+pub mod profile;
+pub mod sampler;
+
+use std::path::Path;
+
+use genbench_collectors::Recorder;
+use genbench_collectors::analysis::{self, WindowSet};
+use genbench_collectors::cost::{PriceTable, Spend};
+use genbench_collectors::summary::{hit_rate, latency_ms};
+use genbench_model::{CacheStats, ProcessSample, RunResult, ScenarioKind, TimelinePoint};
+use genbench_scenarios::{CacheSource, Metric, Scenario};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::engine::inspect::{Inspect, UsageFields};
+use profile::ProfilePlan;
+use sampler::{CounterReading, CounterSource, ProcessSampler};
+
+/// What to collect, decided before anything runs.
+pub struct Setup {
+    pub cache: CacheSource,
+    /// The mock whose ledger is read (its LLM URL), if the target uses one.
+    pub ledger: Option<String>,
+    /// Otherwise usage from responses, priced with this table.
+    pub usage: Option<(UsageFields, PriceTable)>,
+    pub profile: ProfilePlan,
+}
+
+impl Setup {
+    /// `mock_llm`: the embedded target's mock, whose ledger is exact.
+    pub fn new(s: &Scenario, mock_llm: Option<&str>, profile: ProfilePlan) -> Setup {
+        let ledger = mock_llm
+            .map(str::to_string)
+            .or_else(|| s.collect.cost.ledger.clone());
+        let usage = ledger.is_none().then(|| {
+            let c = &s.collect.cost;
+            let fields = UsageFields {
+                usage: c.usage_pointer.clone(),
+                model: c.model_pointer.clone(),
+                default_model: c.model.clone().unwrap_or_else(|| "unknown".into()),
+                search_calls: c.search_calls_pointer.clone(),
+            };
+            (fields, cost::price_table(c))
+        });
+        Setup {
+            cache: s.collect.cache.clone(),
+            ledger,
+            usage,
+            profile,
+        }
+    }
+
+    /// What the engine reads from each response.
+    pub fn inspect(&self) -> Inspect {
+        Inspect {
+            cache_pointer: match &self.cache {
+                CacheSource::Json { pointer } => Some(pointer.clone()),
+                _ => None,
+            },
+            usage: self.usage.as_ref().map(|(f, _)| f.clone()),
+        }
+    }
+
+    /// The header the engine reads cache status from ("" for none).
+    pub fn cache_header(&self) -> &str {
+        match &self.cache {
+            CacheSource::Header { header } => header,
+            _ => "",
+        }
+    }
+}
+
+/// Aborts a background task when dropped, so no early return leaves one
+/// running.
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Collection under way.
+pub struct Collecting {
+    setup: Setup,
+    processes: Option<ProcessSampler>,
+    counters: Option<Counters>,
+    ledger_before: Option<anyhow::Result<Spend>>,
+    profiler: Option<AbortOnDrop<Result<Vec<u8>, genbench_collectors::profile::ProfileError>>>,
+    windows: WindowSet,
+}
+
+struct Counters {
+    source: CounterSource,
+    first: CounterReading,
+    readings: mpsc::UnboundedReceiver<CounterReading>,
+    _task: AbortOnDrop<()>,
+}
+
+/// The metrics URL: a path on the target, or absolute.
+fn metrics_url(target_url: &str, metrics: &str) -> String {
+    if metrics.starts_with("http://") {
+        metrics.to_string()
+    } else {
+        format!("{}{metrics}", target_url.trim_end_matches('/'))
+    }
+}
+
+/// Collection with its "before" readings taken, about to start.
+pub struct Prepared {
+    setup: Setup,
+    target_url: String,
+    counters: Option<(CounterSource, CounterReading)>,
+    ledger_before: Option<anyhow::Result<Spend>>,
+    windows: WindowSet,
+}
+
+impl Collecting {
+    /// Takes the "before" readings: the ledger and the cache counters.
+    pub async fn prepare(setup: Setup, s: &Scenario, target_url: &str) -> Prepared {
+        let counters = match &setup.cache {
+            CacheSource::Metrics {
+                metrics,
+                hits,
+                misses,
+            } => {
+                let source = CounterSource {
+                    url: metrics_url(target_url, metrics),
+                    hits: hits.clone(),
+                    misses: misses.clone(),
+                };
+                match source.read(0.0).await {
+                    Ok(first) => Some((source, first)),
+                    Err(e) => {
+                        eprintln!(
+                            "warning: no cache hit rate: cannot read the cache counters: {e:#}"
+                        );
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let ledger_before = match &setup.ledger {
+            Some(url) => Some(cost::read_ledger(url).await),
+            None => None,
+        };
+        Prepared {
+            windows: analyze::windows_for(s),
+            target_url: target_url.to_string(),
+            counters,
+            ledger_before,
+            setup,
+        }
+    }
+}
+
+impl Prepared {
+    /// Starts the samplers and the profiler; `t0` is the load's start.
+    pub fn start(self, target_pid: Option<u32>, out_dir: &Path, t0: Instant) -> Collecting {
+        let counters = self.counters.map(|(source, first)| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let task = sampler::scrape_every_second(source.clone(), t0, tx);
+            Counters {
+                source,
+                first,
+                readings: rx,
+                _task: AbortOnDrop(task),
+            }
+        });
+        let profiler = match &self.setup.profile {
+            ProfilePlan::Run {
+                tool,
+                start_s,
+                seconds,
+            } => {
+                let at = profile::Attach {
+                    target_url: self.target_url.clone(),
+                    pid: target_pid,
+                    out_dir: out_dir.to_path_buf(),
+                };
+                Some(AbortOnDrop(profile::start(
+                    *tool, *start_s, *seconds, at, t0,
+                )))
+            }
+            ProfilePlan::Skip(_) => None,
+        };
+        Collecting {
+            processes: Some(ProcessSampler::start(target_pid, t0.into_std())),
+            counters,
+            ledger_before: self.ledger_before,
+            profiler,
+            windows: self.windows,
+            setup: self.setup,
+        }
+    }
+}
+
+impl Collecting {
+    /// One completed second of the run.
+    pub fn interval(&mut self, p: &TimelinePoint, rec: &Recorder) {
+        self.windows.add(p.t_s - 1.0, p.t_s, rec);
+    }
+
+    /// Stops everything and fills the result's collector sections and
+    /// analyses; writes the flamegraph into `out_dir`.
+    pub async fn finish(
+        mut self,
+        r: &mut RunResult,
+        total: &Recorder,
+        s: &Scenario,
+        out_dir: &Path,
+        stopped: bool,
+    ) {
+        if let Some(p) = self.processes.take() {
+            (r.process.target, r.process.harness) = p.finish();
+        }
+        self.fill_cache(r, total).await;
+        r.stages = total.stages.summary();
+        self.fill_cost(r, total).await;
+        fill_analyses(r, s, &self.windows);
+        self.fill_profile(r, out_dir, stopped).await;
+    }
+
+    async fn fill_cache(&mut self, r: &mut RunResult, total: &Recorder) {
+        let source = match &self.setup.cache {
+            CacheSource::Header { header } => format!("header:{header}"),
+            CacheSource::Json { pointer } => format!("json:{pointer}"),
+            CacheSource::Metrics { hits, misses, .. } => format!("metrics:{hits}/{misses}"),
+        };
+        if let Some(c) = self.counters.take() {
+            let mut readings = vec![c.first];
+            let mut rx = c.readings;
+            while let Ok(x) = rx.try_recv() {
+                readings.push(x);
+            }
+            drop(c._task);
+            let end = r.duration_s;
+            match c.source.read(end).await {
+                Ok(last) => readings.push(last),
+                Err(e) => eprintln!("warning: the last cache counter reading failed: {e:#}"),
+            }
+            let (first, last) = (readings[0], readings[readings.len() - 1]);
+            let hits = (last.hits - first.hits).max(0.0) as u64;
+            let misses = (last.misses - first.misses).max(0.0) as u64;
+            r.cache = Some(CacheStats {
+                hits,
+                misses,
+                hit_rate: hit_rate(hits, misses),
+                source,
+                latency_hit_ms: None,
+                latency_miss_ms: None,
+            });
+            counter_timeline(&mut r.timeline, &readings);
+        } else if total.cache_hits + total.cache_misses > 0 {
+            r.cache = Some(CacheStats {
+                hits: total.cache_hits,
+                misses: total.cache_misses,
+                hit_rate: hit_rate(total.cache_hits, total.cache_misses),
+                source,
+                latency_hit_ms: latency_ms(&total.latency_hit_us),
+                latency_miss_ms: latency_ms(&total.latency_miss_us),
+            });
+        }
+    }
+
+    async fn fill_cost(&mut self, r: &mut RunResult, total: &Recorder) {
+        let articles = total.ok;
+        if let (Some(url), Some(before)) = (&self.setup.ledger, self.ledger_before.take()) {
+            match (before, cost::read_ledger(url).await) {
+                (Ok(before), Ok(after)) => {
+                    r.cost = Some(after.minus(&before).cost(articles, "mock_ledger"));
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    eprintln!("warning: no cost: cannot read the mock ledger: {e:#}");
+                }
+            }
+        } else if let Some((_, prices)) = &self.setup.usage
+            && !total.usage.is_empty()
+        {
+            let (spend, unpriced) = total.usage.priced(prices);
+            if !unpriced.is_empty() {
+                eprintln!(
+                    "warning: no price for model(s) {}: their tokens are counted at $0; \
+add [collect.cost.prices.\"NAME\"] to the scenario",
+                    unpriced.join(", ")
+                );
+            }
+            r.cost = Some(spend.cost(articles, "responses"));
+        }
+    }
+
+    async fn fill_profile(&mut self, r: &mut RunResult, out_dir: &Path, stopped: bool) {
+        let outcome = match self.profiler.take() {
+            None => None,
+            // Interrupted: do not keep the user waiting for a window that
+            // will not see load; dropping the task aborts it.
+            Some(_) if stopped => None,
+            Some(mut task) => match (&mut task.0).await {
+                Ok(Ok(svg)) => {
+                    let path = out_dir.join(FLAMEGRAPH);
+                    match std::fs::write(&path, svg) {
+                        Ok(()) => {
+                            r.artifacts.flamegraph_svg = Some(FLAMEGRAPH.into());
+                            Some(Ok(()))
+                        }
+                        Err(e) => Some(Err(format!("cannot write {}: {e}", path.display()))),
+                    }
+                }
+                Ok(Err(e)) => Some(Err(e.0)),
+                Err(e) => Some(Err(format!("the profiler task failed: {e}"))),
+            },
+        };
+        if let Some(Err(e)) = &outcome {
+            eprintln!("warning: no flamegraph: {e}");
+        }
+        r.profile = Some(profile::report(&self.setup.profile, outcome));
+    }
+}
+
+pub const FLAMEGRAPH: &str = "flamegraph.svg";
+
+/// Each second's hit rate from consecutive counter readings, onto the
+/// timeline point whose second the later reading closes.
+fn counter_timeline(timeline: &mut [TimelinePoint], readings: &[CounterReading]) {
+    for w in readings.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let hits = (b.hits - a.hits).max(0.0) as u64;
+        let misses = (b.misses - a.misses).max(0.0) as u64;
+        let t = b.t_s.round();
+        if let Some(p) = timeline.iter_mut().find(|p| (p.t_s - t).abs() < 0.5) {
+            p.cache_hit_rate = hit_rate(hits, misses);
+        }
+    }
+}
+
+/// Leak (soak, or any scenario with an `rss_growth` threshold), capacity
+/// (stress) and spike.
+fn fill_analyses(r: &mut RunResult, s: &Scenario, windows: &WindowSet) {
+    let judges_rss =
+        s.kind == ScenarioKind::Soak || s.thresholds.iter().any(|t| t.metric == Metric::RssGrowth);
+    if judges_rss {
+        let samples: &[ProcessSample] = r.process.target.as_ref().map_or(&[], |p| &p.samples);
+        let warmup = s
+            .analysis
+            .warmup
+            .unwrap_or_else(|| s.duration().mul_f64(0.2))
+            .as_secs_f64();
+        r.leak = analysis::leak(samples, warmup, s.analysis.leak_tolerance_mib_per_h);
+        if r.leak.is_none() {
+            eprintln!(
+                "warning: no leak verdict: too few RSS readings of the target after the \
+{warmup:.0} s warm-up{}",
+                if r.process.target.is_none() {
+                    " (pass --target-pid)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    match s.kind {
+        ScenarioKind::Stress if !windows.is_empty() => {
+            r.capacity = Some(analyze::capacity(s, windows))
+        }
+        ScenarioKind::Spike => r.spike = analyze::spike(s, windows, &r.timeline),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counter_readings_give_each_second_its_hit_rate() {
+        let mut tl: Vec<TimelinePoint> = (1..=3)
+            .map(|t| TimelinePoint {
+                t_s: f64::from(t),
+                ..Default::default()
+            })
+            .collect();
+        let r = |t_s, hits, misses| CounterReading { t_s, hits, misses };
+        counter_timeline(
+            &mut tl,
+            &[
+                r(0.0, 10.0, 10.0),
+                r(1.01, 13.0, 11.0),
+                r(2.02, 13.0, 11.0),
+                r(2.99, 14.0, 14.0),
+            ],
+        );
+        let rates: Vec<Option<f64>> = tl.iter().map(|p| p.cache_hit_rate).collect();
+        assert_eq!(rates, [Some(0.75), None, Some(0.25)]);
+        assert_eq!(
+            metrics_url("http://127.0.0.1:8/", "/metrics"),
+            "http://127.0.0.1:8/metrics"
+        );
+        assert_eq!(metrics_url("http://a:1", "http://b:2/m"), "http://b:2/m");
+    }
+}

@@ -1,0 +1,93 @@
+//! What the engine reads from a finished response besides its timing: the
+//! cache status and token usage its JSON body states, for scenarios whose
+//! `[collect]` points there. Runs only on successful responses.
+
+use genbench_collectors::body::{self, documents};
+use genbench_collectors::{Recorder, Sample};
+use serde_json::Value;
+
+/// JSON pointers for usage: the OpenAI-shaped usage object, the model's
+/// name (or `default_model`), and the search calls made.
+#[derive(Debug, Clone, Default)]
+pub struct UsageFields {
+    pub usage: String,
+    pub model: String,
+    pub default_model: String,
+    pub search_calls: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Inspect {
+    pub cache_pointer: Option<String>,
+    pub usage: Option<UsageFields>,
+}
+
+impl Inspect {
+    /// Whether bodies must be kept at all.
+    pub fn needs_body(&self) -> bool {
+        self.cache_pointer.is_some() || self.usage.is_some()
+    }
+
+    /// Sets the sample's cache status from the body (before it is recorded)
+    /// and tallies the usage the body reports into `rec`.
+    pub fn apply(&self, sample: &mut Sample, body: &[u8], rec: &mut Recorder) {
+        if !self.needs_body() || body.is_empty() {
+            return;
+        }
+        let docs = documents(body);
+        if let Some(p) = &self.cache_pointer {
+            sample.cache = body::cache_status(&docs, p);
+        }
+        if let Some(u) = &self.usage {
+            if let Some(usage) = body::usage(&docs, &u.usage) {
+                let model = body::find(&docs, &u.model)
+                    .and_then(Value::as_str)
+                    .unwrap_or(&u.default_model);
+                rec.usage.record(model, usage);
+            }
+            if let Some(p) = &u.search_calls {
+                let n = body::find(&docs, p).and_then(Value::as_u64).unwrap_or(0);
+                rec.usage.search_calls += n;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use genbench_collectors::{CacheStatus, Outcome};
+
+    use super::*;
+
+    #[test]
+    fn cache_and_usage_come_from_the_body() {
+        let inspect = Inspect {
+            cache_pointer: Some("/cache".into()),
+            usage: Some(UsageFields {
+                usage: "/usage".into(),
+                model: "/model".into(),
+                default_model: "unknown".into(),
+                search_calls: Some("/search_calls".into()),
+            }),
+        };
+        let mut s = Sample {
+            scheduled: Duration::ZERO,
+            sent: Duration::ZERO,
+            first_byte: None,
+            end: Duration::from_millis(3),
+            outcome: Outcome::Ok(200),
+            bytes: 0,
+            cache: Some(CacheStatus::Hit),
+        };
+        let mut rec = Recorder::default();
+        let body = br#"{"cache": "miss", "search_calls": 1, "usage": {"prompt_tokens": 100, "completion_tokens": 20}}"#;
+        inspect.apply(&mut s, body, &mut rec);
+        assert_eq!(s.cache, Some(CacheStatus::Miss));
+        let (spend, unpriced) = rec.usage.priced(&Default::default());
+        assert_eq!(unpriced, ["unknown"]);
+        assert_eq!(spend.models["unknown"].usage.prompt, 100);
+        assert_eq!(spend.search_calls, 1);
+    }
+}
