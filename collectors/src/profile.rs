@@ -114,9 +114,20 @@ pub fn perf(pid: u32, seconds: u64, scratch: &Path) -> Result<Vec<u8>, ProfileEr
     let exe = which("perf").ok_or_else(|| err("perf is not installed (Debian: linux-perf)"))?;
     let data = scratch.join("perf.data");
     let mut rec = Command::new(&exe);
-    rec.args(["record", "-F", "99", "-g", "-p", &pid.to_string(), "-o"])
-        .arg(&data)
-        .args(["--", "sleep", &seconds.to_string()]);
+    // cpu-clock: a software event, so it works in VMs without a PMU.
+    rec.args([
+        "record",
+        "-e",
+        "cpu-clock",
+        "-F",
+        "99",
+        "-g",
+        "-p",
+        &pid.to_string(),
+        "-o",
+    ])
+    .arg(&data)
+    .args(["--", "sleep", &seconds.to_string()]);
     run(rec, Duration::from_secs(seconds + 30))?;
     let mut script = Command::new(&exe);
     script.args(["script", "-i"]).arg(&data);

@@ -40,6 +40,92 @@ fn lat(s: &Option<LatencySummaryMs>) -> String {
     }
 }
 
+fn usd(v: f64) -> String {
+    if v != 0.0 && v.abs() < 0.01 {
+        format!("${v:.5}")
+    } else {
+        format!("${v:.2}")
+    }
+}
+
+/// The collectors' and analyses' lines of the summary.
+fn collected(o: &mut String, r: &RunResult) {
+    if !r.stages.is_empty() {
+        let mut by_mean: Vec<_> = r.stages.iter().collect();
+        by_mean.sort_by(|a, b| b.1.mean.total_cmp(&a.1.mean));
+        let parts: Vec<String> = by_mean
+            .iter()
+            .take(6)
+            .map(|(name, s)| format!("{name} {}", ms(s.mean)))
+            .collect();
+        let _ = writeln!(o, "  stages      mean: {}", parts.join(", "));
+    }
+    if let Some(c) = &r.cost {
+        let per = c.per_article_usd.map_or("-".to_string(), usd);
+        let _ = writeln!(
+            o,
+            "  cost        {per} per article, {} total, {:.0} tokens per article ({})",
+            usd(c.total_usd),
+            c.tokens_per_article.unwrap_or(0.0),
+            c.source
+        );
+    }
+    for (name, p) in [
+        ("target", &r.process.target),
+        ("harness", &r.process.harness),
+    ] {
+        if let Some(p) = p {
+            let _ = writeln!(
+                o,
+                "  {name:<11} CPU mean {:.0}% max {:.0}%, RSS {:.1} -> {:.1} MiB (max {:.1})",
+                p.cpu_pct.mean, p.cpu_pct.max, p.rss_mib.start, p.rss_mib.end, p.rss_mib.max
+            );
+        }
+    }
+    if let Some(l) = &r.leak {
+        let verdict = serde_json::to_value(l.verdict).ok();
+        let _ = writeln!(
+            o,
+            "  leak        {} : RSS {:+.1} MiB/h (95% CI {:+.1} to {:+.1}; Theil-Sen {:+.1}) over {} readings",
+            verdict.as_ref().and_then(|v| v.as_str()).unwrap_or("?"),
+            l.slope_mib_per_h,
+            l.ci95_mib_per_h[0],
+            l.ci95_mib_per_h[1],
+            l.theil_sen_mib_per_h,
+            l.samples
+        );
+    }
+    if let Some(c) = &r.capacity {
+        let rps = |v: Option<f64>| v.map_or("none".to_string(), |v| format!("{v} req/s"));
+        let _ = writeln!(
+            o,
+            "  capacity    max sustainable {}, knee {}",
+            rps(c.max_sustainable_rps),
+            rps(c.knee_rps)
+        );
+    }
+    if let Some(s) = &r.spike {
+        let rec = s.recovery_s.map_or("not recovered".to_string(), |v| {
+            format!("recovered in {v:.0} s")
+        });
+        let _ = writeln!(
+            o,
+            "  spike       burst p95 {}, {} errors, {rec}",
+            ms(s.p95_during_burst_ms),
+            s.errors_during_burst
+        );
+    }
+    if let Some(p) = &r.profile {
+        let status = serde_json::to_value(p.status).ok();
+        let _ = writeln!(
+            o,
+            "  profile     {}: {}",
+            status.as_ref().and_then(|v| v.as_str()).unwrap_or("?"),
+            p.detail
+        );
+    }
+}
+
 /// The table printed at the end of a run.
 pub fn summary(r: &RunResult, results_path: &Path) -> String {
     let mut o = String::new();
@@ -85,6 +171,7 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
             c.source
         );
     }
+    collected(&mut o, r);
     for t in &r.thresholds {
         let seen = t
             .observed

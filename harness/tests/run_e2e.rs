@@ -2,32 +2,12 @@
 //! real results.json validated against the checked-in schema, Ctrl-C, and
 //! threshold exit codes.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn genbench() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_genbench"))
-}
+mod support;
 
-fn out_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("genbench-e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn results(dir: &std::path::Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
-}
-
-fn schema_errors(v: &serde_json::Value) -> Vec<String> {
-    let schema: serde_json::Value = serde_json::from_str(genbench_model::SCHEMA_JSON).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    validator
-        .iter_errors(v)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect()
-}
+use support::{genbench, out_dir, results, schema_errors};
 
 #[test]
 fn baseline_writes_results_that_follow_the_schema() {

@@ -39,14 +39,19 @@ fn knee(steps: &[StepMeasure]) -> Option<f64> {
     let (x0, x1) = (pts[0].0, pts[pts.len() - 1].0);
     let ymin = pts.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
     let ymax = pts.iter().map(|p| p.1).fold(0.0, f64::max);
-    if x1 <= x0 || ymax < ymin * 1.2 || ymax <= ymin {
+    if x1 <= x0 || ymax <= ymin {
         return None;
     }
-    let (best, d) = pts
+    // The last step cannot be a knee: nothing after it shows a bend. A
+    // knee must be followed by a rise of at least 20% over its own p95, so
+    // noise or a warming cache (p95 falling) finds none.
+    let (i, d) = pts[..pts.len() - 1]
         .iter()
-        .map(|(x, y)| (*x, (x - x0) / (x1 - x0) - (y - ymin) / (ymax - ymin)))
+        .enumerate()
+        .filter(|(i, (_, y))| pts[i + 1..].iter().any(|(_, later)| *later >= y * 1.2))
+        .map(|(i, (x, y))| (i, (x - x0) / (x1 - x0) - (y - ymin) / (ymax - ymin)))
         .max_by(|a, b| a.1.total_cmp(&b.1))?;
-    (d > 0.0).then_some(best)
+    (d > 0.0).then_some(pts[i].0)
 }
 
 #[cfg(test)]
@@ -76,6 +81,16 @@ mod tests {
         let c = capacity(steps, vec!["p95 < 15s".into()]);
         assert_eq!(c.max_sustainable_rps, Some(16.0));
         assert_eq!(c.knee_rps, Some(16.0));
+        // A gradual climb: the knee is the step furthest below the chord
+        // from the first step to the last (Kneedle), not the first rise.
+        let steps = vec![
+            step(10.0, 100.0, true),
+            step(20.0, 105.0, true),
+            step(30.0, 300.0, true),
+            step(40.0, 900.0, true),
+            step(50.0, 2000.0, true),
+        ];
+        assert_eq!(capacity(steps, vec![]).knee_rps, Some(30.0));
         assert_eq!(c.steps.len(), 6);
     }
 

@@ -14,15 +14,19 @@ pub struct Window {
 #[derive(Debug, Default)]
 pub struct WindowSet {
     windows: Vec<(Window, Recorder)>,
+    /// Seconds of recording merged into each window.
+    covered_s: Vec<f64>,
 }
 
 impl WindowSet {
     pub fn new(windows: impl IntoIterator<Item = Window>) -> Self {
+        let windows: Vec<(Window, Recorder)> = windows
+            .into_iter()
+            .map(|w| (w, Recorder::default()))
+            .collect();
         WindowSet {
-            windows: windows
-                .into_iter()
-                .map(|w| (w, Recorder::default()))
-                .collect(),
+            covered_s: vec![0.0; windows.len()],
+            windows,
         }
     }
 
@@ -30,15 +34,25 @@ impl WindowSet {
     /// window that wholly contains it.
     pub fn add(&mut self, start_s: f64, end_s: f64, rec: &Recorder) {
         const EPS: f64 = 1e-9;
-        for (w, r) in &mut self.windows {
+        for ((w, r), covered) in self.windows.iter_mut().zip(&mut self.covered_s) {
             if start_s + EPS >= w.start_s && end_s <= w.end_s + EPS {
                 r.merge(rec);
+                *covered += end_s - start_s;
             }
         }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &(Window, Recorder)> {
         self.windows.iter()
+    }
+
+    /// Each window with its recording and the seconds that recording
+    /// covers (whole intervals inside the window; rates divide by this).
+    pub fn iter_covered(&self) -> impl Iterator<Item = (&Window, &Recorder, f64)> {
+        self.windows
+            .iter()
+            .zip(&self.covered_s)
+            .map(|((w, r), c)| (w, r, *c))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -77,5 +91,7 @@ mod tests {
         set.add(1.5, 2.5, &one);
         let oks: Vec<u64> = set.iter().map(|(_, r)| r.ok).collect();
         assert_eq!(oks, [2, 2, 5]);
+        let covered: Vec<f64> = set.iter_covered().map(|(.., c)| c).collect();
+        assert_eq!(covered, [2.0, 2.0, 5.0]);
     }
 }

@@ -156,11 +156,12 @@ pub fn capacity(s: &Scenario, set: &WindowSet) -> Capacity {
     };
     let rates = stress_steps(s.load.stages());
     let steps = set
-        .iter()
+        .iter_covered()
         .zip(rates)
-        .map(|((w, rec), (_, target))| {
-            let secs = (w.end_s - w.start_s).max(1e-9);
-            let achieved_rps = rec.ok as f64 / secs;
+        // A step shorter than one whole interval has no recording of its own.
+        .filter(|((_, _, covered), _)| *covered > 0.0)
+        .map(|((_, rec, covered), (_, target))| {
+            let achieved_rps = rec.ok as f64 / covered;
             let total = rec.total();
             let error_rate = if total > 0 {
                 rec.failed() as f64 / total as f64

@@ -1,0 +1,390 @@
+//! The collectors end to end, through the `genbench` binary: against the
+//! embedded pipeline (stages, ledger cost, processes, flamegraph, the leak
+//! verdict both ways) and against a service genbench knows nothing about
+//! (stage names, cache status and cost from its own responses and its
+//! Prometheus counters).
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use support::{out_dir, results, run_expecting, run_ok, schema_errors};
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn embedded_run_reports_stages_ledger_cost_processes_and_a_flamegraph() {
+    let dir = out_dir("collect-embedded");
+    run_ok(
+        &[
+            "run",
+            "baseline",
+            "--duration",
+            "6s",
+            "--rate",
+            "5",
+            "--mock-time-scale",
+            "0.05",
+        ],
+        &dir,
+    );
+    let v = results(&dir);
+    assert_eq!(schema_errors(&v), Vec::<String>::new());
+    let ok = v["requests"]["ok"].as_u64().unwrap();
+    let misses = v["cache"]["misses"].as_u64().unwrap();
+    assert!(ok >= 10 && misses >= 1, "{}", v["requests"]);
+
+    // Stage names are the pipeline's own; the LLM runs once per miss.
+    let stages: BTreeSet<&str> = v["stages"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    for s in [
+        "cache", "search", "fetch", "extract", "prompt", "llm", "total",
+    ] {
+        assert!(stages.contains(s), "{stages:?}");
+    }
+    assert_eq!(v["stages"]["llm"]["count"].as_u64(), Some(misses));
+    assert_eq!(v["stages"]["total"]["count"].as_u64(), Some(ok));
+    let hit = &v["cache"]["latency_hit_ms"]["p50"];
+    let miss = &v["cache"]["latency_miss_ms"]["p50"];
+    assert!(f(hit) < f(miss), "hits {hit} ms, misses {miss} ms");
+
+    // Cost from the mock's ledger: one search per miss, parts add up.
+    let c = &v["cost"];
+    assert_eq!(c["source"], "mock_ledger");
+    assert_eq!(c["search_calls"].as_u64(), Some(misses));
+    assert_eq!(c["articles"].as_u64(), Some(ok));
+    let by_model: f64 = c["by_model"].as_object().unwrap().values().map(f).sum();
+    assert!(
+        (by_model + f(&c["search_usd"]) - f(&c["total_usd"])).abs() < 1e-9,
+        "{c}"
+    );
+    assert!((f(&c["per_article_usd"]) * ok as f64 - f(&c["total_usd"])).abs() < 1e-9);
+    assert!(f(&c["tokens_per_article"]) > 0.0 && by_model > 0.0, "{c}");
+
+    // CPU and RSS of the pipeline (by pid) and of the harness itself.
+    let t = &v["process"]["target"];
+    assert_eq!(t["pid"], v["target"]["pid"]);
+    assert!(t["samples"].as_array().unwrap().len() >= 4, "{t}");
+    assert!(
+        f(&t["rss_mib"]["max"]) > 1.0 && f(&t["cpu_pct"]["max"]) > 0.0,
+        "{t}"
+    );
+    let h = &v["process"]["harness"];
+    assert_ne!(h["pid"], t["pid"]);
+    assert!(h["samples"].as_array().unwrap().len() >= 4, "{h}");
+
+    // The pipeline's pprof flamegraph over the steady-state window.
+    assert_eq!(v["profile"]["tool"], "pprof", "{}", v["profile"]);
+    assert_eq!(v["profile"]["status"], "captured", "{}", v["profile"]);
+    assert_eq!(v["artifacts"]["flamegraph_svg"], "flamegraph.svg");
+    let svg = std::fs::read_to_string(dir.join("flamegraph.svg")).unwrap();
+    assert!(svg.contains("<svg"), "{}", &svg[..svg.len().min(200)]);
+    assert!(
+        v["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["cache_hit_rate"].is_number())
+    );
+}
+
+#[test]
+fn profile_off_is_reported_and_nothing_is_profiled() {
+    let dir = out_dir("collect-profile-off");
+    run_ok(
+        &[
+            "run",
+            "baseline",
+            "--duration",
+            "3s",
+            "--mock-time-scale",
+            "0",
+            "--profile",
+            "off",
+        ],
+        &dir,
+    );
+    let v = results(&dir);
+    assert_eq!(v["profile"]["status"], "skipped");
+    assert!(
+        v["profile"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--profile off")
+    );
+    assert!(v["artifacts"]["flamegraph_svg"].is_null());
+    assert!(!dir.join("flamegraph.svg").exists());
+}
+
+/// The soak proves itself: with the pipeline's leak knob on (64 KiB per
+/// request at 20 requests/s: 4,500 MiB/h) it says `leak`, with the knob
+/// off `no_leak`. Both runs at once, each judging its own pipeline.
+#[test]
+fn soak_says_leak_with_the_knob_on_and_no_leak_with_it_off() {
+    // The soak's own threshold, rss_growth < 10MiB/h, fails with the leak:
+    // exit 1.
+    let run = |leak: u32, code: i32| {
+        std::thread::spawn(move || {
+            let dir = out_dir(&format!("collect-soak-{leak}"));
+            let knob = format!("pipeline.leak_bytes_per_request={leak}");
+            let stdout = run_expecting(
+                code,
+                &[
+                    "run",
+                    "soak",
+                    "--duration",
+                    "24s",
+                    "--rate",
+                    "20",
+                    "--mock-time-scale",
+                    "0",
+                    "--set",
+                    &knob,
+                    "--set",
+                    "analysis.leak_tolerance=100MiB/h",
+                ],
+                &dir,
+            );
+            (results(&dir), stdout)
+        })
+    };
+    let (on, off) = (run(65536, 1), run(0, 0));
+    let ((on, on_out), (off, _)) = (on.join().unwrap(), off.join().unwrap());
+    assert!(
+        on_out.contains("rss_growth < 10MiB/h") && on_out.contains("FAIL"),
+        "{on_out}"
+    );
+    for v in [&on, &off] {
+        assert_eq!(schema_errors(v), Vec::<String>::new());
+        // A soak never profiles the process whose memory it judges.
+        assert_eq!(v["profile"]["status"], "skipped");
+        assert_eq!(v["leak"]["warmup_excluded_s"], 4.8);
+    }
+    let l = &on["leak"];
+    assert_eq!(l["verdict"], "leak", "{l}");
+    let expected = 65536.0 * 20.0 * 3600.0 / (1024.0 * 1024.0);
+    assert!(
+        (f(&l["slope_mib_per_h"]) / expected - 1.0).abs() < 0.15,
+        "{l} vs {expected}"
+    );
+    assert!(
+        (f(&l["theil_sen_mib_per_h"]) / expected - 1.0).abs() < 0.15,
+        "{l}"
+    );
+    let l = &off["leak"];
+    assert_eq!(l["verdict"], "no_leak", "{l}");
+    assert!(f(&l["ci95_mib_per_h"][1]) < 100.0, "{l}");
+}
+
+/// A service that is not the reference pipeline: its own stage names, its
+/// cache status in the body and in Prometheus counters, and OpenAI-shaped
+/// usage in each answer.
+#[derive(Default)]
+struct Service {
+    seen: Mutex<BTreeSet<String>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+async fn serve(svc: Arc<Service>) -> String {
+    use axum::routing::{get, post};
+    let app = axum::Router::new()
+        .route(
+            "/gen",
+            post(|axum::extract::State(s): axum::extract::State<Arc<Service>>, body: String| async move {
+                let v: Value = serde_json::from_str(&body).unwrap_or_default();
+                let topic = v["topic"].as_str().unwrap_or("").to_string();
+                let hit = !s.seen.lock().unwrap().insert(topic);
+                let (timing, answer) = if hit {
+                    s.hits.fetch_add(1, Ordering::Relaxed);
+                    ("lookup;dur=0.1", serde_json::json!({"meta": {"cached": true}}))
+                } else {
+                    s.misses.fetch_add(1, Ordering::Relaxed);
+                    (
+                        "lookup;dur=0.1, retrieve;dur=2.5, generate;dur=7",
+                        serde_json::json!({
+                            "meta": {"cached": false},
+                            "model": "gpt-4o",
+                            "searches": 2,
+                            "usage": {"prompt_tokens": 1000, "completion_tokens": 200,
+                                      "prompt_tokens_details": {"cached_tokens": 400}},
+                        }),
+                    )
+                };
+                ([("server-timing", timing)], axum::Json(answer))
+            }),
+        )
+        .route(
+            "/metrics",
+            get(|axum::extract::State(s): axum::extract::State<Arc<Service>>| async move {
+                format!(
+                    "# TYPE app_cache_hits_total counter\napp_cache_hits_total{{cache=\"articles\"}} {}\n\
+# TYPE app_cache_misses_total counter\napp_cache_misses_total{{cache=\"articles\"}} {}\n",
+                    s.hits.load(Ordering::Relaxed),
+                    s.misses.load(Ordering::Relaxed)
+                )
+            }),
+        )
+        .with_state(svc);
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    url
+}
+
+fn scenario(dir: &std::path::Path, cache: &str) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let text = format!(
+        r#"name = "own-service"
+[load]
+model = "open"
+arrivals = "constant"
+stages = [{{ duration = "1s", target = 10 }}, {{ duration = "3s", target = 10 }}]
+timeout = "5s"
+[request]
+method = "POST"
+path = "/gen"
+headers = {{ "content-type" = "application/json" }}
+body = '{{"topic": "{{{{topic}}}}"}}'
+[datasets.topic]
+values = ["a", "b", "c", "d", "e", "f"]
+[collect.cache]
+{cache}
+[collect.cost]
+search_calls_pointer = "/searches"
+search_usd_per_call = 0.005
+"#
+    );
+    let path = dir.join("scenario.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs the scenario against a fresh service; the results and the service.
+fn against_own_service(name: &str, cache: &str, extra: &[&str]) -> (Value, Arc<Service>) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let svc = Arc::new(Service::default());
+    let url = rt.block_on(serve(svc.clone()));
+    let dir = out_dir(name);
+    let file = scenario(&dir.with_extension("in"), cache);
+    let pid = std::process::id().to_string();
+    let mut args = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--target",
+        &url,
+        "--target-pid",
+        &pid,
+    ];
+    args.extend_from_slice(extra);
+    run_ok(&args, &dir);
+    let v = results(&dir);
+    assert_eq!(schema_errors(&v), Vec::<String>::new());
+    (v, svc)
+}
+
+#[test]
+fn an_unknown_service_reports_its_own_stages_cache_and_cost() {
+    let (v, svc) = against_own_service(
+        "collect-own-json",
+        "pointer = \"/meta/cached\"",
+        &["--profile", "off"],
+    );
+    let (hits, misses) = (
+        svc.hits.load(Ordering::Relaxed),
+        svc.misses.load(Ordering::Relaxed),
+    );
+    assert_eq!(misses, 6, "one miss per topic");
+    let c = &v["cache"];
+    assert_eq!(c["source"], "json:/meta/cached");
+    assert_eq!(
+        (c["hits"].as_u64(), c["misses"].as_u64()),
+        (Some(hits), Some(misses))
+    );
+
+    let stages: Vec<&str> = v["stages"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(stages, ["generate", "lookup", "retrieve"]);
+    assert_eq!(v["stages"]["generate"]["count"].as_u64(), Some(misses));
+    assert!((f(&v["stages"]["retrieve"]["p50"]) - 2.5).abs() < 0.05);
+
+    // Priced from the answers' usage with gpt-4o's preset prices.
+    let p = genbench_mock::Presets::builtin().llm["gpt-4o"].usd_per_1m;
+    let per_miss = (600.0 * p.input + 400.0 * p.cached_input.unwrap() + 200.0 * p.output) / 1e6;
+    let c = &v["cost"];
+    assert_eq!(c["source"], "responses");
+    assert_eq!(c["tokens"]["prompt"].as_u64(), Some(1000 * misses));
+    assert_eq!(c["tokens"]["cached_prompt"].as_u64(), Some(400 * misses));
+    assert_eq!(c["search_calls"].as_u64(), Some(2 * misses));
+    let expected = per_miss * misses as f64 + 0.005 * 2.0 * misses as f64;
+    assert!(
+        (f(&c["total_usd"]) - expected).abs() < 1e-9,
+        "{c} vs {expected}"
+    );
+    let by_model: BTreeMap<String, f64> = serde_json::from_value(c["by_model"].clone()).unwrap();
+    assert_eq!(by_model.keys().collect::<Vec<_>>(), ["gpt-4o"]);
+
+    // The pid given is this test process, which serves the target.
+    assert_eq!(
+        v["process"]["target"]["pid"].as_u64(),
+        Some(u64::from(std::process::id()))
+    );
+    assert!(
+        !v["process"]["target"]["samples"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn cache_counters_come_from_metrics_and_a_failing_profiler_never_fails_the_run() {
+    let cache = "source = \"metrics\"\nhits = \"app_cache_hits_total\"\nmisses = \"app_cache_misses_total\"";
+    // perf may or may not be allowed here; either way the run succeeds and
+    // says what happened.
+    let (v, svc) = against_own_service("collect-own-metrics", cache, &["--profile", "perf"]);
+    let c = &v["cache"];
+    assert_eq!(
+        c["source"],
+        "metrics:app_cache_hits_total/app_cache_misses_total"
+    );
+    assert_eq!(c["hits"].as_u64(), Some(svc.hits.load(Ordering::Relaxed)));
+    assert_eq!(
+        c["misses"].as_u64(),
+        Some(svc.misses.load(Ordering::Relaxed))
+    );
+    assert!(
+        c["latency_hit_ms"].is_null(),
+        "counters cannot split latency"
+    );
+    let rates: Vec<f64> = v["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["cache_hit_rate"].as_f64())
+        .collect();
+    assert!(
+        !rates.is_empty() && rates.iter().all(|r| (0.0..=1.0).contains(r)),
+        "{rates:?}"
+    );
+    let prof = &v["profile"];
+    assert_eq!(prof["tool"], "perf", "{prof}");
+    match prof["status"].as_str() {
+        Some("captured") => assert!(v["artifacts"]["flamegraph_svg"].is_string()),
+        Some("failed") | Some("skipped") => assert!(!prof["detail"].as_str().unwrap().is_empty()),
+        other => panic!("{other:?}"),
+    }
+}
