@@ -91,9 +91,22 @@ fn run(mut cmd: Command, limit: Duration) -> Result<Vec<u8>, ProfileError> {
     Ok(stdout)
 }
 
+/// py-spy on `PATH`, else beside the interpreter the target was started
+/// with (a virtualenv's `bin/`, where `pip install py-spy` puts it).
+pub fn find_py_spy(pid: u32) -> Option<std::path::PathBuf> {
+    which("py-spy").or_else(|| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let argv0 = cmdline.split(|b| *b == 0).next()?;
+        let argv0 = Path::new(std::str::from_utf8(argv0).ok()?);
+        let candidate = argv0.parent()?.join("py-spy");
+        (argv0.is_absolute() && candidate.is_file()).then_some(candidate)
+    })
+}
+
 /// `py-spy record --pid P --duration N --format flamegraph`.
 pub fn py_spy(pid: u32, seconds: u64, out: &Path) -> Result<Vec<u8>, ProfileError> {
-    let exe = which("py-spy").ok_or_else(|| err("py-spy is not installed (pip install py-spy)"))?;
+    let exe =
+        find_py_spy(pid).ok_or_else(|| err("py-spy is not installed (pip install py-spy)"))?;
     let mut cmd = Command::new(exe);
     cmd.args([
         "record",

@@ -73,6 +73,7 @@ fn profile_plan(cfg: &RunConfig) -> ProfilePlan {
             run: cfg.scenario.duration(),
             installed: &installed,
             is_python: &genbench_collectors::profile::is_python,
+            has_py_spy: &|pid| genbench_collectors::profile::find_py_spy(pid).is_some(),
         },
     );
     if cfg.scenario.kind == genbench_model::ScenarioKind::Soak

@@ -55,6 +55,8 @@ pub struct Context<'a> {
     /// Whether a program is on PATH (a parameter so tests can decide).
     pub installed: &'a dyn Fn(&str) -> bool,
     pub is_python: &'a dyn Fn(u32) -> bool,
+    /// Whether py-spy can be found for this pid.
+    pub has_py_spy: &'a dyn Fn(u32) -> bool,
 }
 
 pub fn plan(mode: ProfileMode, cx: &Context<'_>) -> ProfilePlan {
@@ -74,9 +76,7 @@ use --profile pprof|py-spy|perf to profile anyway",
         ProfileMode::Auto if cx.embedded => run(ProfilerKind::Pprof),
         ProfileMode::Auto => match cx.pid {
             None => skip("no --target-pid to attach a profiler to"),
-            Some(pid) if (cx.is_python)(pid) && (cx.installed)("py-spy") => {
-                run(ProfilerKind::PySpy)
-            }
+            Some(pid) if (cx.is_python)(pid) && (cx.has_py_spy)(pid) => run(ProfilerKind::PySpy),
             Some(pid) if (cx.is_python)(pid) => {
                 skip("the target is Python but py-spy is not installed (pip install py-spy)")
             }
@@ -196,6 +196,11 @@ mod tests {
             run: Duration::from_secs(60),
             installed: tools,
             is_python: py,
+            has_py_spy: if tools("py-spy") {
+                &|_| true
+            } else {
+                &|_| false
+            },
         }
     }
 
