@@ -56,9 +56,9 @@ fn collected(o: &mut String, r: &RunResult) {
         let parts: Vec<String> = by_mean
             .iter()
             .take(6)
-            .map(|(name, s)| format!("{name} {}", ms(s.mean)))
+            .map(|(name, s)| format!("{name} {} ({})", ms(s.mean), s.count))
             .collect();
-        let _ = writeln!(o, "  stages      mean: {}", parts.join(", "));
+        let _ = writeln!(o, "  stages      mean (responses): {}", parts.join(", "));
     }
     if let Some(c) = &r.cost {
         let per = c.per_article_usd.map_or("-".to_string(), usd);

@@ -29,6 +29,10 @@ async fn spawn_ready(args: &[String]) -> anyhow::Result<(Child, Output, serde_js
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
+        // A group of its own: Ctrl-C in the terminal reaches only genbench,
+        // which stops the load and reads the target's ledger, counters and
+        // memory before it stops the target.
+        .process_group(0)
         .spawn()
         .with_context(|| format!("cannot start `genbench {}`", args.join(" ")))?;
     let stdout = child.stdout.take().context("child has no stdout")?;

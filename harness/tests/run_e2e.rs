@@ -188,7 +188,10 @@ fn set_configures_the_embedded_pipeline_and_the_scenario() {
         "{}",
         cached["cache"]
     );
-    assert!(!dir.join("pipeline.toml").exists());
+    // With no [pipeline] settings the pipeline ran with its defaults, plus
+    // the profile endpoint genbench turned on to take its flamegraph.
+    let written = std::fs::read_to_string(dir.join("pipeline.toml")).unwrap();
+    assert_eq!(written.trim(), "profiling = true");
     let _ = std::fs::remove_dir_all(dir);
 
     let (v, dir) = run(
