@@ -7,10 +7,10 @@ use anyhow::Context as _;
 use genbench_collectors::Recorder;
 use genbench_collectors::summary::{encode_histogram, errors, latency_ms};
 use genbench_model::{
-    LatencySummaryMs, ProfilerKind, RequestCounts, RunResult, RunStatus, ScenarioInfo, TargetInfo,
-    TargetKind, ThresholdResult,
+    ProfilerKind, RequestCounts, RunResult, RunStatus, ScenarioInfo, TargetInfo, TargetKind,
+    ThresholdResult,
 };
-use genbench_scenarios::{LatencyStat, Load, Metric, Scenario, Threshold};
+use genbench_scenarios::{Load, Metric, Scenario, Threshold};
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use tokio::sync::watch;
@@ -94,23 +94,11 @@ fn with_profiling(pipeline_toml: &str) -> anyhow::Result<String> {
     Ok(toml::to_string(&t)?)
 }
 
-fn stat(s: &LatencySummaryMs, l: LatencyStat) -> f64 {
-    match l {
-        LatencyStat::Mean => s.mean,
-        LatencyStat::P50 => s.p50,
-        LatencyStat::P90 => s.p90,
-        LatencyStat::P95 => s.p95,
-        LatencyStat::P99 => s.p99,
-        LatencyStat::P999 => s.p999,
-        LatencyStat::Max => s.max,
-    }
-}
-
 /// The observed value of a threshold's metric, `None` if not measured.
 fn observe(t: &Threshold, r: &RunResult) -> Option<f64> {
     match t.metric {
-        Metric::Latency(l) => r.latency_ms.as_ref().map(|s| stat(s, l)),
-        Metric::Ttfb(l) => r.ttfb_ms.as_ref().map(|s| stat(s, l)),
+        Metric::Latency(l) => r.latency_ms.as_ref().map(|s| l.of(s)),
+        Metric::Ttfb(l) => r.ttfb_ms.as_ref().map(|s| l.of(s)),
         Metric::ErrorRate => (r.requests.total > 0).then_some(r.errors.rate),
         Metric::CacheHitRate => r.cache.as_ref().and_then(|c| c.hit_rate),
         Metric::ThroughputRps => Some(r.throughput_rps),

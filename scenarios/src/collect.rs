@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use toml::Spanned;
+
 use crate::duration::parse_duration;
 
 /// Where each response's cache status comes from.
@@ -90,9 +92,9 @@ pub const DEFAULT_RECOVERY_FACTOR: f64 = 1.25;
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCollect {
     #[serde(default)]
-    cache: RawCache,
+    cache: Option<Spanned<RawCache>>,
     #[serde(default)]
-    cost: RawCost,
+    cost: Option<Spanned<RawCost>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -285,12 +287,19 @@ impl RawCost {
     }
 }
 
+/// A table's offset in the file (0 if absent) and its raw content.
+fn located<T: Default>(t: Option<Spanned<T>>) -> (usize, T) {
+    t.map_or((0, T::default()), |t| (t.span().start, t.into_inner()))
+}
+
 impl RawCollect {
-    pub(crate) fn validate(self) -> Result<Collect, Invalid> {
-        Ok(Collect {
-            cache: self.cache.validate()?,
-            cost: self.cost.validate()?,
-        })
+    /// Errors come with the offset of the table they are in.
+    pub(crate) fn validate(self) -> Result<Collect, (usize, Invalid)> {
+        let (at, cache) = located(self.cache);
+        let cache = cache.validate().map_err(|e| (at, e))?;
+        let (at, cost) = located(self.cost);
+        let cost = cost.validate().map_err(|e| (at, e))?;
+        Ok(Collect { cache, cost })
     }
 }
 

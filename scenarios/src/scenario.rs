@@ -140,7 +140,7 @@ struct RawScenario {
     #[serde(default)]
     pipeline: toml::Table,
     #[serde(default)]
-    collect: Option<Spanned<RawCollect>>,
+    collect: Option<RawCollect>,
     #[serde(default)]
     analysis: Option<Spanned<RawAnalysis>>,
 }
@@ -378,13 +378,12 @@ impl RawScenario {
             .iter()
             .find(|t| t.metric == crate::threshold::Metric::RssGrowth)
             .map(|t| t.value);
-        let collect = self.collect.map_or((0, RawCollect::default()), |c| {
-            (c.span().start, c.into_inner())
-        });
-        let collect = collect
-            .1
+        let collect = self
+            .collect
+            .unwrap_or_default()
             .validate()
-            .map_err(|(k, m)| loc.at(collect.0, &k, m))?;
+            .map_err(|(at, (k, m))| loc.at(at, &k, m))?;
+
         let analysis = self.analysis.map_or((0, RawAnalysis::default()), |a| {
             (a.span().start, a.into_inner())
         });

@@ -38,6 +38,21 @@ pub enum LatencyStat {
     Max,
 }
 
+impl LatencyStat {
+    /// This statistic of a latency summary.
+    pub fn of(self, s: &genbench_model::LatencySummaryMs) -> f64 {
+        match self {
+            LatencyStat::Mean => s.mean,
+            LatencyStat::P50 => s.p50,
+            LatencyStat::P90 => s.p90,
+            LatencyStat::P95 => s.p95,
+            LatencyStat::P99 => s.p99,
+            LatencyStat::P999 => s.p999,
+            LatencyStat::Max => s.max,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Op {
     #[serde(rename = "<")]

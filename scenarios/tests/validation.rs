@@ -193,3 +193,36 @@ fn set_overrides_are_validated_like_the_file() {
     .unwrap_err();
     assert!(e.line > 0, "{e}");
 }
+
+#[test]
+fn collect_and_analysis_errors_point_at_their_table() {
+    // GOOD ends on line 17; the table added below starts on line 18.
+    expect(
+        &format!("{GOOD}[collect.cache]\nsource = \"header\"\npointer = \"/cache\"\n"),
+        18,
+        "collect.cache.pointer",
+        "source = \"json\"",
+    );
+    expect(
+        &format!("{GOOD}[collect.cost]\nledger = \"127.0.0.1:8701\"\n"),
+        18,
+        "collect.cost.ledger",
+        "http://",
+    );
+    expect(
+        &format!("{GOOD}[analysis]\nrecovery_factor = 0.5\n"),
+        18,
+        "analysis.recovery_factor",
+        "1 or more",
+    );
+    // Unknown keys are refused like everywhere else.
+    assert!(parse(&format!("{GOOD}[collect.cache]\nheadr = \"X\"\n")).is_err());
+    let ok = parse(&format!(
+        "{GOOD}[collect.cache]\nsource = \"metrics\"\nhits = \"h_total\"\nmisses = \"m_total\"\n"
+    ))
+    .unwrap();
+    assert!(matches!(
+        ok.collect.cache,
+        genbench_scenarios::CacheSource::Metrics { .. }
+    ));
+}

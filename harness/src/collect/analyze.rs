@@ -7,10 +7,8 @@ use std::time::Duration;
 use genbench_collectors::Recorder;
 use genbench_collectors::analysis::{self, SpikeMeasure, Window, WindowSet};
 use genbench_collectors::summary::latency_ms;
-use genbench_model::{
-    Capacity, CapacityStep, LatencySummaryMs, ScenarioKind, Spike, TimelinePoint,
-};
-use genbench_scenarios::{LatencyStat, Metric, Scenario, Stage, Threshold};
+use genbench_model::{Capacity, CapacityStep, ScenarioKind, Spike, TimelinePoint};
+use genbench_scenarios::{Metric, Scenario, Stage, Threshold};
 
 /// Stages as windows: (window, rate at its start, its target).
 fn stage_windows(stages: &[Stage]) -> Vec<(Window, f64, f64)> {
@@ -113,18 +111,6 @@ pub fn windows_for(s: &Scenario) -> WindowSet {
     }
 }
 
-fn stat(s: &LatencySummaryMs, l: LatencyStat) -> f64 {
-    match l {
-        LatencyStat::Mean => s.mean,
-        LatencyStat::P50 => s.p50,
-        LatencyStat::P90 => s.p90,
-        LatencyStat::P95 => s.p95,
-        LatencyStat::P99 => s.p99,
-        LatencyStat::P999 => s.p999,
-        LatencyStat::Max => s.max,
-    }
-}
-
 /// Whether a step meets every SLO expression that a step can be judged by
 /// (latency, TTFB, error rate, throughput; run-wide metrics such as cost
 /// or RSS growth do not apply to one step). A step with no successful
@@ -132,8 +118,8 @@ fn stat(s: &LatencySummaryMs, l: LatencyStat) -> f64 {
 fn meets(slo: &[Threshold], rec: &Recorder, achieved_rps: f64, error_rate: f64) -> bool {
     slo.iter().all(|t| {
         let v = match t.metric {
-            Metric::Latency(l) => latency_ms(&rec.latency_us).map(|s| stat(&s, l)),
-            Metric::Ttfb(l) => latency_ms(&rec.ttfb_us).map(|s| stat(&s, l)),
+            Metric::Latency(l) => latency_ms(&rec.latency_us).map(|s| l.of(&s)),
+            Metric::Ttfb(l) => latency_ms(&rec.ttfb_us).map(|s| l.of(&s)),
             Metric::ErrorRate => Some(error_rate),
             Metric::ThroughputRps => Some(achieved_rps),
             _ => return true,
