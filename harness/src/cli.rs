@@ -15,7 +15,11 @@ article-generation service over HTTP (your own, or the built-in reference pipeli
 by mock LLM, search and web providers) and reports latency, time-to-first-token, \
 throughput, errors, cache hit rates, per-stage time, cost per article, CPU, RSS and leaks.",
     after_help = "Start here:\n  genbench mock                 mock OpenAI, search and web providers on loopback\n  \
-genbench mock --help          presets, faults and the ledger"
+genbench mock --help          presets, faults and the ledger\n  \
+genbench run                  the baseline scenario against the embedded pipeline\n  \
+genbench report RESULTS.json  re-render a run's report.html\n  \
+genbench compare A.json B.json   runs side by side\n  \
+genbench matrix --vary pipeline.model=gpt-4o,gpt-4o-mini   one run per configuration"
 )]
 pub struct Cli {
     /// More diagnostics on stderr (-v info, -vv debug); GENBENCH_LOG overrides.
@@ -33,12 +37,12 @@ pub enum Command {
     Mock(Box<MockArgs>),
     /// Serve the reference article-generation pipeline.
     Pipeline(Box<PipelineArgs>),
-    /// Render report.html from a results.json.
-    Report(Pending),
-    /// Compare several results.json side by side.
-    Compare(Pending),
-    /// Run a scenario over a matrix of configurations.
-    Matrix(Pending),
+    /// Render report.html (and summary.md, junit.xml) from a results.json.
+    Report(ReportArgs),
+    /// Compare several results.json side by side (HTML and Markdown).
+    Compare(CompareArgs),
+    /// Run a scenario for every combination of settings, then compare.
+    Matrix(Box<MatrixArgs>),
     /// Gate a current run against a baseline (for CI).
     Gate(Pending),
     /// Merge the results of segmented runs.
@@ -51,6 +55,100 @@ pub struct Pending {
     /// (accepted and ignored until the subcommand exists)
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Reads nothing but results.json (and the flamegraph.svg it names, if it is
+beside it), so a result from any earlier run re-renders.
+
+Examples:
+  genbench report genbench-out/baseline-20261202-101500/results.json
+  genbench report results.json --out /tmp/report.html --markdown /tmp/summary.md --junit junit.xml")]
+pub struct ReportArgs {
+    /// The results.json a run wrote.
+    #[arg(value_name = "RESULTS.json")]
+    pub results: PathBuf,
+    /// Where to write the HTML report (default: report.html beside results.json).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Also write the Markdown summary here.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Also write JUnit XML (one testcase per threshold) here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The first run is the base: every other run's numbers carry their change from it,
+green where better, red where worse (lower latency, errors and cost, higher
+throughput and hit rate), uncoloured within 1%. Scenario keys that differ between
+runs are listed first, then the Pareto front of cost per article against p95.
+Writes the HTML to --out and Markdown beside it (.md), and prints the Markdown.
+
+Examples:
+  genbench compare base/results.json candidate/results.json
+  genbench compare runs/*/results.json --out comparison.html")]
+pub struct CompareArgs {
+    /// Two or more results.json files; the first is the base.
+    #[arg(value_name = "RESULTS.json", num_args = 1..)]
+    pub results: Vec<PathBuf>,
+    /// Where to write the HTML comparison (Markdown goes beside it).
+    #[arg(long, value_name = "FILE", default_value = "comparison.html")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Runs SCENARIO against the embedded pipeline once for every combination of the
+--vary values (a --vary with 2 values and one with 3 make 6 runs), one after
+another, each into its own directory under --out, then writes comparison.html
+and comparison.md there. Every combination is validated before the first run.
+Ctrl-C ends the current run (kept, status interrupted), skips the rest, and
+still writes the comparison. Exit codes as for run: 1 if any run failed a
+threshold, 3 if interrupted.
+
+Examples:
+  genbench matrix --vary pipeline.model=gpt-4o,gpt-4o-mini --vary pipeline.cache=on,off
+  genbench matrix baseline --duration 30s --vary pipeline.top_k=3,5,8
+  genbench matrix stress --vary pipeline.max_concurrent_requests=16,64 --mock-time-scale 0.1")]
+pub struct MatrixArgs {
+    /// Built-in scenario name or scenario file.
+    #[arg(default_value = "baseline")]
+    pub scenario: String,
+    /// A scenario key and the values to try, e.g. pipeline.model=gpt-4o,gpt-4o-mini (repeatable).
+    #[arg(long, value_name = "KEY=V1,V2,...", required = true)]
+    pub vary: Vec<String>,
+    /// Settings every run shares, as for `genbench run --set` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Stretch or shrink each run's stages to this length, e.g. 30s.
+    #[arg(long, value_name = "D")]
+    pub duration: Option<String>,
+    /// Scale the open model's stage targets so the highest is R requests/s.
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Scale the closed model's stage targets so the most users at once is N.
+    #[arg(long, value_name = "N")]
+    pub users: Option<u64>,
+    /// Output directory (default genbench-out/matrix-<scenario>-<time>/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Also write each run's junit.xml.
+    #[arg(long)]
+    pub junit: bool,
+    /// Seed for arrivals and dataset draws (the same for every run, so each
+    /// configuration sees the same requests).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Latency scale of the embedded mock providers (0 = instant).
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    pub mock_time_scale: f64,
+    /// Flamegraph of each run's target (see `genbench run --help`).
+    #[arg(long, value_enum, default_value_t = ProfileArg::Auto, value_name = "HOW")]
+    pub profile: ProfileArg,
 }
 
 #[derive(Debug, Args)]
@@ -177,14 +275,15 @@ pub enum CacheArg {
     Redis,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(after_help = "\
 SCENARIO is a built-in (baseline, stress, spike, soak) or a TOML file.
 Without --target, genbench starts its own mock providers and reference
 pipeline as child processes on loopback and drives those.
 
-Writes results.json into --out (default genbench-out/<scenario>-<time>/) and
-prints a summary. Exit codes: 0 ok, 1 a threshold failed, 2 usage or
+Writes results.json, report.html (self-contained, opens offline) and summary.md
+(fits a GitHub job summary) into --out (default genbench-out/<scenario>-<time>/),
+junit.xml with --junit, and prints a summary. Exit codes: 0 ok, 1 a threshold failed, 2 usage or
 configuration error, 3 the run could not start or was interrupted (Ctrl-C
 still writes everything measured so far, with status interrupted).
 
@@ -231,6 +330,9 @@ pub struct RunArgs {
     /// Output directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Also write junit.xml (one testcase per threshold) for CI.
+    #[arg(long)]
+    pub junit: bool,
     /// Seed for arrivals and dataset draws.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

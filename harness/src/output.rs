@@ -1,5 +1,6 @@
-//! What a run leaves behind: `results.json` in the output directory and a
-//! short summary table on stdout.
+//! What a run leaves behind: `results.json`, `report.html`, `summary.md`
+//! and, when asked for, `junit.xml` in the output directory, and a short
+//! summary table on stdout.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -7,15 +8,70 @@ use std::path::Path;
 use anyhow::Context as _;
 use genbench_model::{LatencySummaryMs, RunResult};
 
-pub fn write_results(dir: &Path, r: &RunResult) -> anyhow::Result<std::path::PathBuf> {
+pub const RESULTS: &str = "results.json";
+pub const REPORT: &str = "report.html";
+pub const SUMMARY: &str = "summary.md";
+pub const JUNIT: &str = "junit.xml";
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so an
+/// interrupted write never leaves half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create output directory {}", dir.display()))?;
-    let path = dir.join("results.json");
+        .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+pub fn write_results(dir: &Path, r: &RunResult) -> anyhow::Result<std::path::PathBuf> {
+    let path = dir.join(RESULTS);
     let json = serde_json::to_vec_pretty(r).context("cannot serialize results")?;
-    // Write then rename, so an interrupted write never leaves half a file.
-    let tmp = dir.join(".results.json.tmp");
-    std::fs::write(&tmp, json).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    write_atomic(&path, &json)?;
+    Ok(path)
+}
+
+/// The run's flamegraph, if results.json names one that is there.
+pub fn read_flamegraph(dir: &Path, r: &RunResult) -> Option<Vec<u8>> {
+    let name = r.artifacts.flamegraph_svg.as_ref()?;
+    match std::fs::read(dir.join(name)) {
+        Ok(b) => Some(b),
+        Err(e) => {
+            tracing::warn!("flamegraph {name} not embedded: {e}");
+            None
+        }
+    }
+}
+
+/// Everything a run writes: the reports are named in results.json, then
+/// results.json is written first, so a failing report never costs the
+/// measurements.
+pub fn write_run(dir: &Path, r: &mut RunResult, junit: bool) -> anyhow::Result<std::path::PathBuf> {
+    r.artifacts.report_html = Some(REPORT.into());
+    r.artifacts.summary_md = Some(SUMMARY.into());
+    if junit {
+        r.artifacts.junit_xml = Some(JUNIT.into());
+    }
+    let path = write_results(dir, r)?;
+    let flame = read_flamegraph(dir, r);
+    write_atomic(
+        &dir.join(REPORT),
+        &genbench_reports::report_html(r, flame.as_deref()),
+    )?;
+    write_atomic(
+        &dir.join(SUMMARY),
+        genbench_reports::summary_markdown(r).as_bytes(),
+    )?;
+    if junit {
+        write_atomic(&dir.join(JUNIT), genbench_reports::junit(r).as_bytes())?;
+    }
     Ok(path)
 }
 
@@ -185,5 +241,35 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
         );
     }
     let _ = writeln!(o, "  results     {}", results_path.display());
+    if let Some(report) = &r.artifacts.report_html {
+        let dir = results_path.parent().unwrap_or(Path::new(""));
+        let _ = writeln!(o, "  report      {}", dir.join(report).display());
+    }
     o
+}
+
+/// Reads a `results.json`, with errors that say what is wrong with it.
+pub fn read_results(path: &Path) -> anyhow::Result<RunResult> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read {}: give the results.json a run wrote",
+            path.display()
+        )
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(genbench_model::SCHEMA_VERSION) => {}
+        Some(v) => anyhow::bail!(
+            "{} has schema_version {v}; this genbench reads {}: render it with the genbench that wrote it",
+            path.display(),
+            genbench_model::SCHEMA_VERSION
+        ),
+        None => anyhow::bail!(
+            "{} has no schema_version: it is not a genbench results.json",
+            path.display()
+        ),
+    }
+    serde_json::from_value(value)
+        .with_context(|| format!("{} does not match the results contract", path.display()))
 }

@@ -1,7 +1,10 @@
 //! One module per subcommand.
 
+mod compare;
+mod matrix;
 mod mock;
 mod pipeline;
+mod report;
 mod run;
 mod signal;
 
@@ -13,9 +16,9 @@ pub fn dispatch(command: Command) -> Result<u8, Exit> {
         Command::Mock(args) => mock::run(*args),
         Command::Run(args) => run::run(*args),
         Command::Pipeline(args) => pipeline::run(*args),
-        Command::Report(_) => pending("report", "the HTML report"),
-        Command::Compare(_) => pending("compare", "run comparison"),
-        Command::Matrix(_) => pending("matrix", "the configuration matrix runner"),
+        Command::Report(args) => report::run(args),
+        Command::Compare(args) => compare::run(args),
+        Command::Matrix(args) => matrix::run(*args),
         Command::Gate(_) => pending("gate", "the regression gate"),
         Command::Merge(_) => pending("merge", "segmented runs"),
     }
@@ -24,6 +27,6 @@ pub fn dispatch(command: Command) -> Result<u8, Exit> {
 fn pending(name: &str, what: &str) -> Result<u8, Exit> {
     Err(Exit::usage(anyhow::anyhow!(
         "`genbench {name}` does not exist yet: it arrives with {what}. \
-         Available now: `genbench mock` (see `genbench mock --help`)."
+         Available now: run, report, compare, matrix, mock, pipeline (see `genbench --help`)."
     )))
 }

@@ -99,7 +99,7 @@ fn scale_peak(stages: &mut [Stage], peak: f64) {
     }
 }
 
-fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
+pub fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
     let overrides = args
         .set
         .iter()
@@ -158,30 +158,56 @@ pipeline; with --target, configure your own service and drop them"
     ))
 }
 
-pub fn run(args: RunArgs) -> Result<u8, Exit> {
-    let (cfg, out) = config(&args)?;
+/// Runs one validated configuration and writes everything it measured;
+/// prints the summary. `stop` ends the run early (Ctrl-C).
+pub async fn execute(
+    cfg: RunConfig,
+    out: &Path,
+    junit: bool,
+    stop: watch::Receiver<bool>,
+) -> Result<genbench_model::RunResult, Exit> {
+    let mut result = crate::run::run(cfg, stop)
+        .await
+        .map_err(Exit::could_not_run)?;
+    let path = crate::output::write_run(out, &mut result, junit).map_err(Exit::could_not_run)?;
+    print!("{}", crate::output::summary(&result, &path));
+    Ok(result)
+}
+
+/// The exit code a finished run asks for.
+pub fn exit_code(result: &genbench_model::RunResult) -> u8 {
+    if result.status == RunStatus::Interrupted {
+        Exit::COULD_NOT_RUN
+    } else if result.thresholds.iter().any(|t| !t.passed) {
+        Exit::FAILED_CHECKS
+    } else {
+        Exit::OK
+    }
+}
+
+/// A runtime, and a stop signal that fires on Ctrl-C or SIGTERM.
+pub fn runtime_with_stop() -> Result<(tokio::runtime::Runtime, watch::Receiver<bool>), Exit> {
     let rt = tokio::runtime::Runtime::new()
         .context("cannot start the async runtime")
         .map_err(Exit::could_not_run)?;
-    rt.block_on(async move {
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let stop = super::signal::stop();
-        tokio::spawn(async move {
-            stop.await;
-            eprintln!("genbench run: stopping; writing what was measured so far");
-            let _ = stop_tx.send(true);
-        });
-        let result = crate::run::run(cfg, stop_rx)
-            .await
-            .map_err(Exit::could_not_run)?;
-        let path = crate::output::write_results(&out, &result).map_err(Exit::could_not_run)?;
-        print!("{}", crate::output::summary(&result, &path));
-        Ok(if result.status == RunStatus::Interrupted {
-            Exit::COULD_NOT_RUN
-        } else if result.thresholds.iter().any(|t| !t.passed) {
-            Exit::FAILED_CHECKS
-        } else {
-            Exit::OK
-        })
-    })
+    let (stop_tx, stop_rx) = watch::channel(false);
+    // Handlers are installed now, in the runtime, not when the task first
+    // runs: a Ctrl-C right after start must still reach the run.
+    let stop = {
+        let _rt = rt.enter();
+        super::signal::stop()
+    };
+    rt.spawn(async move {
+        stop.await;
+        eprintln!("genbench: stopping; writing what was measured so far");
+        let _ = stop_tx.send(true);
+    });
+    Ok((rt, stop_rx))
+}
+
+pub fn run(args: RunArgs) -> Result<u8, Exit> {
+    let (cfg, out) = config(&args)?;
+    let (rt, stop) = runtime_with_stop()?;
+    let result = rt.block_on(execute(cfg, &out, args.junit, stop))?;
+    Ok(exit_code(&result))
 }

@@ -1,0 +1,96 @@
+//! `genbench compare`: several runs side by side, as HTML and Markdown.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+use genbench_reports::Run;
+
+use crate::cli::CompareArgs;
+use crate::exit::Exit;
+use crate::output::{read_results, write_atomic};
+
+/// A run's name in the comparison: its directory for a `results.json`
+/// (runs are told apart by where they were written), else the file name.
+fn label(path: &Path) -> String {
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+    if path.file_name().is_some_and(|n| n == "results.json")
+        && let Some(dir) = path.parent().and_then(|d| d.file_name())
+    {
+        return dir.to_string_lossy().into_owned();
+    }
+    stem.unwrap_or_else(|| path.display().to_string())
+}
+
+/// Labels made unique by a number where two runs share one.
+pub fn unique(labels: Vec<String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    labels
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if seen.insert(l.clone()) {
+                l
+            } else {
+                let l = format!("{l} #{}", i + 1);
+                seen.insert(l.clone());
+                l
+            }
+        })
+        .collect()
+}
+
+/// Writes comparison.html and comparison.md (beside it) and prints the
+/// Markdown on stdout.
+pub fn write(runs: &[Run], html_path: &Path) -> Result<PathBuf, Exit> {
+    let md_path = html_path.with_extension("md");
+    write_atomic(html_path, &genbench_reports::comparison_html(runs))
+        .map_err(Exit::could_not_run)?;
+    let md = genbench_reports::comparison_markdown(runs);
+    write_atomic(&md_path, md.as_bytes()).map_err(Exit::could_not_run)?;
+    print!("{md}");
+    println!(
+        "\ncomparison  {}\n            {}",
+        html_path.display(),
+        md_path.display()
+    );
+    Ok(md_path)
+}
+
+pub fn run(args: CompareArgs) -> Result<u8, Exit> {
+    if args.results.len() < 2 {
+        return Err(Exit::usage(anyhow!(
+            "give at least two results.json files to compare (the first is the base the others are compared with)"
+        )));
+    }
+    let results = args
+        .results
+        .iter()
+        .map(|p| read_results(p))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(Exit::usage)?;
+    let labels = unique(args.results.iter().map(|p| label(p)).collect());
+    let runs: Vec<Run> = labels
+        .into_iter()
+        .zip(results)
+        .map(|(label, result)| Run { label, result })
+        .collect();
+    let out = args.out.unwrap_or_else(|| PathBuf::from("comparison.html"));
+    write(&runs, &out)?;
+    Ok(Exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_come_from_run_directories_and_stay_unique() {
+        assert_eq!(label(Path::new("out/gpt-4o/results.json")), "gpt-4o");
+        assert_eq!(label(Path::new("base.json")), "base");
+        assert_eq!(
+            unique(vec!["a".into(), "b".into(), "a".into()]),
+            vec!["a", "b", "a #3"]
+        );
+    }
+}

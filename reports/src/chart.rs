@@ -1,0 +1,476 @@
+//! Charts as inline SVG strings, drawn with plotters' SVG backend only: no
+//! font library is linked, the browser lays out the text. Each function
+//! takes plain numbers, so the HTML renderers decide what to show and this
+//! module only how.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::decimate;
+
+pub const WIDTH: u32 = 900;
+pub const HEIGHT: u32 = 300;
+/// Points per series: two per pixel column is all a chart can show.
+const MAX_POINTS: usize = 2 * WIDTH as usize;
+const FONT: &str = "sans-serif";
+
+pub const BLUE_: RGBColor = RGBColor(31, 119, 180);
+pub const ORANGE: RGBColor = RGBColor(255, 127, 14);
+pub const GREEN_: RGBColor = RGBColor(44, 160, 44);
+pub const RED_: RGBColor = RGBColor(214, 39, 40);
+pub const PURPLE: RGBColor = RGBColor(148, 103, 189);
+pub const GREY: RGBColor = RGBColor(127, 127, 127);
+pub const BROWN: RGBColor = RGBColor(140, 86, 75);
+pub const PINK: RGBColor = RGBColor(227, 119, 194);
+
+/// Colours for series that have no meaning of their own (runs, models).
+pub const PALETTE: [RGBColor; 8] = [BLUE_, ORANGE, GREEN_, RED_, PURPLE, BROWN, PINK, GREY];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    Left,
+    Right,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stroke {
+    Solid,
+    Dashed,
+}
+
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub name: String,
+    pub color: RGBColor,
+    pub axis: Axis,
+    pub stroke: Stroke,
+    pub points: Vec<(f64, f64)>,
+}
+
+impl Series {
+    pub fn new(name: &str, color: RGBColor, points: Vec<(f64, f64)>) -> Self {
+        Series {
+            name: name.to_string(),
+            color,
+            axis: Axis::Left,
+            stroke: Stroke::Solid,
+            points,
+        }
+    }
+
+    pub fn right(mut self) -> Self {
+        self.axis = Axis::Right;
+        self
+    }
+
+    pub fn dashed(mut self) -> Self {
+        self.stroke = Stroke::Dashed;
+        self
+    }
+}
+
+/// A shaded stretch of the x axis (a burst, a warm-up).
+#[derive(Debug, Clone)]
+pub struct Band {
+    pub from: f64,
+    pub to: f64,
+    pub label: String,
+    pub color: RGBColor,
+}
+
+/// A vertical line at an x value (the knee, the recovery).
+#[derive(Debug, Clone)]
+pub struct Marker {
+    pub x: f64,
+    pub label: String,
+    pub color: RGBColor,
+}
+
+/// A line chart over a linear x axis, with an optional right-hand axis.
+#[derive(Debug, Clone, Default)]
+pub struct LineChart {
+    pub x_desc: String,
+    pub y_desc: String,
+    /// Set when any series is on the right axis.
+    pub y2_desc: Option<String>,
+    pub series: Vec<Series>,
+    pub bands: Vec<Band>,
+    pub markers: Vec<Marker>,
+    /// Draw each point as a dot too (few points, such as stress steps).
+    pub dots: bool,
+}
+
+/// What a chart function returns when a chart cannot be drawn; the report
+/// shows the reason in the chart's place.
+pub type Svg = Result<String, String>;
+
+fn err<E: std::fmt::Debug>(e: E) -> String {
+    format!("chart could not be drawn: {e:?}")
+}
+
+fn extent(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    values
+        .filter(|v| v.is_finite())
+        .fold(None, |acc, v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
+}
+
+/// A y range from zero with headroom, never empty.
+fn y_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let (lo, hi) = extent(values).unwrap_or((0.0, 1.0));
+    let lo = lo.min(0.0);
+    let hi = if hi > lo { hi } else { lo + 1.0 };
+    lo..hi + (hi - lo) * 0.08
+}
+
+fn x_range(c: &LineChart) -> std::ops::Range<f64> {
+    let xs = c.series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+    let xs = xs.chain(c.bands.iter().flat_map(|b| [b.from, b.to]));
+    let (lo, hi) = extent(xs.chain(c.markers.iter().map(|m| m.x))).unwrap_or((0.0, 1.0));
+    if hi > lo { lo..hi } else { lo..lo + 1.0 }
+}
+
+fn draw_root(
+    buf: &mut String,
+    f: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
+) -> Svg {
+    {
+        let root = SVGBackend::with_string(buf, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        f(&root)?;
+        root.present().map_err(err)?;
+    }
+    Ok(std::mem::take(buf))
+}
+
+fn legend_line(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+}
+
+/// Draws `c`; series are decimated to what the width can show.
+pub fn line(c: &LineChart) -> Svg {
+    let xr = x_range(c);
+    let on = |a: Axis| {
+        c.series
+            .iter()
+            .filter(move |s| s.axis == a)
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+    };
+    let (yl, yr) = (y_range(on(Axis::Left)), y_range(on(Axis::Right)));
+    let mut buf = String::new();
+    draw_root(&mut buf, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .right_y_label_area_size(if c.y2_desc.is_some() { 64 } else { 12 })
+            .build_cartesian_2d(xr.clone(), yl.clone())
+            .map_err(err)?
+            .set_secondary_coord(xr.clone(), yr.clone());
+        chart
+            .configure_mesh()
+            .x_desc(c.x_desc.as_str())
+            .y_desc(c.y_desc.as_str())
+            .label_style((FONT, 12))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(err)?;
+        if let Some(d) = &c.y2_desc {
+            chart
+                .configure_secondary_axes()
+                .y_desc(d.as_str())
+                .label_style((FONT, 12))
+                .draw()
+                .map_err(err)?;
+        }
+        for b in &c.bands {
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(b.from, yl.start), (b.to, yl.end)],
+                    b.color.mix(0.15).filled(),
+                )))
+                .map_err(err)?
+                .label(b.label.as_str())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 18, y + 5)], b.color.mix(0.3).filled())
+                });
+        }
+        for m in &c.markers {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(m.x, yl.start), (m.x, yl.end)],
+                    4,
+                    3,
+                    m.color.stroke_width(1),
+                ))
+                .map_err(err)?
+                .label(m.label.as_str())
+                .legend(legend_line(m.color));
+        }
+        for s in &c.series {
+            let pts = decimate::min_max(&s.points, MAX_POINTS);
+            let style = s
+                .color
+                .stroke_width(if s.stroke == Stroke::Solid { 2 } else { 1 });
+            let anno = match (s.axis, s.stroke) {
+                (Axis::Left, Stroke::Solid) => {
+                    chart.draw_series(LineSeries::new(pts.clone(), style))
+                }
+                (Axis::Left, Stroke::Dashed) => {
+                    chart.draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
+                }
+                (Axis::Right, Stroke::Solid) => {
+                    chart.draw_secondary_series(LineSeries::new(pts.clone(), style))
+                }
+                (Axis::Right, Stroke::Dashed) => {
+                    chart.draw_secondary_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
+                }
+            }
+            .map_err(err)?;
+            anno.label(s.name.as_str()).legend(legend_line(s.color));
+            if c.dots {
+                let dots = pts.iter().map(|&p| Circle::new(p, 3, s.color.filled()));
+                match s.axis {
+                    Axis::Left => chart.draw_series(dots).map(|_| ()),
+                    Axis::Right => chart.draw_secondary_series(dots).map(|_| ()),
+                }
+                .map_err(err)?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font((FONT, 12))
+            .background_style(WHITE.mix(0.85))
+            .border_style(GREY.mix(0.5))
+            .draw()
+            .map_err(err)
+    })
+}
+
+/// One run's latency distribution: (percentile 0-100, latency ms) points.
+#[derive(Debug, Clone)]
+pub struct Curve {
+    pub name: String,
+    pub color: RGBColor,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// The x position of a percentile on the "nines" axis: 1 / (1 - p), so
+/// 90%, 99% and 99.9% are evenly spaced on a log scale.
+pub fn nines(percentile: f64) -> f64 {
+    1.0 / (1.0 - (percentile / 100.0).min(0.999_999))
+}
+
+fn nines_label(x: &f64) -> String {
+    let p = 100.0 * (1.0 - 1.0 / x);
+    let s = format!("{p:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    format!("{s}%")
+}
+
+/// HDR-style percentile curves: percentile on a log "nines" axis, latency
+/// on a log axis, so the body and the tail are both readable.
+pub fn percentiles(curves: &[Curve]) -> Svg {
+    let xs = curves
+        .iter()
+        .flat_map(|c| c.points.iter().map(|p| nines(p.0)));
+    let x_hi = extent(xs).map_or(10.0, |e| e.1).max(10.0);
+    let ys = curves
+        .iter()
+        .flat_map(|c| c.points.iter().map(|p| p.1))
+        .filter(|v| *v > 0.0);
+    let (y_lo, y_hi) = extent(ys).unwrap_or((0.1, 1.0));
+    let (y_lo, y_hi) = (y_lo * 0.8, (y_hi * 1.25).max(y_lo * 2.0));
+    let mut buf = String::new();
+    draw_root(&mut buf, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .build_cartesian_2d((1.0..x_hi).log_scale(), (y_lo..y_hi).log_scale())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("percentile")
+            .y_desc("latency (ms)")
+            .x_label_formatter(&nines_label)
+            .label_style((FONT, 12))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(err)?;
+        for c in curves {
+            let pts: Vec<(f64, f64)> = c
+                .points
+                .iter()
+                .filter(|p| p.1 > 0.0)
+                .map(|p| (nines(p.0), p.1))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts, c.color.stroke_width(2)))
+                .map_err(err)?
+                .label(c.name.as_str())
+                .legend(legend_line(c.color));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font((FONT, 12))
+            .background_style(WHITE.mix(0.85))
+            .border_style(GREY.mix(0.5))
+            .draw()
+            .map_err(err)
+    })
+}
+
+/// Bars by category; each category may carry a second, wider and lighter
+/// bar behind the first (p95 behind the mean).
+#[derive(Debug, Clone, Default)]
+pub struct BarChart {
+    pub y_desc: String,
+    /// (category, value, value behind it)
+    pub bars: Vec<(String, f64, Option<f64>)>,
+    pub front_name: String,
+    pub back_name: Option<String>,
+    pub color: Option<RGBColor>,
+}
+
+pub fn bars(c: &BarChart) -> Svg {
+    let n = c.bars.len().max(1) as u32;
+    let yr = y_range(c.bars.iter().flat_map(|b| [b.1, b.2.unwrap_or(0.0)]));
+    let color = c.color.unwrap_or(BLUE_);
+    let names: Vec<&str> = c.bars.iter().map(|b| b.0.as_str()).collect();
+    let label = |v: &SegmentValue<u32>| match v {
+        SegmentValue::CenterOf(i) => names
+            .get(*i as usize)
+            .map_or(String::new(), |s| s.to_string()),
+        _ => String::new(),
+    };
+    let mut buf = String::new();
+    draw_root(&mut buf, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(64)
+            .build_cartesian_2d((0u32..n).into_segmented(), yr.clone())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n as usize)
+            .x_label_formatter(&label)
+            .y_desc(c.y_desc.as_str())
+            .label_style((FONT, 12))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(err)?;
+        let bar = |i: usize, v: f64, margin: u32, style: ShapeStyle| {
+            let mut r = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i as u32), 0.0),
+                    (SegmentValue::Exact(i as u32 + 1), v),
+                ],
+                style,
+            );
+            r.set_margin(0, 0, margin, margin);
+            r
+        };
+        if let Some(back) = &c.back_name {
+            let behind = c
+                .bars
+                .iter()
+                .enumerate()
+                .filter_map(|(i, b)| b.2.map(|v| bar(i, v, 8, color.mix(0.3).filled())));
+            chart
+                .draw_series(behind)
+                .map_err(err)?
+                .label(back.as_str())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 18, y + 5)], color.mix(0.3).filled())
+                });
+        }
+        let front = c
+            .bars
+            .iter()
+            .enumerate()
+            .map(|(i, b)| bar(i, b.1, 20, color.filled()));
+        chart
+            .draw_series(front)
+            .map_err(err)?
+            .label(c.front_name.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], color.filled()));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font((FONT, 12))
+            .background_style(WHITE.mix(0.85))
+            .border_style(GREY.mix(0.5))
+            .draw()
+            .map_err(err)
+    })
+}
+
+/// Labelled points; `front` (indices into `points`, by x) is joined by a
+/// step line and drawn larger.
+#[derive(Debug, Clone, Default)]
+pub struct Scatter {
+    pub x_desc: String,
+    pub y_desc: String,
+    pub points: Vec<(String, f64, f64)>,
+    pub front: Vec<usize>,
+}
+
+pub fn scatter(c: &Scatter) -> Svg {
+    let xr = y_range(c.points.iter().map(|p| p.1));
+    let yr = y_range(c.points.iter().map(|p| p.2));
+    let mut buf = String::new();
+    draw_root(&mut buf, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(72)
+            .build_cartesian_2d(xr.clone(), yr.clone())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc(c.x_desc.as_str())
+            .y_desc(c.y_desc.as_str())
+            .label_style((FONT, 12))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(err)?;
+        let mut step = Vec::new();
+        for w in c.front.windows(2) {
+            let (a, b) = (&c.points[w[0]], &c.points[w[1]]);
+            step.extend([(a.1, a.2), (b.1, a.2), (b.1, b.2)]);
+        }
+        if step.is_empty() {
+            step.extend(c.front.iter().map(|&i| (c.points[i].1, c.points[i].2)));
+        }
+        chart
+            .draw_series(LineSeries::new(step, GREEN_.stroke_width(2)))
+            .map_err(err)?
+            .label("Pareto front (lower cost and lower p95)")
+            .legend(legend_line(GREEN_));
+        for (i, (name, x, y)) in c.points.iter().enumerate() {
+            let on_front = c.front.contains(&i);
+            let color = PALETTE[i % PALETTE.len()];
+            let r = if on_front { 6 } else { 4 };
+            chart
+                .draw_series([EmptyElement::at((*x, *y))
+                    + Circle::new((0, 0), r, color.filled())
+                    + Text::new(name.clone(), (8, -8), (FONT, 12))])
+                .map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .label_font((FONT, 12))
+            .background_style(WHITE.mix(0.85))
+            .border_style(GREY.mix(0.5))
+            .draw()
+            .map_err(err)
+    })
+}

@@ -1,0 +1,286 @@
+//! The comparison of N runs, the first one the base: a side-by-side table
+//! with deltas, the configuration keys that differ, overlaid latency
+//! curves and cost per article against p95 with the Pareto front.
+
+mod metrics;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use genbench_model::RunResult;
+
+use crate::chart::{self, Curve, PALETTE, Scatter, Svg};
+use crate::escape::{html, md_cell};
+use crate::html::page;
+use crate::{hdr, pareto};
+use metrics::{Direction, METRICS, delta};
+
+/// One run in a comparison, under the name it is shown by.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub label: String,
+    pub result: RunResult,
+}
+
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        serde_json::Value::String(s) => {
+            out.insert(prefix.to_string(), s.clone());
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
+}
+
+/// Scenario keys whose values differ between runs: what was varied.
+pub fn differences(runs: &[Run]) -> Vec<(String, Vec<String>)> {
+    let flat: Vec<BTreeMap<String, String>> = runs
+        .iter()
+        .map(|r| {
+            let mut m = BTreeMap::new();
+            flatten("", &r.result.scenario.resolved, &mut m);
+            m
+        })
+        .collect();
+    let keys: std::collections::BTreeSet<&String> = flat.iter().flat_map(|m| m.keys()).collect();
+    keys.into_iter()
+        .filter_map(|k| {
+            let vals: Vec<String> = flat
+                .iter()
+                .map(|m| m.get(k).cloned().unwrap_or_else(|| "-".into()))
+                .collect();
+            vals.iter()
+                .any(|v| v != &vals[0])
+                .then(|| (k.clone(), vals))
+        })
+        .collect()
+}
+
+/// (cost per article, p95 ms) of the runs that have both.
+fn cost_points(runs: &[Run]) -> Vec<(usize, f64, f64)> {
+    runs.iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let cost = r.result.cost.as_ref()?.per_article_usd?;
+            let p95 = r.result.latency_ms?.p95;
+            Some((i, p95, cost))
+        })
+        .collect()
+}
+
+/// Labels of the runs on the Pareto front of p95 and cost per article.
+pub fn pareto_front(runs: &[Run]) -> Vec<usize> {
+    let pts = cost_points(runs);
+    let xy: Vec<(f64, f64)> = pts.iter().map(|p| (p.1, p.2)).collect();
+    pareto::front(&xy).into_iter().map(|i| pts[i].0).collect()
+}
+
+fn curves(runs: &[Run]) -> Option<Svg> {
+    let curves: Vec<Curve> = runs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let h = hdr::decode(r.result.histograms.latency_us.as_deref())?;
+            Some(Curve {
+                name: r.label.clone(),
+                color: PALETTE[i % PALETTE.len()],
+                points: hdr::percentile_curve_ms(&h),
+            })
+        })
+        .filter(|c| !c.points.is_empty())
+        .collect();
+    (!curves.is_empty()).then(|| chart::percentiles(&curves))
+}
+
+fn scatter(runs: &[Run]) -> Option<Svg> {
+    let pts = cost_points(runs);
+    if pts.is_empty() {
+        return None;
+    }
+    let front_runs = pareto_front(runs);
+    let points: Vec<(String, f64, f64)> = pts
+        .iter()
+        .map(|&(i, x, y)| (runs[i].label.clone(), x, y))
+        .collect();
+    let front = front_runs
+        .iter()
+        .filter_map(|r| pts.iter().position(|p| p.0 == *r))
+        .collect();
+    Some(chart::scatter(&Scatter {
+        x_desc: "p95 latency (ms)".into(),
+        y_desc: "cost per article (USD)".into(),
+        points,
+        front,
+    }))
+}
+
+fn class(d: Direction) -> &'static str {
+    match d {
+        Direction::Better => "better",
+        Direction::Worse => "worse",
+        Direction::Same | Direction::Neither => "",
+    }
+}
+
+fn html_table(o: &mut String, runs: &[Run]) {
+    o.push_str("<table data-table=\"comparison\">\n<tr><th>metric</th>");
+    for r in runs {
+        let _ = write!(o, "<th>{}</th>", html(&r.label));
+    }
+    o.push_str("</tr>\n");
+    for m in METRICS {
+        let vals: Vec<Option<f64>> = runs.iter().map(|r| (m.get)(&r.result)).collect();
+        if vals.iter().all(Option::is_none) {
+            continue;
+        }
+        let _ = write!(o, "<tr><td>{}</td>", m.name);
+        for (i, v) in vals.iter().enumerate() {
+            let Some(v) = v else {
+                o.push_str("<td>-</td>");
+                continue;
+            };
+            match (i, vals[0].and_then(|b| delta(m, b, *v))) {
+                (0, _) | (_, None) => {
+                    let _ = write!(o, "<td>{}</td>", html(&(m.show)(*v)));
+                }
+                (_, Some((rel, dir))) => {
+                    let _ = write!(
+                        o,
+                        "<td class=\"{}\">{} <small>({:+.1}%)</small></td>",
+                        class(dir),
+                        html(&(m.show)(*v)),
+                        rel * 100.0
+                    );
+                }
+            }
+        }
+        o.push_str("</tr>\n");
+    }
+    o.push_str("</table>\n");
+}
+
+/// Renders `comparison.html`.
+pub fn comparison_html(runs: &[Run]) -> Vec<u8> {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "<h1>genbench: {} runs compared</h1>\n<p class=\"sub\">Deltas are against the first run, {}; green is better, red worse, uncoloured within 1%.</p>",
+        runs.len(),
+        runs.first().map_or(String::new(), |r| html(&r.label))
+    );
+    let diffs = differences(runs);
+    page::h2(&mut o, "configuration", "What differs");
+    if diffs.is_empty() {
+        page::para(&mut o, "The runs' scenarios are identical.");
+    } else {
+        let mut head = vec!["scenario key"];
+        head.extend(runs.iter().map(|r| r.label.as_str()));
+        let rows: Vec<Vec<String>> = diffs
+            .into_iter()
+            .map(|(k, vals)| std::iter::once(k).chain(vals).collect())
+            .collect();
+        page::table(&mut o, &head, &rows);
+    }
+    page::h2(&mut o, "side-by-side", "Side by side");
+    html_table(&mut o, runs);
+    page::h2(&mut o, "latency", "Latency distributions");
+    page::figure(
+        &mut o,
+        "latency-curves",
+        "Each run's latency distribution (HdrHistogram; log scales).",
+        curves(runs),
+        "No run has a latency histogram.",
+    );
+    page::h2(&mut o, "cost-latency", "Cost per article against p95");
+    page::figure(
+        &mut o,
+        "cost-vs-p95",
+        "Each run's cost per article against its p95; the Pareto front joins the runs no other beats on both.",
+        scatter(runs),
+        "No run has both a cost per article and a p95.",
+    );
+    let front: Vec<String> = pareto_front(runs)
+        .into_iter()
+        .map(|i| runs[i].label.clone())
+        .collect();
+    if !front.is_empty() {
+        page::para(
+            &mut o,
+            &format!("On the Pareto front: {}.", front.join(", ")),
+        );
+    }
+    page::document(&format!("genbench: {} runs compared", runs.len()), &o).into_bytes()
+}
+
+fn md_value(m: &metrics::Metric, base: Option<f64>, v: Option<f64>, first: bool) -> String {
+    let Some(v) = v else { return "-".into() };
+    let shown = (m.show)(v);
+    match base.and_then(|b| delta(m, b, v)) {
+        Some((rel, dir)) if !first => {
+            let word = match dir {
+                Direction::Better => ", better",
+                Direction::Worse => ", **worse**",
+                Direction::Same | Direction::Neither => "",
+            };
+            format!("{shown} ({:+.1}%{word})", rel * 100.0)
+        }
+        _ => shown,
+    }
+}
+
+/// Renders `comparison.md`.
+pub fn comparison_markdown(runs: &[Run]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "### genbench: {} runs compared\n", runs.len());
+    let labels: Vec<String> = runs.iter().map(|r| md_cell(&r.label)).collect();
+    let _ = writeln!(
+        o,
+        "| metric | {} |\n|---|{}",
+        labels.join(" | "),
+        "---:|".repeat(runs.len())
+    );
+    for (k, vals) in differences(runs) {
+        let vals: Vec<String> = vals.iter().map(|v| md_cell(v)).collect();
+        let _ = writeln!(o, "| {} | {} |", md_cell(&k), vals.join(" | "));
+    }
+    for m in METRICS {
+        let vals: Vec<Option<f64>> = runs.iter().map(|r| (m.get)(&r.result)).collect();
+        if vals.iter().all(Option::is_none) {
+            continue;
+        }
+        let cells: Vec<String> = vals
+            .iter()
+            .enumerate()
+            .map(|(i, v)| md_value(m, vals[0], *v, i == 0))
+            .collect();
+        let _ = writeln!(o, "| {} | {} |", m.name, cells.join(" | "));
+    }
+    let front: Vec<String> = pareto_front(runs)
+        .into_iter()
+        .map(|i| md_cell(&runs[i].label))
+        .collect();
+    if !front.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nPareto front (no other run has both a lower p95 and a lower cost per article): {}.",
+            front.join(", ")
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\nDeltas are against {}.",
+        labels.first().cloned().unwrap_or_default()
+    );
+    o
+}

@@ -1,0 +1,327 @@
+//! Which charts a run's report shows, built from the `RunResult` alone.
+//! Each returns `None` when the run has nothing for it to show.
+
+use genbench_model::{RunResult, TimelinePoint};
+
+use crate::chart::{
+    self, BLUE_, Band, BarChart, Curve, GREEN_, GREY, LineChart, Marker, ORANGE, PALETTE, PURPLE,
+    RED_, Series, Svg,
+};
+use crate::hdr;
+
+fn tl(r: &RunResult, f: impl Fn(&TimelinePoint) -> Option<f64>) -> Vec<(f64, f64)> {
+    r.timeline
+        .iter()
+        .filter_map(|p| f(p).map(|v| (p.t_s, v)))
+        .collect()
+}
+
+fn has_target_rate(r: &RunResult) -> bool {
+    r.timeline.iter().any(|p| p.target_rate.is_some())
+}
+
+pub fn latency_over_time(r: &RunResult) -> Option<Svg> {
+    if r.timeline.is_empty() {
+        return None;
+    }
+    let mut series = vec![
+        Series::new("p50", BLUE_, tl(r, |p| p.p50_ms)),
+        Series::new("p95", ORANGE, tl(r, |p| p.p95_ms)),
+        Series::new("p99", RED_, tl(r, |p| p.p99_ms)),
+    ];
+    let rate = has_target_rate(r);
+    if rate {
+        series.push(
+            Series::new("target rate", GREY, tl(r, |p| p.target_rate))
+                .right()
+                .dashed(),
+        );
+    }
+    Some(chart::line(&LineChart {
+        x_desc: "seconds into the run".into(),
+        y_desc: "latency (ms)".into(),
+        y2_desc: rate.then(|| "target rate (req/s)".into()),
+        series,
+        ..Default::default()
+    }))
+}
+
+pub fn throughput_errors(r: &RunResult) -> Option<Svg> {
+    if r.timeline.is_empty() {
+        return None;
+    }
+    let mut series = vec![Series::new("responses/s", BLUE_, tl(r, |p| Some(p.rps)))];
+    if has_target_rate(r) {
+        series.push(Series::new("target rate", GREY, tl(r, |p| p.target_rate)).dashed());
+    }
+    series.push(Series::new(
+        "in flight",
+        PURPLE,
+        tl(r, |p| Some(p.in_flight as f64)),
+    ));
+    series.push(Series::new("errors/s", RED_, tl(r, |p| Some(p.errors as f64))).right());
+    Some(chart::line(&LineChart {
+        x_desc: "seconds into the run".into(),
+        y_desc: "requests/s, requests in flight".into(),
+        y2_desc: Some("errors/s".into()),
+        series,
+        ..Default::default()
+    }))
+}
+
+pub fn latency_distribution(r: &RunResult) -> Option<Svg> {
+    let mut curves = Vec::new();
+    for (name, b64, color) in [
+        ("latency", &r.histograms.latency_us, BLUE_),
+        ("time to first byte", &r.histograms.ttfb_us, ORANGE),
+    ] {
+        if let Some(h) = hdr::decode(b64.as_deref()) {
+            let points = hdr::percentile_curve_ms(&h);
+            if !points.is_empty() {
+                curves.push(Curve {
+                    name: name.into(),
+                    color,
+                    points,
+                });
+            }
+        }
+    }
+    (!curves.is_empty()).then(|| chart::percentiles(&curves))
+}
+
+/// Stages by mean, longest first, as the summary lists them.
+pub fn stages_by_mean(r: &RunResult) -> Vec<(&String, &genbench_model::StageSummaryMs)> {
+    let mut v: Vec<_> = r.stages.iter().collect();
+    v.sort_by(|a, b| b.1.mean.total_cmp(&a.1.mean).then(a.0.cmp(b.0)));
+    v
+}
+
+pub fn stages(r: &RunResult) -> Option<Svg> {
+    if r.stages.is_empty() {
+        return None;
+    }
+    let bars = stages_by_mean(r)
+        .into_iter()
+        .map(|(n, s)| (n.clone(), s.mean, Some(s.p95)))
+        .collect();
+    Some(chart::bars(&BarChart {
+        y_desc: "ms".into(),
+        bars,
+        front_name: "mean".into(),
+        back_name: Some("p95".into()),
+        color: Some(BLUE_),
+    }))
+}
+
+pub fn cache_hit_rate(r: &RunResult) -> Option<Svg> {
+    let pts = tl(r, |p| p.cache_hit_rate.map(|v| v * 100.0));
+    if pts.is_empty() {
+        return None;
+    }
+    let mut series = vec![Series::new("hit rate", GREEN_, pts)];
+    if let Some(overall) = r.cache.as_ref().and_then(|c| c.hit_rate) {
+        let (a, b) = (r.timeline[0].t_s, r.timeline[r.timeline.len() - 1].t_s);
+        series.push(
+            Series::new(
+                "over the run",
+                GREY,
+                vec![(a, overall * 100.0), (b, overall * 100.0)],
+            )
+            .dashed(),
+        );
+    }
+    Some(chart::line(&LineChart {
+        x_desc: "seconds into the run".into(),
+        y_desc: "cache hit rate (%)".into(),
+        series,
+        ..Default::default()
+    }))
+}
+
+pub fn cpu(r: &RunResult) -> Option<Svg> {
+    let mut series = Vec::new();
+    for (name, p, color) in [
+        ("target", &r.process.target, BLUE_),
+        ("harness", &r.process.harness, ORANGE),
+    ] {
+        if let Some(p) = p.as_ref().filter(|p| !p.samples.is_empty()) {
+            let pts = p.samples.iter().map(|s| (s.t_s, s.cpu_pct)).collect();
+            series.push(Series::new(name, color, pts));
+        }
+    }
+    (!series.is_empty()).then(|| {
+        chart::line(&LineChart {
+            x_desc: "seconds into the run".into(),
+            y_desc: "CPU (% of one core)".into(),
+            series,
+            ..Default::default()
+        })
+    })
+}
+
+/// The fitted leak line over the readings it was fitted to: OLS passes
+/// through the mean reading, with the reported slope.
+fn leak_line(r: &RunResult) -> Option<Series> {
+    let l = r.leak.as_ref()?;
+    let samples = &r.process.target.as_ref()?.samples;
+    let kept: Vec<_> = samples
+        .iter()
+        .filter(|s| s.t_s >= l.warmup_excluded_s)
+        .collect();
+    let (first, last) = (kept.first()?, kept.last()?);
+    let n = kept.len() as f64;
+    let mean_t = kept.iter().map(|s| s.t_s).sum::<f64>() / n;
+    let mean_rss = kept.iter().map(|s| s.rss_mib).sum::<f64>() / n;
+    let at = |t: f64| mean_rss + l.slope_mib_per_h / 3600.0 * (t - mean_t);
+    let name = format!("leak slope {:+.1} MiB/h", l.slope_mib_per_h);
+    Some(
+        Series::new(
+            &name,
+            RED_,
+            vec![(first.t_s, at(first.t_s)), (last.t_s, at(last.t_s))],
+        )
+        .dashed(),
+    )
+}
+
+pub fn rss(r: &RunResult) -> Option<Svg> {
+    let mut series = Vec::new();
+    for (name, p, color) in [
+        ("target", &r.process.target, BLUE_),
+        ("harness", &r.process.harness, ORANGE),
+    ] {
+        if let Some(p) = p.as_ref().filter(|p| !p.samples.is_empty()) {
+            let pts = p.samples.iter().map(|s| (s.t_s, s.rss_mib)).collect();
+            series.push(Series::new(name, color, pts));
+        }
+    }
+    if series.is_empty() {
+        return None;
+    }
+    series.extend(leak_line(r));
+    let bands = r
+        .leak
+        .as_ref()
+        .filter(|l| l.warmup_excluded_s > 0.0)
+        .map(|l| Band {
+            from: 0.0,
+            to: l.warmup_excluded_s,
+            label: "warm-up (excluded)".into(),
+            color: GREY,
+        })
+        .into_iter()
+        .collect();
+    Some(chart::line(&LineChart {
+        x_desc: "seconds into the run".into(),
+        y_desc: "RSS (MiB)".into(),
+        series,
+        bands,
+        ..Default::default()
+    }))
+}
+
+pub fn capacity(r: &RunResult) -> Option<Svg> {
+    let c = r.capacity.as_ref().filter(|c| !c.steps.is_empty())?;
+    let step = |f: &dyn Fn(&genbench_model::CapacityStep) -> Option<f64>| -> Vec<(f64, f64)> {
+        c.steps
+            .iter()
+            .filter_map(|s| f(s).map(|v| (s.target_rps, v)))
+            .collect()
+    };
+    let series = vec![
+        Series::new("achieved req/s", BLUE_, step(&|s| Some(s.achieved_rps))),
+        Series::new("offered = achieved", GREY, step(&|s| Some(s.target_rps))).dashed(),
+        Series::new("p95 (ms)", ORANGE, step(&|s| s.p95_ms)).right(),
+        Series::new(
+            "error rate (%)",
+            RED_,
+            step(&|s| Some(s.error_rate * 100.0)),
+        )
+        .right(),
+    ];
+    let mut markers = Vec::new();
+    if let Some(k) = c.knee_rps {
+        markers.push(Marker {
+            x: k,
+            label: format!("knee {k} req/s"),
+            color: PURPLE,
+        });
+    }
+    if let Some(m) = c.max_sustainable_rps {
+        markers.push(Marker {
+            x: m,
+            label: format!("max sustainable {m} req/s"),
+            color: GREEN_,
+        });
+    }
+    Some(chart::line(&LineChart {
+        x_desc: "offered rate (req/s)".into(),
+        y_desc: "achieved rate (req/s)".into(),
+        y2_desc: Some("p95 (ms), error rate (%)".into()),
+        series,
+        markers,
+        dots: true,
+        ..Default::default()
+    }))
+}
+
+pub fn spike(r: &RunResult) -> Option<Svg> {
+    let s = r.spike.as_ref()?;
+    let mut series = vec![
+        Series::new("p95", ORANGE, tl(r, |p| p.p95_ms)),
+        Series::new("responses/s", BLUE_, tl(r, |p| Some(p.rps))).right(),
+        Series::new("errors/s", RED_, tl(r, |p| Some(p.errors as f64))).right(),
+    ];
+    if let Some(b) = s.baseline_p95_ms {
+        let (a, z) = (r.timeline.first()?.t_s, r.timeline.last()?.t_s);
+        series.push(Series::new("pre-burst p95", GREY, vec![(a, b), (z, b)]).dashed());
+    }
+    let mut markers = Vec::new();
+    if let Some(rec) = s.recovery_s {
+        markers.push(Marker {
+            x: s.burst_end_s + rec,
+            label: format!("recovered after {rec:.0} s"),
+            color: GREEN_,
+        });
+    }
+    Some(chart::line(&LineChart {
+        x_desc: "seconds into the run".into(),
+        y_desc: "p95 (ms)".into(),
+        y2_desc: Some("req/s, errors/s".into()),
+        series,
+        bands: vec![Band {
+            from: s.burst_start_s,
+            to: s.burst_end_s,
+            label: "burst".into(),
+            color: RED_,
+        }],
+        markers,
+        ..Default::default()
+    }))
+}
+
+pub fn cost(r: &RunResult) -> Option<Svg> {
+    let c = r.cost.as_ref()?;
+    let mut bars: Vec<(String, f64, Option<f64>)> = c
+        .by_model
+        .iter()
+        .map(|(m, usd)| (m.clone(), *usd, None))
+        .collect();
+    if c.search_calls > 0 || c.search_usd > 0.0 {
+        bars.push((
+            format!("search ({} calls)", c.search_calls),
+            c.search_usd,
+            None,
+        ));
+    }
+    if bars.is_empty() {
+        return None;
+    }
+    Some(chart::bars(&BarChart {
+        y_desc: "USD over the run".into(),
+        bars,
+        front_name: "cost".into(),
+        back_name: None,
+        color: Some(PALETTE[2]),
+    }))
+}

@@ -1,0 +1,31 @@
+//! `report.html`: one self-contained page per run.
+
+mod charts;
+pub mod page;
+mod sections;
+
+use genbench_model::RunResult;
+
+use crate::fmt::enum_name;
+pub use charts::stages_by_mean;
+
+/// Renders the report of one run. `flamegraph_svg` is the run's
+/// `flamegraph.svg`, when the caller has it, embedded so the page needs
+/// no other file.
+pub fn report(r: &RunResult, flamegraph_svg: Option<&[u8]>) -> Vec<u8> {
+    let mut o = String::new();
+    sections::header(&mut o, r);
+    sections::summary_cards(&mut o, r);
+    sections::thresholds(&mut o, r);
+    sections::latency(&mut o, r);
+    sections::throughput(&mut o, r);
+    sections::stages(&mut o, r);
+    sections::cache(&mut o, r);
+    sections::process(&mut o, r);
+    sections::analyses(&mut o, r);
+    sections::cost(&mut o, r);
+    sections::flamegraph(&mut o, r, flamegraph_svg);
+    sections::environment(&mut o, r);
+    let title = format!("genbench: {} ({})", r.scenario.name, enum_name(&r.status));
+    page::document(&title, &o).into_bytes()
+}

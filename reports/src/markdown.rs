@@ -1,0 +1,156 @@
+//! `summary.md`: a run in a few lines that fit a GitHub job summary
+//! (`$GITHUB_STEP_SUMMARY`) or a pull-request comment.
+
+use std::fmt::Write as _;
+
+use genbench_model::{LatencySummaryMs, RunResult};
+
+use crate::escape::md_cell;
+use crate::fmt::{enum_name, ms, num, opt_ms, opt_pct, opt_usd, pct, usd};
+
+fn lat(s: &Option<LatencySummaryMs>) -> String {
+    match s {
+        Some(s) => format!("p50 {} · p95 {} · p99 {}", ms(s.p50), ms(s.p95), ms(s.p99)),
+        None => "no successful responses".into(),
+    }
+}
+
+fn analyses(o: &mut String, r: &RunResult) {
+    if let Some(l) = &r.leak {
+        let _ = writeln!(
+            o,
+            "| leak | **{}**: {:+.1} MiB/h (95% CI {:+.1} to {:+.1}; Theil-Sen {:+.1}) |",
+            enum_name(&l.verdict),
+            l.slope_mib_per_h,
+            l.ci95_mib_per_h[0],
+            l.ci95_mib_per_h[1],
+            l.theil_sen_mib_per_h
+        );
+    }
+    if let Some(c) = &r.capacity {
+        let _ = writeln!(
+            o,
+            "| capacity | max sustainable {}, knee {} |",
+            c.max_sustainable_rps
+                .map_or("none".into(), |v| format!("{} req/s", num(v))),
+            c.knee_rps
+                .map_or("none".into(), |v| format!("{} req/s", num(v)))
+        );
+    }
+    if let Some(s) = &r.spike {
+        let _ = writeln!(
+            o,
+            "| spike | burst p95 {}, {} errors, {} |",
+            ms(s.p95_during_burst_ms),
+            s.errors_during_burst,
+            s.recovery_s
+                .map_or("not recovered".into(), |v| format!("recovered in {v:.0} s"))
+        );
+    }
+}
+
+fn body(o: &mut String, r: &RunResult) {
+    let _ = writeln!(o, "| | |\n|---|---|");
+    let _ = writeln!(
+        o,
+        "| requests | {} ({} failed, {}) |",
+        r.requests.total,
+        r.requests.failed,
+        pct(r.errors.rate)
+    );
+    let _ = writeln!(o, "| throughput | {:.2} req/s |", r.throughput_rps);
+    let _ = writeln!(o, "| latency | {} |", lat(&r.latency_ms));
+    let _ = writeln!(o, "| time to first byte | {} |", lat(&r.ttfb_ms));
+    if let Some(c) = &r.cache {
+        let _ = writeln!(
+            o,
+            "| cache hit rate | {} ({}) |",
+            opt_pct(c.hit_rate),
+            md_cell(&c.source)
+        );
+    }
+    if let Some(c) = &r.cost {
+        let _ = writeln!(
+            o,
+            "| cost | {} per article, {} total |",
+            opt_usd(c.per_article_usd),
+            usd(c.total_usd)
+        );
+    }
+    if let Some(p) = &r.process.target {
+        let _ = writeln!(
+            o,
+            "| target CPU / RSS | mean {:.0}% · RSS {:.1} → {:.1} MiB (max {:.1}) |",
+            p.cpu_pct.mean, p.rss_mib.start, p.rss_mib.end, p.rss_mib.max
+        );
+    }
+    if !r.errors.by_kind.is_empty() {
+        let kinds: Vec<String> = r
+            .errors
+            .by_kind
+            .iter()
+            .map(|(k, n)| format!("{} {n}", md_cell(k)))
+            .collect();
+        let _ = writeln!(o, "| errors | {} |", kinds.join(", "));
+    }
+    analyses(o, r);
+}
+
+fn thresholds(o: &mut String, r: &RunResult) {
+    if r.thresholds.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n| threshold | observed | |\n|---|---:|---|");
+    for t in &r.thresholds {
+        let _ = writeln!(
+            o,
+            "| `{}` | {} | {} |",
+            t.expr.replace('`', "'").replace('|', "\\|"),
+            t.observed.map_or("not measured".into(), num),
+            if t.passed { "pass" } else { "**FAIL**" }
+        );
+    }
+}
+
+/// Renders `summary.md`.
+pub fn summary(r: &RunResult) -> String {
+    let failed = r.thresholds.iter().filter(|t| !t.passed).count();
+    let verdict = if failed > 0 {
+        format!("{failed} threshold(s) failed")
+    } else if r.thresholds.is_empty() {
+        "no thresholds".into()
+    } else {
+        "all thresholds passed".into()
+    };
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "### genbench: {} ({}), {}\n",
+        md_cell(&r.scenario.name),
+        enum_name(&r.status),
+        verdict
+    );
+    let _ = writeln!(
+        o,
+        "{} against `{}`, {:.1} s, started {}.\n",
+        enum_name(&r.scenario.kind),
+        r.target.url.replace('`', "'"),
+        r.duration_s,
+        md_cell(&r.started_at)
+    );
+    body(&mut o, r);
+    thresholds(&mut o, r);
+    if let Some(stage) = crate::html::stages_by_mean(r)
+        .into_iter()
+        .find(|(n, _)| n.as_str() != "total")
+    {
+        let _ = writeln!(
+            o,
+            "\nLongest stage: {} (mean {}, p95 {}).",
+            md_cell(stage.0),
+            ms(stage.1.mean),
+            opt_ms(Some(stage.1.p95))
+        );
+    }
+    o
+}
