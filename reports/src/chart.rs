@@ -108,6 +108,20 @@ fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("chart could not be drawn: {e:?}")
 }
 
+/// Axis tick labels without plotters' trailing ".0".
+fn tick(v: &f64) -> String {
+    let s = if v.abs() >= 100.0 || *v == v.trunc() {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    };
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 fn extent(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     values
         .filter(|v| v.is_finite())
@@ -173,6 +187,8 @@ pub fn line(c: &LineChart) -> Svg {
             .configure_mesh()
             .x_desc(c.x_desc.as_str())
             .y_desc(c.y_desc.as_str())
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
             .label_style((FONT, 12))
             .light_line_style(WHITE.mix(0.0))
             .draw()
@@ -181,6 +197,7 @@ pub fn line(c: &LineChart) -> Svg {
             chart
                 .configure_secondary_axes()
                 .y_desc(d.as_str())
+                .y_label_formatter(&tick)
                 .label_style((FONT, 12))
                 .draw()
                 .map_err(err)?;
@@ -297,6 +314,7 @@ pub fn percentiles(curves: &[Curve]) -> Svg {
             .x_desc("percentile")
             .y_desc("latency (ms)")
             .x_label_formatter(&nines_label)
+            .y_label_formatter(&tick)
             .label_style((FONT, 12))
             .light_line_style(WHITE.mix(0.0))
             .draw()
@@ -361,6 +379,7 @@ pub fn bars(c: &BarChart) -> Svg {
             .disable_x_mesh()
             .x_labels(n as usize)
             .x_label_formatter(&label)
+            .y_label_formatter(&tick)
             .y_desc(c.y_desc.as_str())
             .label_style((FONT, 12))
             .light_line_style(WHITE.mix(0.0))
@@ -437,6 +456,8 @@ pub fn scatter(c: &Scatter) -> Svg {
             .configure_mesh()
             .x_desc(c.x_desc.as_str())
             .y_desc(c.y_desc.as_str())
+            .x_label_formatter(&tick)
+            .y_label_formatter(&|v| format!("${}", tick(v)))
             .label_style((FONT, 12))
             .light_line_style(WHITE.mix(0.0))
             .draw()
@@ -449,11 +470,11 @@ pub fn scatter(c: &Scatter) -> Svg {
         if step.is_empty() {
             step.extend(c.front.iter().map(|&i| (c.points[i].1, c.points[i].2)));
         }
+        // No legend: it would cover points; the caption says what the
+        // line is.
         chart
             .draw_series(LineSeries::new(step, GREEN_.stroke_width(2)))
-            .map_err(err)?
-            .label("Pareto front (lower cost and lower p95)")
-            .legend(legend_line(GREEN_));
+            .map_err(err)?;
         for (i, (name, x, y)) in c.points.iter().enumerate() {
             let on_front = c.front.contains(&i);
             let color = PALETTE[i % PALETTE.len()];
@@ -464,13 +485,37 @@ pub fn scatter(c: &Scatter) -> Svg {
                     + Text::new(name.clone(), (8, -8), (FONT, 12))])
                 .map_err(err)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(GREY.mix(0.5))
-            .draw()
-            .map_err(err)
+        Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_drop_trailing_zeros() {
+        assert_eq!(tick(&2000.0), "2000");
+        assert_eq!(tick(&0.25), "0.25");
+        assert_eq!(tick(&0.0025), "0.003");
+        assert_eq!(tick(&1.5), "1.5");
+    }
+
+    #[test]
+    fn nines_axis_labels_read_as_percentiles() {
+        assert_eq!(nines_label(&nines(90.0)), "90%");
+        assert_eq!(nines_label(&nines(99.9)), "99.9%");
+        assert_eq!(nines_label(&1.0), "0%");
+    }
+
+    #[test]
+    fn a_chart_with_no_points_still_draws() {
+        let svg = line(&LineChart {
+            x_desc: "s".into(),
+            y_desc: "ms".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(svg.contains("<svg"));
+    }
 }

@@ -20,10 +20,12 @@ pub fn opt_ms(v: Option<f64>) -> String {
 
 /// Dollars with enough digits that a fraction of a cent still shows.
 pub fn usd(v: f64) -> String {
-    if v != 0.0 && v.abs() < 0.01 {
-        format!("${v:.5}")
-    } else {
+    if v == 0.0 || v.abs() >= 0.1 || !v.is_finite() {
         format!("${v:.2}")
+    } else {
+        // Three significant digits: $0.0218, $0.00273.
+        let decimals = (2.0 - v.abs().log10().floor()).clamp(2.0, 12.0) as usize;
+        format!("${v:.decimals$}")
     }
 }
 
@@ -77,9 +79,54 @@ mod tests {
         assert_eq!(ms(7847.9), "7.85 s");
         assert_eq!(usd(0.00204), "$0.00204");
         assert_eq!(usd(0.22), "$0.22");
+        assert_eq!(usd(0.0218), "$0.0218");
+        assert_eq!(usd(0.000_008_85), "$0.00000885");
         assert_eq!(pct(0.66), "66.0%");
         assert_eq!(pct(0.0002), "0.020%");
         assert_eq!(num(106.0), "106");
         assert_eq!(num(1.7712), "1.77");
+    }
+}
+
+/// A threshold's observed value in its metric's unit. The metric is the
+/// expression's first word, as the scenario grammar names it ("p95",
+/// "ttfb_p99", "error_rate", "cost_per_article", ...).
+pub fn observed(expr: &str, v: Option<f64>) -> String {
+    let Some(v) = v else {
+        return "not measured".into();
+    };
+    let metric: String = expr
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let latency =
+        |m: &str| m.len() > 1 && m.starts_with('p') && m[1..].chars().all(|c| c.is_ascii_digit());
+    match metric.as_str() {
+        m if latency(m) || m.strip_prefix("ttfb_").is_some_and(latency) => ms(v),
+        "error_rate" | "cache_hit_rate" => pct(v),
+        "cost_per_article" => usd(v),
+        "rss_growth" => format!("{v:+.1} MiB/h"),
+        "throughput_rps" | "rps" => format!("{} req/s", num(v)),
+        _ => num(v),
+    }
+}
+
+#[cfg(test)]
+mod observed_tests {
+    use super::observed;
+
+    #[test]
+    fn observed_values_carry_their_metric_unit() {
+        assert_eq!(observed("p95 < 15s", Some(1619.97)), "1.62 s");
+        assert_eq!(observed("ttfb_p99 <= 800ms", Some(12.0)), "12.0 ms");
+        assert_eq!(observed("error_rate < 1%", Some(0.0)), "0.0%");
+        assert_eq!(
+            observed("cost_per_article < $0.05", Some(0.00273)),
+            "$0.00273"
+        );
+        assert_eq!(observed("rss_growth < 10MiB/h", Some(2.41)), "+2.4 MiB/h");
+        assert_eq!(observed("throughput_rps >= 50", Some(49.5)), "49.50 req/s");
+        assert_eq!(observed("p95 < 15s", None), "not measured");
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use genbench_model::RunResult;
 
 use crate::escape::xml;
-use crate::fmt::{enum_name, num};
+use crate::fmt::enum_name;
 
 /// Renders `junit.xml`.
 pub fn junit(r: &RunResult) -> String {
@@ -31,7 +31,7 @@ pub fn junit(r: &RunResult) -> String {
         r.requests.total
     );
     for t in &r.thresholds {
-        let seen = t.observed.map_or("not measured".to_string(), num);
+        let seen = crate::fmt::observed(&t.expr, t.observed);
         let _ = write!(
             o,
             "<testcase name=\"{}\" classname=\"{}\" time=\"0\"",

@@ -104,9 +104,9 @@ fn thresholds(o: &mut String, r: &RunResult) {
     for t in &r.thresholds {
         let _ = writeln!(
             o,
-            "| `{}` | {} | {} |",
-            t.expr.replace('`', "'").replace('|', "\\|"),
-            t.observed.map_or("not measured".into(), num),
+            "| {} | {} | {} |",
+            md_cell(&t.expr),
+            crate::fmt::observed(&t.expr, t.observed),
             if t.passed { "pass" } else { "**FAIL**" }
         );
     }
@@ -132,9 +132,9 @@ pub fn summary(r: &RunResult) -> String {
     );
     let _ = writeln!(
         o,
-        "{} against `{}`, {:.1} s, started {}.\n",
+        "{} against {}, {:.1} s, started {}.\n",
         enum_name(&r.scenario.kind),
-        r.target.url.replace('`', "'"),
+        md_cell(&r.target.url),
         r.duration_s,
         md_cell(&r.started_at)
     );

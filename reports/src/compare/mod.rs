@@ -22,6 +22,28 @@ pub struct Run {
     pub result: RunResult,
 }
 
+/// Longest value shown for a configuration key; longer ones are cut.
+const MAX_VALUE_CHARS: usize = 80;
+
+fn shown(v: &serde_json::Value) -> String {
+    let s = match v {
+        serde_json::Value::String(s) => s.clone(),
+        // Thresholds and SLOs as written, not as parsed.
+        serde_json::Value::Array(items) if items.iter().all(|i| i.get("expr").is_some()) => items
+            .iter()
+            .filter_map(|i| i.get("expr").and_then(|e| e.as_str()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    if s.chars().count() > MAX_VALUE_CHARS {
+        let cut: String = s.chars().take(MAX_VALUE_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        s
+    }
+}
+
 fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, String>) {
     match v {
         serde_json::Value::Object(m) => {
@@ -34,11 +56,8 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, Strin
                 flatten(&key, v, out);
             }
         }
-        serde_json::Value::String(s) => {
-            out.insert(prefix.to_string(), s.clone());
-        }
         other => {
-            out.insert(prefix.to_string(), other.to_string());
+            out.insert(prefix.to_string(), shown(other));
         }
     }
 }
@@ -154,6 +173,9 @@ fn html_table(o: &mut String, runs: &[Run]) {
                 (0, _) | (_, None) => {
                     let _ = write!(o, "<td>{}</td>", html(&(m.show)(*v)));
                 }
+                (_, Some((rel, _))) if rel == 0.0 => {
+                    let _ = write!(o, "<td>{} <small>(same)</small></td>", html(&(m.show)(*v)));
+                }
                 (_, Some((rel, dir))) => {
                     let _ = write!(
                         o,
@@ -227,6 +249,7 @@ fn md_value(m: &metrics::Metric, base: Option<f64>, v: Option<f64>, first: bool)
     let Some(v) = v else { return "-".into() };
     let shown = (m.show)(v);
     match base.and_then(|b| delta(m, b, v)) {
+        Some((rel, _)) if !first && rel == 0.0 => format!("{shown} (same)"),
         Some((rel, dir)) if !first => {
             let word = match dir {
                 Direction::Better => ", better",

@@ -257,7 +257,7 @@ pub fn capacity(r: &RunResult) -> Option<Svg> {
     Some(chart::line(&LineChart {
         x_desc: "offered rate (req/s)".into(),
         y_desc: "achieved rate (req/s)".into(),
-        y2_desc: Some("p95 (ms), error rate (%)".into()),
+        y2_desc: Some("p95 (ms)".into()),
         series,
         markers,
         dots: true,

@@ -162,7 +162,7 @@ pub fn thresholds(o: &mut String, r: &RunResult) {
         } else {
             ("bad", "FAIL")
         };
-        let seen = t.observed.map_or("not measured".into(), num);
+        let seen = crate::fmt::observed(&t.expr, t.observed);
         let _ = writeln!(
             o,
             "<tr><td>{}</td><td>{}</td><td class=\"{class}\">{word}</td></tr>",

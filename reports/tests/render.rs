@@ -1,0 +1,273 @@
+//! The renderers on fixed fixtures: results.json files that real runs
+//! wrote (`fixtures/`), rendered and compared with reviewed snapshots.
+//! HTML snapshots keep the page's text and structure and summarize each
+//! chart (its element counts), so a change to either shows as a diff of
+//! a readable size.
+
+use genbench_model::RunResult;
+use genbench_reports::{
+    Run, comparison_html, comparison_markdown, junit, report_html, summary_markdown,
+};
+
+fn fixture(name: &str) -> RunResult {
+    let path = format!("{}/tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn flamegraph() -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/flamegraph.svg",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+const FIXTURES: [&str; 4] = ["baseline", "stress", "spike", "soak-leak"];
+
+/// The page with each inline `<svg>` replaced by a count of what it draws,
+/// and embedded data by its length.
+fn skeleton(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<svg") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find("</svg>")
+            .map_or(rest.len(), |e| start + e + "</svg>".len());
+        let svg = &rest[start..end];
+        let count = |tag: &str| svg.matches(tag).count();
+        out.push_str(&format!(
+            "<svg polylines={} lines={} rects={} circles={} texts={}/>",
+            count("<polyline"),
+            count("<line"),
+            count("<rect"),
+            count("<circle"),
+            count("<text")
+        ));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    let mut out2 = String::new();
+    let mut rest = out.as_str();
+    while let Some(start) = rest.find("base64,") {
+        let start = start + "base64,".len();
+        out2.push_str(&rest[..start]);
+        let end = rest[start..].find('"').map_or(rest.len(), |e| start + e);
+        out2.push_str(&format!("[{} bytes]", end - start));
+        rest = &rest[end..];
+    }
+    out2.push_str(rest);
+    out2
+}
+
+fn html(r: &RunResult, flame: Option<&[u8]>) -> String {
+    String::from_utf8(report_html(r, flame)).unwrap()
+}
+
+#[test]
+fn markdown_summaries() {
+    for name in FIXTURES {
+        insta::assert_snapshot!(format!("summary-{name}"), summary_markdown(&fixture(name)));
+    }
+}
+
+#[test]
+fn junit_one_testcase_per_threshold() {
+    for name in FIXTURES {
+        let r = fixture(name);
+        let xml = junit(&r);
+        assert_eq!(
+            xml.matches("<testcase ").count(),
+            r.thresholds.len(),
+            "{name}"
+        );
+        let failed = r.thresholds.iter().filter(|t| !t.passed).count();
+        assert_eq!(xml.matches("<failure ").count(), failed, "{name}");
+        insta::assert_snapshot!(format!("junit-{name}"), xml);
+    }
+}
+
+#[test]
+fn html_reports() {
+    let flame = flamegraph();
+    for name in FIXTURES {
+        let r = fixture(name);
+        let f = r
+            .artifacts
+            .flamegraph_svg
+            .is_some()
+            .then_some(flame.as_slice());
+        insta::assert_snapshot!(format!("report-{name}"), skeleton(&html(&r, f)));
+    }
+}
+
+#[test]
+fn html_has_every_chart_its_run_supports() {
+    let charts = |h: &str| -> Vec<String> {
+        h.split("data-chart=\"")
+            .skip(1)
+            .map(|s| s[..s.find('"').unwrap()].to_string())
+            .collect()
+    };
+    let common = [
+        "latency-over-time",
+        "latency-distribution",
+        "throughput-errors",
+        "stages",
+        "cache-hit-rate",
+        "cpu",
+        "rss",
+        "cost",
+    ];
+    let flame = flamegraph();
+    for (name, extra) in [
+        ("baseline", vec!["flamegraph"]),
+        ("stress", vec!["capacity"]),
+        ("spike", vec!["spike"]),
+        ("soak-leak", vec![]),
+    ] {
+        let r = fixture(name);
+        let got = charts(&html(&r, Some(&flame)));
+        for c in common.iter().chain(extra.iter()) {
+            assert!(
+                got.iter().any(|g| g == c),
+                "{name}: no {c} chart in {got:?}"
+            );
+        }
+        assert!(
+            !html(&r, Some(&flame)).contains("data-chart-error"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn html_is_self_contained() {
+    for name in FIXTURES {
+        let h = html(&fixture(name), Some(&flamegraph()));
+        for needle in [
+            "src=\"http",
+            "href=\"http",
+            "<link",
+            "@import",
+            "url(",
+            "src=\"//",
+        ] {
+            assert!(
+                !h.contains(needle),
+                "{name}: the report fetches something: {needle}"
+            );
+        }
+    }
+}
+
+/// Every string a target or a scenario file controls, carrying markup.
+fn hostile() -> RunResult {
+    const XSS: &str = "<script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\">";
+    let mut r = fixture("baseline");
+    r.scenario.name = XSS.into();
+    r.target.url = format!("http://127.0.0.1:1/{XSS}");
+    r.errors.by_kind.insert(XSS.into(), 3);
+    let stage = r.stages.values().next().copied().unwrap();
+    r.stages.insert(XSS.into(), stage);
+    if let Some(c) = r.cost.as_mut() {
+        c.by_model.insert(XSS.into(), 0.5);
+        c.source = XSS.into();
+    }
+    if let Some(c) = r.cache.as_mut() {
+        c.source = XSS.into();
+    }
+    r.thresholds[0].expr = XSS.into();
+    r.scenario.resolved = serde_json::json!({ "description": XSS });
+    r.started_at = XSS.into();
+    r
+}
+
+#[test]
+fn markup_in_results_is_shown_as_text() {
+    let r = hostile();
+    for (what, out) in [
+        ("html", html(&r, None)),
+        (
+            "comparison",
+            String::from_utf8(comparison_html(&[
+                Run {
+                    label: "<script>x</script>".into(),
+                    result: r.clone(),
+                },
+                Run {
+                    label: "b".into(),
+                    result: fixture("baseline"),
+                },
+            ]))
+            .unwrap(),
+        ),
+    ] {
+        assert!(!out.contains("<script>window"), "{what}: raw script");
+        assert!(!out.contains("<img src=x"), "{what}: raw img");
+        assert!(!out.contains("<script>x"), "{what}: raw label");
+        assert!(
+            out.contains("&lt;script&gt;window.__xss=1&lt;/script&gt;"),
+            "{what}: escaped text missing"
+        );
+    }
+    let md = summary_markdown(&r);
+    assert!(!md.contains("<script>"), "{md}");
+    let xml = junit(&r);
+    assert!(!xml.contains("<script>"), "{xml}");
+}
+
+fn runs() -> Vec<Run> {
+    let base = fixture("baseline");
+    let mut pricier = base.clone();
+    if let Some(c) = pricier.cost.as_mut() {
+        c.per_article_usd = c.per_article_usd.map(|v| v * 8.0);
+    }
+    if let Some(l) = pricier.latency_ms.as_mut() {
+        l.p95 *= 0.5;
+    }
+    let mut worse = base.clone();
+    if let Some(c) = worse.cost.as_mut() {
+        c.per_article_usd = c.per_article_usd.map(|v| v * 2.0);
+    }
+    if let Some(l) = worse.latency_ms.as_mut() {
+        l.p95 *= 1.5;
+    }
+    worse.scenario.resolved["pipeline"] = serde_json::json!({ "model": "gpt-4o" });
+    vec![
+        Run {
+            label: "base".into(),
+            result: base,
+        },
+        Run {
+            label: "faster, pricier".into(),
+            result: pricier,
+        },
+        Run {
+            label: "slower, pricier".into(),
+            result: worse,
+        },
+    ]
+}
+
+#[test]
+fn comparison_marks_the_pareto_front_and_directions() {
+    let md = comparison_markdown(&runs());
+    assert!(md.contains("Pareto front (no other run has both a lower p95 and a lower cost per article): faster, pricier, base."), "{md}");
+    assert!(md.contains("| pipeline.model | - | - | gpt-4o |"), "{md}");
+    insta::assert_snapshot!("comparison-md", md);
+    let h = String::from_utf8(comparison_html(&runs())).unwrap();
+    assert!(
+        h.contains("data-chart=\"latency-curves\"") && h.contains("data-chart=\"cost-vs-p95\"")
+    );
+    assert!(
+        h.contains("<td class=\"worse\">"),
+        "a worse delta is coloured"
+    );
+    assert!(
+        h.contains("<td class=\"better\">"),
+        "a better delta is coloured"
+    );
+    insta::assert_snapshot!("comparison-html", skeleton(&h));
+}
