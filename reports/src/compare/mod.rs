@@ -173,7 +173,7 @@ fn html_table(o: &mut String, runs: &[Run]) {
                 (0, _) | (_, None) => {
                     let _ = write!(o, "<td>{}</td>", html(&(m.show)(*v)));
                 }
-                (_, Some((rel, _))) if rel == 0.0 => {
+                (_, Some((0.0, _))) => {
                     let _ = write!(o, "<td>{} <small>(same)</small></td>", html(&(m.show)(*v)));
                 }
                 (_, Some((rel, dir))) => {
