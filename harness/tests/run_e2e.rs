@@ -20,6 +20,7 @@ fn baseline_writes_results_that_follow_the_schema() {
             "4s",
             "--mock-time-scale",
             "0",
+            "--junit",
             "--out",
         ])
         .arg(&dir)
@@ -58,6 +59,20 @@ fn baseline_writes_results_that_follow_the_schema() {
         .collect();
     assert!(entries.len() >= 3, "{} intervals", entries.len());
     assert!(entries.windows(2).all(|w| w[0] < w[1]), "{entries:?}");
+    // The reports, named in results.json and written beside it.
+    assert_eq!(v["artifacts"]["report_html"], "report.html");
+    assert_eq!(v["artifacts"]["summary_md"], "summary.md");
+    assert_eq!(v["artifacts"]["junit_xml"], "junit.xml");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("data-chart=\"latency-over-time\""),
+        "no latency chart"
+    );
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(md.starts_with("### genbench: baseline (completed)"), "{md}");
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase ").count(), 2, "{junit}");
+    assert!(stdout.contains("report.html"), "{stdout}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -97,6 +112,11 @@ fn ctrl_c_writes_partial_results_marked_interrupted() {
     assert!(v["duration_s"].as_f64().unwrap() < 30.0);
     assert!(v["requests"]["total"].as_u64().unwrap() > 0);
     assert_eq!(schema_errors(&v), Vec::<String>::new());
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains(">interrupted</span>"),
+        "the report says interrupted"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -124,7 +144,7 @@ values = ["a", "b"]
     let out = genbench()
         .args(["run"])
         .arg(&scenario)
-        .args(["--mock-time-scale", "0", "--out"])
+        .args(["--mock-time-scale", "0", "--junit", "--out"])
         .arg(&dir)
         .output()
         .unwrap();
@@ -135,6 +155,9 @@ values = ["a", "b"]
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL"));
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<failure ").count(), 1, "{junit}");
+    assert!(junit.contains("error_rate &lt; 0% failed"), "{junit}");
     let out = genbench()
         .args(["run", "no-such-scenario"])
         .output()
