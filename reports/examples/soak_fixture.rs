@@ -46,10 +46,8 @@ fn summary(h: &Histogram<u64>) -> LatencySummaryMs {
     }
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let out = args.get(1).map_or("soak-2h.json", String::as_str);
-    let seconds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(7200);
+/// A soak of `seconds` seconds at 5 requests/s.
+pub fn soak(seconds: usize) -> RunResult {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut total = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("bounds");
     let (mut timeline, mut target, mut harness) = (Vec::new(), Vec::new(), Vec::new());
@@ -170,10 +168,19 @@ fn main() {
     }];
     r.histograms.latency_us = Some(encode(&total));
     r.histograms.ttfb_us = Some(encode(&total));
-    let json = serde_json::to_vec(&r).expect("serialize");
+    r
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let out = args.get(1).map_or("soak-2h.json", String::as_str);
+    let seconds: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(7200);
+    let r = soak(seconds);
+    let json = serde_json::to_vec_pretty(&r).expect("serialize");
     std::fs::write(out, &json).unwrap_or_else(|e| panic!("cannot write {out}: {e}"));
     eprintln!(
-        "{out}: {seconds} s, {requests} requests, {} bytes",
+        "{out}: {seconds} s, {} requests, {} bytes",
+        r.requests.total,
         json.len()
     );
 }

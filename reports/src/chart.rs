@@ -32,6 +32,17 @@ pub enum Axis {
     Right,
 }
 
+/// How a series longer than the chart is wide is thinned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thin {
+    /// Each bucket's lowest and highest point: spikes survive (memory,
+    /// errors, CPU).
+    MinMax,
+    /// Each window's median: the trend of a noisy series (per-second
+    /// percentiles of a long run).
+    Median,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stroke {
     Solid,
@@ -44,8 +55,13 @@ pub struct Series {
     pub color: RGBColor,
     pub axis: Axis,
     pub stroke: Stroke,
+    pub thin: Thin,
     pub points: Vec<(f64, f64)>,
 }
+
+/// Points a median-thinned series keeps: one per 2 pixels is a readable
+/// trend.
+pub const MEDIAN_POINTS: usize = WIDTH as usize / 2;
 
 impl Series {
     pub fn new(name: &str, color: RGBColor, points: Vec<(f64, f64)>) -> Self {
@@ -54,8 +70,14 @@ impl Series {
             color,
             axis: Axis::Left,
             stroke: Stroke::Solid,
+            thin: Thin::MinMax,
             points,
         }
+    }
+
+    pub fn median(mut self) -> Self {
+        self.thin = Thin::Median;
+        self
     }
 
     pub fn right(mut self) -> Self {
@@ -227,7 +249,10 @@ pub fn line(c: &LineChart) -> Svg {
                 .legend(legend_line(m.color));
         }
         for s in &c.series {
-            let pts = decimate::min_max(&s.points, MAX_POINTS);
+            let pts = match s.thin {
+                Thin::MinMax => decimate::min_max(&s.points, MAX_POINTS),
+                Thin::Median => decimate::windowed_median(&s.points, MEDIAN_POINTS),
+            };
             let style = s
                 .color
                 .stroke_width(if s.stroke == Stroke::Solid { 2 } else { 1 });

@@ -39,6 +39,35 @@ pub fn min_max(points: &[(f64, f64)], limit: usize) -> Vec<(f64, f64)> {
     out
 }
 
+/// Reduces `points` (sorted by x) to at most `limit` points, each the
+/// median y of an equal-count window at the window's middle x: a trend for
+/// series whose second-to-second noise would otherwise fill the chart
+/// (per-second percentiles of a long run at a low rate).
+pub fn windowed_median(points: &[(f64, f64)], limit: usize) -> Vec<(f64, f64)> {
+    let limit = limit.max(1);
+    if points.len() <= limit {
+        return points.to_vec();
+    }
+    let window = points.len().div_ceil(limit);
+    points
+        .chunks(window)
+        .map(|chunk| {
+            let mut ys: Vec<f64> = chunk.iter().map(|p| p.1).collect();
+            ys.sort_by(f64::total_cmp);
+            (chunk[chunk.len() / 2].0, ys[ys.len() / 2])
+        })
+        .collect()
+}
+
+/// Seconds per window `windowed_median` uses for `n` points.
+pub fn window_len(n: usize, limit: usize) -> usize {
+    if n <= limit.max(1) {
+        1
+    } else {
+        n.div_ceil(limit.max(1))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -61,6 +90,27 @@ mod tests {
                 let min = ys.iter().cloned().fold(f64::MAX, f64::min);
                 prop_assert!(out.iter().any(|p| p.1 == max));
                 prop_assert!(out.iter().any(|p| p.1 == min));
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn medians_stay_within_their_windows(
+            ys in prop::collection::vec(-1e6f64..1e6, 1..3000),
+            limit in 1usize..500,
+        ) {
+            let pts: Vec<(f64, f64)> = ys.iter().enumerate().map(|(i, y)| (i as f64, *y)).collect();
+            let out = windowed_median(&pts, limit);
+            prop_assert!(out.len() <= limit.max(1));
+            prop_assert!(out.windows(2).all(|w| w[0].0 < w[1].0));
+            let w = window_len(pts.len(), limit);
+            for (i, p) in out.iter().enumerate() {
+                let chunk = &pts[i * w..((i + 1) * w).min(pts.len())];
+                prop_assert!(chunk.iter().any(|c| c.0 == p.0));
+                let lo = chunk.iter().map(|c| c.1).fold(f64::MAX, f64::min);
+                let hi = chunk.iter().map(|c| c.1).fold(f64::MIN, f64::max);
+                prop_assert!(p.1 >= lo && p.1 <= hi);
             }
         }
     }

@@ -25,9 +25,9 @@ pub fn latency_over_time(r: &RunResult) -> Option<Svg> {
         return None;
     }
     let mut series = vec![
-        Series::new("p50", BLUE_, tl(r, |p| p.p50_ms)),
-        Series::new("p95", ORANGE, tl(r, |p| p.p95_ms)),
-        Series::new("p99", RED_, tl(r, |p| p.p99_ms)),
+        Series::new("p50", BLUE_, tl(r, |p| p.p50_ms)).median(),
+        Series::new("p95", ORANGE, tl(r, |p| p.p95_ms)).median(),
+        Series::new("p99", RED_, tl(r, |p| p.p99_ms)).median(),
     ];
     let rate = has_target_rate(r);
     if rate {
@@ -44,6 +44,11 @@ pub fn latency_over_time(r: &RunResult) -> Option<Svg> {
         series,
         ..Default::default()
     }))
+}
+
+/// Seconds each point of the latency-over-time chart stands for.
+pub fn latency_window_s(r: &RunResult) -> usize {
+    crate::decimate::window_len(r.timeline.len(), chart::MEDIAN_POINTS)
 }
 
 pub fn throughput_errors(r: &RunResult) -> Option<Svg> {

@@ -201,10 +201,19 @@ pub fn latency(o: &mut String, r: &RunResult) {
         ],
         &latency_rows(r),
     );
+    let window = charts::latency_window_s(r);
+    let caption = if window > 1 {
+        format!(
+            "Latency percentiles, measured from each request's scheduled time, with the target rate; \
+each point is the median of {window} seconds' percentiles (the run is longer than the chart is wide)."
+        )
+    } else {
+        "Latency percentiles each second, measured from each request's scheduled time, with the target rate.".to_string()
+    };
     figure(
         o,
         "latency-over-time",
-        "Latency percentiles each second, measured from each request's scheduled time, with the target rate.",
+        &caption,
         charts::latency_over_time(r),
         "No timeline was recorded.",
     );
