@@ -9,6 +9,7 @@
 pub mod analysis;
 pub mod body;
 pub mod cost;
+pub mod host;
 pub mod process;
 pub mod profile;
 pub mod prometheus;

@@ -268,6 +268,20 @@ pub struct Profile {
     pub window_s: Option<[f64; 2]>,
 }
 
+/// The machine a run ran on, so results from different machines are not
+/// compared as if they were alike.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Host {
+    /// Operating system and version, e.g. "Linux (Debian GNU/Linux 12)".
+    pub os: String,
+    pub arch: String,
+    /// Cores available to genbench.
+    pub cpus: u32,
+    pub cpu_brand: Option<String>,
+    pub kernel: Option<String>,
+    pub memory_mib: Option<f64>,
+}
+
 /// One second of the run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimelinePoint {
@@ -318,6 +332,10 @@ pub struct RunResult {
     pub status: RunStatus,
     pub scenario: ScenarioInfo,
     pub target: TargetInfo,
+    /// The machine genbench ran on; null in results from before it was
+    /// recorded.
+    #[serde(default)]
+    pub host: Option<Host>,
     /// RFC 3339, UTC.
     pub started_at: String,
     pub duration_s: f64,
@@ -359,6 +377,7 @@ impl RunResult {
             status: RunStatus::Completed,
             scenario,
             target,
+            host: None,
             started_at,
             duration_s: 0.0,
             requests: RequestCounts::default(),

@@ -66,6 +66,14 @@ fn full() -> RunResult {
     };
     let mut r = empty();
     r.status = RunStatus::Interrupted;
+    r.host = Some(Host {
+        os: "Linux (Debian GNU/Linux 12)".into(),
+        arch: "x86_64".into(),
+        cpus: 2,
+        cpu_brand: None,
+        kernel: Some("6.1.0".into()),
+        memory_mib: Some(24_000.0),
+    });
     r.latency_ms = Some(lat);
     r.ttfb_ms = Some(lat);
     r.chunk_gap_ms = Some(lat);

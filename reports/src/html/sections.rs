@@ -584,6 +584,22 @@ pub fn environment(o: &mut String, r: &RunResult) {
         vec!["started".into(), r.started_at.clone()],
         vec!["duration".into(), format!("{:.1} s", r.duration_s)],
     ];
+    let mut rows = rows;
+    if let Some(h) = &r.host {
+        rows.push(vec![
+            "machine".into(),
+            format!("{} {}, {} cores", h.os, h.arch, h.cpus),
+        ]);
+        if let Some(b) = &h.cpu_brand {
+            rows.push(vec!["CPU".into(), b.clone()]);
+        }
+        if let Some(k) = &h.kernel {
+            rows.push(vec!["kernel".into(), k.clone()]);
+        }
+        if let Some(m) = h.memory_mib {
+            rows.push(vec!["memory".into(), format!("{:.1} GiB", m / 1024.0)]);
+        }
+    }
     table(o, &["", ""], &rows);
     let resolved = serde_json::to_string_pretty(&r.scenario.resolved).unwrap_or_default();
     let _ = writeln!(
