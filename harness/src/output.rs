@@ -229,9 +229,7 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
     }
     collected(&mut o, r);
     for t in &r.thresholds {
-        let seen = t
-            .observed
-            .map_or("not measured".to_string(), |v| format!("{v:.4}"));
+        let seen = genbench_reports::threshold_value(&t.expr, t.observed);
         let _ = writeln!(
             o,
             "  threshold   {:<28} {:<14} {}",

@@ -25,7 +25,7 @@ fn mib(v: f64) -> String {
 }
 
 fn cpu(v: f64) -> String {
-    format!("{v:.0}%")
+    format!("{v:.1}%")
 }
 
 fn mib_h(v: f64) -> String {
