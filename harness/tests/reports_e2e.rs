@@ -228,3 +228,43 @@ fn matrix_validates_every_combination_before_running_any() {
         assert!(!dir.exists(), "{args:?}: a run started");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_in_a_matrix_keeps_the_run_skips_the_rest_and_still_compares() {
+    let dir = out_dir("matrix-interrupt");
+    let mut child = genbench()
+        .args([
+            "matrix",
+            "--vary",
+            "pipeline.top_k=2,3",
+            "--duration",
+            "60s",
+            "--rate",
+            "10",
+            "--mock-time-scale",
+            "0",
+            "--profile",
+            "off",
+            "--out",
+        ])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    assert_eq!(child.wait().unwrap().code(), Some(3));
+    let first = results(&dir.join("01-top_k-2"));
+    assert_eq!(first["status"], "interrupted");
+    assert!(first["duration_s"].as_f64().unwrap() < 30.0);
+    assert!(!dir.join("02-top_k-3").exists(), "the second run started");
+    let md = std::fs::read_to_string(dir.join("comparison.md")).unwrap();
+    assert!(md.contains("| metric | top\\_k=2 |"), "{md}");
+    let _ = std::fs::remove_dir_all(dir);
+}
