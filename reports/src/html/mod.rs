@@ -1,7 +1,9 @@
 //! `report.html`: one self-contained page per run.
 
+mod analyses;
 mod charts;
 pub mod page;
+mod resources;
 mod sections;
 
 use genbench_model::RunResult;
@@ -21,11 +23,11 @@ pub fn report(r: &RunResult, flamegraph_svg: Option<&[u8]>) -> Vec<u8> {
     sections::throughput(&mut o, r);
     sections::stages(&mut o, r);
     sections::cache(&mut o, r);
-    sections::process(&mut o, r);
-    sections::analyses(&mut o, r);
-    sections::cost(&mut o, r);
-    sections::flamegraph(&mut o, r, flamegraph_svg);
-    sections::environment(&mut o, r);
+    analyses::process(&mut o, r);
+    analyses::analyses(&mut o, r);
+    resources::cost(&mut o, r);
+    resources::flamegraph(&mut o, r, flamegraph_svg);
+    resources::environment(&mut o, r);
     let title = format!("genbench: {} ({})", r.scenario.name, enum_name(&r.status));
     page::document(&title, &o).into_bytes()
 }
