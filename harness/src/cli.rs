@@ -14,12 +14,13 @@ use clap::{Args, Parser, Subcommand};
 article-generation service over HTTP (your own, or the built-in reference pipeline backed \
 by mock LLM, search and web providers) and reports latency, time-to-first-token, \
 throughput, errors, cache hit rates, per-stage time, cost per article, CPU, RSS and leaks.",
-    after_help = "Start here:\n  genbench mock                 mock OpenAI, search and web providers on loopback\n  \
-genbench mock --help          presets, faults and the ledger\n  \
+    after_help = "Start here:\n  \
 genbench run                  the baseline scenario against the embedded pipeline\n  \
+genbench run --help           scenarios, your own service, overrides, outputs\n  \
 genbench report RESULTS.json  re-render a run's report.html\n  \
 genbench compare A.json B.json   runs side by side\n  \
-genbench matrix --vary pipeline.model=gpt-4o,gpt-4o-mini   one run per configuration"
+genbench matrix --vary pipeline.model=gpt-4o,gpt-4o-mini   one run per configuration\n  \
+genbench mock                 mock OpenAI, search and web providers on loopback"
 )]
 pub struct Cli {
     /// More diagnostics on stderr (-v info, -vv debug); GENBENCH_LOG overrides.
