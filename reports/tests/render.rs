@@ -195,10 +195,12 @@ fn markup_in_results_is_shown_as_text() {
                 Run {
                     label: "<script>x</script>".into(),
                     result: r.clone(),
+                    report_href: Some("a/\"><script>window.__xss=1</script>".into()),
                 },
                 Run {
                     label: "b".into(),
                     result: fixture("baseline"),
+                    report_href: Some("javascript:window.__xss=3".into()),
                 },
             ]))
             .unwrap(),
@@ -207,6 +209,7 @@ fn markup_in_results_is_shown_as_text() {
         assert!(!out.contains("<script>window"), "{what}: raw script");
         assert!(!out.contains("<img src=x"), "{what}: raw img");
         assert!(!out.contains("<script>x"), "{what}: raw label");
+        assert!(!out.contains("javascript:"), "{what}: a scheme in a link");
         assert!(
             out.contains("&lt;script&gt;window.__xss=1&lt;/script&gt;"),
             "{what}: escaped text missing"
@@ -239,14 +242,17 @@ fn runs() -> Vec<Run> {
         Run {
             label: "base".into(),
             result: base,
+            report_href: None,
         },
         Run {
             label: "faster, pricier".into(),
             result: pricier,
+            report_href: None,
         },
         Run {
             label: "slower, pricier".into(),
             result: worse,
+            report_href: None,
         },
     ]
 }

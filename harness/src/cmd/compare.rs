@@ -1,7 +1,7 @@
 //! `genbench compare`: several runs side by side, as HTML and Markdown.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::anyhow;
 use genbench_reports::Run;
@@ -40,6 +40,65 @@ pub fn unique(labels: Vec<String>) -> Vec<String> {
         .collect()
 }
 
+/// A path made absolute, with `.` and `..` resolved by name.
+fn normalized(p: &Path) -> Option<PathBuf> {
+    let abs = std::path::absolute(p).ok()?;
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// A link from a page in `from_dir` to the file `to`: relative, '/'
+/// separated, and percent-encoded where a URL needs it.
+pub fn href(from_dir: &Path, to: &Path) -> Option<String> {
+    let (from, to) = (normalized(from_dir)?, normalized(to)?);
+    let common = from
+        .components()
+        .zip(to.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let ups = from.components().count() - common;
+    let parts: Vec<String> = std::iter::repeat_n("..".to_string(), ups)
+        .chain(
+            to.components()
+                .skip(common)
+                .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+        )
+        .collect();
+    let joined = parts.join("/");
+    let mut out = String::with_capacity(joined.len());
+    for b in joined.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    Some(out)
+}
+
+/// The link to the report a results.json names, if it is there.
+pub fn report_href(
+    comparison: &Path,
+    results: &Path,
+    r: &genbench_model::RunResult,
+) -> Option<String> {
+    let report = results.parent()?.join(r.artifacts.report_html.as_ref()?);
+    if !report.exists() {
+        return None;
+    }
+    href(comparison.parent().unwrap_or(Path::new("")), &report)
+}
+
 /// Writes comparison.html and comparison.md (beside it) and prints the
 /// Markdown on stdout.
 pub fn write(runs: &[Run], html_path: &Path) -> Result<PathBuf, Exit> {
@@ -70,12 +129,17 @@ pub fn run(args: CompareArgs) -> Result<u8, Exit> {
         .collect::<anyhow::Result<Vec<_>>>()
         .map_err(Exit::usage)?;
     let labels = unique(args.results.iter().map(|p| label(p)).collect());
+    let out = args.out.unwrap_or_else(|| PathBuf::from("comparison.html"));
     let runs: Vec<Run> = labels
         .into_iter()
         .zip(results)
-        .map(|(label, result)| Run { label, result })
+        .zip(&args.results)
+        .map(|((label, result), path)| Run {
+            label,
+            report_href: report_href(&out, path, &result),
+            result,
+        })
         .collect();
-    let out = args.out.unwrap_or_else(|| PathBuf::from("comparison.html"));
     write(&runs, &out)?;
     Ok(Exit::OK)
 }
@@ -91,6 +155,20 @@ mod tests {
         assert_eq!(
             unique(vec!["a".into(), "b".into(), "a".into()]),
             vec!["a", "b", "a #3"]
+        );
+    }
+
+    #[test]
+    fn links_are_relative_to_the_comparison() {
+        let h = |a: &str, b: &str| href(Path::new(a), Path::new(b)).unwrap();
+        assert_eq!(h("/out/m", "/out/m/01-a/report.html"), "01-a/report.html");
+        assert_eq!(
+            h("/out/cmp", "/out/runs/b/report.html"),
+            "../runs/b/report.html"
+        );
+        assert_eq!(
+            h("/out/./x/..", "/out/r 1/report.html"),
+            "r%201/report.html"
         );
     }
 }

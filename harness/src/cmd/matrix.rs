@@ -183,6 +183,11 @@ pub fn run(args: MatrixArgs) -> Result<u8, Exit> {
         match rt.block_on(super::run::execute(p.cfg, &p.out, args.junit, stop.clone())) {
             Ok(result) => runs.push(Run {
                 label: p.label,
+                report_href: super::compare::report_href(
+                    &out.join("comparison.html"),
+                    &p.out.join(crate::output::RESULTS),
+                    &result,
+                ),
                 result,
             }),
             Err(e) => {

@@ -20,6 +20,9 @@ use metrics::{Direction, METRICS, delta};
 pub struct Run {
     pub label: String,
     pub result: RunResult,
+    /// The run's report.html as a link from the comparison's directory,
+    /// when the caller knows where both are.
+    pub report_href: Option<String>,
 }
 
 /// Longest value shown for a configuration key; longer ones are cut.
@@ -155,7 +158,21 @@ fn class(d: Direction) -> &'static str {
 fn html_table(o: &mut String, runs: &[Run]) {
     o.push_str("<table data-table=\"comparison\">\n<tr><th>metric</th>");
     for r in runs {
-        let _ = write!(o, "<th>{}</th>", html(&r.label));
+        // Only relative links: a scheme (javascript:, http:) is never
+        // written into the page.
+        match r.report_href.as_ref().filter(|h| !h.contains(':')) {
+            Some(href) => {
+                let _ = write!(
+                    o,
+                    "<th><a href=\"{}\">{}</a></th>",
+                    html(href),
+                    html(&r.label)
+                );
+            }
+            None => {
+                let _ = write!(o, "<th>{}</th>", html(&r.label));
+            }
+        }
     }
     o.push_str("</tr>\n");
     for m in METRICS {
