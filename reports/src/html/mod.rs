@@ -2,6 +2,7 @@
 
 mod analyses;
 mod charts;
+mod flamegraph;
 pub mod page;
 mod resources;
 mod sections;
@@ -26,7 +27,7 @@ pub fn report(r: &RunResult, flamegraph_svg: Option<&[u8]>) -> Vec<u8> {
     analyses::process(&mut o, r);
     analyses::analyses(&mut o, r);
     resources::cost(&mut o, r);
-    resources::flamegraph(&mut o, r, flamegraph_svg);
+    flamegraph::flamegraph(&mut o, r, flamegraph_svg);
     resources::environment(&mut o, r);
     let title = format!("genbench: {} ({})", r.scenario.name, enum_name(&r.status));
     page::document(&title, &o).into_bytes()

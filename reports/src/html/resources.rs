@@ -1,9 +1,8 @@
-//! The closing sections of `report.html`: cost, the flamegraph, and the
-//! scenario and machine the run ran with.
+//! The closing sections of `report.html`: cost, and the scenario and
+//! machine the run ran with.
 
 use std::fmt::Write as _;
 
-use base64::Engine as _;
 use genbench_model::RunResult;
 
 use super::charts;
@@ -54,52 +53,6 @@ pub fn cost(o: &mut String, r: &RunResult) {
     table(o, &["model", "USD"], &rows);
 }
 
-pub fn flamegraph(o: &mut String, r: &RunResult, svg: Option<&[u8]>) {
-    h2(o, "flamegraph", "Flamegraph");
-    if let Some(p) = &r.profile {
-        let tool = p.tool.as_ref().map_or("no profiler".into(), enum_name);
-        para(
-            o,
-            &format!("{tool}, {}: {}", enum_name(&p.status), p.detail),
-        );
-    }
-    match svg {
-        // A sandboxed frame: the SVG keeps its own script (click to zoom,
-        // search) and cannot reach this page. Its src is set once the page
-        // has laid out: a flamegraph sizes itself to its frame when it
-        // loads, and a frame loaded before layout is 0 pixels wide.
-        Some(bytes) => {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-            let height = svg_height(bytes).unwrap_or(640).clamp(200, 6000) + 4;
-            let _ = writeln!(
-                o,
-                "<figure class=\"chart\" data-chart=\"flamegraph\"><iframe class=\"flamegraph\" sandbox=\"allow-scripts\" title=\"flamegraph\" style=\"height:{height}px\" data-src=\"data:image/svg+xml;base64,{b64}\"></iframe>\n\
-<figcaption>The target's CPU time by stack: click a frame to zoom, Ctrl-F to search.{}</figcaption></figure>\n\
-<script>window.addEventListener('load', function () {{ document.querySelectorAll('iframe[data-src]').forEach(function (f) {{ f.src = f.dataset.src; }}); }});</script>",
-                r.artifacts
-                    .flamegraph_svg
-                    .as_ref()
-                    .map_or(String::new(), |f| format!(" Also in {}.", html(f)))
-            );
-        }
-        None => para(o, "No flamegraph was captured in this run."),
-    }
-}
-
-/// The height a flamegraph SVG asks for, from its root element.
-fn svg_height(svg: &[u8]) -> Option<u32> {
-    let text = std::str::from_utf8(&svg[..svg.len().min(4096)]).ok()?;
-    let root = &text[text.find("<svg")?..];
-    let root = &root[..root.find('>')?];
-    let at = root.find(" height=\"")? + " height=\"".len();
-    let value = &root[at..];
-    value[..value.find('"')?]
-        .trim_end_matches("px")
-        .parse::<f64>()
-        .ok()
-        .map(|v| v as u32)
-}
-
 pub fn environment(o: &mut String, r: &RunResult) {
     h2(o, "environment", "Scenario and environment");
     let rows = vec![
@@ -144,17 +97,4 @@ pub fn environment(o: &mut String, r: &RunResult) {
         "<p>The scenario as it ran (defaults and overrides applied):</p>\n<pre>{}</pre>",
         html(&resolved)
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flamegraph_height_comes_from_its_root_element() {
-        let svg = br#"<?xml version="1.0"?><svg version="1.1" width="1200" height="2070" onload="init(evt)"><rect height="5"/></svg>"#;
-        assert_eq!(svg_height(svg), Some(2070));
-        assert_eq!(svg_height(b"<svg width=\"10\">"), None);
-        assert_eq!(svg_height(b"not svg"), None);
-    }
 }

@@ -111,6 +111,17 @@ def test_report_opens_clean_with_every_chart(browser, tmp_path, name):
         frame.locator("#frames g").first.wait_for(state="attached", timeout=10_000)
         width = frame.locator("#frames").evaluate("e => parseFloat(e.getAttribute('width'))")
         assert width > 300, f"flamegraph frames container is {width} px wide"
+        # Click to zoom: the flamegraph shows its "Reset Zoom" button, and
+        # nothing throws. Search asks for a term in a prompt.
+        click = "e => e.dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+        frame.locator("#frames g rect").nth(3).evaluate(click)
+        zoomed = frame.locator("#unzoom").evaluate("e => !e.classList.contains('hide')")
+        assert zoomed, "clicking a frame did not zoom"
+        asked = []
+        page.once("dialog", lambda d: (asked.append(d.type), d.dismiss()))
+        frame.locator("#search").evaluate(click)
+        page.wait_for_timeout(200)
+        assert asked == ["prompt"], f"search asked {asked}"
     page.wait_for_timeout(300)
     assert not problems, f"{name}: {problems}"
     screenshot(browser, page, f"report-{name}.png")
