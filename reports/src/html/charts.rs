@@ -101,14 +101,40 @@ pub fn stages_by_mean(r: &RunResult) -> Vec<(&String, &genbench_model::StageSumm
     v
 }
 
-pub fn stages(r: &RunResult) -> Option<Svg> {
-    if r.stages.is_empty() {
+/// Server-Timing's conventional name for the whole request, which would
+/// dwarf its parts in the chart; the table still lists it.
+pub const TOTAL: &str = "total";
+
+/// Mean time of the whole request that no named stage accounts for
+/// (queueing for a slot, work between stages): `total` minus the stages'
+/// means, when every stage was reported by every response `total` was, so
+/// the means are over the same requests.
+pub fn unaccounted_ms(r: &RunResult) -> Option<f64> {
+    let total = r.stages.get(TOTAL)?;
+    let parts: Vec<_> = r
+        .stages
+        .iter()
+        .filter(|(n, _)| n.as_str() != TOTAL)
+        .collect();
+    if parts.is_empty() || parts.iter().any(|(_, s)| s.count != total.count) {
         return None;
     }
-    let bars = stages_by_mean(r)
+    let rest = total.mean - parts.iter().map(|(_, s)| s.mean).sum::<f64>();
+    (rest > 0.0).then_some(rest)
+}
+
+pub fn stages(r: &RunResult) -> Option<Svg> {
+    let mut bars: Vec<(String, f64, Option<f64>)> = stages_by_mean(r)
         .into_iter()
+        .filter(|(n, _)| n.as_str() != TOTAL)
         .map(|(n, s)| (n.clone(), s.mean, Some(s.p95)))
         .collect();
+    if let Some(rest) = unaccounted_ms(r) {
+        bars.push(("(unaccounted)".into(), rest, None));
+    }
+    if bars.is_empty() {
+        return None;
+    }
     Some(chart::bars(&BarChart {
         y_desc: "ms".into(),
         bars,
@@ -329,4 +355,52 @@ pub fn cost(r: &RunResult) -> Option<Svg> {
         back_name: None,
         color: Some(PALETTE[2]),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use genbench_model::{ScenarioInfo, ScenarioKind, StageSummaryMs, TargetInfo, TargetKind};
+
+    use super::*;
+
+    fn with_stages(stages: &[(&str, f64, u64)]) -> RunResult {
+        let info = ScenarioInfo {
+            name: "s".into(),
+            kind: ScenarioKind::Stress,
+            resolved: serde_json::Value::Null,
+        };
+        let target = TargetInfo {
+            kind: TargetKind::External,
+            url: "http://127.0.0.1:1".into(),
+            pid: None,
+        };
+        let mut r = RunResult::new("0", info, target, String::new());
+        for (name, mean, count) in stages {
+            let s = StageSummaryMs {
+                mean: *mean,
+                p50: *mean,
+                p95: *mean,
+                p99: *mean,
+                count: *count,
+            };
+            r.stages.insert(name.to_string(), s);
+        }
+        r
+    }
+
+    #[test]
+    fn unaccounted_time_is_the_total_less_its_parts_over_the_same_requests() {
+        let queued = with_stages(&[
+            ("total", 1000.0, 10),
+            ("llm", 600.0, 10),
+            ("search", 100.0, 10),
+        ]);
+        assert_eq!(unaccounted_ms(&queued), Some(300.0));
+        // Stages on cache misses only: their means are over other requests.
+        let cached = with_stages(&[("total", 1000.0, 10), ("llm", 600.0, 4)]);
+        assert_eq!(unaccounted_ms(&cached), None);
+        assert_eq!(unaccounted_ms(&with_stages(&[("llm", 600.0, 4)])), None);
+        let exact = with_stages(&[("total", 700.0, 10), ("llm", 700.0, 10)]);
+        assert_eq!(unaccounted_ms(&exact), None);
+    }
 }

@@ -253,12 +253,29 @@ pub fn throughput(o: &mut String, r: &RunResult) {
 
 pub fn stages(o: &mut String, r: &RunResult) {
     h2(o, "stages", "Where the time goes");
+    let mut caption =
+        "Time per stage, from the target's Server-Timing header: mean, with p95 behind it."
+            .to_string();
+    if let Some(t) = r.stages.get(charts::TOTAL) {
+        caption.push_str(&format!(
+            " The whole request (\"{}\") took {} on average, p95 {}.",
+            charts::TOTAL,
+            ms(t.mean),
+            ms(t.p95)
+        ));
+    }
+    if let Some(rest) = charts::unaccounted_ms(r) {
+        caption.push_str(&format!(
+            " {} of it is in no named stage (queueing, work between stages).",
+            ms(rest)
+        ));
+    }
     figure(
         o,
         "stages",
-        "Time per stage, from the target's Server-Timing header: mean, with p95 behind it.",
+        &caption,
         charts::stages(r),
-        "The target reported no Server-Timing stages.",
+        "The target reported no Server-Timing stages besides the total.",
     );
     let rows: Vec<Vec<String>> = charts::stages_by_mean(r)
         .into_iter()
