@@ -482,7 +482,7 @@ pub fn scatter(c: &Scatter) -> Svg {
             .x_desc(c.x_desc.as_str())
             .y_desc(c.y_desc.as_str())
             .x_label_formatter(&tick)
-            .y_label_formatter(&|v| format!("${}", tick(v)))
+            .y_label_formatter(&|v| crate::fmt::usd(*v))
             .label_style((FONT, 12))
             .light_line_style(WHITE.mix(0.0))
             .draw()
