@@ -277,3 +277,52 @@ fn comparison_marks_the_pareto_front_and_directions() {
     );
     insta::assert_snapshot!("comparison-html", skeleton(&h));
 }
+
+/// A run that measured nothing (the target refused every connection, or it
+/// was interrupted at once) still renders, saying what is missing.
+#[test]
+fn an_empty_run_renders_and_says_what_is_missing() {
+    let mut r = fixture("baseline");
+    r.requests = Default::default();
+    r.latency_ms = None;
+    r.ttfb_ms = None;
+    r.cache = None;
+    r.cost = None;
+    r.stages.clear();
+    r.timeline.clear();
+    r.process = Default::default();
+    r.histograms = Default::default();
+    r.thresholds.iter_mut().for_each(|t| {
+        t.observed = None;
+        t.passed = false;
+    });
+    let page = html(&r, None);
+    for missing in [
+        "latency-over-time",
+        "latency-distribution",
+        "throughput-errors",
+        "stages",
+    ] {
+        assert!(
+            page.contains(&format!("data-chart-missing=\"{missing}\"")),
+            "{missing}"
+        );
+    }
+    assert!(page.contains("not measured"));
+    assert!(summary_markdown(&r).contains("no successful responses"));
+    assert_eq!(junit(&r).matches("<failure ").count(), r.thresholds.len());
+    let runs = [
+        Run {
+            label: "empty".into(),
+            result: r.clone(),
+            report_href: None,
+        },
+        Run {
+            label: "base".into(),
+            result: fixture("baseline"),
+            report_href: None,
+        },
+    ];
+    assert!(comparison_markdown(&runs).contains("| latency p95 | - |"));
+    let _ = comparison_html(&runs);
+}
