@@ -98,7 +98,7 @@ pub struct CompareArgs {
     pub results: Vec<PathBuf>,
     /// Where to write the HTML comparison (Markdown goes beside it).
     #[arg(long, value_name = "FILE", default_value = "comparison.html")]
-    pub out: Option<PathBuf>,
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -106,8 +106,9 @@ pub struct CompareArgs {
 Runs SCENARIO against the embedded pipeline once for every combination of the
 --vary values (a --vary with 2 values and one with 3 make 6 runs), one after
 another, each into its own directory under --out, then writes comparison.html
-and comparison.md there. Every combination is validated before the first run.
-Ctrl-C ends the current run (kept, status interrupted), skips the rest, and
+and comparison.md there. Every run uses the same --seed, so each configuration
+sees the same requests; --set applies to every run. Every combination is
+validated before the first run. Ctrl-C ends the current run (kept, status interrupted), skips the rest, and
 still writes the comparison. Exit codes as for run: 1 if any run failed a
 threshold, 3 if interrupted.
 
@@ -122,34 +123,11 @@ pub struct MatrixArgs {
     /// A scenario key and the values to try, e.g. pipeline.model=gpt-4o,gpt-4o-mini (repeatable).
     #[arg(long, value_name = "KEY=V1,V2,...", required = true)]
     pub vary: Vec<String>,
-    /// Settings every run shares, as for `genbench run --set` (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// Stretch or shrink each run's stages to this length, e.g. 30s.
-    #[arg(long, value_name = "D")]
-    pub duration: Option<String>,
-    /// Scale the open model's stage targets so the highest is R requests/s.
-    #[arg(long, value_name = "R")]
-    pub rate: Option<f64>,
-    /// Scale the closed model's stage targets so the most users at once is N.
-    #[arg(long, value_name = "N")]
-    pub users: Option<u64>,
     /// Output directory (default genbench-out/matrix-<scenario>-<time>/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Also write each run's junit.xml.
-    #[arg(long)]
-    pub junit: bool,
-    /// Seed for arrivals and dataset draws (the same for every run, so each
-    /// configuration sees the same requests).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Latency scale of the embedded mock providers (0 = instant).
-    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
-    pub mock_time_scale: f64,
-    /// Flamegraph of each run's target (see `genbench run --help`).
-    #[arg(long, value_enum, default_value_t = ProfileArg::Auto, value_name = "HOW")]
-    pub profile: ProfileArg,
+    #[command(flatten)]
+    pub opts: RunOptions,
 }
 
 #[derive(Debug, Args)]
@@ -315,6 +293,16 @@ pub struct RunArgs {
     /// The external target's process id, for CPU/RSS collectors.
     #[arg(long, value_name = "PID", requires = "target")]
     pub target_pid: Option<u32>,
+    /// Output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub opts: RunOptions,
+}
+
+/// How a scenario runs, shared by `run` and every run of a `matrix`.
+#[derive(Debug, Clone, Args)]
+pub struct RunOptions {
     /// Stretch or shrink the stages to this total length, e.g. 30s, 2h.
     #[arg(long, value_name = "D")]
     pub duration: Option<String>,
@@ -328,9 +316,6 @@ pub struct RunArgs {
     /// pipeline.model=gpt-4o, pipeline.cache=off (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Output directory.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
     /// Also write junit.xml (one testcase per threshold) for CI.
     #[arg(long)]
     pub junit: bool,

@@ -253,13 +253,8 @@ fn ctrl_c_in_a_matrix_keeps_the_run_skips_the_rest_and_still_compares() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    assert_eq!(child.wait().unwrap().code(), Some(3));
+    let four_s = std::time::Duration::from_secs(4);
+    assert_eq!(support::interrupt_after(&mut child, four_s), Some(3));
     let first = results(&dir.join("01-top_k-2"));
     assert_eq!(first["status"], "interrupted");
     assert!(first["duration_s"].as_f64().unwrap() < 30.0);

@@ -2,11 +2,13 @@
 //! real results.json validated against the checked-in schema, Ctrl-C, and
 //! threshold exit codes.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 mod support;
 
+#[cfg(unix)]
+use support::interrupt_after;
 use support::{genbench, out_dir, results, schema_errors};
 
 #[test]
@@ -97,16 +99,7 @@ fn ctrl_c_writes_partial_results_marked_interrupted() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_secs(4));
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(3));
+    assert_eq!(interrupt_after(&mut child, Duration::from_secs(4)), Some(3));
     let v = results(&dir);
     assert_eq!(v["status"], "interrupted");
     assert!(v["duration_s"].as_f64().unwrap() < 30.0);

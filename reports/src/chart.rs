@@ -122,6 +122,18 @@ pub struct LineChart {
     pub dots: bool,
 }
 
+impl LineChart {
+    /// A chart over the run's seconds, the x axis of every timeline.
+    pub fn over_time(y_desc: &str, series: Vec<Series>) -> Self {
+        LineChart {
+            x_desc: "seconds into the run".into(),
+            y_desc: y_desc.into(),
+            series,
+            ..Default::default()
+        }
+    }
+}
+
 /// What a chart function returns when a chart cannot be drawn; the report
 /// shows the reason in the chart's place.
 pub type Svg = Result<String, String>;
@@ -179,6 +191,21 @@ fn draw_root(
         root.present().map_err(err)?;
     }
     Ok(std::mem::take(buf))
+}
+
+/// The legend of the series drawn so far, in every chart's one style.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(at)
+        .label_font((FONT, 12))
+        .background_style(WHITE.mix(0.85))
+        .border_style(GREY.mix(0.5))
+        .draw()
+        .map_err(err)
 }
 
 fn legend_line(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
@@ -281,14 +308,7 @@ pub fn line(c: &LineChart) -> Svg {
                 .map_err(err)?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(GREY.mix(0.5))
-            .draw()
-            .map_err(err)
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
     })
 }
 
@@ -357,14 +377,7 @@ pub fn percentiles(curves: &[Curve]) -> Svg {
                 .label(c.name.as_str())
                 .legend(legend_line(c.color));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(GREY.mix(0.5))
-            .draw()
-            .map_err(err)
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
     })
 }
 
@@ -445,14 +458,7 @@ pub fn bars(c: &BarChart) -> Svg {
             .map_err(err)?
             .label(c.front_name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], color.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(GREY.mix(0.5))
-            .draw()
-            .map_err(err)
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
 }
 

@@ -101,7 +101,7 @@ pub fn report_href(
 
 /// Writes comparison.html and comparison.md (beside it) and prints the
 /// Markdown on stdout.
-pub fn write(runs: &[Run], html_path: &Path) -> Result<PathBuf, Exit> {
+pub fn write(runs: &[Run], html_path: &Path) -> Result<(), Exit> {
     let md_path = html_path.with_extension("md");
     write_atomic(html_path, &genbench_reports::comparison_html(runs))
         .map_err(Exit::could_not_run)?;
@@ -113,7 +113,7 @@ pub fn write(runs: &[Run], html_path: &Path) -> Result<PathBuf, Exit> {
         html_path.display(),
         md_path.display()
     );
-    Ok(md_path)
+    Ok(())
 }
 
 pub fn run(args: CompareArgs) -> Result<u8, Exit> {
@@ -129,7 +129,7 @@ pub fn run(args: CompareArgs) -> Result<u8, Exit> {
         .collect::<anyhow::Result<Vec<_>>>()
         .map_err(Exit::usage)?;
     let labels = unique(args.results.iter().map(|p| label(p)).collect());
-    let out = args.out.unwrap_or_else(|| PathBuf::from("comparison.html"));
+    let out = args.out;
     let runs: Vec<Run> = labels
         .into_iter()
         .zip(results)

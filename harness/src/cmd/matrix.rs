@@ -105,7 +105,7 @@ fn plan(args: &MatrixArgs, out: &Path) -> Result<Vec<Planned>, Exit> {
     for (i, a) in axes.iter().enumerate() {
         let set_key = |s: &String| s.split_once('=').map(|(k, _)| k.trim() == a.key);
         if axes[..i].iter().any(|b| b.key == a.key)
-            || args.set.iter().any(|s| set_key(s) == Some(true))
+            || args.opts.set.iter().any(|s| set_key(s) == Some(true))
         {
             return Err(Exit::usage(anyhow!(
                 "{} is given twice: vary it once (--vary {}=v1,v2), and leave it out of --set",
@@ -127,21 +127,15 @@ fn plan(args: &MatrixArgs, out: &Path) -> Result<Vec<Planned>, Exit> {
         .map(|(i, combo)| {
             let label = label(&axes, combo);
             let run_out = out.join(dir_name(i, &label));
-            let mut set = args.set.clone();
-            set.extend(combo.iter().map(|(k, v)| format!("{k}={v}")));
+            let mut opts = args.opts.clone();
+            opts.set
+                .extend(combo.iter().map(|(k, v)| format!("{k}={v}")));
             let run = RunArgs {
                 scenario: args.scenario.clone(),
                 target: None,
                 target_pid: None,
-                duration: args.duration.clone(),
-                rate: args.rate,
-                users: args.users,
-                set,
                 out: Some(run_out.clone()),
-                junit: args.junit,
-                seed: args.seed,
-                mock_time_scale: args.mock_time_scale,
-                profile: args.profile,
+                opts,
             };
             let (cfg, _) = super::run::config(&run).map_err(|e| Exit {
                 code: e.code,
@@ -180,7 +174,12 @@ pub fn run(args: MatrixArgs) -> Result<u8, Exit> {
             break;
         }
         eprintln!("genbench matrix: run {}/{total}: {}", i + 1, p.label);
-        match rt.block_on(super::run::execute(p.cfg, &p.out, args.junit, stop.clone())) {
+        match rt.block_on(super::run::execute(
+            p.cfg,
+            &p.out,
+            args.opts.junit,
+            stop.clone(),
+        )) {
             Ok(result) => runs.push(Run {
                 label: p.label,
                 report_href: super::compare::report_href(

@@ -11,7 +11,7 @@ use genbench_scenarios::{
 };
 use tokio::sync::watch;
 
-use crate::cli::{ProfileArg, RunArgs};
+use crate::cli::{ProfileArg, RunArgs, RunOptions};
 use crate::collect::profile::ProfileMode;
 use crate::exit::Exit;
 use crate::run::{RunConfig, TargetChoice};
@@ -51,7 +51,7 @@ fn stages_mut(load: &mut Load) -> &mut Vec<Stage> {
 }
 
 /// Applies --duration, --rate and --users to the scenario.
-fn apply_overrides(s: &mut Scenario, args: &RunArgs) -> Result<(), Exit> {
+fn apply_overrides(s: &mut Scenario, args: &RunOptions) -> Result<(), Exit> {
     if let Some(d) = &args.duration {
         let want = parse_duration(d).map_err(|e| Exit::usage(anyhow!("--duration: {e}")))?;
         if want.is_zero() {
@@ -100,15 +100,16 @@ fn scale_peak(stages: &mut [Stage], peak: f64) {
 }
 
 pub fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
-    let overrides = args
+    let opts = &args.opts;
+    let overrides = opts
         .set
         .iter()
         .map(|s| parse_override(s))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Exit::usage(anyhow!(e)))?;
     let mut scenario = load_scenario(&args.scenario, &overrides)?;
-    apply_overrides(&mut scenario, args)?;
-    if !(args.mock_time_scale >= 0.0 && args.mock_time_scale.is_finite()) {
+    apply_overrides(&mut scenario, opts)?;
+    if !(opts.mock_time_scale >= 0.0 && opts.mock_time_scale.is_finite()) {
         return Err(Exit::usage(anyhow!(
             "--mock-time-scale must be a factor >= 0"
         )));
@@ -125,7 +126,7 @@ pipeline; with --target, configure your own service and drop them"
             pid: args.target_pid,
         },
         None => TargetChoice::Embedded {
-            mock_time_scale: args.mock_time_scale,
+            mock_time_scale: opts.mock_time_scale,
             pipeline_toml: pipeline_toml(&scenario)?,
         },
     };
@@ -144,9 +145,9 @@ pipeline; with --target, configure your own service and drop them"
             scenario,
             out_dir: out.clone(),
             target,
-            seed: args.seed,
+            seed: opts.seed,
             workers,
-            profile: match args.profile {
+            profile: match opts.profile {
                 ProfileArg::Auto => ProfileMode::Auto,
                 ProfileArg::Off => ProfileMode::Off,
                 ProfileArg::Pprof => ProfileMode::Pprof,
@@ -208,6 +209,6 @@ pub fn runtime_with_stop() -> Result<(tokio::runtime::Runtime, watch::Receiver<b
 pub fn run(args: RunArgs) -> Result<u8, Exit> {
     let (cfg, out) = config(&args)?;
     let (rt, stop) = runtime_with_stop()?;
-    let result = rt.block_on(execute(cfg, &out, args.junit, stop))?;
+    let result = rt.block_on(execute(cfg, &out, args.opts.junit, stop))?;
     Ok(exit_code(&result))
 }

@@ -55,3 +55,16 @@ pub fn run_expecting(code: i32, args: &[&str], out: &Path) -> String {
 pub fn run_ok(args: &[&str], out: &Path) -> String {
     run_expecting(0, args, out)
 }
+
+/// Sends `child` SIGINT after `after`, as Ctrl-C would, and waits for it
+/// to exit; returns its exit code.
+#[cfg(unix)]
+pub fn interrupt_after(child: &mut std::process::Child, after: std::time::Duration) -> Option<i32> {
+    std::thread::sleep(after);
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success(), "kill -INT {}", child.id());
+    child.wait().unwrap().code()
+}

@@ -130,15 +130,12 @@ fn scatter(runs: &[Run]) -> Option<Svg> {
     if pts.is_empty() {
         return None;
     }
-    let front_runs = pareto_front(runs);
+    let xy: Vec<(f64, f64)> = pts.iter().map(|p| (p.1, p.2)).collect();
     let points: Vec<(String, f64, f64)> = pts
         .iter()
         .map(|&(i, x, y)| (runs[i].label.clone(), x, y))
         .collect();
-    let front = front_runs
-        .iter()
-        .filter_map(|r| pts.iter().position(|p| p.0 == *r))
-        .collect();
+    let front = pareto::front(&xy);
     Some(chart::scatter(&Scatter {
         x_desc: "p95 latency (ms)".into(),
         y_desc: "cost per article (USD)".into(),

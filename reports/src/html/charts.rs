@@ -1,7 +1,7 @@
 //! Which charts a run's report shows, built from the `RunResult` alone.
 //! Each returns `None` when the run has nothing for it to show.
 
-use genbench_model::{RunResult, TimelinePoint};
+use genbench_model::{ProcessSample, RunResult, TimelinePoint};
 
 use crate::chart::{
     self, BLUE_, Band, BarChart, Curve, GREEN_, GREY, LineChart, Marker, ORANGE, PALETTE, PURPLE,
@@ -38,11 +38,8 @@ pub fn latency_over_time(r: &RunResult) -> Option<Svg> {
         );
     }
     Some(chart::line(&LineChart {
-        x_desc: "seconds into the run".into(),
-        y_desc: "latency (ms)".into(),
         y2_desc: rate.then(|| "target rate (req/s)".into()),
-        series,
-        ..Default::default()
+        ..LineChart::over_time("latency (ms)", series)
     }))
 }
 
@@ -66,11 +63,8 @@ pub fn throughput_errors(r: &RunResult) -> Option<Svg> {
     ));
     series.push(Series::new("errors/s", RED_, tl(r, |p| Some(p.errors as f64))).right());
     Some(chart::line(&LineChart {
-        x_desc: "seconds into the run".into(),
-        y_desc: "requests/s, requests in flight".into(),
         y2_desc: Some("errors/s".into()),
-        series,
-        ..Default::default()
+        ..LineChart::over_time("requests/s, requests in flight", series)
     }))
 }
 
@@ -161,33 +155,30 @@ pub fn cache_hit_rate(r: &RunResult) -> Option<Svg> {
             .dashed(),
         );
     }
-    Some(chart::line(&LineChart {
-        x_desc: "seconds into the run".into(),
-        y_desc: "cache hit rate (%)".into(),
+    Some(chart::line(&LineChart::over_time(
+        "cache hit rate (%)",
         series,
-        ..Default::default()
-    }))
+    )))
+}
+
+/// One series per watched process (target, harness) of a reading's field.
+fn process_series(r: &RunResult, field: fn(&ProcessSample) -> f64) -> Vec<Series> {
+    [
+        ("target", &r.process.target, BLUE_),
+        ("harness", &r.process.harness, ORANGE),
+    ]
+    .into_iter()
+    .filter_map(|(name, p, color)| {
+        let p = p.as_ref().filter(|p| !p.samples.is_empty())?;
+        let pts = p.samples.iter().map(|s| (s.t_s, field(s))).collect();
+        Some(Series::new(name, color, pts))
+    })
+    .collect()
 }
 
 pub fn cpu(r: &RunResult) -> Option<Svg> {
-    let mut series = Vec::new();
-    for (name, p, color) in [
-        ("target", &r.process.target, BLUE_),
-        ("harness", &r.process.harness, ORANGE),
-    ] {
-        if let Some(p) = p.as_ref().filter(|p| !p.samples.is_empty()) {
-            let pts = p.samples.iter().map(|s| (s.t_s, s.cpu_pct)).collect();
-            series.push(Series::new(name, color, pts));
-        }
-    }
-    (!series.is_empty()).then(|| {
-        chart::line(&LineChart {
-            x_desc: "seconds into the run".into(),
-            y_desc: "CPU (% of one core)".into(),
-            series,
-            ..Default::default()
-        })
-    })
+    let series = process_series(r, |s| s.cpu_pct);
+    (!series.is_empty()).then(|| chart::line(&LineChart::over_time("CPU (% of one core)", series)))
 }
 
 /// The fitted leak line over the readings it was fitted to: OLS passes
@@ -216,16 +207,7 @@ fn leak_line(r: &RunResult) -> Option<Series> {
 }
 
 pub fn rss(r: &RunResult) -> Option<Svg> {
-    let mut series = Vec::new();
-    for (name, p, color) in [
-        ("target", &r.process.target, BLUE_),
-        ("harness", &r.process.harness, ORANGE),
-    ] {
-        if let Some(p) = p.as_ref().filter(|p| !p.samples.is_empty()) {
-            let pts = p.samples.iter().map(|s| (s.t_s, s.rss_mib)).collect();
-            series.push(Series::new(name, color, pts));
-        }
-    }
+    let mut series = process_series(r, |s| s.rss_mib);
     if series.is_empty() {
         return None;
     }
@@ -243,11 +225,8 @@ pub fn rss(r: &RunResult) -> Option<Svg> {
         .into_iter()
         .collect();
     Some(chart::line(&LineChart {
-        x_desc: "seconds into the run".into(),
-        y_desc: "RSS (MiB)".into(),
-        series,
         bands,
-        ..Default::default()
+        ..LineChart::over_time("RSS (MiB)", series)
     }))
 }
 
@@ -316,10 +295,7 @@ pub fn spike(r: &RunResult) -> Option<Svg> {
         });
     }
     Some(chart::line(&LineChart {
-        x_desc: "seconds into the run".into(),
-        y_desc: "p95 (ms)".into(),
         y2_desc: Some("req/s, errors/s".into()),
-        series,
         bands: vec![Band {
             from: s.burst_start_s,
             to: s.burst_end_s,
@@ -327,7 +303,7 @@ pub fn spike(r: &RunResult) -> Option<Svg> {
             color: RED_,
         }],
         markers,
-        ..Default::default()
+        ..LineChart::over_time("p95 (ms)", series)
     }))
 }
 

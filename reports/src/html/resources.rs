@@ -55,7 +55,7 @@ pub fn cost(o: &mut String, r: &RunResult) {
 
 pub fn environment(o: &mut String, r: &RunResult) {
     h2(o, "environment", "Scenario and environment");
-    let rows = vec![
+    let mut rows = vec![
         vec!["genbench".into(), r.tool_version.clone()],
         vec!["results schema".into(), r.schema_version.to_string()],
         vec!["status".into(), enum_name(&r.status)],
@@ -74,7 +74,6 @@ pub fn environment(o: &mut String, r: &RunResult) {
         vec!["started".into(), r.started_at.clone()],
         vec!["duration".into(), format!("{:.1} s", r.duration_s)],
     ];
-    let mut rows = rows;
     if let Some(h) = &r.host {
         rows.push(vec![
             "machine".into(),
