@@ -108,9 +108,9 @@ Runs SCENARIO against the embedded pipeline once for every combination of the
 another, each into its own directory under --out, then writes comparison.html
 and comparison.md there. Every run uses the same --seed, so each configuration
 sees the same requests; --set applies to every run. Every combination is
-validated before the first run. Ctrl-C ends the current run (kept, status interrupted), skips the rest, and
-still writes the comparison. Exit codes as for run: 1 if any run failed a
-threshold, 3 if interrupted.
+validated before the first run. Ctrl-C ends the current run (kept, status
+interrupted), skips the rest, and still writes the comparison. Exit codes as
+for run: 1 if any run failed a threshold, 3 if interrupted.
 
 Examples:
   genbench matrix --vary pipeline.model=gpt-4o,gpt-4o-mini --vary pipeline.cache=on,off
