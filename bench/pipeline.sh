@@ -32,7 +32,7 @@ taskset -c 1 "$BIN" mock --threads 1 --llm 127.0.0.1:0 --search 127.0.0.1:0 --we
 MOCK=$!; PIDS+=("$MOCK"); wait_line "$OUT/mock"
 LLM=$(head -1 "$OUT/mock" | python3 -c 'import json,sys; print(json.load(sys.stdin)["llm"])')
 SEARCH=$(head -1 "$OUT/mock" | python3 -c 'import json,sys; print(json.load(sys.stdin)["search"])')
-taskset -c 0 "$BIN" pipeline --addr 127.0.0.1:0 --llm-url "$LLM" --search-url "$SEARCH" \
+taskset -c 0 "$BIN" pipeline --addr 127.0.0.1:0 --llm-url "$LLM/v1" --search-url "$SEARCH" \
     --model instant --cache off --per-host-concurrency 1024 >"$OUT/pipe" 2>/dev/null &
 PIPE=$!; PIDS+=("$PIPE"); wait_line "$OUT/pipe"
 URL=$(head -1 "$OUT/pipe" | python3 -c 'import json,sys; print(json.load(sys.stdin)["url"])')

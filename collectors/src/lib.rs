@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod body;
+pub mod connections;
 pub mod cost;
 pub mod host;
 pub mod process;

@@ -6,6 +6,7 @@
 use genbench_model::ErrorKind;
 use hdrhistogram::Histogram;
 
+use crate::connections::ConnStats;
 use crate::cost::UsageTally;
 use crate::sample::{CacheStatus, Outcome, Sample};
 use crate::stages::Stages;
@@ -54,6 +55,11 @@ pub struct Recorder {
     pub stages: Stages,
     /// Token usage reported by response bodies.
     pub usage: UsageTally,
+    /// New connections and their set-up time.
+    pub connections: ConnStats,
+    /// Failures of each of the scenario's response checks, by the check's
+    /// index (names live with the scenario); their sum is the `check` kind.
+    pub check_failed: Vec<u64>,
 }
 
 impl Default for Recorder {
@@ -73,6 +79,8 @@ impl Default for Recorder {
             latency_miss_us: split_histogram(),
             stages: Stages::default(),
             usage: UsageTally::default(),
+            connections: ConnStats::default(),
+            check_failed: Vec::new(),
         }
     }
 }
@@ -148,6 +156,22 @@ impl Recorder {
         let _ = self.latency_miss_us.add(&other.latency_miss_us);
         self.stages.merge(&other.stages);
         self.usage.merge(&other.usage);
+        self.connections.merge(&other.connections);
+        if self.check_failed.len() < other.check_failed.len() {
+            self.check_failed.resize(other.check_failed.len(), 0);
+        }
+        for (a, b) in self.check_failed.iter_mut().zip(&other.check_failed) {
+            *a += b;
+        }
+    }
+
+    /// Counts a failure of check number `index` (the sample itself is
+    /// recorded as an error of kind `check`).
+    pub fn record_check_failure(&mut self, index: usize) {
+        if self.check_failed.len() <= index {
+            self.check_failed.resize(index + 1, 0);
+        }
+        self.check_failed[index] += 1;
     }
 
     /// Hands over this interval's data and starts the next one empty.

@@ -42,6 +42,7 @@ pub fn errors(r: &Recorder) -> Errors {
             r.failed() as f64 / total as f64
         },
         by_kind,
+        by_check: BTreeMap::new(),
     }
 }
 

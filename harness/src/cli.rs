@@ -212,7 +212,10 @@ pub struct PipelineArgs {
     /// TOML configuration file.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// OpenAI-compatible base URL, without /v1 (default: genbench mock's).
+    /// OpenAI-compatible base_url, as the OpenAI SDK takes it: with /v1
+    /// (https://api.openai.com/v1, or `genbench mock`'s http://ADDR/v1); the
+    /// pipeline appends /chat/completions. The API key comes from
+    /// OPENAI_API_KEY (or llm_api_key in --config).
     #[arg(long, value_name = "URL")]
     pub llm_url: Option<String>,
     /// Google-Custom-Search-compatible base URL (default: genbench mock's).
@@ -279,6 +282,24 @@ Examples:
   genbench run --set pipeline.model=gpt-4o --set pipeline.cache=off
   genbench run soak --set pipeline.leak_bytes_per_request=65536 --duration 2m
   genbench run --target http://127.0.0.1:8000 --target-pid 4242 --profile py-spy
+  genbench run my-api.toml --target 'https://staging.example.com/api' --ca-cert staging-ca.pem
+
+HTTPS and HTTP/2: TLS is rustls with the system's roots (--ca-cert FILE for a
+private CA, --insecure to skip verification). [load] http = \"auto\" speaks
+HTTP/2 where TLS's ALPN offers it, \"1.1\" or \"2\" force one (\"2\" on http://
+is prior knowledge); HTTP/2 opens [load] connections (default 4), each with at
+most max_streams (default 100) requests at once. New connections are timed
+apart from requests (connections in results.json); a certificate problem is
+an error of kind tls, explained once with the fix.
+
+Secrets: header values, bodies and --target may use ${env:NAME}; an unset
+variable stops the run before any load (exit 2). Outputs keep the reference,
+never the value.
+
+Checks: [request.checks] status = [200], json_exists = [\"/article\"],
+json_equals = { \"/cache\" = \"hit\" }, body_contains = [\"...\"]; a failure is an
+error of kind check, counted by check in errors.by_check. A 3xx is an error of
+kind redirect unless request.follow_redirects = N (same origin only).
 
 Collected beside latency: per-stage time (Server-Timing), cache hit rate ([collect.cache]:
 header X-Cache by default, a JSON pointer, or Prometheus counters), cost (the genbench mock's
@@ -287,7 +308,9 @@ pub struct RunArgs {
     /// Built-in scenario name or scenario file.
     #[arg(default_value = "baseline")]
     pub scenario: String,
-    /// Drive this service instead of the embedded default (http://host:port).
+    /// Drive this service instead of the embedded default: http:// or
+    /// https://, with an optional base path that prefixes every request
+    /// path (https://staging.example.com/api); may use ${env:NAME}.
     #[arg(long, value_name = "URL")]
     pub target: Option<String>,
     /// The external target's process id, for CPU/RSS collectors.
@@ -332,6 +355,14 @@ pub struct RunOptions {
     /// in results.json and never fails the run.
     #[arg(long, value_enum, default_value_t = ProfileArg::Auto, value_name = "HOW")]
     pub profile: ProfileArg,
+    /// Verify the target's TLS certificate against the CAs in this PEM file
+    /// (a staging or private CA) instead of the system's roots.
+    #[arg(long, value_name = "FILE", conflicts_with = "insecure")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify the target's TLS certificate at all (testing only;
+    /// warned on stderr and recorded in results.json).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

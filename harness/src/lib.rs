@@ -8,6 +8,7 @@ mod cmd;
 pub mod collect;
 pub mod engine;
 mod exit;
+pub mod net;
 pub mod output;
 pub mod run;
 mod target;

@@ -91,7 +91,7 @@ impl Embedded {
             "--addr",
             &any,
             "--llm-url",
-            &llm,
+            &format!("{llm}/v1"),
             "--search-url",
             &search,
         ]

@@ -139,17 +139,19 @@ async fn cut_garbled_and_silent_answers_are_named() {
 }
 
 #[test]
-fn targets_must_be_plain_http_origins() {
+fn targets_are_http_or_https_urls_with_an_optional_base_path() {
     let t0 = Instant::now();
     let new = |url: &str| Sender::new(url, "GET", &Default::default(), Duration::from_secs(1), t0);
     assert!(new("http://127.0.0.1:1").is_ok());
     assert!(new("http://[::1]:8080/").is_ok());
+    assert!(new("http://127.0.0.1:1/api").is_ok());
+    assert!(new("http://localhost:1/api/v1/").is_ok());
     for bad in [
-        "https://127.0.0.1:1",
+        "ftp://127.0.0.1:1",
         "127.0.0.1:1",
-        "http://127.0.0.1:1/api",
         "http://",
         "http://h:99999",
+        "http://h/a?b",
     ] {
         assert!(new(bad).is_err(), "{bad} accepted");
     }

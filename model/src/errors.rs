@@ -22,10 +22,19 @@ pub enum ErrorKind {
     BodyCut,
     /// The response arrived but did not check out (e.g. unparsable JSON).
     Invalid,
+    /// The TLS handshake failed: an unknown CA, a name mismatch, an expired
+    /// certificate, or no protocol in common.
+    Tls,
+    /// The response arrived but failed one of the scenario's
+    /// `[request.checks]` (status, JSON pointer, body substring).
+    Check,
+    /// A 3xx the scenario did not ask to follow (`follow_redirects`), or
+    /// one more redirect than it allows, or one that leaves the target.
+    Redirect,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 10] = [
         ErrorKind::Connect,
         ErrorKind::Timeout,
         ErrorKind::RateLimited,
@@ -33,6 +42,9 @@ impl ErrorKind {
         ErrorKind::Server5xx,
         ErrorKind::BodyCut,
         ErrorKind::Invalid,
+        ErrorKind::Tls,
+        ErrorKind::Check,
+        ErrorKind::Redirect,
     ];
 
     /// The class of an HTTP status that is not a success, if any.
@@ -54,6 +66,9 @@ impl ErrorKind {
             ErrorKind::Server5xx => "server_5xx",
             ErrorKind::BodyCut => "body_cut",
             ErrorKind::Invalid => "invalid",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Check => "check",
+            ErrorKind::Redirect => "redirect",
         }
     }
 }

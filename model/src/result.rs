@@ -76,6 +76,49 @@ pub struct Errors {
     pub rate: f64,
     /// Counts by [`crate::ErrorKind`] name.
     pub by_kind: BTreeMap<String, u64>,
+    /// Requests that failed each of `[request.checks]`, by the check's name
+    /// (their sum is `by_kind.check`); empty when the scenario has none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_check: BTreeMap<String, u64>,
+}
+
+/// How requests reached the target: the protocol, and every new
+/// connection's set-up time, kept apart from request latency so that a run
+/// with reconnects explains itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Connections {
+    /// `http/1.1` or `h2` (negotiated by ALPN over TLS, or prior knowledge).
+    pub protocol: String,
+    /// Connections set up (TCP connected, and TLS done where used).
+    pub opened: u64,
+    /// TLS connections that resumed an earlier session (no full handshake).
+    pub resumed: u64,
+    /// Connection attempts that failed (refused, DNS, TLS).
+    pub failed: u64,
+    /// DNS resolution plus TCP connect, per opened connection.
+    pub connect_ms: Option<LatencySummaryMs>,
+    /// TLS handshake, per opened TLS connection; null on plain HTTP.
+    pub tls_ms: Option<LatencySummaryMs>,
+    /// How the server's certificate was checked; null on plain HTTP.
+    pub tls: Option<TlsVerify>,
+}
+
+/// How TLS certificates were verified in a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TlsVerify {
+    /// `system_roots`, `ca_cert` or `insecure` (no verification at all).
+    pub mode: TlsMode,
+    /// The `--ca-cert` file, when one was given.
+    pub ca_cert: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsMode {
+    SystemRoots,
+    CaCert,
+    /// `--insecure`: certificates were not verified.
+    Insecure,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -347,6 +390,9 @@ pub struct RunResult {
     /// time); null when no response streamed.
     #[serde(default)]
     pub chunk_gap_ms: Option<LatencySummaryMs>,
+    /// Connection set-up; null in results written before it was recorded.
+    #[serde(default)]
+    pub connections: Option<Connections>,
     pub errors: Errors,
     pub cache: Option<CacheStats>,
     pub stages: BTreeMap<String, StageSummaryMs>,
@@ -385,6 +431,7 @@ impl RunResult {
             latency_ms: None,
             ttfb_ms: None,
             chunk_gap_ms: None,
+            connections: None,
             errors: Errors::default(),
             cache: None,
             stages: BTreeMap::new(),

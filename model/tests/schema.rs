@@ -79,8 +79,24 @@ fn full() -> RunResult {
     r.chunk_gap_ms = Some(lat);
     r.errors = Errors {
         rate: 0.01,
-        by_kind: BTreeMap::from([(ErrorKind::Timeout.name().to_string(), 3)]),
+        by_kind: BTreeMap::from([
+            (ErrorKind::Timeout.name().to_string(), 3),
+            (ErrorKind::Check.name().to_string(), 2),
+        ]),
+        by_check: BTreeMap::from([("article".to_string(), 2)]),
     };
+    r.connections = Some(Connections {
+        protocol: "h2".into(),
+        opened: 4,
+        resumed: 3,
+        failed: 1,
+        connect_ms: Some(lat),
+        tls_ms: Some(lat),
+        tls: Some(TlsVerify {
+            mode: TlsMode::CaCert,
+            ca_cert: Some("ca.pem".into()),
+        }),
+    });
     r.cache = Some(CacheStats {
         hits: 6,
         misses: 4,

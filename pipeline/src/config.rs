@@ -60,7 +60,8 @@ impl Default for Prices {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PipelineConfig {
-    /// Base URL of an OpenAI-compatible API, without `/v1`.
+    /// An OpenAI SDK `base_url`: it includes the version path (`/v1`), and
+    /// the pipeline appends `/chat/completions`.
     pub llm_url: String,
     pub llm_api_key: String,
     /// Base URL of a Google-Custom-Search-compatible API.
@@ -99,7 +100,7 @@ pub struct PipelineConfig {
 impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
-            llm_url: "http://127.0.0.1:8701".into(),
+            llm_url: "http://127.0.0.1:8701/v1".into(),
             llm_api_key: "unused".into(),
             search_url: "http://127.0.0.1:8702".into(),
             search_key: "unused".into(),

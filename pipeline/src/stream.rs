@@ -129,15 +129,14 @@ async fn relay(
     tx: mpsc::Sender<Bytes>,
 ) {
     let mut body = upstream.bytes_stream();
-    let mut buf = String::new();
+    let mut events = SseSplitter::default();
     let mut article = String::new();
     let mut usage = Usage::default();
     let mut finished = false;
     while let Some(chunk) = body.next().await {
         let Ok(chunk) = chunk else { break };
-        buf.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buf.find("\n\n") {
-            let ev: String = buf.drain(..end + 2).collect();
+        events.push(&chunk);
+        while let Some(ev) = events.next_event() {
             for line in ev.lines() {
                 let Some(data) = line.strip_prefix("data: ") else {
                     continue;
@@ -179,4 +178,62 @@ async fn relay(
     let done =
         json!({"usage": usage, "cost_usd": c, "cache": "miss", "timings": t, "trace": trace});
     let _ = tx.send(event(Some("done"), &done)).await;
+}
+
+/// Splits an SSE byte stream into whole events. Bytes are kept until an
+/// event's blank line arrives, and only then decoded: a multi-byte
+/// character split across two network chunks stays whole.
+#[derive(Debug, Default)]
+pub struct SseSplitter {
+    buf: Vec<u8>,
+}
+
+impl SseSplitter {
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// The next complete event (without its blank line), if one has arrived.
+    pub fn next_event(&mut self) -> Option<String> {
+        let end = self.buf.windows(2).position(|w| w == b"\n\n")?;
+        let ev: Vec<u8> = self.buf.drain(..end + 2).collect();
+        Some(String::from_utf8_lossy(&ev[..end]).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn characters_split_across_chunks_at_any_byte_stay_whole() {
+        let stream = "data: {\"d\": \"café ☕ 日本語 🦀\"}\n\ndata: [DONE]\n\n".as_bytes();
+        for cut in 0..=stream.len() {
+            let mut s = SseSplitter::default();
+            let mut events = Vec::new();
+            for part in [&stream[..cut], &stream[cut..]] {
+                s.push(part);
+                while let Some(e) = s.next_event() {
+                    events.push(e);
+                }
+            }
+            assert_eq!(
+                events,
+                ["data: {\"d\": \"café ☕ 日本語 🦀\"}", "data: [DONE]"],
+                "cut at byte {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_byte_in_its_own_chunk() {
+        let stream = "data: ü\n\n".as_bytes();
+        let mut s = SseSplitter::default();
+        let mut events = Vec::new();
+        for b in stream {
+            s.push(std::slice::from_ref(b));
+            events.extend(s.next_event());
+        }
+        assert_eq!(events, ["data: ü"]);
+    }
 }

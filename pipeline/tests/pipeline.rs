@@ -141,7 +141,7 @@ use axum::response::IntoResponse;
 #[tokio::test]
 async fn llm_429s_are_retried() {
     let (addr, calls) = flaky_llm(2).await;
-    let s = setup_with("", |c| c.llm_url = format!("http://{addr}")).await;
+    let s = setup_with("", |c| c.llm_url = format!("http://{addr}/v1")).await;
     let r = generate(&s, "retry me").await;
     assert_eq!(r.status(), 200);
     assert_eq!(json(r).await["article"], "An article.");
@@ -162,7 +162,7 @@ async fn llm_429s_are_retried() {
 async fn retries_run_out_as_503_rate_limited() {
     let (addr, calls) = flaky_llm(100).await;
     let s = setup_with("", |c| {
-        c.llm_url = format!("http://{addr}");
+        c.llm_url = format!("http://{addr}/v1");
         c.max_retries = 2;
     })
     .await;
@@ -194,7 +194,7 @@ async fn provider_outages_name_the_stage() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let s = setup_with("", |c| c.llm_url = format!("http://{closed}")).await;
+    let s = setup_with("", |c| c.llm_url = format!("http://{closed}/v1")).await;
     let v = json(generate(&s, "x").await).await;
     assert_eq!(
         (v["error"]["stage"].as_str(), v["error"]["kind"].as_str()),

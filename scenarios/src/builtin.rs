@@ -48,7 +48,7 @@ mod tests {
         for name in BUILTIN_NAMES {
             let s = builtin(name).unwrap().unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(s.name, name);
-            assert!(s.datasets["topic"].values.len() >= 50);
+            assert!(s.datasets["topic"].rows.len() >= 50);
             assert!(matches!(s.load, Load::Open { .. }));
         }
         let baseline = builtin("baseline").unwrap().unwrap();

@@ -7,9 +7,13 @@
 
 mod builtin;
 mod collect;
+mod dataset;
 mod duration;
+mod env;
 mod error;
+mod http;
 mod overrides;
+mod request;
 mod scenario;
 mod stages;
 mod threshold;
@@ -17,8 +21,11 @@ mod threshold;
 pub use builtin::{BUILTIN_NAMES, builtin, builtin_overridden};
 pub use collect::{Analysis, CacheSource, Collect, CostConfig, Price};
 pub use duration::parse_duration;
+pub use env::{MissingEnv, env_refs, process_env, resolve_env};
 pub use error::ScenarioError;
+pub use http::{HttpSettings, HttpVersion};
 pub use overrides::{Override, parse_override};
+pub use request::{Check, CheckRule, Checks};
 pub use scenario::{
     Arrivals, Dataset, FileReader, Load, Repeat, RequestTemplate, Scenario, Slo, variables,
 };

@@ -9,9 +9,14 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::collect::{Analysis, Collect, RawAnalysis, RawCollect};
+pub use crate::dataset::Dataset;
+use crate::dataset::RawDataset;
 use crate::duration::parse_duration;
 use crate::error::{Locator, ScenarioError};
+use crate::http::HttpSettings;
 use crate::overrides::{self, Override};
+use crate::request::RawRequest;
+pub use crate::request::RequestTemplate;
 use crate::stages::{self, Stage, parse_shorthand};
 use crate::threshold::{Threshold, parse_threshold};
 
@@ -70,25 +75,6 @@ pub enum Repeat {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Dataset {
-    pub values: Vec<String>,
-    pub repeat: Repeat,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RequestTemplate {
-    pub method: String,
-    /// Path and query, with `{{variable}}` placeholders.
-    pub path: String,
-    pub headers: BTreeMap<String, String>,
-    pub body: Option<String>,
-    /// Time the first byte/token and the gaps between chunks.
-    pub stream: bool,
-    /// The `{{variables}}` used, each backed by a dataset.
-    pub variables: Vec<String>,
-}
-
 /// For stress: the service level a step must meet to count as sustained.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Slo {
@@ -104,6 +90,8 @@ pub struct Scenario {
     pub load: Load,
     #[serde(serialize_with = "secs")]
     pub timeout: Duration,
+    /// HTTP version, and HTTP/2's connections and streams.
+    pub http: HttpSettings,
     /// Hard cap on requests sent, whatever the stages say.
     pub max_requests: u64,
     pub request: RequestTemplate,
@@ -165,6 +153,12 @@ struct RawLoad {
     timeout: Option<Spanned<String>>,
     #[serde(default)]
     max_requests: Option<u64>,
+    #[serde(default)]
+    http: Option<String>,
+    #[serde(default)]
+    connections: Option<u32>,
+    #[serde(default)]
+    max_streams: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,37 +173,6 @@ enum RawStages {
 struct RawStage {
     duration: String,
     target: f64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRequest {
-    #[serde(default)]
-    method: Option<String>,
-    path: Spanned<String>,
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-    #[serde(default)]
-    body: Option<Spanned<String>>,
-    #[serde(default)]
-    stream: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDataset {
-    #[serde(default)]
-    values: Option<Vec<String>>,
-    #[serde(default)]
-    file: Option<String>,
-    #[serde(default)]
-    repeat: Option<String>,
-    #[serde(default)]
-    zipf_s: Option<f64>,
-    #[serde(default)]
-    hot_set: Option<f64>,
-    #[serde(default)]
-    hot_fraction: Option<f64>,
 }
 
 /// Reads a dataset file named in a scenario; `Err` is the message to show.
@@ -365,7 +328,14 @@ impl RawScenario {
                 .map_err(|m| loc.at(at, &format!("datasets.{name}"), m))?;
             datasets.insert(name, ds);
         }
-        let request = self.request.validate(loc, &datasets)?;
+        crate::dataset::unique_columns(&datasets).map_err(|m| loc.at(0, "datasets", m))?;
+        let request = self.request.validate(loc, &datasets, read)?;
+        let http = crate::http::settings(
+            self.load.http.as_deref(),
+            self.load.connections,
+            self.load.max_streams,
+        )
+        .map_err(|(k, m)| loc.at(self.load.stages.span().start, k, m))?;
         let thresholds = parse_all(loc, "thresholds", &self.thresholds)?;
         let slo = if self.slo.is_empty() {
             None
@@ -405,6 +375,7 @@ impl RawScenario {
             description: self.description,
             load,
             timeout,
+            http,
             max_requests: self.load.max_requests.unwrap_or(DEFAULT_MAX_REQUESTS),
             request,
             datasets,
@@ -478,113 +449,5 @@ impl RawLoad {
                 Ok(Load::Closed { think_time, stages })
             }
         }
-    }
-}
-
-impl RawRequest {
-    fn validate(
-        &self,
-        loc: &Locator<'_>,
-        datasets: &BTreeMap<String, Dataset>,
-    ) -> Result<RequestTemplate, ScenarioError> {
-        let method = self.method.clone().unwrap_or_else(|| {
-            if self.body.is_some() {
-                "POST".into()
-            } else {
-                "GET".into()
-            }
-        });
-        if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&method.as_str()) {
-            return Err(loc.at(
-                self.path.span().start,
-                "request.method",
-                format!("`{method}`: use GET, POST, PUT, PATCH, DELETE or HEAD"),
-            ));
-        }
-        if !self.path.get_ref().starts_with('/') {
-            return Err(loc.at(self.path.span().start, "request.path", "the path starts with `/`, e.g. \"/api/v1/generate-article\"; the host comes from --target"));
-        }
-        let mut vars = variables(self.path.get_ref())
-            .map_err(|m| loc.at(self.path.span().start, "request.path", m))?;
-        if let Some(b) = &self.body {
-            for v in
-                variables(b.get_ref()).map_err(|m| loc.at(b.span().start, "request.body", m))?
-            {
-                if !vars.contains(&v) {
-                    vars.push(v);
-                }
-            }
-        }
-        if let Some(missing) = vars.iter().find(|v| !datasets.contains_key(*v)) {
-            let at = self
-                .body
-                .as_ref()
-                .map_or(self.path.span().start, |b| b.span().start);
-            return Err(loc.at(at, "request", format!("`{{{{{missing}}}}}` has no dataset; add [datasets.{missing}] with values = [...] or file = \"...\"")));
-        }
-        Ok(RequestTemplate {
-            method,
-            path: self.path.get_ref().clone(),
-            headers: self.headers.clone(),
-            body: self.body.as_ref().map(|b| b.get_ref().clone()),
-            stream: self.stream,
-            variables: vars,
-        })
-    }
-}
-
-impl RawDataset {
-    fn validate(self, name: &str, read: &FileReader<'_>) -> Result<Dataset, String> {
-        let values = match (self.values, self.file) {
-            (Some(v), None) => v,
-            (None, Some(f)) => {
-                let text = read(&f)?;
-                text.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(String::from)
-                    .collect()
-            }
-            (Some(_), Some(_)) => {
-                return Err("give either values = [...] or file = \"...\", not both".into());
-            }
-            (None, None) => {
-                return Err(format!(
-                    "dataset `{name}` needs values = [...] or file = \"...\" (one value per line)"
-                ));
-            }
-        };
-        if values.is_empty() {
-            return Err(format!("dataset `{name}` is empty"));
-        }
-        let repeat = match self.repeat.as_deref().unwrap_or("uniform") {
-            "uniform" => Repeat::Uniform,
-            "zipf" => {
-                let s = self.zipf_s.unwrap_or(1.0);
-                if !(s > 0.0 && s.is_finite()) {
-                    return Err(format!("zipf_s = {s}: must be > 0 (1.0 is classic Zipf)"));
-                }
-                Repeat::Zipf { s }
-            }
-            "hot_set" => {
-                let (h, f) = (
-                    self.hot_set.unwrap_or(0.2),
-                    self.hot_fraction.unwrap_or(0.8),
-                );
-                if !(h > 0.0 && h <= 1.0 && (0.0..=1.0).contains(&f)) {
-                    return Err("hot_set is a fraction of the values in (0, 1]; hot_fraction a fraction of draws in [0, 1]".into());
-                }
-                Repeat::HotSet {
-                    hot_set: h,
-                    hot_fraction: f,
-                }
-            }
-            other => {
-                return Err(format!(
-                    "repeat = \"{other}\": use \"uniform\", \"zipf\" or \"hot_set\""
-                ));
-            }
-        };
-        Ok(Dataset { values, repeat })
     }
 }

@@ -111,7 +111,7 @@ fn dataset_files_are_read_relative_to_the_scenario() {
     let text = GOOD.replace("values = [\"a\", \"b\"]", "file = \"t.txt\"");
     std::fs::write(dir.join("s.toml"), &text).unwrap();
     let s = Scenario::from_file(&dir.join("s.toml")).unwrap();
-    assert_eq!(s.datasets["topic"].values, ["one", "two"]);
+    assert_eq!(s.datasets["topic"].column("topic").unwrap(), ["one", "two"]);
     std::fs::remove_file(dir.join("t.txt")).unwrap();
     let e = Scenario::from_file(&dir.join("s.toml")).unwrap_err();
     assert!(
@@ -129,7 +129,7 @@ fn the_example_scenarios_validate() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
             let s = Scenario::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
-            assert!(s.datasets["topic"].values.len() >= 50, "{}", path.display());
+            assert!(s.datasets["topic"].rows.len() >= 50, "{}", path.display());
             n += 1;
         }
     }

@@ -76,7 +76,12 @@ async fn serve(config: MockConfig, addrs: MockAddrs) -> Result<u8, Exit> {
     // One JSON line on stdout: how the harness and scripts find the ports.
     println!(
         "{}",
-        json!({"llm": servers.llm_url(), "search": servers.search_url(), "web": servers.web_url()})
+        json!({
+            "llm": servers.llm_url(),
+            "openai_base_url": format!("{}/v1", servers.llm_url()),
+            "search": servers.search_url(),
+            "web": servers.web_url()
+        })
     );
     eprintln!("genbench mock: serving until Ctrl-C");
     eprintln!("  LLM     {}/v1   (OpenAI base_url)", servers.llm_url());

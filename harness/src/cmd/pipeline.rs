@@ -23,6 +23,19 @@ fn config(args: &PipelineArgs) -> Result<PipelineConfig, Exit> {
     if let Some(v) = &args.llm_url {
         c.llm_url = v.trim_end_matches('/').to_string();
     }
+    // As the OpenAI SDK does: the key comes from the environment unless the
+    // config file sets one.
+    if c.llm_api_key == PipelineConfig::default().llm_api_key
+        && let Ok(key) = std::env::var("OPENAI_API_KEY")
+    {
+        c.llm_api_key = key;
+    }
+    if c.llm_url.splitn(4, '/').nth(3).unwrap_or("").is_empty() {
+        eprintln!(
+            "warning: --llm-url {} has no version path; OpenAI-compatible base URLs usually end in /v1 (the pipeline appends /chat/completions)",
+            c.llm_url
+        );
+    }
     if let Some(v) = &args.search_url {
         c.search_url = v.trim_end_matches('/').to_string();
     }

@@ -7,13 +7,16 @@ use std::time::SystemTime;
 use anyhow::{Context as _, anyhow};
 use genbench_model::RunStatus;
 use genbench_scenarios::{
-    Load, Override, Scenario, Stage, builtin_overridden, parse_duration, parse_override,
+    Load, Override, RequestTemplate, Scenario, Stage, builtin_overridden, parse_duration,
+    parse_override, process_env, resolve_env,
 };
 use tokio::sync::watch;
 
 use crate::cli::{ProfileArg, RunArgs, RunOptions};
 use crate::collect::profile::ProfileMode;
+use crate::engine::sender::Net;
 use crate::exit::Exit;
+use crate::net::tls::Verify;
 use crate::run::{RunConfig, TargetChoice};
 
 fn load_scenario(name: &str, overrides: &[Override]) -> Result<Scenario, Exit> {
@@ -99,6 +102,20 @@ fn scale_peak(stages: &mut [Stage], peak: f64) {
     }
 }
 
+/// The request template with `${env:NAME}` resolved in its headers and
+/// body: what is sent, never what is written (the scenario keeps the
+/// references). An unset variable is a usage error naming it.
+fn resolve_request(t: &RequestTemplate) -> Result<RequestTemplate, Exit> {
+    let mut t = t.clone();
+    for (k, v) in t.headers.iter_mut() {
+        *v = resolve_env(v, &format!("request.headers.{k}"), &process_env).map_err(Exit::usage)?;
+    }
+    if let Some(b) = t.body.as_mut() {
+        *b = resolve_env(b, "request.body", &process_env).map_err(Exit::usage)?;
+    }
+    Ok(t)
+}
+
 pub fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
     let opts = &args.opts;
     let overrides = opts
@@ -121,10 +138,20 @@ pub fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
 pipeline; with --target, configure your own service and drop them"
             )));
         }
-        Some(url) => TargetChoice::External {
-            url: url.trim_end_matches('/').to_string(),
-            pid: args.target_pid,
-        },
+        Some(url) => {
+            let url = url.trim_end_matches('/').to_string();
+            let resolved = resolve_env(&url, "--target", &process_env).map_err(Exit::usage)?;
+            // Checked now, so a typo fails before the target is touched.
+            crate::net::url::TargetUrl::parse(&resolved).map_err(|e| {
+                // The error quotes the URL: show it as written, never a secret.
+                Exit::usage(anyhow!("--target: {}", e.why))
+            })?;
+            TargetChoice::External {
+                url,
+                resolved,
+                pid: args.target_pid,
+            }
+        }
         None => TargetChoice::Embedded {
             mock_time_scale: opts.mock_time_scale,
             pipeline_toml: pipeline_toml(&scenario)?,
@@ -137,6 +164,15 @@ pipeline; with --target, configure your own service and drop them"
             crate::timefmt::compact(SystemTime::now())
         ))
     });
+    let request = resolve_request(&scenario.request)?;
+    let net = Net {
+        http: scenario.http,
+        verify: match (&opts.ca_cert, opts.insecure) {
+            (_, true) => Verify::Insecure,
+            (Some(p), false) => Verify::CaCert(p.clone()),
+            (None, false) => Verify::SystemRoots,
+        },
+    };
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 8);
@@ -147,6 +183,8 @@ pipeline; with --target, configure your own service and drop them"
             target,
             seed: opts.seed,
             workers,
+            net,
+            request,
             profile: match opts.profile {
                 ProfileArg::Auto => ProfileMode::Auto,
                 ProfileArg::Off => ProfileMode::Off,

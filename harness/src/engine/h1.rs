@@ -56,12 +56,25 @@ impl RequestHead {
         path: &str,
         body: Option<&[u8]>,
     ) -> Result<(), BadTarget> {
-        if !path.starts_with('/') || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        self.encode_under(out, "", path, body)
+    }
+
+    /// As [`RequestHead::encode`], with `base` (the target URL's path, e.g.
+    /// `/api`) before the path.
+    pub fn encode_under(
+        &self,
+        out: &mut Vec<u8>,
+        base: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<(), BadTarget> {
+        if !valid_path(path) {
             return Err(BadTarget);
         }
         out.clear();
         out.extend_from_slice(self.method.as_bytes());
         out.push(b' ');
+        out.extend_from_slice(base.as_bytes());
         out.extend_from_slice(path.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
         out.extend_from_slice(&self.fixed_headers);
@@ -75,6 +88,12 @@ impl RequestHead {
         }
         Ok(())
     }
+}
+
+/// A request target a server can read: starts with `/`, no spaces or
+/// control characters.
+pub fn valid_path(path: &str) -> bool {
+    path.starts_with('/') && !path.bytes().any(|b| b <= b' ' || b == 0x7f)
 }
 
 fn itoa(n: usize) -> String {
@@ -104,6 +123,8 @@ pub struct Head {
     pub cache: Option<CacheStatus>,
     /// Where the `Server-Timing` value lies in the buffer, if sent.
     pub server_timing: Option<(usize, usize)>,
+    /// Where the `Location` value lies in the buffer, if sent.
+    pub location: Option<(usize, usize)>,
 }
 
 /// The response is not HTTP/1.x as a client can read it.
@@ -142,6 +163,7 @@ pub fn parse_head(
             event_stream: false,
             cache: None,
             server_timing: None,
+            location: None,
         };
         let mut length = None;
         let mut chunked = false;
@@ -166,9 +188,9 @@ pub fn parse_head(
             } else if h.name.eq_ignore_ascii_case(cache_header) {
                 head.cache = cache_status(v);
             } else if h.name.eq_ignore_ascii_case("server-timing") {
-                // httparse's values borrow from `buf`: their offset is exact.
-                let start = v.as_ptr() as usize - buf.as_ptr() as usize;
-                head.server_timing = Some((start, start + v.len()));
+                head.server_timing = Some(span(buf, v));
+            } else if h.name.eq_ignore_ascii_case("location") {
+                head.location = Some(span(buf, v));
             }
         }
         head.framing = if no_body || status == 204 || status == 304 {
@@ -191,7 +213,13 @@ pub fn parse_head(
     }
 }
 
-fn cache_status(v: &[u8]) -> Option<CacheStatus> {
+/// Where `value` (borrowed from `buf` by httparse) lies in `buf`: exact.
+fn span(buf: &[u8], value: &[u8]) -> (usize, usize) {
+    let start = value.as_ptr() as usize - buf.as_ptr() as usize;
+    (start, start + value.len())
+}
+
+pub fn cache_status(v: &[u8]) -> Option<CacheStatus> {
     let v = trim(v);
     if v.eq_ignore_ascii_case(b"hit") {
         Some(CacheStatus::Hit)

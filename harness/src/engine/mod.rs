@@ -6,6 +6,8 @@ pub mod aggregate;
 pub mod clock;
 pub mod closed;
 pub mod h1;
+mod h1_send;
+mod h2_send;
 pub mod inspect;
 pub mod open;
 pub mod requests;

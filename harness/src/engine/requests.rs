@@ -134,22 +134,36 @@ pub struct Rendered {
 #[derive(Debug, Clone)]
 pub struct RequestFactory {
     template: RequestTemplate,
-    datasets: Vec<(String, Vec<String>, Sampler)>,
+    datasets: Vec<Drawn>,
     body_escape: Escape,
+}
+
+/// A dataset the template uses: one draw picks a row, which gives every
+/// used column's variable.
+#[derive(Debug, Clone)]
+struct Drawn {
+    /// (variable, column index).
+    used: Vec<(String, usize)>,
+    rows: Vec<Vec<String>>,
+    sampler: Sampler,
 }
 
 impl RequestFactory {
     pub fn new(template: &RequestTemplate, datasets: &BTreeMap<String, Dataset>) -> Self {
-        let datasets = template
-            .variables
-            .iter()
-            .filter_map(|v| {
-                datasets.get(v).map(|d| {
-                    (
-                        v.clone(),
-                        d.values.clone(),
-                        Sampler::new(d.values.len(), d.repeat),
-                    )
+        let datasets = datasets
+            .values()
+            .filter_map(|d| {
+                let used: Vec<(String, usize)> = d
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| template.variables.contains(c))
+                    .map(|(i, c)| (c.clone(), i))
+                    .collect();
+                (!used.is_empty()).then(|| Drawn {
+                    used,
+                    rows: d.rows.clone(),
+                    sampler: Sampler::new(d.rows.len(), d.repeat),
                 })
             })
             .collect();
@@ -176,11 +190,13 @@ impl RequestFactory {
 
     /// Draws the next request into `out`, reusing its strings.
     pub fn render_into(&self, rng: &mut Rng, out: &mut Rendered) {
-        let values: BTreeMap<&str, &str> = self
-            .datasets
-            .iter()
-            .map(|(name, vals, s)| (name.as_str(), vals[s.draw(rng)].as_str()))
-            .collect();
+        let mut values: BTreeMap<&str, &str> = BTreeMap::new();
+        for d in &self.datasets {
+            let row = &d.rows[d.sampler.draw(rng)];
+            for (name, i) in &d.used {
+                values.insert(name, &row[*i]);
+            }
+        }
         render(&self.template.path, &values, Escape::Url, &mut out.path);
         match self.template.body.as_deref() {
             Some(b) => render(
@@ -245,11 +261,14 @@ mod tests {
             body: Some(r#"{"topic": "{{topic}}"}"#.into()),
             stream: false,
             variables: vec!["topic".into()],
+            checks: Default::default(),
+            follow_redirects: 0,
         };
         let d = BTreeMap::from([(
             "topic".to_string(),
             Dataset {
-                values: vec!["a \"quoted\" & café".into()],
+                columns: vec!["topic".into()],
+                rows: vec![vec!["a \"quoted\" & café".into()]],
                 repeat: Repeat::Uniform,
             },
         )]);
@@ -272,6 +291,40 @@ mod tests {
     }
 
     #[test]
+    fn one_draw_gives_every_column_of_the_same_row() {
+        let t = RequestTemplate {
+            method: "POST".into(),
+            path: "/a?len={{target_length}}".into(),
+            headers: BTreeMap::new(),
+            body: Some(r#"{"topic": "{{topic}}", "industry": "{{industry}}"}"#.into()),
+            stream: false,
+            variables: vec!["target_length".into(), "topic".into(), "industry".into()],
+            checks: Default::default(),
+            follow_redirects: 0,
+        };
+        let rows = (0..20)
+            .map(|i| vec![format!("t{i}"), format!("i{i}"), i.to_string()])
+            .collect();
+        let d = BTreeMap::from([(
+            "articles".to_string(),
+            Dataset {
+                columns: vec!["topic".into(), "industry".into(), "target_length".into()],
+                rows,
+                repeat: Repeat::Uniform,
+            },
+        )]);
+        let f = RequestFactory::new(&t, &d);
+        let mut rng = Rng::new(9);
+        for _ in 0..50 {
+            let r = f.render(&mut rng);
+            let body: serde_json::Value = serde_json::from_str(r.body.as_deref().unwrap()).unwrap();
+            let n = r.path.trim_start_matches("/a?len=");
+            assert_eq!(body["topic"], format!("t{n}"));
+            assert_eq!(body["industry"], format!("i{n}"));
+        }
+    }
+
+    #[test]
     fn builtin_baseline_renders_valid_json() {
         let s = genbench_scenarios::builtin("baseline").unwrap().unwrap();
         let f = RequestFactory::new(&s.request, &s.datasets);
@@ -279,11 +332,8 @@ mod tests {
         for _ in 0..100 {
             let body: serde_json::Value =
                 serde_json::from_str(f.render(&mut rng).body.as_deref().unwrap()).unwrap();
-            assert!(
-                s.datasets["topic"]
-                    .values
-                    .contains(&body["topic"].as_str().unwrap().to_string())
-            );
+            let topics = s.datasets["topic"].column("topic").unwrap();
+            assert!(topics.contains(&body["topic"].as_str().unwrap()));
         }
     }
 }

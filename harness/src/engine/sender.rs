@@ -1,34 +1,66 @@
-//! Sends one request over a keep-alive pool and measures it: send time,
-//! first body byte (first token, for streams), the gaps between a streamed
-//! body's chunks, end, status, bytes, cache status. Never panics and never
+//! Sends one request and measures it: send time, first body byte (first
+//! token, for streams), the gaps between a streamed body's chunks, end,
+//! status, bytes, cache status; then follows redirects if the scenario says
+//! so and judges the response against its checks. Never panics and never
 //! returns an error: failures are samples.
+//!
+//! The transport is one enum: the engine's own HTTP/1.1 client (plain or
+//! over TLS: the fast path, see `h1_send`) or HTTP/2 streams over a few
+//! shared connections (`h2_send`, hyper's client). Both time bodies with
+//! the same [`Chunks`] clock and fill the same [`Slot`].
 
-use std::net::SocketAddr;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use genbench_collectors::connections::ConnEvent;
 use genbench_collectors::{Outcome, Sample};
 use genbench_model::ErrorKind;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use genbench_scenarios::{CheckRule, Checks, HttpSettings, HttpVersion};
 use tokio::time::Instant;
 
-use super::h1::{Chunked, Framing, RequestHead, parse_head};
+use super::h1::RequestHead;
+use super::h2_send::H2Pool;
 use super::inspect::Inspect;
 use super::requests::Rendered;
+use crate::net::conn::{Connector, Stream};
+use crate::net::tls::{self, Verify};
+use crate::net::url::{Scheme, TargetUrl};
+
+/// How the engine reaches the target: HTTP version and TLS verification.
+#[derive(Debug, Clone, Default)]
+pub struct Net {
+    pub http: HttpSettings,
+    pub verify: Verify,
+}
+
+pub(super) enum Transport {
+    H1(Connector),
+    H2(H2Pool),
+}
 
 /// Configured once per run; cheap to share.
 pub struct Sender {
-    addr: SocketAddr,
-    head: RequestHead,
+    pub(super) target: TargetUrl,
+    pub(super) head: RequestHead,
+    /// For a redirect that turns the request into a GET (301, 302, 303).
+    pub(super) get_head: RequestHead,
+    method: String,
+    headers: BTreeMap<String, String>,
+    pub(super) transport: Transport,
+    /// Auto over TLS: the protocol is settled by [`Sender::negotiate`].
+    negotiable: bool,
+    net: Net,
     timeout: Duration,
-    cache_header: String,
+    pub(super) cache_header: String,
     /// Time chunk gaps on every response, not only `text/event-stream` ones.
     stream: bool,
     /// What to read from bodies; when anything, each response's body (up to
     /// [`MAX_BODY_BYTES`]) is kept for it.
     inspect: Inspect,
+    checks: Checks,
+    follow_redirects: u32,
     capture_body: bool,
-    t0: Instant,
+    pub(super) t0: Instant,
 }
 
 /// Most body bytes kept for inspection; an article or its stream is far
@@ -45,13 +77,20 @@ pub const MAX_GAPS_PER_RESPONSE: usize = 1 << 16;
 /// request at a time, and once warm a request allocates nothing here.
 #[derive(Default)]
 pub struct Slot {
-    request: Rendered,
-    conn: Option<TcpStream>,
-    write: Vec<u8>,
-    read: Vec<u8>,
-    gaps_us: Vec<u32>,
-    server_timing: Vec<u8>,
-    body: Vec<u8>,
+    pub(super) request: Rendered,
+    pub(super) conn: Option<Stream>,
+    pub(super) write: Vec<u8>,
+    pub(super) read: Vec<u8>,
+    pub(super) gaps_us: Vec<u32>,
+    pub(super) server_timing: Vec<u8>,
+    pub(super) location: Vec<u8>,
+    pub(super) body: Vec<u8>,
+    /// Set while following a redirect: the path to ask for instead.
+    pub(super) redirect: Option<String>,
+    /// A connection this request opened, or failed to.
+    pub(super) conn_event: Option<ConnEvent>,
+    /// The check (by index in [`Checks::names`]) the response failed.
+    pub(super) failed_check: Option<usize>,
 }
 
 impl Slot {
@@ -74,27 +113,41 @@ impl Slot {
     pub fn body(&self) -> &[u8] {
         &self.body
     }
+
+    /// A connection the last request opened (or failed to open).
+    pub fn conn_event(&self) -> Option<ConnEvent> {
+        self.conn_event
+    }
+
+    /// The check the last response failed, by index in [`Checks::names`].
+    pub fn failed_check(&self) -> Option<usize> {
+        self.failed_check
+    }
+
+    fn reset(&mut self) {
+        self.gaps_us.clear();
+        self.server_timing.clear();
+        self.location.clear();
+        self.body.clear();
+        self.redirect = None;
+        self.conn_event = None;
+        self.failed_check = None;
+    }
 }
 
 /// Why a sender could not be built: bad input, reported before any load.
 #[derive(Debug, thiserror::Error)]
 pub enum SenderError {
-    #[error("target URL `{0}` must be http://host:port with no path, e.g. http://127.0.0.1:8080")]
-    BadTarget(String),
-    #[error("cannot resolve the target `{0}`: {1}")]
-    Resolve(String, String),
+    #[error(transparent)]
+    BadTarget(#[from] crate::net::url::BadUrl),
     #[error("request.method `{0}` is not an HTTP method")]
     BadMethod(String),
     #[error("request header `{0}` is not valid")]
     BadHeader(String),
-}
-
-/// How one attempt on one connection ended badly.
-enum Fail {
-    /// A kept-alive connection closed before any byte of the answer: the
-    /// server dropped it while idle, so the request is sent again on a new one.
-    Stale,
-    Kind(ErrorKind),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsSetupError),
+    #[error("target host: {0}")]
+    BadHost(String),
 }
 
 fn valid_token(s: &str) -> bool {
@@ -103,25 +156,22 @@ fn valid_token(s: &str) -> bool {
             .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b))
 }
 
+const ALPN_H1: &[&[u8]] = &[b"http/1.1"];
+const ALPN_H2: &[&[u8]] = &[b"h2"];
+const ALPN_AUTO: &[&[u8]] = &[b"h2", b"http/1.1"];
+
 impl Sender {
+    /// A sender for `target` (`http://` or `https://`, with an optional base
+    /// path) speaking HTTP/1.1, verifying TLS against the system's roots;
+    /// [`Sender::with_net`] changes either.
     pub fn new(
         target: &str,
         method: &str,
-        headers: &std::collections::BTreeMap<String, String>,
+        headers: &BTreeMap<String, String>,
         timeout: Duration,
         t0: Instant,
     ) -> Result<Self, SenderError> {
-        let base = target.trim_end_matches('/');
-        let bad = || SenderError::BadTarget(target.into());
-        let rest = base.strip_prefix("http://").ok_or_else(bad)?;
-        if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
-            return Err(bad());
-        }
-        let authority = http_authority(rest).ok_or_else(bad)?;
-        let addr = std::net::ToSocketAddrs::to_socket_addrs(&authority)
-            .map_err(|e| SenderError::Resolve(target.into(), e.to_string()))?
-            .next()
-            .ok_or_else(|| SenderError::Resolve(target.into(), "no address".into()))?;
+        let target = TargetUrl::parse(target)?;
         if !valid_token(method) {
             return Err(SenderError::BadMethod(method.into()));
         }
@@ -130,21 +180,105 @@ impl Sender {
                 return Err(SenderError::BadHeader(k.clone()));
             }
         }
-        let head = RequestHead::new(
-            method,
-            rest,
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        );
-        Ok(Sender {
-            addr,
+        let head_for = |m: &str| {
+            RequestHead::new(
+                m,
+                &target.authority,
+                headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+        };
+        let (head, get_head) = (head_for(method), head_for("GET"));
+        let placeholder =
+            Transport::H1(Connector::new(&target, None).map_err(SenderError::BadHost)?);
+        let mut s = Sender {
+            target,
             head,
+            get_head,
+            method: method.to_string(),
+            headers: headers.clone(),
+            transport: placeholder,
+            negotiable: false,
+            net: Net::default(),
             timeout,
             cache_header: "x-cache".into(),
             stream: false,
             inspect: Inspect::default(),
+            checks: Checks::default(),
+            follow_redirects: 0,
             capture_body: false,
             t0,
+        };
+        s.transport = s.build_transport(Net::default().http.version)?;
+        Ok(s)
+    }
+
+    fn tls_config(
+        &self,
+        alpn: &[&[u8]],
+    ) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, SenderError> {
+        match self.target.scheme {
+            Scheme::Http => Ok(None),
+            Scheme::Https => Ok(Some(tls::client_config(&self.net.verify, alpn)?)),
+        }
+    }
+
+    fn build_transport(&mut self, version: HttpVersion) -> Result<Transport, SenderError> {
+        let tls_on = self.target.scheme == Scheme::Https;
+        self.negotiable = tls_on && version == HttpVersion::Auto;
+        let connector = |s: &Self, alpn| {
+            Connector::new(&s.target, s.tls_config(alpn)?).map_err(SenderError::BadHost)
+        };
+        Ok(match version {
+            HttpVersion::Http2 => Transport::H2(H2Pool::new(
+                connector(self, ALPN_H2)?,
+                &self.target,
+                &self.method,
+                &self.headers,
+                self.net.http,
+            )?),
+            _ => Transport::H1(connector(self, ALPN_H1)?),
         })
+    }
+
+    /// Sets the HTTP version and TLS verification.
+    pub fn with_net(mut self, net: &Net) -> Result<Self, SenderError> {
+        self.net = net.clone();
+        self.transport = self.build_transport(net.http.version)?;
+        Ok(self)
+    }
+
+    /// With `http = "auto"` over TLS, opens one connection offering `h2` and
+    /// `http/1.1` and keeps to what the server picks. If that connection
+    /// fails, the run speaks HTTP/1.1 (its failures are counted as usual).
+    pub async fn negotiate(mut self) -> Self {
+        if !self.negotiable {
+            return self;
+        }
+        let Ok(probe) = self.tls_config(ALPN_AUTO).and_then(|c| {
+            Connector::new(&self.target, c)
+                .map(Connector::quiet)
+                .map_err(SenderError::BadHost)
+        }) else {
+            return self;
+        };
+        let h2 = matches!(probe.connect().await, Ok((s, _)) if s.is_h2());
+        if h2 && let Ok(t) = self.build_transport(HttpVersion::Http2) {
+            self.transport = t;
+        }
+        self.negotiable = false;
+        self
+    }
+
+    /// `http/1.1` or `h2`.
+    pub fn protocol(&self) -> &'static str {
+        match self.transport {
+            Transport::H1(_) => "http/1.1",
+            Transport::H2(_) => "h2",
+        }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.target.scheme == Scheme::Https
     }
 
     /// Times the gaps between body chunks on every response (the scenario's
@@ -169,8 +303,17 @@ impl Sender {
     /// Reads cache status or usage from JSON bodies, which are then kept
     /// for the worker to inspect; otherwise bodies are counted and dropped.
     pub fn with_inspect(mut self, inspect: Inspect) -> Self {
-        self.capture_body = inspect.needs_body();
         self.inspect = inspect;
+        self.capture_body = self.inspect.needs_body() || self.checks.need_body();
+        self
+    }
+
+    /// Judges responses by `checks` and follows up to `follow_redirects`
+    /// redirects on the target's origin.
+    pub fn with_checks(mut self, checks: Checks, follow_redirects: u32) -> Self {
+        self.checks = checks;
+        self.follow_redirects = follow_redirects;
+        self.capture_body = self.inspect.needs_body() || self.checks.need_body();
         self
     }
 
@@ -178,14 +321,15 @@ impl Sender {
         &self.inspect
     }
 
-    async fn connect(&self) -> Result<TcpStream, Fail> {
-        let tcp = TcpStream::connect(self.addr)
-            .await
-            .map_err(|_| Fail::Kind(ErrorKind::Connect))?;
-        // Requests go out whole in one write; no need to wait for more.
-        tcp.set_nodelay(true)
-            .map_err(|_| Fail::Kind(ErrorKind::Connect))?;
-        Ok(tcp)
+    pub(super) fn timed_chunks(&self, event_stream: bool) -> bool {
+        self.stream || event_stream
+    }
+
+    pub(super) fn keep_body(&self, body: &mut Vec<u8>, data: &[u8]) {
+        if self.capture_body {
+            let room = MAX_BODY_BYTES.saturating_sub(body.len());
+            body.extend_from_slice(&data[..data.len().min(room)]);
+        }
     }
 
     /// Sends the slot's request, which the schedule wanted out at
@@ -194,9 +338,7 @@ impl Sender {
     /// if it has none). The slot comes back with the connection, if it can
     /// carry another request, and the response's chunk gaps.
     pub async fn send(&self, scheduled: Option<Duration>, mut slot: Slot) -> (Sample, Slot) {
-        slot.gaps_us.clear();
-        slot.server_timing.clear();
-        slot.body.clear();
+        slot.reset();
         let sent = self.t0.elapsed();
         let mut sample = Sample {
             scheduled: scheduled.unwrap_or(sent),
@@ -207,12 +349,7 @@ impl Sender {
             bytes: 0,
             cache: None,
         };
-        let r = &slot.request;
-        let body = r.body.as_deref().map(str::as_bytes);
-        if self.head.encode(&mut slot.write, &r.path, body).is_err() {
-            return (sample, slot);
-        }
-        let exchange = self.exchange(&mut slot, &mut sample);
+        let exchange = self.follow(&mut slot, &mut sample);
         sample.outcome = match tokio::time::timeout(self.timeout, exchange).await {
             Ok(o) => o,
             // The connection went down with the dropped exchange: a late
@@ -223,163 +360,103 @@ impl Sender {
         (sample, slot)
     }
 
-    async fn exchange(&self, slot: &mut Slot, sample: &mut Sample) -> Outcome {
-        let (reused, mut conn) = match slot.conn.take() {
-            Some(c) => (true, c),
-            None => match self.connect().await {
-                Ok(c) => (false, c),
-                Err(_) => return Outcome::Error(ErrorKind::Connect),
-            },
-        };
-        let mut result = self.once(&mut conn, slot, sample).await;
-        if reused && matches!(result, Err(Fail::Stale)) {
-            conn = match self.connect().await {
-                Ok(c) => c,
-                Err(_) => return Outcome::Error(ErrorKind::Connect),
+    /// One exchange, then each redirect the scenario allows.
+    async fn follow(&self, slot: &mut Slot, sample: &mut Sample) -> Outcome {
+        let (mut hops, mut as_get) = (0, false);
+        loop {
+            let status = match &self.transport {
+                Transport::H1(c) => super::h1_send::exchange(self, c, slot, sample, as_get).await,
+                Transport::H2(p) => p.exchange(self, slot, sample, as_get).await,
             };
-            result = self.once(&mut conn, slot, sample).await;
-        }
-        match result {
-            Ok((status, keep)) => {
-                if keep {
-                    slot.conn = Some(conn);
-                }
-                match ErrorKind::from_status(status) {
-                    Some(k) => Outcome::Error(k),
-                    None => Outcome::Ok(status),
-                }
+            let status = match status {
+                Ok(s) => s,
+                Err(k) => return Outcome::Error(k),
+            };
+            if !(300..400).contains(&status) || status == 304 {
+                return self.judge(status, slot);
             }
-            Err(Fail::Stale) => Outcome::Error(ErrorKind::Connect),
-            Err(Fail::Kind(k)) => Outcome::Error(k),
+            let next = std::str::from_utf8(&slot.location)
+                .ok()
+                .and_then(|l| same_origin_path(&self.target, l.trim()));
+            match next {
+                Some(path) if hops < self.follow_redirects => {
+                    hops += 1;
+                    as_get |= matches!(status, 301..=303) && self.method != "HEAD";
+                    slot.redirect = Some(path);
+                    slot.body.clear();
+                    slot.gaps_us.clear();
+                    sample.first_byte = None;
+                }
+                _ => return Outcome::Error(ErrorKind::Redirect),
+            }
         }
     }
 
-    /// One request and its whole response on `conn`: the status, and whether
-    /// the connection can carry another request.
-    async fn once(
-        &self,
-        conn: &mut TcpStream,
-        slot: &mut Slot,
-        sample: &mut Sample,
-    ) -> Result<(u16, bool), Fail> {
-        let Slot {
-            write,
-            read,
-            gaps_us,
-            server_timing,
-            body,
-            ..
-        } = slot;
-        conn.write_all(write).await.map_err(|_| Fail::Stale)?;
-        read.clear();
-        let head = loop {
-            match parse_head(read, &self.cache_header, self.head.no_body) {
-                Ok(Some(h)) => break h,
-                Ok(None) => {}
-                Err(_) => return Err(Fail::Kind(ErrorKind::Invalid)),
+    /// Success, or the error kind (and failed check) a response earns.
+    fn judge(&self, status: u16, slot: &mut Slot) -> Outcome {
+        if !self.checks.status_ok(status) {
+            if let Some(k) = ErrorKind::from_status(status) {
+                return Outcome::Error(k);
             }
-            match fill(conn, read).await {
-                Ok(0) | Err(_) if read.is_empty() => return Err(Fail::Stale),
-                Ok(0) | Err(_) => return Err(Fail::Kind(ErrorKind::BodyCut)),
-                Ok(_) => {}
-            }
-        };
-        sample.cache = head.cache;
-        server_timing.clear();
-        if let Some((a, b)) = head.server_timing {
-            server_timing.extend_from_slice(&read[a..b]);
+            slot.failed_check = Some(Checks::STATUS);
+            return Outcome::Error(ErrorKind::Check);
         }
-        body.clear();
-        let mut keep_body = |data: &[u8]| {
-            if self.capture_body {
-                let room = MAX_BODY_BYTES.saturating_sub(body.len());
-                body.extend_from_slice(&data[..data.len().min(room)]);
+        if self.checks.rules.is_empty() {
+            return Outcome::Ok(status);
+        }
+        let docs = genbench_collectors::body::documents(&slot.body);
+        let found = |p: &str| genbench_collectors::body::find(&docs, p);
+        for (i, c) in self.checks.rules.iter().enumerate() {
+            let ok = match &c.rule {
+                CheckRule::JsonExists(p) => found(p).is_some(),
+                CheckRule::JsonEquals(p, v) => docs.iter().any(|d| d.pointer(p) == Some(v)),
+                CheckRule::BodyContains(s) => contains(&slot.body, s.as_bytes()),
+            };
+            if !ok {
+                slot.failed_check = Some(i + 1);
+                return Outcome::Error(ErrorKind::Check);
             }
-        };
-        let mut clock = Chunks {
-            t0: self.t0,
-            timed: self.stream || head.event_stream,
-            last: None,
-            sample,
-            gaps_us,
-        };
-        let keep = match head.framing {
-            Framing::Empty => read.len() == head.len,
-            Framing::Length(n) => {
-                let mut have = (read.len() - head.len) as u64;
-                keep_body(&read[head.len..]);
-                clock.arrived(have, u32::from(have > 0));
-                while have < n {
-                    read.clear();
-                    let k = fill(conn, read).await.unwrap_or(0) as u64;
-                    if k == 0 {
-                        return Err(Fail::Kind(ErrorKind::BodyCut));
-                    }
-                    keep_body(read);
-                    clock.arrived(k, 1);
-                    have += k;
-                }
-                have == n
-            }
-            Framing::Chunked => {
-                read.drain(..head.len);
-                let mut dec = Chunked::default();
-                loop {
-                    let fed = dec
-                        .feed(read, &mut keep_body)
-                        .map_err(|_| Fail::Kind(ErrorKind::Invalid))?;
-                    read.drain(..fed.consumed);
-                    clock.arrived(fed.data, fed.chunks_started);
-                    if dec.done() {
-                        break read.is_empty();
-                    }
-                    if fill(conn, read).await.unwrap_or(0) == 0 {
-                        return Err(Fail::Kind(ErrorKind::BodyCut));
-                    }
-                }
-            }
-            Framing::UntilClose => {
-                let have = (read.len() - head.len) as u64;
-                keep_body(&read[head.len..]);
-                clock.arrived(have, u32::from(have > 0));
-                loop {
-                    read.clear();
-                    match fill(conn, read).await {
-                        Ok(0) => break false,
-                        Ok(k) => {
-                            keep_body(read);
-                            clock.arrived(k as u64, 1)
-                        }
-                        Err(_) => return Err(Fail::Kind(ErrorKind::BodyCut)),
-                    }
-                }
-            }
-        };
-        Ok((head.status, keep && !head.close))
+        }
+        Outcome::Ok(status)
     }
 }
 
-/// Reads what the socket has into the spare room of `buf`.
-async fn fill(conn: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-    if buf.capacity() - buf.len() < 4096 {
-        buf.reserve(16 * 1024);
-    }
-    conn.read_buf(buf).await
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The path a `Location` leads to when it stays on the target's origin.
+fn same_origin_path(target: &TargetUrl, location: &str) -> Option<String> {
+    let path = if location.starts_with('/') && !location.starts_with("//") {
+        location
+    } else {
+        let origin = target.origin();
+        let rest = location.get(..origin.len())?;
+        if !rest.eq_ignore_ascii_case(&origin) {
+            return None;
+        }
+        match &location[origin.len()..] {
+            "" => "/",
+            p if p.starts_with('/') => p,
+            _ => return None,
+        }
+    };
+    super::h1::valid_path(path).then(|| path.to_string())
 }
 
 /// Times a body's arrival: the first byte, and the gap before each chunk.
-struct Chunks<'a> {
-    t0: Instant,
-    timed: bool,
-    last: Option<Duration>,
-    sample: &'a mut Sample,
-    gaps_us: &'a mut Vec<u32>,
+pub(super) struct Chunks<'a> {
+    pub t0: Instant,
+    pub timed: bool,
+    pub last: Option<Duration>,
+    pub sample: &'a mut Sample,
+    pub gaps_us: &'a mut Vec<u32>,
 }
 
 impl Chunks<'_> {
     /// `bytes` of body arrived now, starting `chunks` chunks (reads, for
     /// bodies not chunk-encoded).
-    fn arrived(&mut self, bytes: u64, chunks: u32) {
+    pub fn arrived(&mut self, bytes: u64, chunks: u32) {
         if bytes == 0 {
             return;
         }
@@ -403,20 +480,24 @@ impl Chunks<'_> {
     }
 }
 
-/// `host:port` to connect to (port 80 if none) from a URL's authority.
-fn http_authority(rest: &str) -> Option<String> {
-    // Bracketed IPv6 literals keep their colons inside the brackets.
-    let (host, port) = match rest.rfind(':') {
-        Some(i) if !rest[i..].contains(']') => (&rest[..i], rest[i + 1..].parse::<u16>().ok()?),
-        _ => (rest, 80),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() {
-        return None;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_stay_on_the_target_origin() {
+        let t = TargetUrl::parse("https://api.example.com/v1").unwrap();
+        let p = |l: &str| same_origin_path(&t, l);
+        assert_eq!(p("/jobs/1").as_deref(), Some("/jobs/1"));
+        assert_eq!(
+            p("https://api.example.com/x?y=1").as_deref(),
+            Some("/x?y=1")
+        );
+        assert_eq!(p("https://API.example.com").as_deref(), Some("/"));
+        assert_eq!(p("https://evil.example.com/x"), None);
+        assert_eq!(p("http://api.example.com/x"), None);
+        assert_eq!(p("//evil.example.com/x"), None);
+        assert_eq!(p("https://api.example.com.evil/x"), None);
+        assert_eq!(p("/a b"), None);
     }
-    Some(if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    })
 }

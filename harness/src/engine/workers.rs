@@ -72,6 +72,12 @@ impl Slots {
             rec.stages.record(slot.server_timing());
             sender.inspect().apply(&mut sample, slot.body(), rec);
         }
+        if let Some(e) = slot.conn_event() {
+            rec.connections.record(e);
+        }
+        if let Some(i) = slot.failed_check() {
+            rec.record_check_failure(i);
+        }
         rec.record(&sample);
         rec.record_gaps(slot.gaps_us());
         self.0.push(slot);

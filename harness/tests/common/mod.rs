@@ -76,11 +76,14 @@ pub fn template(path: &str, body: &str) -> (RequestTemplate, BTreeMap<String, Da
         body: Some(body.into()),
         stream: false,
         variables: vec!["n".into()],
+        checks: Default::default(),
+        follow_redirects: 0,
     };
     let d = BTreeMap::from([(
         "n".to_string(),
         Dataset {
-            values: (0..100).map(|i| i.to_string()).collect(),
+            columns: vec!["n".into()],
+            rows: (0..100).map(|i| vec![i.to_string()]).collect(),
             repeat: Repeat::Uniform,
         },
     )]);

@@ -36,7 +36,7 @@ pub async fn mocks(faults: &str) -> MockServers {
 /// Pipeline config pointing at `m`, with fast retries.
 pub fn config_for(m: &MockServers) -> PipelineConfig {
     PipelineConfig {
-        llm_url: m.llm_url(),
+        llm_url: format!("{}/v1", m.llm_url()),
         search_url: m.search_url(),
         retry_base_ms: 5,
         retry_max_ms: 20,

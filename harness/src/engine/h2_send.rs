@@ -1,0 +1,184 @@
+//! HTTP/2: requests as streams over a few shared connections (the
+//! scenario's `connections`, each carrying at most `max_streams` at once),
+//! with hyper's HTTP/2 client over the same connector as HTTP/1.1. A
+//! connection that dies is replaced by the next request that picks it.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use genbench_collectors::Sample;
+use genbench_collectors::connections::ConnEvent;
+use genbench_model::ErrorKind;
+use genbench_scenarios::HttpSettings;
+use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
+use hyper::client::conn::http2::{Builder, SendRequest};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, Request, Uri};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::sync::{Mutex, Semaphore};
+
+use super::h1::cache_status;
+use super::sender::{Chunks, Sender, SenderError, Slot};
+use crate::net::conn::{ConnectFailed, Connector};
+use crate::net::url::TargetUrl;
+
+type Body = BoxBody<Bytes, std::convert::Infallible>;
+
+struct H2Conn {
+    send: Mutex<Option<SendRequest<Body>>>,
+    streams: Semaphore,
+}
+
+pub struct H2Pool {
+    connector: Connector,
+    conns: Vec<H2Conn>,
+    next: AtomicUsize,
+    /// `scheme://authority`, which every request URI starts with.
+    origin: String,
+    method: Method,
+    headers: HeaderMap,
+}
+
+/// Headers HTTP/2 forbids or sets itself.
+const CONNECTION_HEADERS: [&str; 7] = [
+    "host",
+    "content-length",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-connection",
+];
+
+impl H2Pool {
+    pub(super) fn new(
+        connector: Connector,
+        target: &TargetUrl,
+        method: &str,
+        headers: &BTreeMap<String, String>,
+        http: HttpSettings,
+    ) -> Result<Self, SenderError> {
+        let method = Method::from_bytes(method.as_bytes())
+            .map_err(|_| SenderError::BadMethod(method.into()))?;
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            if CONNECTION_HEADERS.iter().any(|h| k.eq_ignore_ascii_case(h)) {
+                continue;
+            }
+            let name = HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes())
+                .map_err(|_| SenderError::BadHeader(k.clone()))?;
+            let value = HeaderValue::from_str(v).map_err(|_| SenderError::BadHeader(k.clone()))?;
+            map.append(name, value);
+        }
+        let conns = (0..http.connections)
+            .map(|_| H2Conn {
+                send: Mutex::new(None),
+                streams: Semaphore::new(http.max_streams as usize),
+            })
+            .collect();
+        Ok(H2Pool {
+            connector,
+            conns,
+            next: AtomicUsize::new(0),
+            origin: format!("{}://{}", target.scheme.name(), target.authority),
+            method,
+            headers: map,
+        })
+    }
+
+    /// The connection's request handle, connecting (once, whoever asks
+    /// first) when it has none or it has closed.
+    async fn handle(&self, c: &H2Conn, slot: &mut Slot) -> Result<SendRequest<Body>, ErrorKind> {
+        let mut g = c.send.lock().await;
+        if let Some(sr) = g.as_ref()
+            && !sr.is_closed()
+        {
+            return Ok(sr.clone());
+        }
+        *g = None;
+        let (stream, event) = match self.connector.connect().await {
+            Ok(x) => x,
+            Err(ConnectFailed(k)) => {
+                slot.conn_event = Some(ConnEvent::Failed);
+                return Err(k);
+            }
+        };
+        slot.conn_event = Some(event);
+        let (sr, conn) = Builder::new(TokioExecutor::new())
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|_| ErrorKind::Connect)?;
+        tokio::spawn(async move {
+            // Ends when the server closes or every handle is dropped.
+            let _ = conn.await;
+        });
+        *g = Some(sr.clone());
+        Ok(sr)
+    }
+
+    pub(super) async fn exchange(
+        &self,
+        s: &Sender,
+        slot: &mut Slot,
+        sample: &mut Sample,
+        as_get: bool,
+    ) -> Result<u16, ErrorKind> {
+        let c = &self.conns[self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len()];
+        let _stream = c.streams.acquire().await.map_err(|_| ErrorKind::Connect)?;
+        let mut sr = self.handle(c, slot).await?;
+        let (base, path) = match &slot.redirect {
+            Some(p) => ("", p.as_str()),
+            None => (s.target.base_path.as_str(), slot.request.path.as_str()),
+        };
+        if !super::h1::valid_path(path) {
+            return Err(ErrorKind::Invalid);
+        }
+        let uri: Uri = format!("{}{base}{path}", self.origin)
+            .parse()
+            .map_err(|_| ErrorKind::Invalid)?;
+        let body: Body = match (&slot.request.body, as_get) {
+            (Some(b), false) => Full::new(Bytes::copy_from_slice(b.as_bytes())).boxed(),
+            _ => Empty::new().boxed(),
+        };
+        let mut req = Request::new(body);
+        *req.method_mut() = if as_get {
+            Method::GET
+        } else {
+            self.method.clone()
+        };
+        *req.uri_mut() = uri;
+        *req.headers_mut() = self.headers.clone();
+        sr.ready().await.map_err(|_| ErrorKind::Connect)?;
+        let resp = sr.send_request(req).await.map_err(|_| ErrorKind::Connect)?;
+        let status = resp.status().as_u16();
+        let (parts, mut body) = resp.into_parts();
+        let header = |name: &str| parts.headers.get(name).map(HeaderValue::as_bytes);
+        sample.cache = header(&s.cache_header).and_then(cache_status);
+        if let Some(v) = header("server-timing") {
+            slot.server_timing.extend_from_slice(v);
+        }
+        slot.location.clear();
+        if let Some(v) = header("location") {
+            slot.location.extend_from_slice(v);
+        }
+        let event_stream = header("content-type")
+            .is_some_and(|v| v.len() >= 17 && v[..17].eq_ignore_ascii_case(b"text/event-stream"));
+        slot.body.clear();
+        let mut clock = Chunks {
+            t0: s.t0,
+            timed: s.timed_chunks(event_stream),
+            last: None,
+            sample,
+            gaps_us: &mut slot.gaps_us,
+        };
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| ErrorKind::BodyCut)?;
+            if let Ok(data) = frame.into_data() {
+                s.keep_body(&mut slot.body, &data);
+                clock.arrived(data.len() as u64, 1);
+            }
+        }
+        Ok(status)
+    }
+}

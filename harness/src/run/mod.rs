@@ -1,0 +1,318 @@
+//! One `genbench run`, in its parts: start the target, build the sender,
+//! start the load model's workers, aggregate their reports as they come,
+//! then assemble the `RunResult` and judge its thresholds.
+
+mod fill;
+mod hlog;
+mod judge;
+
+pub use fill::throughput;
+pub use judge::evaluate;
+
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+use genbench_collectors::Recorder;
+use genbench_model::{
+    Connections, ProfilerKind, RunResult, RunStatus, ScenarioInfo, TargetInfo, TargetKind,
+};
+use genbench_scenarios::{Load, RequestTemplate, Scenario};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::collect::profile::{self, ProfileMode, ProfilePlan};
+use crate::collect::{Collecting, Setup};
+use crate::engine::aggregate::Aggregator;
+use crate::engine::closed::{self, ClosedPlan};
+use crate::engine::open::{self, OpenPlan};
+use crate::engine::requests::RequestFactory;
+use crate::engine::sender::{Net, Sender};
+use crate::engine::workers::IntervalReport;
+use crate::net::tls::Verify;
+use crate::target::Embedded;
+use crate::timefmt::rfc3339;
+
+/// Where the load goes.
+#[derive(Debug, Clone)]
+pub enum TargetChoice {
+    /// genbench's mock providers and reference pipeline as children; the
+    /// mock's latencies are scaled by `mock_time_scale` (0 = instant).
+    Embedded {
+        mock_time_scale: f64,
+        /// The reference pipeline's settings (validated TOML), from the
+        /// scenario's `[pipeline]` and `--set pipeline.*`; empty for defaults.
+        pipeline_toml: String,
+    },
+    External {
+        /// As the user wrote it (`${env:NAME}` kept): what outputs show.
+        url: String,
+        /// With `${env:NAME}` resolved: what is connected to, never shown.
+        resolved: String,
+        pid: Option<u32>,
+    },
+}
+
+/// A validated run: nothing here is checked again.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub scenario: Scenario,
+    /// Where results.json and intervals.hlog go.
+    pub out_dir: std::path::PathBuf,
+    pub target: TargetChoice,
+    pub seed: u64,
+    pub workers: usize,
+    pub profile: ProfileMode,
+    /// HTTP version and TLS verification.
+    pub net: Net,
+    /// The scenario's request with `${env:NAME}` resolved: sent, never
+    /// written (`scenario.request` keeps the references).
+    pub request: RequestTemplate,
+}
+
+/// Decides the profiler before the target starts: the embedded pipeline
+/// must be told to serve its profile endpoint.
+fn profile_plan(cfg: &RunConfig) -> ProfilePlan {
+    let (embedded, pid) = match &cfg.target {
+        TargetChoice::Embedded { .. } => (true, None),
+        TargetChoice::External { pid, .. } => (false, *pid),
+    };
+    let installed = |p: &str| genbench_collectors::profile::which(p).is_some();
+    let plan = profile::plan(
+        cfg.profile,
+        &profile::Context {
+            embedded,
+            pid,
+            kind: cfg.scenario.kind,
+            run: cfg.scenario.duration(),
+            installed: &installed,
+            is_python: &genbench_collectors::profile::is_python,
+            has_py_spy: &|pid| genbench_collectors::profile::find_py_spy(pid).is_some(),
+        },
+    );
+    if cfg.scenario.kind == genbench_model::ScenarioKind::Soak
+        && matches!(plan, ProfilePlan::Run { .. })
+    {
+        eprintln!(
+            "warning: profiling a soak: the profiler's own memory will show in the leak slope"
+        );
+    }
+    plan
+}
+
+/// The pipeline settings with its profile endpoint on (it costs nothing
+/// until a profile is asked for).
+fn with_profiling(pipeline_toml: &str) -> anyhow::Result<String> {
+    let mut t: toml::Table = toml::from_str(pipeline_toml).context("pipeline settings")?;
+    t.entry("profiling").or_insert(toml::Value::Boolean(true));
+    Ok(toml::to_string(&t)?)
+}
+
+fn progress(p: &genbench_model::TimelinePoint, total_s: f64, total: &Recorder) {
+    let p95 = p.p95_ms.map_or("-".to_string(), |v| format!("{v:.0} ms"));
+    eprintln!(
+        "[{:>5.0}s/{:.0}s] {:>7.1} rps  p95 {:>9}  errors {:>4}  in flight {:>4}  total {}",
+        p.t_s,
+        total_s,
+        p.rps,
+        p95,
+        p.errors,
+        p.in_flight,
+        total.total()
+    );
+}
+
+/// The target, started if embedded: its description for the result and
+/// the URL to connect to.
+async fn start_target(
+    cfg: &RunConfig,
+    plan: &ProfilePlan,
+) -> anyhow::Result<(Option<Embedded>, TargetInfo, String)> {
+    match &cfg.target {
+        TargetChoice::Embedded {
+            mock_time_scale,
+            pipeline_toml,
+        } => {
+            let pprof = matches!(
+                plan,
+                ProfilePlan::Run {
+                    tool: ProfilerKind::Pprof,
+                    ..
+                }
+            );
+            let toml = if pprof {
+                with_profiling(pipeline_toml)?
+            } else {
+                pipeline_toml.clone()
+            };
+            let e = Embedded::start(*mock_time_scale, &toml, &cfg.out_dir)
+                .await
+                .context("cannot start the embedded target")?;
+            let info = TargetInfo {
+                kind: TargetKind::Embedded,
+                url: e.url.clone(),
+                pid: e.pipeline_pid,
+            };
+            let url = e.url.clone();
+            Ok((Some(e), info, url))
+        }
+        TargetChoice::External { url, resolved, pid } => Ok((
+            None,
+            TargetInfo {
+                kind: TargetKind::External,
+                url: url.clone(),
+                pid: *pid,
+            },
+            resolved.clone(),
+        )),
+    }
+}
+
+/// The sender for `url`, with the protocol settled (ALPN for `auto` over
+/// TLS) before the clock starts.
+async fn build_sender(cfg: &RunConfig, url: &str, setup: &Setup) -> anyhow::Result<Sender> {
+    let t = &cfg.request;
+    let sender = Sender::new(
+        url,
+        &t.method,
+        &t.headers,
+        cfg.scenario.timeout,
+        Instant::now(),
+    )
+    // Errors quote nothing of the resolved URL or headers but names.
+    .and_then(|s| s.with_net(&cfg.net))?
+    .with_stream(t.stream)
+    .with_cache_header(setup.cache_header())
+    .with_inspect(setup.inspect())
+    .with_checks(t.checks.clone(), t.follow_redirects);
+    if sender.is_tls() && cfg.net.verify == Verify::Insecure {
+        eprintln!(
+            "warning: --insecure: the target's TLS certificate is not verified (recorded in results.json)"
+        );
+    }
+    Ok(sender.negotiate().await)
+}
+
+/// Starts the scenario's load model; reports arrive until every worker ends.
+fn start_load(
+    cfg: &RunConfig,
+    sender: Sender,
+    t0: Instant,
+    stop: watch::Receiver<bool>,
+) -> tokio::sync::mpsc::UnboundedReceiver<IntervalReport> {
+    let s = &cfg.scenario;
+    let factory = RequestFactory::new(&cfg.request, &s.datasets);
+    let stages = s.load.stages().to_vec();
+    let (seed, max_requests, workers, drain) = (cfg.seed, s.max_requests, cfg.workers, s.timeout);
+    match &s.load {
+        Load::Open { arrivals, .. } => {
+            let plan = OpenPlan {
+                stages,
+                arrivals: *arrivals,
+                seed,
+                max_requests,
+                workers,
+                drain,
+            };
+            open::start(plan, factory, sender, t0, stop)
+        }
+        Load::Closed { think_time, .. } => {
+            let plan = ClosedPlan {
+                stages,
+                think_time: *think_time,
+                seed,
+                max_requests,
+                workers,
+                drain,
+            };
+            closed::start(plan, factory, sender, t0, stop)
+        }
+    }
+}
+
+/// Merges the workers' reports as they arrive: progress on stderr, the
+/// interval log, and the per-second collectors.
+async fn aggregate(
+    cfg: &RunConfig,
+    mut reports: tokio::sync::mpsc::UnboundedReceiver<IntervalReport>,
+    collecting: &mut Collecting,
+    started: SystemTime,
+) -> anyhow::Result<Aggregator> {
+    let s = &cfg.scenario;
+    let mut agg = Aggregator::new(cfg.workers, s.load.stages().to_vec());
+    let total_s = s.duration().as_secs_f64();
+    let mut hlog = hlog::IntervalLog::create(&cfg.out_dir.join(hlog::INTERVAL_LOG), started)?;
+    while let Some(r) = reports.recv().await {
+        for (p, rec) in agg.add(r) {
+            progress(&p, total_s, &agg.total);
+            hlog.write(&p, &rec)?;
+            collecting.interval(&p, &rec);
+        }
+    }
+    for (p, rec) in agg.finish() {
+        hlog.write(&p, &rec)?;
+        collecting.interval(&p, &rec);
+    }
+    Ok(agg)
+}
+
+/// How requests reached the target.
+fn connections(agg: &Aggregator, sender_protocol: &str, tls: Option<&Verify>) -> Connections {
+    use genbench_collectors::summary::latency_ms;
+    let c = &agg.total.connections;
+    Connections {
+        protocol: sender_protocol.to_string(),
+        opened: c.opened,
+        resumed: c.resumed,
+        failed: c.failed,
+        connect_ms: latency_ms(&c.connect_us),
+        tls_ms: latency_ms(&c.tls_us),
+        tls: tls.map(Verify::record),
+    }
+}
+
+/// Runs the scenario until done or `stop` fires; returns the result.
+pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<RunResult> {
+    let s = &cfg.scenario;
+    let plan = profile_plan(&cfg);
+    let (embedded, target, url) = start_target(&cfg, &plan).await?;
+    let setup = Setup::new(s, embedded.as_ref().map(|e| e.llm_url.as_str()), plan);
+    let sender = build_sender(&cfg, &url, &setup).await?;
+    let (protocol, tls) = (
+        sender.protocol(),
+        sender.is_tls().then_some(&cfg.net.verify),
+    );
+    // "Before" readings (ledger, counters) are taken before the clock
+    // starts, so their time is not charged to the first requests.
+    let collecting = Collecting::prepare(setup, s, &url).await;
+    let started = SystemTime::now();
+    let t0 = Instant::now();
+    let mut collecting = collecting.start(target.pid, &cfg.out_dir, t0);
+    let reports = start_load(&cfg, sender.with_t0(t0), t0, stop.clone());
+    let agg = aggregate(&cfg, reports, &mut collecting, started).await?;
+    let duration = t0.elapsed();
+    let info = ScenarioInfo {
+        name: s.name.clone(),
+        kind: s.kind,
+        resolved: serde_json::to_value(s).unwrap_or_default(),
+    };
+    let mut r = RunResult::new(env!("CARGO_PKG_VERSION"), info, target, rfc3339(started));
+    r.host = Some(genbench_collectors::host::host());
+    let stopped = *stop.borrow();
+    r.status = if stopped {
+        RunStatus::Interrupted
+    } else {
+        RunStatus::Completed
+    };
+    fill::fill(&mut r, &agg, duration, s.duration());
+    fill::checks(&mut r, &agg, &s.request.checks);
+    r.connections = Some(connections(&agg, protocol, tls));
+    collecting
+        .finish(&mut r, &agg.total, s, &cfg.out_dir, stopped)
+        .await;
+    // The target outlives collection: its ledger, counters and profile are
+    // read from it at the end.
+    drop(embedded);
+    r.thresholds = evaluate(&s.thresholds, &r);
+    r.artifacts.interval_log = Some(hlog::INTERVAL_LOG.into());
+    Ok(r)
+}

@@ -1,0 +1,131 @@
+//! `${env:NAME}` references in header values, bodies and the target URL:
+//! how secrets get into requests without being written into a scenario or
+//! any output. The scenario keeps the reference; the harness resolves it
+//! just before the run, and an unset variable stops the run before any load.
+
+use std::fmt;
+
+/// A variable a scenario references but the environment lacks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct MissingEnv {
+    pub name: String,
+    /// Where the reference stands, e.g. `request.headers.authorization`.
+    pub used_in: String,
+}
+
+impl fmt::Display for MissingEnv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} uses ${{env:{}}}, but the environment variable {} is not set; export it (e.g. `export {}=...`) and run again",
+            self.used_in, self.name, self.name, self.name
+        )
+    }
+}
+
+const OPEN: &str = "${env:";
+
+/// The names `text` references, in order; `Err` says what is malformed.
+pub fn env_refs(text: &str) -> Result<Vec<&str>, String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(p) = rest.find(OPEN) {
+        let after = &rest[p + OPEN.len()..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| "a `${env:` is never closed with `}`".to_string())?;
+        let name = &after[..end];
+        let valid = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(format!(
+                "`${{env:{name}}}` is not an environment variable name (letters, digits, _)"
+            ));
+        }
+        out.push(name);
+        rest = &after[end + 1..];
+    }
+    Ok(out)
+}
+
+/// `text` with every `${env:NAME}` replaced by `lookup(NAME)`.
+pub fn resolve_env(
+    text: &str,
+    used_in: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, MissingEnv> {
+    if !text.contains(OPEN) {
+        return Ok(text.to_string());
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(p) = rest.find(OPEN) {
+        out.push_str(&rest[..p]);
+        let after = &rest[p + OPEN.len()..];
+        // Validated at parse time; a stray one is kept as written.
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[p..]);
+            return Ok(out);
+        };
+        let name = &after[..end];
+        let value = lookup(name).ok_or_else(|| MissingEnv {
+            name: name.to_string(),
+            used_in: used_in.to_string(),
+        })?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Looks variables up in the process environment.
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        (name == "KEY").then(|| "s3cret".to_string())
+    }
+
+    #[test]
+    fn references_resolve_and_plain_text_is_untouched() {
+        let r = resolve_env("Bearer ${env:KEY}!", "h", &env).unwrap();
+        assert_eq!(r, "Bearer s3cret!");
+        assert_eq!(
+            resolve_env("{{topic}} $5", "h", &env).unwrap(),
+            "{{topic}} $5"
+        );
+        assert_eq!(
+            env_refs("a ${env:KEY} b ${env:X_2}").unwrap(),
+            ["KEY", "X_2"]
+        );
+    }
+
+    #[test]
+    fn an_unset_variable_is_named_with_where_it_is_used() {
+        let e = resolve_env(
+            "${env:OPENAI_API_KEY}",
+            "request.headers.authorization",
+            &env,
+        )
+        .unwrap_err();
+        assert_eq!(e.name, "OPENAI_API_KEY");
+        let msg = e.to_string();
+        assert!(msg.contains("request.headers.authorization"), "{msg}");
+        assert!(msg.contains("export OPENAI_API_KEY="), "{msg}");
+    }
+
+    #[test]
+    fn malformed_references_are_errors() {
+        assert!(env_refs("${env:KEY").is_err());
+        assert!(env_refs("${env:}").is_err());
+        assert!(env_refs("${env:A-B}").is_err());
+        assert!(env_refs("${env:1A}").is_err());
+    }
+}

@@ -1,0 +1,266 @@
+//! `[request]`: the template every request is rendered from, its body (inline
+//! or `body_file`), the response checks that decide success beyond the
+//! status, and whether redirects are followed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::error::{Locator, ScenarioError};
+use crate::scenario::{Dataset, FileReader, variables};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestTemplate {
+    pub method: String,
+    /// Path and query, with `{{variable}}` placeholders.
+    pub path: String,
+    /// Values may hold `${env:NAME}`, resolved by the harness at run time.
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<String>,
+    /// Time the first byte/token and the gaps between chunks.
+    pub stream: bool,
+    /// The `{{variables}}` used, each a column of a dataset.
+    pub variables: Vec<String>,
+    pub checks: Checks,
+    /// Redirects followed (on the target's own origin); 0: a 3xx is an
+    /// error of kind `redirect`.
+    pub follow_redirects: u32,
+}
+
+/// What a response must satisfy to count as a success.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Checks {
+    /// Accepted statuses; `None`: any 2xx.
+    pub status: Option<Vec<u16>>,
+    pub rules: Vec<Check>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    /// How the check is named in `errors.by_check`.
+    pub name: String,
+    pub rule: CheckRule,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum CheckRule {
+    /// A JSON pointer that must exist in the body.
+    JsonExists(String),
+    /// A JSON pointer whose value must equal this one.
+    JsonEquals(String, serde_json::Value),
+    /// A substring the body must contain.
+    BodyContains(String),
+}
+
+/// The check names in `errors.by_check` order: index 0 is the status check.
+impl Checks {
+    pub const STATUS: usize = 0;
+
+    pub fn names(&self) -> Vec<String> {
+        std::iter::once("status".to_string())
+            .chain(self.rules.iter().map(|c| c.name.clone()))
+            .collect()
+    }
+
+    /// Whether the checks read the body (so the engine must keep it).
+    pub fn need_body(&self) -> bool {
+        !self.rules.is_empty()
+    }
+
+    pub fn status_ok(&self, status: u16) -> bool {
+        match &self.status {
+            None => (200..300).contains(&status),
+            Some(list) => list.contains(&status),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRequest {
+    #[serde(default)]
+    method: Option<String>,
+    path: Spanned<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    body: Option<Spanned<String>>,
+    #[serde(default)]
+    body_file: Option<Spanned<String>>,
+    #[serde(default)]
+    stream: bool,
+    #[serde(default)]
+    checks: Option<Spanned<RawChecks>>,
+    #[serde(default)]
+    follow_redirects: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChecks {
+    #[serde(default)]
+    status: Option<StatusList>,
+    #[serde(default)]
+    json_exists: Vec<String>,
+    #[serde(default)]
+    json_equals: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    body_contains: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StatusList {
+    One(u16),
+    Many(Vec<u16>),
+}
+
+fn env_ok(loc: &Locator<'_>, at: usize, key: &str, text: &str) -> Result<(), ScenarioError> {
+    crate::env::env_refs(text)
+        .map(|_| ())
+        .map_err(|m| loc.at(at, key, m))
+}
+
+impl RawRequest {
+    pub(crate) fn validate(
+        &self,
+        loc: &Locator<'_>,
+        datasets: &BTreeMap<String, Dataset>,
+        read: &FileReader<'_>,
+    ) -> Result<RequestTemplate, ScenarioError> {
+        let body = match (&self.body, &self.body_file) {
+            (Some(_), Some(f)) => {
+                return Err(loc.at(
+                    f.span().start,
+                    "request.body_file",
+                    "give either body or body_file, not both",
+                ));
+            }
+            (Some(b), None) => Some((b.span().start, b.get_ref().clone())),
+            (None, Some(f)) => {
+                let text = read(f.get_ref()).map_err(|m| {
+                    loc.at(
+                        f.span().start,
+                        "request.body_file",
+                        format!("{m} (the path is relative to the scenario file)"),
+                    )
+                })?;
+                Some((f.span().start, text))
+            }
+            (None, None) => None,
+        };
+        let method = self
+            .method
+            .clone()
+            .unwrap_or_else(|| if body.is_some() { "POST" } else { "GET" }.to_string());
+        let path_at = self.path.span().start;
+        if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&method.as_str()) {
+            return Err(loc.at(
+                path_at,
+                "request.method",
+                format!("`{method}`: use GET, POST, PUT, PATCH, DELETE or HEAD"),
+            ));
+        }
+        if !self.path.get_ref().starts_with('/') {
+            return Err(loc.at(path_at, "request.path", "the path starts with `/`, e.g. \"/api/v1/generate-article\"; the host comes from --target"));
+        }
+        let mut vars =
+            variables(self.path.get_ref()).map_err(|m| loc.at(path_at, "request.path", m))?;
+        if let Some((at, b)) = &body {
+            env_ok(loc, *at, "request.body", b)?;
+            for v in variables(b).map_err(|m| loc.at(*at, "request.body", m))? {
+                if !vars.contains(&v) {
+                    vars.push(v);
+                }
+            }
+        }
+        let mut headers = BTreeMap::new();
+        for (k, v) in &self.headers {
+            env_ok(
+                loc,
+                v.span().start,
+                &format!("request.headers.{k}"),
+                v.get_ref(),
+            )?;
+            headers.insert(k.clone(), v.get_ref().clone());
+        }
+        let columns = crate::dataset::columns(datasets);
+        if let Some(missing) = vars.iter().find(|v| !columns.contains_key(v.as_str())) {
+            let at = body.as_ref().map_or(path_at, |b| b.0);
+            return Err(loc.at(at, "request", format!("`{{{{{missing}}}}}` has no dataset; add [datasets.{missing}] with values = [...] or file = \"...\" (a .csv or .jsonl file gives one variable per column)")));
+        }
+        let checks = match &self.checks {
+            None => Checks::default(),
+            Some(c) => c
+                .get_ref()
+                .validate()
+                .map_err(|(k, m)| loc.at(c.span().start, &format!("request.checks.{k}"), m))?,
+        };
+        Ok(RequestTemplate {
+            method,
+            path: self.path.get_ref().clone(),
+            headers,
+            body: body.map(|b| b.1),
+            stream: self.stream,
+            variables: vars,
+            checks,
+            follow_redirects: self.follow_redirects.unwrap_or(0),
+        })
+    }
+}
+
+fn pointer(p: &str, key: &str) -> Result<String, (String, String)> {
+    if p.is_empty() || p.starts_with('/') {
+        Ok(p.to_string())
+    } else {
+        Err((
+            key.to_string(),
+            format!("`{p}` is not a JSON pointer: it starts with `/`, e.g. \"/article/title\""),
+        ))
+    }
+}
+
+impl RawChecks {
+    fn validate(&self) -> Result<Checks, (String, String)> {
+        let status = match &self.status {
+            None => None,
+            Some(StatusList::One(s)) => Some(vec![*s]),
+            Some(StatusList::Many(v)) => Some(v.clone()),
+        };
+        if let Some(bad) = status.iter().flatten().find(|s| !(100..=599).contains(*s)) {
+            return Err((
+                "status".into(),
+                format!("{bad} is not an HTTP status (100-599)"),
+            ));
+        }
+        let mut rules = Vec::new();
+        for p in &self.json_exists {
+            rules.push(Check {
+                name: format!("json_exists {p}"),
+                rule: CheckRule::JsonExists(pointer(p, "json_exists")?),
+            });
+        }
+        for (p, v) in &self.json_equals {
+            let value =
+                serde_json::to_value(v).map_err(|e| ("json_equals".into(), e.to_string()))?;
+            rules.push(Check {
+                name: format!("json_equals {p}"),
+                rule: CheckRule::JsonEquals(pointer(p, "json_equals")?, value),
+            });
+        }
+        for s in &self.body_contains {
+            if s.is_empty() {
+                return Err((
+                    "body_contains".into(),
+                    "an empty substring checks nothing".into(),
+                ));
+            }
+            rules.push(Check {
+                name: format!("body_contains {s:?}"),
+                rule: CheckRule::BodyContains(s.clone()),
+            });
+        }
+        Ok(Checks { status, rules })
+    }
+}
