@@ -16,12 +16,8 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-50}
 
-for pkg in wrk nginx; do
-    command -v "$pkg" >/dev/null || [ -x "/usr/sbin/$pkg" ] || {
-        echo "installing $pkg (Debian package)" >&2
-        apt-get install -y -qq "$([ "$pkg" = nginx ] && echo nginx-light || echo wrk)" >/dev/null
-    }
-done
+source bench/lib.sh
+need_debs wrk:wrk nginx:nginx-light
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 cargo build --release -q -p genbench
 echo "building the goose peer (bench/goose; first build takes minutes)" >&2
@@ -31,7 +27,7 @@ GOOSE=bench/goose/target/release/genbench-bench-goose
 
 OUT=$(mktemp -d)
 trap '[ -f "$OUT/nginx.pid" ] && kill "$(cat "$OUT/nginx.pid")" 2>/dev/null; rm -rf "$OUT"' EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 cat >"$OUT/nginx.conf" <<EOF
 worker_processes 1;
 daemon on;
@@ -47,30 +43,6 @@ EOF
 taskset -c 0 "$NGINX" -c "$OUT/nginx.conf" -p "$OUT"
 URL="http://127.0.0.1:$PORT"
 for _ in $(seq 50); do curl -sf "$URL/" >/dev/null && break; sleep 0.1; done
-
-# Runs a command pinned to core 1; prints its CPU seconds (user + system).
-# With RSS_LOG set, samples the command's RSS (KiB) each second into it.
-measure() {
-    python3 - "$@" <<'PY'
-import os, resource, subprocess, sys, time
-p = subprocess.Popen(["taskset", "-c", "1"] + sys.argv[1:], stdout=open(os.environ["CLIENT_OUT"], "w"), stderr=subprocess.DEVNULL)
-log = os.environ.get("RSS_LOG")
-samples = []
-while p.poll() is None:
-    time.sleep(1)
-    if log:
-        try:
-            # taskset execs the client, so the pid is the client's.
-            rss = next(l for l in open(f"/proc/{p.pid}/status") if l.startswith("VmRSS"))
-            samples.append(int(rss.split()[1]))
-        except (OSError, StopIteration):
-            pass
-if log:
-    open(log, "w").write(" ".join(map(str, samples)))
-u = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(u.ru_utime + u.ru_stime)
-PY
-}
 
 taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s "$URL/" >/dev/null # warm-up
 WRK_CPU=$(CLIENT_OUT="$OUT/wrk" measure wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "$URL/")

@@ -1,6 +1,7 @@
 //! Calls to the providers, by URL only: search, page fetch and LLM, with
 //! timeouts, retries with backoff on 429 and 5xx (honouring Retry-After),
-//! and a per-host limit on concurrent page fetches.
+//! and a per-host limit on concurrent page fetches. HTTPS providers are
+//! reached with rustls (reqwest's; system roots), HTTP/2 where they offer it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -68,7 +69,6 @@ fn retry_after(r: &reqwest::Response) -> Option<Duration> {
 impl Providers {
     pub fn new(cfg: PipelineConfig, metrics: Arc<Metrics>) -> Result<Self, crate::PipelineError> {
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls_config()?)
             .pool_max_idle_per_host(1024)
             .tcp_nodelay(true)
             .build()
@@ -274,27 +274,6 @@ impl Providers {
         self.send(Stage::Llm, timeout, || self.llm_request(&body))
             .await
     }
-}
-
-/// rustls (ring, no OpenSSL) with the system's root certificates, offering
-/// HTTP/2 and HTTP/1.1: what real providers' HTTPS endpoints need.
-fn tls_config() -> Result<rustls::ClientConfig, crate::PipelineError> {
-    let mut roots = rustls::RootCertStore::empty();
-    let found = rustls_native_certs::load_native_certs();
-    let (added, _) = roots.add_parsable_certificates(found.certs);
-    if added == 0 {
-        tracing::warn!(
-            "no system root certificates found: HTTPS providers will fail verification (install ca-certificates)"
-        );
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| crate::PipelineError::Client(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(cfg)
 }
 
 fn snippet(s: &str) -> &str {

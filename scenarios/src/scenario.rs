@@ -153,8 +153,10 @@ struct RawLoad {
     timeout: Option<Spanned<String>>,
     #[serde(default)]
     max_requests: Option<u64>,
+    /// A string as documented, or the bare number (`http = 2`, `--set
+    /// load.http=1.1`) people type.
     #[serde(default)]
-    http: Option<String>,
+    http: Option<toml::Value>,
     #[serde(default)]
     connections: Option<u32>,
     #[serde(default)]
@@ -330,8 +332,13 @@ impl RawScenario {
         }
         crate::dataset::unique_columns(&datasets).map_err(|m| loc.at(0, "datasets", m))?;
         let request = self.request.validate(loc, &datasets, read)?;
+        let http_version = self.load.http.as_ref().map(|v| match v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Float(f) if f.fract() == 0.0 => format!("{f:.0}"),
+            other => other.to_string(),
+        });
         let http = crate::http::settings(
-            self.load.http.as_deref(),
+            http_version.as_deref(),
             self.load.connections,
             self.load.max_streams,
         )

@@ -1,4 +1,5 @@
-//! TLS for the engine, with rustls (no OpenSSL): the system's root
+//! TLS for the engine, with rustls and aws-lc-rs (no OpenSSL; the same
+//! provider reqwest uses in the reference pipeline): the system's root
 //! certificates by default, a PEM file of CAs (`--ca-cert`) for a staging
 //! or test CA, or no verification at all (`--insecure`). One `ClientConfig`
 //! per run, so its session cache lets reconnects resume instead of paying
@@ -59,7 +60,7 @@ pub enum TlsSetupError {
 }
 
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 fn roots(verify: &Verify) -> Result<RootCertStore, TlsSetupError> {

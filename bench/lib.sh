@@ -1,0 +1,43 @@
+# Shared by the bench scripts (sourced, not run).
+
+# Runs a command pinned to core 1, its stdout into $CLIENT_OUT; prints its
+# CPU seconds (user + system, getrusage of the child). With RSS_LOG set,
+# samples the command's RSS (KiB) each second into that file.
+measure() {
+    python3 - "$@" <<'PY'
+import os, resource, subprocess, sys, time
+p = subprocess.Popen(["taskset", "-c", "1"] + sys.argv[1:], stdout=open(os.environ["CLIENT_OUT"], "w"), stderr=subprocess.DEVNULL)
+log = os.environ.get("RSS_LOG")
+samples = []
+while p.poll() is None:
+    time.sleep(1)
+    if log:
+        try:
+            # taskset execs the client, so the pid is the client's.
+            rss = next(l for l in open(f"/proc/{p.pid}/status") if l.startswith("VmRSS"))
+            samples.append(int(rss.split()[1]))
+        except (OSError, StopIteration):
+            pass
+if log:
+    open(log, "w").write(" ".join(map(str, samples)))
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(u.ru_utime + u.ru_stime)
+PY
+}
+
+# A free loopback port.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Installs Debian packages that are missing: `need_debs CMD:PACKAGE ...`.
+need_debs() {
+    local missing=()
+    for pair in "$@"; do
+        command -v "${pair%%:*}" >/dev/null || [ -x "/usr/sbin/${pair%%:*}" ] || missing+=("${pair#*:}")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing ${missing[*]} (Debian packages)" >&2
+        apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
