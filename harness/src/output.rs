@@ -211,9 +211,21 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
             .collect();
         let _ = writeln!(o, "  errors      {}", kinds.join(", "));
     }
+    if !r.errors.by_check.is_empty() {
+        let checks: Vec<String> = r
+            .errors
+            .by_check
+            .iter()
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect();
+        let _ = writeln!(o, "  checks      failed {}", checks.join(", "));
+    }
     let _ = writeln!(o, "  throughput  {:.2} req/s", r.throughput_rps);
     let _ = writeln!(o, "  latency     {}", lat(&r.latency_ms));
     let _ = writeln!(o, "  ttfb        {}", lat(&r.ttfb_ms));
+    if let Some(c) = &r.connections {
+        let _ = writeln!(o, "  connections {}", connections_line(c));
+    }
     if r.chunk_gap_ms.is_some() {
         let _ = writeln!(o, "  chunk gap   {}", lat(&r.chunk_gap_ms));
     }
@@ -270,4 +282,27 @@ pub fn read_results(path: &Path) -> anyhow::Result<RunResult> {
     }
     serde_json::from_value(value)
         .with_context(|| format!("{} does not match the results contract", path.display()))
+}
+
+/// `h2, 4 opened (3 resumed, 0 failed), connect p50 0.2 ms, TLS p50 8.1 ms, CA file`.
+fn connections_line(c: &genbench_model::Connections) -> String {
+    let p50 =
+        |s: &Option<genbench_model::LatencySummaryMs>| s.map_or("-".to_string(), |s| ms(s.p50));
+    let mut line = format!(
+        "{}, {} opened ({} resumed, {} failed), connect p50 {}",
+        c.protocol,
+        c.opened,
+        c.resumed,
+        c.failed,
+        p50(&c.connect_ms)
+    );
+    if let Some(t) = &c.tls {
+        line.push_str(&format!(", TLS p50 {}, ", p50(&c.tls_ms)));
+        line.push_str(match t.mode {
+            genbench_model::TlsMode::SystemRoots => "system roots",
+            genbench_model::TlsMode::CaCert => "--ca-cert",
+            genbench_model::TlsMode::Insecure => "NOT VERIFIED (--insecure)",
+        });
+    }
+    line
 }

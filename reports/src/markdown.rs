@@ -93,6 +93,33 @@ fn body(o: &mut String, r: &RunResult) {
             .collect();
         let _ = writeln!(o, "| errors | {} |", kinds.join(", "));
     }
+    if !r.errors.by_check.is_empty() {
+        let checks: Vec<String> = r
+            .errors
+            .by_check
+            .iter()
+            .map(|(k, n)| format!("{} {n}", md_cell(k)))
+            .collect();
+        let _ = writeln!(o, "| failed checks | {} |", checks.join(", "));
+    }
+    if let Some(c) = &r.connections {
+        let tls = match c.tls.as_ref().map(|t| t.mode) {
+            None => String::new(),
+            Some(genbench_model::TlsMode::Insecure) => ", TLS **not verified** (--insecure)".into(),
+            Some(_) => format!(
+                ", TLS p50 {}",
+                c.tls_ms.map_or("-".into(), |t| crate::fmt::ms(t.p50))
+            ),
+        };
+        let _ = writeln!(
+            o,
+            "| connections | {} · {} opened ({} resumed, {} failed){tls} |",
+            md_cell(&c.protocol),
+            c.opened,
+            c.resumed,
+            c.failed
+        );
+    }
     analyses(o, r);
 }
 

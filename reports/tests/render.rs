@@ -169,6 +169,19 @@ fn hostile() -> RunResult {
     r.scenario.name = XSS.into();
     r.target.url = format!("http://127.0.0.1:1/{XSS}");
     r.errors.by_kind.insert(XSS.into(), 3);
+    r.errors.by_check.insert(format!("body_contains {XSS}"), 2);
+    r.connections = Some(genbench_model::Connections {
+        protocol: XSS.into(),
+        opened: 2,
+        resumed: 1,
+        failed: 0,
+        connect_ms: r.latency_ms,
+        tls_ms: r.latency_ms,
+        tls: Some(genbench_model::TlsVerify {
+            mode: genbench_model::TlsMode::CaCert,
+            ca_cert: Some(XSS.into()),
+        }),
+    });
     let stage = r.stages.values().next().copied().unwrap();
     r.stages.insert(XSS.into(), stage);
     if let Some(c) = r.cost.as_mut() {
@@ -325,4 +338,40 @@ fn an_empty_run_renders_and_says_what_is_missing() {
     ];
     assert!(comparison_markdown(&runs).contains("| latency p95 | - |"));
     let _ = comparison_html(&runs);
+}
+
+#[test]
+fn connections_and_failed_checks_are_reported() {
+    let mut r = fixture("baseline");
+    r.errors.by_check.insert("json_equals /status".into(), 7);
+    r.connections = Some(genbench_model::Connections {
+        protocol: "h2".into(),
+        opened: 4,
+        resumed: 3,
+        failed: 1,
+        connect_ms: r.latency_ms,
+        tls_ms: r.latency_ms,
+        tls: Some(genbench_model::TlsVerify {
+            mode: genbench_model::TlsMode::Insecure,
+            ca_cert: None,
+        }),
+    });
+    let page = html(&r, None);
+    for needle in [
+        "json_equals /status",
+        "TLS handshake",
+        "NOT verified (--insecure)",
+        "4 (3 resumed a TLS session, 1 attempts failed)",
+    ] {
+        assert!(page.contains(needle), "report.html lacks {needle}");
+    }
+    let md = summary_markdown(&r);
+    assert!(
+        md.contains(r"| failed checks | json\_equals /status 7 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("h2 · 4 opened (3 resumed, 1 failed), TLS **not verified**"),
+        "{md}"
+    );
 }

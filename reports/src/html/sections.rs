@@ -249,6 +249,52 @@ pub fn throughput(o: &mut String, r: &RunResult) {
             .collect();
         table(o, &["error kind", "count"], &rows);
     }
+    if !r.errors.by_check.is_empty() {
+        let rows: Vec<Vec<String>> = r
+            .errors
+            .by_check
+            .iter()
+            .map(|(k, n)| vec![k.clone(), n.to_string()])
+            .collect();
+        table(o, &["failed check", "responses"], &rows);
+    }
+    connections(o, r);
+}
+
+/// New connections, timed apart from requests: a run whose latency moved
+/// because the target kept closing connections says so here.
+fn connections(o: &mut String, r: &RunResult) {
+    let Some(c) = &r.connections else { return };
+    let p = |s: &Option<LatencySummaryMs>| {
+        s.map_or("-".to_string(), |s| {
+            format!("p50 {} · p95 {} · max {}", ms(s.p50), ms(s.p95), ms(s.max))
+        })
+    };
+    let mut rows = vec![
+        vec!["protocol".to_string(), c.protocol.clone()],
+        vec![
+            "opened".to_string(),
+            format!(
+                "{} ({} resumed a TLS session, {} attempts failed)",
+                c.opened, c.resumed, c.failed
+            ),
+        ],
+        vec!["DNS + TCP connect".to_string(), p(&c.connect_ms)],
+    ];
+    if let Some(t) = &c.tls {
+        rows.push(vec!["TLS handshake".to_string(), p(&c.tls_ms)]);
+        let how = match t.mode {
+            genbench_model::TlsMode::SystemRoots => {
+                "against the system's root certificates".to_string()
+            }
+            genbench_model::TlsMode::CaCert => {
+                format!("against --ca-cert {}", t.ca_cert.as_deref().unwrap_or("?"))
+            }
+            genbench_model::TlsMode::Insecure => "NOT verified (--insecure)".to_string(),
+        };
+        rows.push(vec!["certificate".to_string(), how]);
+    }
+    table(o, &["connections", ""], &rows);
 }
 
 pub fn stages(o: &mut String, r: &RunResult) {
