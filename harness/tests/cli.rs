@@ -20,7 +20,26 @@ fn subcommands_not_built_yet_say_so_and_exit_2() {
 
 #[test]
 fn usage_errors_exit_2_with_the_fix() {
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 12] = [
+        (
+            &["run", "--target", "ftp://127.0.0.1:1"],
+            "http:// or https://",
+        ),
+        (
+            &["run", "--target", "https://${env:GENBENCH_NO_SUCH_VAR}/api"],
+            "GENBENCH_NO_SUCH_VAR is not set",
+        ),
+        (
+            &[
+                "run",
+                "--target",
+                "https://h",
+                "--ca-cert",
+                "ca.pem",
+                "--insecure",
+            ],
+            "cannot be used with",
+        ),
         (&["run", "--set", "pipeline.top_k=30"], "1 to 10"),
         (
             &["run", "--set", "load.timeout=soon"],

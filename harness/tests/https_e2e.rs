@@ -149,6 +149,44 @@ async fn https_http2_run_with_a_secret_that_reaches_no_output() {
         );
     }
     assert!(!stdout.contains(SECRET) && !stderr.contains(SECRET));
+    // Nor does a comparison made from the results.
+    let results_json = s.out.join("run/results.json");
+    let cmp = s.out.join("cmp.html");
+    let o = genbench()
+        .arg("compare")
+        .args([&results_json, &results_json])
+        .arg("--out")
+        .arg(&cmp)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [cmp.clone(), cmp.with_extension("md")] {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(!text.contains(SECRET), "the secret is in {}", f.display());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_target_url_may_come_from_the_environment() {
+    let s = setup("https-envurl").await;
+    let file = scenario(&s.out.join("in"), "/json", "");
+    let mut a = args(&file, &s, &["--ca-cert", &s.ca]);
+    // As written, with the port from the environment; shown as written.
+    a[3] = "https://localhost:${env:GENBENCH_TEST_SECRET}/api".into();
+    let port = s.server.addr.port().to_string();
+    let o = run(a, Some(&port)).await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = results(&s.out.join("run"));
+    assert_eq!(
+        r["target"]["url"],
+        "https://localhost:${env:GENBENCH_TEST_SECRET}/api"
+    );
+    assert!(r["requests"]["ok"].as_u64().unwrap() > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
