@@ -129,7 +129,9 @@ fn the_example_scenarios_validate() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "toml") {
             let s = Scenario::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
-            assert!(s.datasets["topic"].rows.len() >= 50, "{}", path.display());
+            // Enough distinct requests that the cache hit rate means something.
+            let rows: usize = s.datasets.values().map(|d| d.rows.len()).sum();
+            assert!(rows >= 20, "{}", path.display());
             n += 1;
         }
     }
