@@ -74,18 +74,25 @@ fn one_article(llm_url: &str, search_url: &str) -> u16 {
         .unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_llm_url_is_an_openai_base_url_and_the_key_comes_from_the_environment() {
+/// One article with the LLM at the recorder (`scheme://127.0.0.1:PORT/v1`)
+/// and search and web at the mock: the status and what the recorder saw.
+async fn against_recorder(scheme: &'static str) -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
     let m = MockServers::start(MockConfig::instant(), MockAddrs::default())
         .await
         .unwrap();
     let (port, seen) = recorder();
     let search = m.search_url();
     let status = tokio::task::spawn_blocking(move || {
-        one_article(&format!("http://127.0.0.1:{port}/v1"), &search)
+        one_article(&format!("{scheme}://127.0.0.1:{port}/v1"), &search)
     })
     .await
     .unwrap();
+    (status, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_llm_url_is_an_openai_base_url_and_the_key_comes_from_the_environment() {
+    let (status, seen) = against_recorder("http").await;
     assert!(
         status >= 500,
         "the LLM failed, so the article does: {status}"
@@ -101,16 +108,7 @@ async fn the_llm_url_is_an_openai_base_url_and_the_key_comes_from_the_environmen
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_https_llm_url_is_reached_over_tls() {
-    let m = MockServers::start(MockConfig::instant(), MockAddrs::default())
-        .await
-        .unwrap();
-    let (port, seen) = recorder();
-    let search = m.search_url();
-    let status = tokio::task::spawn_blocking(move || {
-        one_article(&format!("https://127.0.0.1:{port}/v1"), &search)
-    })
-    .await
-    .unwrap();
+    let (status, seen) = against_recorder("https").await;
     assert!(status >= 500, "{status}");
     let seen = seen.lock().unwrap();
     assert!(!seen.is_empty(), "the pipeline never connected");
