@@ -11,6 +11,7 @@ pub mod body;
 pub mod connections;
 pub mod cost;
 pub mod host;
+pub mod llm;
 pub mod process;
 pub mod profile;
 pub mod prometheus;

@@ -8,6 +8,7 @@ use hdrhistogram::Histogram;
 
 use crate::connections::ConnStats;
 use crate::cost::UsageTally;
+use crate::llm::{self, LlmSample, LlmStats};
 use crate::sample::{CacheStatus, Outcome, Sample};
 use crate::stages::Stages;
 
@@ -60,6 +61,11 @@ pub struct Recorder {
     /// Failures of each of the scenario's response checks, by the check's
     /// index (names live with the scenario); their sum is the `check` kind.
     pub check_failed: Vec<u64>,
+    /// Streamed LLM completions: TTFT, TPOT, ITL, tokens.
+    pub llm: LlmStats,
+    /// Requests that met the `[slo]` objectives (all requests are judged
+    /// when the scenario has any).
+    pub goodput_met: u64,
 }
 
 impl Default for Recorder {
@@ -81,6 +87,8 @@ impl Default for Recorder {
             usage: UsageTally::default(),
             connections: ConnStats::default(),
             check_failed: Vec::new(),
+            llm: LlmStats::default(),
+            goodput_met: 0,
         }
     }
 }
@@ -162,6 +170,28 @@ impl Recorder {
         }
         for (a, b) in self.check_failed.iter_mut().zip(&other.check_failed) {
             *a += b;
+        }
+        self.llm.merge(&other.llm);
+        self.goodput_met += other.goodput_met;
+    }
+
+    /// Records what a successful stream's events said (with the gaps
+    /// between its content events, µs), and judges the request against
+    /// `objectives` when there are any. Call before or after `record`.
+    pub fn record_llm(
+        &mut self,
+        s: &Sample,
+        l: Option<&LlmSample>,
+        itl_us: &[u32],
+        objectives: Option<&genbench_model::Objectives>,
+    ) {
+        if let Some(l) = l.filter(|_| s.ok()) {
+            self.llm.record(s, l, itl_us);
+        }
+        if let Some(o) = objectives
+            && llm::meets(o, s, l)
+        {
+            self.goodput_met += 1;
         }
     }
 

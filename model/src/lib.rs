@@ -8,9 +8,11 @@
 //! genbench crate.
 
 mod errors;
+mod llm;
 mod result;
 
 pub use errors::ErrorKind;
+pub use llm::*;
 pub use result::*;
 
 /// Version of the `results.json` layout; bumped on any incompatible change.

@@ -365,6 +365,12 @@ pub struct Histograms {
     pub ttfb_us: Option<String>,
     #[serde(default)]
     pub chunk_gap_us: Option<String>,
+    #[serde(default)]
+    pub ttft_us: Option<String>,
+    #[serde(default)]
+    pub tpot_us: Option<String>,
+    #[serde(default)]
+    pub itl_us: Option<String>,
 }
 
 /// Everything one run measured: the content of `results.json`.
@@ -383,7 +389,18 @@ pub struct RunResult {
     pub started_at: String,
     pub duration_s: f64,
     pub requests: RequestCounts,
+    /// Requests sent (and answered or failed) in the load window, over the
+    /// load window: the planned stages, or less if stopped early. The drain
+    /// after the last send is not counted in the window.
     pub throughput_rps: f64,
+    /// Successful responses over the whole measured window (`duration_s`,
+    /// drain included); null in results written before it was recorded.
+    #[serde(default)]
+    pub completions_rps: Option<f64>,
+    /// How late the open model sent requests, from their scheduled instant;
+    /// null in the closed model (which sends when a user is ready).
+    #[serde(default)]
+    pub send_lag_ms: Option<LatencySummaryMs>,
     pub latency_ms: Option<LatencySummaryMs>,
     pub ttfb_ms: Option<LatencySummaryMs>,
     /// Gaps between consecutive chunks of streamed responses (inter-token
@@ -393,6 +410,13 @@ pub struct RunResult {
     /// Connection set-up; null in results written before it was recorded.
     #[serde(default)]
     pub connections: Option<Connections>,
+    /// Streamed LLM completions: TTFT, TPOT, ITL, output tokens; null when
+    /// no response was one.
+    #[serde(default)]
+    pub llm: Option<crate::LlmMetrics>,
+    /// Requests that met the scenario's `[slo]` objectives; null without.
+    #[serde(default)]
+    pub goodput: Option<crate::Goodput>,
     pub errors: Errors,
     pub cache: Option<CacheStats>,
     pub stages: BTreeMap<String, StageSummaryMs>,
@@ -428,10 +452,14 @@ impl RunResult {
             duration_s: 0.0,
             requests: RequestCounts::default(),
             throughput_rps: 0.0,
+            completions_rps: None,
+            send_lag_ms: None,
             latency_ms: None,
             ttfb_ms: None,
             chunk_gap_ms: None,
             connections: None,
+            llm: None,
+            goodput: None,
             errors: Errors::default(),
             cache: None,
             stages: BTreeMap::new(),

@@ -15,6 +15,7 @@ mod http;
 mod overrides;
 mod request;
 mod scenario;
+mod slo;
 mod stages;
 mod threshold;
 

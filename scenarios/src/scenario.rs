@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use genbench_model::ScenarioKind;
+use genbench_model::{Objectives, ScenarioKind};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -17,6 +17,7 @@ use crate::http::HttpSettings;
 use crate::overrides::{self, Override};
 use crate::request::RawRequest;
 pub use crate::request::RequestTemplate;
+pub use crate::slo::Slo;
 use crate::stages::{self, Stage, parse_shorthand};
 use crate::threshold::{Threshold, parse_threshold};
 
@@ -75,12 +76,6 @@ pub enum Repeat {
     },
 }
 
-/// For stress: the service level a step must meet to count as sustained.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Slo {
-    pub thresholds: Vec<Threshold>,
-}
-
 /// A validated scenario; nothing in it needs checking again.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scenario {
@@ -98,6 +93,9 @@ pub struct Scenario {
     pub datasets: BTreeMap<String, Dataset>,
     pub thresholds: Vec<Threshold>,
     pub slo: Option<Slo>,
+    /// Per-request objectives (`[slo]` latency, ttfb, ttft, tpot): goodput
+    /// counts the requests that meet them all.
+    pub objectives: Objectives,
     /// Settings for the embedded reference pipeline (`genbench pipeline
     /// --config` keys), checked by the harness, which knows the pipeline.
     /// Empty means its defaults. Ignored nowhere: with an external target,
@@ -124,7 +122,7 @@ struct RawScenario {
     #[serde(default)]
     thresholds: Vec<Spanned<String>>,
     #[serde(default)]
-    slo: Vec<Spanned<String>>,
+    slo: Option<Spanned<toml::Value>>,
     #[serde(default)]
     pipeline: toml::Table,
     #[serde(default)]
@@ -344,12 +342,11 @@ impl RawScenario {
         )
         .map_err(|(k, m)| loc.at(self.load.stages.span().start, k, m))?;
         let thresholds = parse_all(loc, "thresholds", &self.thresholds)?;
-        let slo = if self.slo.is_empty() {
-            None
-        } else {
-            Some(Slo {
-                thresholds: parse_all(loc, "slo", &self.slo)?,
-            })
+        let (slo, objectives) = match &self.slo {
+            None => (None, Objectives::default()),
+            Some(v) => {
+                crate::slo::parse(v.get_ref()).map_err(|(k, m)| loc.at(v.span().start, &k, m))?
+            }
         };
         let rss_growth = thresholds
             .iter()
@@ -388,6 +385,7 @@ impl RawScenario {
             datasets,
             thresholds,
             slo,
+            objectives,
             pipeline: self.pipeline,
             collect,
             analysis,

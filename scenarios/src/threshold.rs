@@ -12,14 +12,28 @@ use crate::duration::parse_duration;
 pub enum Metric {
     /// Latency percentile or statistic, milliseconds.
     Latency(LatencyStat),
-    /// Time to first byte/token, milliseconds.
+    /// Time to first body byte, milliseconds.
     Ttfb(LatencyStat),
+    /// Time to the first content event of an LLM stream, milliseconds.
+    Ttft(LatencyStat),
+    /// Time per output token after the first, milliseconds.
+    Tpot(LatencyStat),
+    /// Gap between consecutive content events, milliseconds.
+    Itl(LatencyStat),
+    /// Fraction of requests meeting every `[slo]` objective, 0 to 1.
+    Goodput,
+    /// Requests meeting every `[slo]` objective, per second.
+    GoodputRps,
+    /// Output tokens per second over the whole run.
+    OutputTps,
     /// Fraction of requests failed, 0 to 1.
     ErrorRate,
     /// Fraction of cache hits, 0 to 1.
     CacheHitRate,
-    /// Requests per second.
+    /// Requests per second over the load window.
     ThroughputRps,
+    /// Successful responses per second over the measured window.
+    CompletionsRps,
     /// US dollars per article.
     CostPerArticle,
     /// Target RSS slope, MiB per hour.
@@ -87,7 +101,8 @@ impl Threshold {
 }
 
 const METRICS_HELP: &str = "metrics: p50 p90 p95 p99 p999 mean max (latency), ttfb_p50 … ttfb_max, \
-error_rate, cache_hit_rate, throughput_rps, cost_per_article, rss_growth";
+ttft_p50 …, tpot_p50 …, itl_p50 … (LLM streams), goodput, goodput_rps, output_tps, error_rate, \
+cache_hit_rate, throughput_rps, completions_rps, cost_per_article, rss_growth";
 
 fn latency_stat(s: &str) -> Option<LatencyStat> {
     Some(match s {
@@ -106,13 +121,26 @@ fn metric(s: &str) -> Result<Metric, String> {
     if let Some(l) = latency_stat(s) {
         return Ok(Metric::Latency(l));
     }
-    if let Some(l) = s.strip_prefix("ttfb_").and_then(latency_stat) {
-        return Ok(Metric::Ttfb(l));
+    type Timed = fn(LatencyStat) -> Metric;
+    let timed: [(&str, Timed); 4] = [
+        ("ttfb_", Metric::Ttfb),
+        ("ttft_", Metric::Ttft),
+        ("tpot_", Metric::Tpot),
+        ("itl_", Metric::Itl),
+    ];
+    for (prefix, m) in timed {
+        if let Some(l) = s.strip_prefix(prefix).and_then(latency_stat) {
+            return Ok(m(l));
+        }
     }
     Ok(match s {
         "error_rate" => Metric::ErrorRate,
         "cache_hit_rate" => Metric::CacheHitRate,
         "throughput_rps" | "rps" => Metric::ThroughputRps,
+        "completions_rps" => Metric::CompletionsRps,
+        "goodput" => Metric::Goodput,
+        "goodput_rps" => Metric::GoodputRps,
+        "output_tps" => Metric::OutputTps,
         "cost_per_article" => Metric::CostPerArticle,
         "rss_growth" => Metric::RssGrowth,
         _ => return Err(format!("unknown metric `{s}`; {METRICS_HELP}")),
@@ -130,16 +158,24 @@ fn number(s: &str, what: &str) -> Result<f64, String> {
 fn value(m: Metric, s: &str) -> Result<f64, String> {
     let s = s.trim();
     match m {
-        Metric::Latency(_) | Metric::Ttfb(_) => parse_duration(s)
+        Metric::Latency(_)
+        | Metric::Ttfb(_)
+        | Metric::Ttft(_)
+        | Metric::Tpot(_)
+        | Metric::Itl(_) => parse_duration(s)
             .map(|d| d.as_secs_f64() * 1e3)
             .map_err(|e| format!("a latency threshold needs a duration: {e}")),
-        Metric::ErrorRate | Metric::CacheHitRate => match s.strip_suffix('%') {
+        Metric::ErrorRate | Metric::CacheHitRate | Metric::Goodput => match s.strip_suffix('%') {
             Some(p) => number(p, "a percentage like 1%").map(|v| v / 100.0),
             None => number(s, "a fraction like 0.01 or a percentage like 1%"),
         },
-        Metric::ThroughputRps => number(
+        Metric::ThroughputRps | Metric::CompletionsRps | Metric::GoodputRps => number(
             s.trim_end_matches("rps").trim_end_matches("/s"),
             "a rate like 50 or 50/s",
+        ),
+        Metric::OutputTps => number(
+            s.trim_end_matches("tokens/s").trim_end_matches("/s"),
+            "a rate of tokens like 1000 or 1000/s",
         ),
         Metric::CostPerArticle => number(s.trim_start_matches('$'), "a price like $0.05"),
         Metric::RssGrowth => {
@@ -193,6 +229,17 @@ mod tests {
         assert_eq!(parse_threshold("rss_growth < 10MiB/h").unwrap().value, 10.0);
         let t = parse_threshold("throughput_rps >= 50").unwrap();
         assert_eq!((t.op, t.value), (Op::Ge, 50.0));
+        let t = parse_threshold("ttft_p95 < 600ms").unwrap();
+        assert_eq!((t.metric, t.value), (Metric::Ttft(LatencyStat::P95), 600.0));
+        let t = parse_threshold("tpot_p95 < 50ms").unwrap();
+        assert_eq!((t.metric, t.value), (Metric::Tpot(LatencyStat::P95), 50.0));
+        assert_eq!(parse_threshold("itl_p99 < 0.1s").unwrap().value, 100.0);
+        let t = parse_threshold("goodput >= 95%").unwrap();
+        assert_eq!((t.metric, t.value), (Metric::Goodput, 0.95));
+        assert_eq!(parse_threshold("goodput_rps > 2/s").unwrap().value, 2.0);
+        let t = parse_threshold("output_tps >= 1500 tokens/s").unwrap();
+        assert_eq!((t.metric, t.value), (Metric::OutputTps, 1500.0));
+        assert_eq!(parse_threshold("completions_rps > 9").unwrap().value, 9.0);
     }
 
     #[test]

@@ -112,7 +112,8 @@ pub fn windows_for(s: &Scenario) -> WindowSet {
 }
 
 /// Whether a step meets every SLO expression that a step can be judged by
-/// (latency, TTFB, error rate, throughput; run-wide metrics such as cost
+/// (latency, TTFB, TTFT, TPOT, ITL, goodput, error rate, throughput;
+/// run-wide metrics such as cost
 /// or RSS growth do not apply to one step). A step with no successful
 /// response fails any latency expression.
 fn meets(slo: &[Threshold], rec: &Recorder, achieved_rps: f64, error_rate: f64) -> bool {
@@ -120,6 +121,12 @@ fn meets(slo: &[Threshold], rec: &Recorder, achieved_rps: f64, error_rate: f64) 
         let v = match t.metric {
             Metric::Latency(l) => latency_ms(&rec.latency_us).map(|s| l.of(&s)),
             Metric::Ttfb(l) => latency_ms(&rec.ttfb_us).map(|s| l.of(&s)),
+            Metric::Ttft(l) => latency_ms(&rec.llm.ttft_us).map(|s| l.of(&s)),
+            Metric::Tpot(l) => latency_ms(&rec.llm.tpot_us).map(|s| l.of(&s)),
+            Metric::Itl(l) => latency_ms(&rec.llm.itl_us).map(|s| l.of(&s)),
+            Metric::Goodput => {
+                (rec.total() > 0).then(|| rec.goodput_met as f64 / rec.total() as f64)
+            }
             Metric::ErrorRate => Some(error_rate),
             Metric::ThroughputRps => Some(achieved_rps),
             _ => return true,

@@ -1,24 +1,170 @@
 //! Precise waits. tokio's timer fires on whole-millisecond ticks and usually
 //! 1–2 ms late; in the open model that lateness would count as the target's
-//! latency (it is measured from the scheduled time). So the engine sleeps on
-//! the timer until shortly before a send and yields its way to the deadline.
+//! latency (it is measured from the scheduled time).
+//!
+//! [`Pacer`] waits on a Linux `timerfd`, a high-resolution kernel timer the
+//! tokio reactor watches like any socket: the worker sleeps until the
+//! deadline and wakes within microseconds of it, so a pacer costs one
+//! syscall and one wake-up per send whatever the rate (BENCHMARKS.md, "Open
+//! model pacing"). It spins only across the last few microseconds, where a
+//! syscall would cost more than the wait. Elsewhere, or if the kernel
+//! refuses a timerfd, it falls back to [`sleep_until_precise`].
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-/// How long before a deadline the coarse timer hands over to yielding.
-/// Covers the timer's usual lateness; costs CPU only within the window.
+/// How long before a deadline the coarse timer hands over to yielding, in
+/// [`sleep_until_precise`]. Covers the timer's usual lateness; costs CPU
+/// only within the window.
 pub const SPIN_WINDOW: Duration = Duration::from_micros(2500);
 
+/// Waits shorter than this are yielded through rather than slept: arming a
+/// timer and waking from it costs about this much.
+pub const PACER_SPIN: Duration = Duration::from_micros(20);
+
+/// Sleeps on tokio's timer until [`SPIN_WINDOW`] before the deadline and
+/// yields its way to it: precise, but a core stays busy within the window.
 pub async fn sleep_until_precise(deadline: Instant) {
     if let Some(coarse) = deadline.checked_sub(SPIN_WINDOW)
         && coarse > Instant::now()
     {
         tokio::time::sleep_until(coarse).await;
     }
+    spin_until(deadline).await;
+}
+
+async fn spin_until(deadline: Instant) {
     while Instant::now() < deadline {
         tokio::task::yield_now().await;
+    }
+}
+
+/// One worker's precise timer. Not shared: each open-model worker owns one.
+pub struct Pacer {
+    #[cfg(target_os = "linux")]
+    fd: Option<timerfd::TimerFd>,
+}
+
+impl Pacer {
+    /// Must be called inside a tokio runtime (the timer registers with its
+    /// reactor).
+    pub fn new() -> Self {
+        Pacer {
+            #[cfg(target_os = "linux")]
+            fd: match timerfd::TimerFd::new() {
+                Ok(fd) => Some(fd),
+                Err(e) => {
+                    tracing::warn!("no timerfd ({e}): the open model paces by spinning");
+                    None
+                }
+            },
+        }
+    }
+
+    /// Whether waits sleep in the kernel (false: they spin near the end).
+    pub fn is_precise_sleep(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        return self.fd.is_some();
+        #[cfg(not(target_os = "linux"))]
+        return false;
+    }
+
+    /// Returns at `deadline` or within microseconds after; never before.
+    pub async fn sleep_until(&mut self, deadline: Instant) {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        if wait > PACER_SPIN {
+            #[cfg(target_os = "linux")]
+            if let Some(fd) = &self.fd {
+                if fd.sleep(wait).await.is_ok() {
+                    return spin_until(deadline).await;
+                }
+                tracing::warn!("timerfd failed: the open model paces by spinning");
+                self.fd = None;
+            }
+            return sleep_until_precise(deadline).await;
+        }
+        spin_until(deadline).await;
+    }
+}
+
+impl Default for Pacer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod timerfd {
+    use std::io;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::time::Duration;
+
+    use tokio::io::unix::AsyncFd;
+
+    pub struct TimerFd(AsyncFd<OwnedFd>);
+
+    impl TimerFd {
+        pub fn new() -> io::Result<Self> {
+            // SAFETY: plain syscall; the result is checked before use.
+            let fd = unsafe {
+                libc::timerfd_create(
+                    libc::CLOCK_MONOTONIC,
+                    libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+                )
+            };
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: `fd` is a new descriptor that nothing else owns.
+            let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+            // SAFETY: the AsyncFd owns the descriptor, which stays open (and
+            // is never closed by anyone else) until the AsyncFd is dropped.
+            let registered = unsafe { AsyncFd::register(owned) };
+            Ok(TimerFd(registered.map_err(io::Error::from)?))
+        }
+
+        /// Arms the timer `wait` from now (replacing any earlier arming and
+        /// clearing its expirations) and waits until it expires.
+        pub async fn sleep(&self, wait: Duration) -> io::Result<()> {
+            let spec = libc::itimerspec {
+                it_interval: libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                },
+                it_value: libc::timespec {
+                    tv_sec: wait.as_secs() as libc::time_t,
+                    // A zero it_value would disarm; `wait` is never zero here.
+                    tv_nsec: (wait.subsec_nanos() as libc::c_long).max(1),
+                },
+            };
+            let raw = self.0.get_ref().as_raw_fd();
+            // SAFETY: `raw` is our open timerfd and `spec` a valid itimerspec.
+            if unsafe { libc::timerfd_settime(raw, 0, &spec, std::ptr::null_mut()) } < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            loop {
+                let mut guard = self.0.readable().await?;
+                let mut expirations = 0u64;
+                // SAFETY: reads 8 bytes into a u64, as timerfd requires.
+                let n = unsafe {
+                    libc::read(
+                        raw,
+                        (&mut expirations as *mut u64).cast(),
+                        std::mem::size_of::<u64>(),
+                    )
+                };
+                if n == 8 {
+                    return Ok(());
+                }
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::WouldBlock {
+                    return Err(e);
+                }
+                // Readiness left over from an earlier arming: wait again.
+                guard.clear_ready();
+            }
+        }
     }
 }
 
@@ -26,21 +172,71 @@ pub async fn sleep_until_precise(deadline: Instant) {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn wakes_at_the_deadline_not_a_tick_later() {
+    async fn lateness(mut wait: impl AsyncFnMut(Instant)) -> Vec<Duration> {
         let mut late = Vec::new();
         for i in 0..20u64 {
             let deadline = Instant::now() + Duration::from_micros(3_000 + i * 137);
-            sleep_until_precise(deadline).await;
+            wait(deadline).await;
             late.push(Instant::now() - deadline);
         }
         late.sort();
+        late
+    }
+
+    #[tokio::test]
+    async fn wakes_at_the_deadline_not_a_tick_later() {
+        let late = lateness(sleep_until_precise).await;
         // Never early; typically within tens of microseconds. The bound is
         // loose because test machines are shared.
-        assert!(
-            late[10] < Duration::from_micros(500),
-            "median lateness {:?}",
-            late[10]
-        );
+        assert!(late[10] < Duration::from_micros(500), "median {late:?}");
+    }
+
+    #[tokio::test]
+    async fn the_pacer_sleeps_in_the_kernel_and_wakes_on_time() {
+        let mut p = Pacer::new();
+        assert_eq!(p.is_precise_sleep(), cfg!(target_os = "linux"));
+        let late = lateness(async |d| p.sleep_until(d).await).await;
+        assert!(late[10] < Duration::from_micros(500), "median {late:?}");
+        // A deadline already past returns at once; one re-armed before it
+        // fired does not fire early.
+        let before = Instant::now();
+        p.sleep_until(before - Duration::from_millis(1)).await;
+        assert!(before.elapsed() < Duration::from_millis(1));
+        let far = Instant::now() + Duration::from_secs(5);
+        let _ = tokio::time::timeout(Duration::from_millis(2), p.sleep_until(far)).await;
+        let near = Instant::now() + Duration::from_millis(3);
+        p.sleep_until(near).await;
+        assert!(Instant::now() >= near);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_pacer_leaves_the_thread_idle_while_it_waits() {
+        // Busy-waiting would burn the whole 200 ms of the wait in CPU.
+        let mut p = Pacer::new();
+        if !p.is_precise_sleep() {
+            return;
+        }
+        let cpu0 = thread_cpu();
+        for _ in 0..20 {
+            p.sleep_until(Instant::now() + Duration::from_millis(10))
+                .await;
+        }
+        let used = thread_cpu() - cpu0;
+        assert!(used < Duration::from_millis(40), "{used:?} of CPU");
+    }
+
+    fn thread_cpu() -> Duration {
+        #[cfg(target_os = "linux")]
+        {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: writes one timespec.
+            unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+            Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+        }
+        #[cfg(not(target_os = "linux"))]
+        Duration::ZERO
     }
 }

@@ -85,6 +85,7 @@ async fn once(
         write,
         read,
         gaps_us,
+        marks,
         server_timing,
         location,
         body,
@@ -114,18 +115,13 @@ async fn once(
         location.extend_from_slice(&read[a..b]);
     }
     body.clear();
-    let mut clock = Chunks {
-        t0: s.t0,
-        timed: s.timed_chunks(head.event_stream),
-        last: None,
-        sample,
-        gaps_us,
-    };
+    let es = head.event_stream;
+    let mut clock = Chunks::new(s, es, sample, gaps_us, marks);
     let keep = match head.framing {
         Framing::Empty => read.len() == head.len,
         Framing::Length(n) => {
             let mut have = (read.len() - head.len) as u64;
-            s.keep_body(body, &read[head.len..]);
+            s.keep_body(es, body, &read[head.len..]);
             clock.arrived(have, u32::from(have > 0));
             while have < n {
                 read.clear();
@@ -133,7 +129,7 @@ async fn once(
                 if k == 0 {
                     return Err(Fail::Kind(ErrorKind::BodyCut));
                 }
-                s.keep_body(body, read);
+                s.keep_body(es, body, read);
                 clock.arrived(k, 1);
                 have += k;
             }
@@ -144,7 +140,7 @@ async fn once(
             let mut dec = Chunked::default();
             loop {
                 let fed = dec
-                    .feed(read, |d| s.keep_body(body, d))
+                    .feed(read, |d| s.keep_body(es, body, d))
                     .map_err(|_| Fail::Kind(ErrorKind::Invalid))?;
                 read.drain(..fed.consumed);
                 clock.arrived(fed.data, fed.chunks_started);
@@ -158,14 +154,14 @@ async fn once(
         }
         Framing::UntilClose => {
             let have = (read.len() - head.len) as u64;
-            s.keep_body(body, &read[head.len..]);
+            s.keep_body(es, body, &read[head.len..]);
             clock.arrived(have, u32::from(have > 0));
             loop {
                 read.clear();
                 match fill(conn, read).await {
                     Ok(0) => break false,
                     Ok(k) => {
-                        s.keep_body(body, read);
+                        s.keep_body(es, body, read);
                         clock.arrived(k as u64, 1)
                     }
                     Err(_) => return Err(Fail::Kind(ErrorKind::BodyCut)),

@@ -165,17 +165,11 @@ impl H2Pool {
         let event_stream = header("content-type")
             .is_some_and(|v| v.len() >= 17 && v[..17].eq_ignore_ascii_case(b"text/event-stream"));
         slot.body.clear();
-        let mut clock = Chunks {
-            t0: s.t0,
-            timed: s.timed_chunks(event_stream),
-            last: None,
-            sample,
-            gaps_us: &mut slot.gaps_us,
-        };
+        let mut clock = Chunks::new(s, event_stream, sample, &mut slot.gaps_us, &mut slot.marks);
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|_| ErrorKind::BodyCut)?;
             if let Ok(data) = frame.into_data() {
-                s.keep_body(&mut slot.body, &data);
+                s.keep_body(event_stream, &mut slot.body, &data);
                 clock.arrived(data.len() as u64, 1);
             }
         }

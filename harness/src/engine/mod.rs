@@ -9,6 +9,7 @@ pub mod h1;
 mod h1_send;
 mod h2_send;
 pub mod inspect;
+pub mod llm;
 pub mod open;
 pub mod requests;
 pub mod schedule;

@@ -14,13 +14,14 @@ use std::time::Duration;
 
 use genbench_collectors::connections::ConnEvent;
 use genbench_collectors::{Outcome, Sample};
-use genbench_model::ErrorKind;
+use genbench_model::{ErrorKind, Objectives};
 use genbench_scenarios::{CheckRule, Checks, HttpSettings, HttpVersion};
 use tokio::time::Instant;
 
 use super::h1::RequestHead;
 use super::h2_send::H2Pool;
 use super::inspect::Inspect;
+use super::llm::Mark;
 use super::requests::Rendered;
 use crate::net::conn::{Connector, Stream};
 use crate::net::tls::{self, Verify};
@@ -60,6 +61,8 @@ pub struct Sender {
     checks: Checks,
     follow_redirects: u32,
     capture_body: bool,
+    /// The scenario's `[slo]`: each request is judged against it.
+    objectives: Option<Objectives>,
     pub(super) t0: Instant,
 }
 
@@ -82,6 +85,8 @@ pub struct Slot {
     pub(super) write: Vec<u8>,
     pub(super) read: Vec<u8>,
     pub(super) gaps_us: Vec<u32>,
+    /// An event stream's arrivals: body bytes so far at the end of each read.
+    pub(super) marks: Vec<Mark>,
     pub(super) server_timing: Vec<u8>,
     pub(super) location: Vec<u8>,
     pub(super) body: Vec<u8>,
@@ -102,6 +107,12 @@ impl Slot {
     /// Gaps between the last response's body chunks, µs.
     pub fn gaps_us(&self) -> &[u32] {
         &self.gaps_us
+    }
+
+    /// When each read of the last event-stream response ended, with the
+    /// body bytes it completed (empty for other responses).
+    pub fn marks(&self) -> &[Mark] {
+        &self.marks
     }
 
     /// The last response's `Server-Timing` value (empty if none).
@@ -126,6 +137,7 @@ impl Slot {
 
     fn reset(&mut self) {
         self.gaps_us.clear();
+        self.marks.clear();
         self.server_timing.clear();
         self.location.clear();
         self.body.clear();
@@ -206,6 +218,7 @@ impl Sender {
             checks: Checks::default(),
             follow_redirects: 0,
             capture_body: false,
+            objectives: None,
             t0,
         };
         s.transport = s.build_transport(Net::default().http.version)?;
@@ -317,6 +330,16 @@ impl Sender {
         self
     }
 
+    /// Judges each request against these per-request objectives (goodput).
+    pub fn with_objectives(mut self, objectives: Option<Objectives>) -> Self {
+        self.objectives = objectives.filter(|o| !o.is_empty());
+        self
+    }
+
+    pub fn objectives(&self) -> Option<&Objectives> {
+        self.objectives.as_ref()
+    }
+
     pub fn inspect(&self) -> &Inspect {
         &self.inspect
     }
@@ -325,8 +348,10 @@ impl Sender {
         self.stream || event_stream
     }
 
-    pub(super) fn keep_body(&self, body: &mut Vec<u8>, data: &[u8]) {
-        if self.capture_body {
+    /// Keeps `data` of a body when anything reads bodies, and always for an
+    /// event stream, which may be an LLM stream to measure (`engine::llm`).
+    pub(super) fn keep_body(&self, event_stream: bool, body: &mut Vec<u8>, data: &[u8]) {
+        if self.capture_body || event_stream {
             let room = MAX_BODY_BYTES.saturating_sub(body.len());
             body.extend_from_slice(&data[..data.len().min(room)]);
         }
@@ -385,6 +410,7 @@ impl Sender {
                     slot.redirect = Some(path);
                     slot.body.clear();
                     slot.gaps_us.clear();
+                    slot.marks.clear();
                     sample.first_byte = None;
                 }
                 _ => return Outcome::Error(ErrorKind::Redirect),
@@ -444,13 +470,38 @@ fn same_origin_path(target: &TargetUrl, location: &str) -> Option<String> {
     super::h1::valid_path(path).then(|| path.to_string())
 }
 
-/// Times a body's arrival: the first byte, and the gap before each chunk.
+/// Times a body's arrival: the first byte, the gap before each chunk, and
+/// for an event stream the end of each read ([`Mark`]).
 pub(super) struct Chunks<'a> {
     pub t0: Instant,
     pub timed: bool,
     pub last: Option<Duration>,
     pub sample: &'a mut Sample,
     pub gaps_us: &'a mut Vec<u32>,
+    /// `Some` for an event stream.
+    pub marks: Option<&'a mut Vec<Mark>>,
+    /// Body bytes of this response so far.
+    pub seen: u64,
+}
+
+impl<'a> Chunks<'a> {
+    pub fn new(
+        s: &Sender,
+        event_stream: bool,
+        sample: &'a mut Sample,
+        gaps_us: &'a mut Vec<u32>,
+        marks: &'a mut Vec<Mark>,
+    ) -> Self {
+        Chunks {
+            t0: s.t0,
+            timed: s.timed_chunks(event_stream),
+            last: None,
+            sample,
+            gaps_us,
+            marks: event_stream.then_some(marks),
+            seen: 0,
+        }
+    }
 }
 
 impl Chunks<'_> {
@@ -462,6 +513,15 @@ impl Chunks<'_> {
         }
         let now = self.t0.elapsed();
         self.sample.bytes += bytes;
+        self.seen += bytes;
+        if let Some(m) = self.marks.as_deref_mut()
+            && m.len() < MAX_GAPS_PER_RESPONSE
+        {
+            m.push(Mark {
+                end: self.seen,
+                at: now,
+            });
+        }
         if self.sample.first_byte.is_none() {
             self.sample.first_byte = Some(now);
         }

@@ -9,6 +9,7 @@ use genbench_collectors::{Recorder, Sample};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::llm::{self, Scratch};
 use super::requests::RequestFactory;
 use super::sender::{Sender, Slot};
 
@@ -58,15 +59,19 @@ impl WorkerCtx {
 /// each request in flight borrows one and gives it back with its sample, so
 /// once warm a request opens no connection and allocates no buffer.
 #[derive(Default)]
-pub struct Slots(Vec<Slot>);
+pub struct Slots {
+    idle: Vec<Slot>,
+    llm: Scratch,
+}
 
 impl Slots {
     pub fn take(&mut self) -> Slot {
-        self.0.pop().unwrap_or_default()
+        self.idle.pop().unwrap_or_default()
     }
 
-    /// Records a finished request into `rec` (with its stages, chunk gaps
-    /// and what its body says) and keeps its slot for the next request.
+    /// Records a finished request into `rec` (with its stages, chunk gaps,
+    /// what its body says, its LLM stream's figures and whether it met the
+    /// objectives) and keeps its slot for the next request.
     pub fn finish(&mut self, mut sample: Sample, slot: Slot, sender: &Sender, rec: &mut Recorder) {
         if sample.ok() {
             rec.stages.record(slot.server_timing());
@@ -80,7 +85,12 @@ impl Slots {
         }
         rec.record(&sample);
         rec.record_gaps(slot.gaps_us());
-        self.0.push(slot);
+        let llm = match slot.marks() {
+            [] => None,
+            marks => llm::read_stream(slot.body(), marks, &mut self.llm),
+        };
+        rec.record_llm(&sample, llm.as_ref(), &self.llm.itl_us, sender.objectives());
+        self.idle.push(slot);
     }
 }
 

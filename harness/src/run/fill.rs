@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use genbench_collectors::summary::{encode_histogram, errors, latency_ms};
-use genbench_model::{RequestCounts, RunResult};
+use genbench_model::{Goodput, Objectives, RequestCounts, RunResult};
 use genbench_scenarios::Checks;
 
 use crate::engine::aggregate::Aggregator;
@@ -11,7 +11,7 @@ use crate::engine::aggregate::Aggregator;
 /// Requests per second over the load window: the planned stages, or less if
 /// the run was stopped early. The drain after the last send is not load.
 pub fn throughput(requests: u64, elapsed: Duration, planned: Duration) -> f64 {
-    let window = elapsed.min(planned).as_secs_f64();
+    let window = window_s(elapsed, planned);
     if window > 0.0 {
         requests as f64 / window
     } else {
@@ -19,7 +19,20 @@ pub fn throughput(requests: u64, elapsed: Duration, planned: Duration) -> f64 {
     }
 }
 
-pub fn fill(r: &mut RunResult, agg: &Aggregator, duration: Duration, planned: Duration) {
+/// The load window's length in seconds, as [`throughput`] counts it.
+fn window_s(elapsed: Duration, planned: Duration) -> f64 {
+    elapsed.min(planned).as_secs_f64()
+}
+
+/// What the run measured, from the merged recording. `open`: the open
+/// model, whose sends can lag their schedule.
+pub fn fill(
+    r: &mut RunResult,
+    agg: &Aggregator,
+    duration: Duration,
+    planned: Duration,
+    open: bool,
+) {
     let t = &agg.total;
     r.duration_s = duration.as_secs_f64();
     r.requests = RequestCounts {
@@ -28,6 +41,17 @@ pub fn fill(r: &mut RunResult, agg: &Aggregator, duration: Duration, planned: Du
         failed: t.failed(),
     };
     r.throughput_rps = throughput(t.total(), duration, planned);
+    r.completions_rps = Some(if duration.is_zero() {
+        0.0
+    } else {
+        t.ok as f64 / duration.as_secs_f64()
+    });
+    r.send_lag_ms = if open {
+        latency_ms(&t.send_lag_us)
+    } else {
+        None
+    };
+    r.llm = t.llm.metrics(window_s(duration, planned));
     r.latency_ms = latency_ms(&t.latency_us);
     r.ttfb_ms = latency_ms(&t.ttfb_us);
     r.chunk_gap_ms = latency_ms(&t.chunk_gap_us);
@@ -36,6 +60,33 @@ pub fn fill(r: &mut RunResult, agg: &Aggregator, duration: Duration, planned: Du
     r.histograms.latency_us = encode_histogram(&t.latency_us);
     r.histograms.ttfb_us = encode_histogram(&t.ttfb_us);
     r.histograms.chunk_gap_us = encode_histogram(&t.chunk_gap_us);
+    r.histograms.ttft_us = encode_histogram(&t.llm.ttft_us);
+    r.histograms.tpot_us = encode_histogram(&t.llm.tpot_us);
+    r.histograms.itl_us = encode_histogram(&t.llm.itl_us);
+}
+
+/// The requests that met every objective, when the scenario has any.
+pub fn goodput(
+    r: &mut RunResult,
+    agg: &Aggregator,
+    objectives: &Objectives,
+    duration: Duration,
+    planned: Duration,
+) {
+    if objectives.is_empty() {
+        return;
+    }
+    let (met, total) = (agg.total.goodput_met, agg.total.total());
+    r.goodput = Some(Goodput {
+        objectives: *objectives,
+        met,
+        share: if total == 0 {
+            0.0
+        } else {
+            met as f64 / total as f64
+        },
+        rps: throughput(met, duration, planned),
+    });
 }
 
 /// Failures of each response check, by name (the status check is named

@@ -8,6 +8,13 @@ fn observe(t: &Threshold, r: &RunResult) -> Option<f64> {
     match t.metric {
         Metric::Latency(l) => r.latency_ms.as_ref().map(|s| l.of(s)),
         Metric::Ttfb(l) => r.ttfb_ms.as_ref().map(|s| l.of(s)),
+        Metric::Ttft(l) => r.llm.as_ref()?.ttft_ms.as_ref().map(|s| l.of(s)),
+        Metric::Tpot(l) => r.llm.as_ref()?.tpot_ms.as_ref().map(|s| l.of(s)),
+        Metric::Itl(l) => r.llm.as_ref()?.itl_ms.as_ref().map(|s| l.of(s)),
+        Metric::Goodput => r.goodput.map(|g| g.share),
+        Metric::GoodputRps => r.goodput.map(|g| g.rps),
+        Metric::OutputTps => r.llm.as_ref().map(|l| l.output_tps),
+        Metric::CompletionsRps => r.completions_rps,
         Metric::ErrorRate => (r.requests.total > 0).then_some(r.errors.rate),
         Metric::CacheHitRate => r.cache.as_ref().and_then(|c| c.hit_rate),
         Metric::ThroughputRps => Some(r.throughput_rps),

@@ -183,7 +183,8 @@ async fn build_sender(cfg: &RunConfig, url: &str, setup: &Setup) -> anyhow::Resu
     .with_stream(t.stream)
     .with_cache_header(setup.cache_header())
     .with_inspect(setup.inspect())
-    .with_checks(t.checks.clone(), t.follow_redirects);
+    .with_checks(t.checks.clone(), t.follow_redirects)
+    .with_objectives(Some(cfg.scenario.objectives));
     if sender.is_tls() && cfg.net.verify == Verify::Insecure {
         eprintln!(
             "warning: --insecure: the target's TLS certificate is not verified (recorded in results.json)"
@@ -303,7 +304,9 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     } else {
         RunStatus::Completed
     };
-    fill::fill(&mut r, &agg, duration, s.duration());
+    let open = matches!(s.load, Load::Open { .. });
+    fill::fill(&mut r, &agg, duration, s.duration(), open);
+    fill::goodput(&mut r, &agg, &s.objectives, duration, s.duration());
     fill::checks(&mut r, &agg, &s.request.checks);
     r.connections = Some(connections(&agg, protocol, tls));
     collecting
