@@ -259,9 +259,10 @@ pub enum CacheArg {
 
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "\
-SCENARIO is a built-in (baseline, stress, spike, soak) or a TOML file.
+SCENARIO is a built-in (baseline, stress, spike, soak, llm) or a TOML file.
 Without --target, genbench starts its own mock providers and reference
-pipeline as child processes on loopback and drives those.
+pipeline as child processes on loopback and drives those (the llm built-in,
+and any scenario with embedded = \"mock\", drives the mock LLM alone).
 
 Writes results.json, report.html (self-contained, opens offline) and summary.md
 (fits a GitHub job summary) into --out (default genbench-out/<scenario>-<time>/),
@@ -283,6 +284,8 @@ Examples:
   genbench run soak --set pipeline.leak_bytes_per_request=65536 --duration 2m
   genbench run --target http://127.0.0.1:8000 --target-pid 4242 --profile py-spy
   genbench run my-api.toml --target 'https://staging.example.com/api' --ca-cert staging-ca.pem
+  genbench run llm
+  OPENAI_API_KEY=... genbench run llm --target https://api.openai.com
 
 HTTPS and HTTP/2: TLS is rustls with the system's roots (--ca-cert FILE for a
 private CA, --insecure to skip verification). [load] http = \"auto\" speaks
@@ -293,8 +296,24 @@ apart from requests (connections in results.json); a certificate problem is
 an error of kind tls, explained once with the fix.
 
 Secrets: header values, bodies and --target may use ${env:NAME}; an unset
-variable stops the run before any load (exit 2). Outputs keep the reference,
-never the value.
+variable stops the run before any load (exit 2), unless the reference has a
+default, ${env:NAME:-default}. Outputs keep the reference, never the value.
+
+Throughput: req/s sent (answered or failed) in the load window, over that
+window (the planned stages, or less if stopped); completions/s: successful
+responses over the whole run, drain included. Send lag: how late the open
+model sent each request after its scheduled instant, which latency counts from.
+
+LLM endpoints: a text/event-stream response whose events carry `choices` (an
+OpenAI-style streamed completion) is measured as GuideLLM and AIPerf do. ttfb
+is the first body byte; ttft the first event that carries content (a server
+may send a role-only event first). tpot = (latency - ttft) / (output tokens -
+1); itl = the gap between consecutive content events. Output tokens come from
+the stream's usage (stream_options.include_usage), else from its content with
+the model's tokenizer. [slo] ttft = \"600ms\", tpot = \"50ms\", latency =
+\"20s\" (and ttfb) are per-request objectives: goodput is the share and rate
+of requests that succeed and meet all of them. Thresholds may use goodput,
+goodput_rps, ttft_p95, tpot_p95, itl_p99, output_tps (tokens/s).
 
 Checks: [request.checks] status = [200], json_exists = [\"/article\"],
 json_equals = { \"/cache\" = \"hit\" }, body_contains = [\"...\"]; a failure is an

@@ -182,6 +182,33 @@ fn collected(o: &mut String, r: &RunResult) {
     }
 }
 
+/// TTFT, TPOT, ITL, tokens and goodput, when measured.
+fn llm_lines(o: &mut String, r: &RunResult) {
+    if let Some(l) = &r.llm {
+        let _ = writeln!(o, "  ttft        {} (first content event)", lat(&l.ttft_ms));
+        let _ = writeln!(o, "  tpot        {}", lat(&l.tpot_ms));
+        let _ = writeln!(o, "  itl         {}", lat(&l.itl_ms));
+        let per = l.output_tokens_per_request.map_or(0.0, |v| v.mean);
+        let tps = l.output_tps_per_request.map_or(0.0, |v| v.p50);
+        let _ = writeln!(
+            o,
+            "  tokens      {} output over {} streams ({per:.0} per request; {} from usage, {} counted), \
+{:.0} tokens/s in the load window, p50 {tps:.1} tokens/s per request",
+            l.output_tokens, l.streams, l.tokens_from_usage, l.tokens_counted, l.output_tps
+        );
+    }
+    if let Some(g) = &r.goodput {
+        let _ = writeln!(
+            o,
+            "  goodput     {:.1}% of requests ({}) met {}; {:.2} req/s",
+            g.share * 100.0,
+            g.met,
+            genbench_reports::objectives_text(&g.objectives),
+            g.rps
+        );
+    }
+}
+
 /// The table printed at the end of a run.
 pub fn summary(r: &RunResult, results_path: &Path) -> String {
     let mut o = String::new();
@@ -220,9 +247,24 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
             .collect();
         let _ = writeln!(o, "  checks      failed {}", checks.join(", "));
     }
-    let _ = writeln!(o, "  throughput  {:.2} req/s", r.throughput_rps);
+    let _ = writeln!(
+        o,
+        "  throughput  {:.2} req/s sent in the load window; {:.2} completions/s over the run",
+        r.throughput_rps,
+        r.completions_rps.unwrap_or(0.0)
+    );
+    if let Some(l) = &r.send_lag_ms {
+        let _ = writeln!(
+            o,
+            "  send lag    p50 {}  p99 {}  max {}",
+            ms(l.p50),
+            ms(l.p99),
+            ms(l.max)
+        );
+    }
     let _ = writeln!(o, "  latency     {}", lat(&r.latency_ms));
     let _ = writeln!(o, "  ttfb        {}", lat(&r.ttfb_ms));
+    llm_lines(&mut o, r);
     if let Some(c) = &r.connections {
         let _ = writeln!(o, "  connections {}", connections_line(c));
     }

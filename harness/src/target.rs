@@ -1,7 +1,8 @@
 //! The embedded default target: `genbench mock` and `genbench pipeline` as
 //! child processes on loopback ports the OS picks, so the target's CPU, RSS
-//! and flamegraph are its own. Children are killed when this is dropped —
-//! on success, error, Ctrl-C or panic alike.
+//! and flamegraph are its own; or, for scenarios with `embedded = "mock"`,
+//! the mock alone, its LLM API the target. Children are killed when this is
+//! dropped — on success, error, Ctrl-C or panic alike.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -12,12 +13,13 @@ use tokio::process::{Child, Command};
 
 pub struct Embedded {
     pub url: String,
-    pub pipeline_pid: Option<u32>,
+    /// The target's process: the pipeline, or the mock when it is alone.
+    pub pid: Option<u32>,
     /// The mock LLM's URL, where its ledger is.
     pub llm_url: String,
     // Held for kill_on_drop, and their stdout kept open.
     _mock: (Child, Output),
-    _pipeline: (Child, Output),
+    _pipeline: Option<(Child, Output)>,
 }
 
 /// Starts a child and reads the one JSON line it prints when ready.
@@ -62,30 +64,8 @@ impl Embedded {
         pipeline_toml: &str,
         out_dir: &std::path::Path,
     ) -> anyhow::Result<Self> {
+        let (mock, mock_out, llm, search) = start_mock(mock_time_scale).await?;
         let any = "127.0.0.1:0".to_string();
-        let mock_args: Vec<String> = [
-            "mock",
-            "--llm",
-            &any,
-            "--search",
-            &any,
-            "--web",
-            &any,
-            "--time-scale",
-            &mock_time_scale.to_string(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let (mock, mock_out, urls) = spawn_ready(&mock_args).await?;
-        let llm = urls["llm"]
-            .as_str()
-            .context("mock reported no llm URL")?
-            .to_string();
-        let search = urls["search"]
-            .as_str()
-            .context("mock reported no search URL")?
-            .to_string();
         let mut pipe_args: Vec<String> = [
             "pipeline",
             "--addr",
@@ -111,11 +91,53 @@ impl Embedded {
             .context("pipeline reported no URL")?
             .to_string();
         Ok(Embedded {
-            pipeline_pid: pipeline.id(),
+            pid: pipeline.id(),
             url,
             llm_url: llm,
             _mock: (mock, mock_out),
-            _pipeline: (pipeline, pipe_out),
+            _pipeline: Some((pipeline, pipe_out)),
         })
     }
+
+    /// The mock providers alone; the target is the mock LLM's API.
+    pub async fn start_mock_only(mock_time_scale: f64) -> anyhow::Result<Self> {
+        let (mock, mock_out, llm, _) = start_mock(mock_time_scale).await?;
+        Ok(Embedded {
+            url: llm.clone(),
+            pid: mock.id(),
+            llm_url: llm,
+            _mock: (mock, mock_out),
+            _pipeline: None,
+        })
+    }
+}
+
+/// `genbench mock` on ports the OS picks: the child, its stdout, and the
+/// LLM's and search API's URLs.
+async fn start_mock(mock_time_scale: f64) -> anyhow::Result<(Child, Output, String, String)> {
+    let any = "127.0.0.1:0".to_string();
+    let mock_args: Vec<String> = [
+        "mock",
+        "--llm",
+        &any,
+        "--search",
+        &any,
+        "--web",
+        &any,
+        "--time-scale",
+        &mock_time_scale.to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (mock, mock_out, urls) = spawn_ready(&mock_args).await?;
+    let llm = urls["llm"]
+        .as_str()
+        .context("mock reported no llm URL")?
+        .to_string();
+    let search = urls["search"]
+        .as_str()
+        .context("mock reported no search URL")?
+        .to_string();
+    Ok((mock, mock_out, llm, search))
 }

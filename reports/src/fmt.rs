@@ -60,6 +60,24 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// `ttft < 600 ms, tpot < 50.0 ms`: the `[slo]` objectives as a phrase.
+pub fn objectives_text(o: &genbench_model::Objectives) -> String {
+    let parts: Vec<String> = [
+        ("latency", o.latency_ms),
+        ("ttfb", o.ttfb_ms),
+        ("ttft", o.ttft_ms),
+        ("tpot", o.tpot_ms),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| format!("{k} < {}", ms(v))))
+    .collect();
+    if parts.is_empty() {
+        "no objectives".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
 /// The snake_case name serde gives an enum value.
 pub fn enum_name<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v)

@@ -49,6 +49,31 @@ fn analyses(o: &mut String, r: &RunResult) {
     }
 }
 
+fn llm(o: &mut String, r: &RunResult) {
+    if let Some(l) = &r.llm {
+        let _ = writeln!(o, "| TTFT (first content) | {} |", lat(&l.ttft_ms));
+        let _ = writeln!(o, "| TPOT | {} |", lat(&l.tpot_ms));
+        let _ = writeln!(o, "| inter-token latency | {} |", lat(&l.itl_ms));
+        let _ = writeln!(
+            o,
+            "| output tokens | {} over {} streams, {} tokens/s |",
+            l.output_tokens,
+            l.streams,
+            num(l.output_tps)
+        );
+    }
+    if let Some(g) = &r.goodput {
+        let _ = writeln!(
+            o,
+            "| goodput | {} ({} requests) met {}, {} req/s |",
+            pct(g.share),
+            g.met,
+            crate::fmt::objectives_text(&g.objectives),
+            num(g.rps)
+        );
+    }
+}
+
 fn body(o: &mut String, r: &RunResult) {
     let _ = writeln!(o, "| | |\n|---|---|");
     let _ = writeln!(
@@ -58,9 +83,17 @@ fn body(o: &mut String, r: &RunResult) {
         r.requests.failed,
         pct(r.errors.rate)
     );
-    let _ = writeln!(o, "| throughput | {:.2} req/s |", r.throughput_rps);
+    let completions = r.completions_rps.map_or(String::new(), |c| {
+        format!("; {c:.2} completions/s over the run")
+    });
+    let _ = writeln!(
+        o,
+        "| throughput | {:.2} req/s sent in the load window{completions} |",
+        r.throughput_rps
+    );
     let _ = writeln!(o, "| latency | {} |", lat(&r.latency_ms));
     let _ = writeln!(o, "| time to first byte | {} |", lat(&r.ttfb_ms));
+    llm(o, r);
     if let Some(c) = &r.cache {
         let _ = writeln!(
             o,

@@ -2,7 +2,7 @@
 
 use crate::{Scenario, ScenarioError};
 
-pub const BUILTIN_NAMES: [&str; 4] = ["baseline", "stress", "spike", "soak"];
+pub const BUILTIN_NAMES: [&str; 5] = ["baseline", "stress", "spike", "soak", "llm"];
 
 fn text(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -10,6 +10,7 @@ fn text(name: &str) -> Option<&'static str> {
         "stress" => include_str!("../builtin/stress.toml"),
         "spike" => include_str!("../builtin/spike.toml"),
         "soak" => include_str!("../builtin/soak.toml"),
+        "llm" => include_str!("../builtin/llm.toml"),
         _ => return None,
     })
 }
@@ -43,14 +44,23 @@ mod tests {
     use super::*;
     use crate::Load;
 
+    fn baseline_load() -> Load {
+        builtin("baseline").unwrap().unwrap().load
+    }
+
     #[test]
     fn every_builtin_validates_and_fits_a_first_run() {
         for name in BUILTIN_NAMES {
             let s = builtin(name).unwrap().unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(s.name, name);
             assert!(s.datasets["topic"].rows.len() >= 50);
-            assert!(matches!(s.load, Load::Open { .. }));
+            assert!(s.duration() <= Duration::from_secs(600));
         }
+        let llm = builtin("llm").unwrap().unwrap();
+        assert!(matches!(llm.load, Load::Closed { .. }));
+        assert_eq!(llm.embedded, crate::EmbeddedTarget::Mock);
+        assert_eq!(llm.objectives.ttft_ms, Some(1000.0));
+        assert!(matches!(baseline_load(), Load::Open { .. }));
         let baseline = builtin("baseline").unwrap().unwrap();
         assert_eq!(baseline.kind, ScenarioKind::Baseline);
         assert!(baseline.duration() <= Duration::from_secs(60));

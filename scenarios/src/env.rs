@@ -1,7 +1,10 @@
 //! `${env:NAME}` references in header values, bodies and the target URL:
 //! how secrets get into requests without being written into a scenario or
 //! any output. The scenario keeps the reference; the harness resolves it
-//! just before the run, and an unset variable stops the run before any load.
+//! just before the run, and an unset variable stops the run before any load
+//! unless the reference gives a default: `${env:NAME:-default}` (as in a
+//! shell), which lets one scenario run against the embedded mock, which
+//! needs no key, and unchanged against a real API with the key exported.
 
 use std::fmt;
 
@@ -24,6 +27,15 @@ impl fmt::Display for MissingEnv {
 }
 
 const OPEN: &str = "${env:";
+const DEFAULT: &str = ":-";
+
+/// `NAME` or `NAME:-default` into the name and the default.
+fn split_ref(inner: &str) -> (&str, Option<&str>) {
+    match inner.split_once(DEFAULT) {
+        Some((name, default)) => (name, Some(default)),
+        None => (inner, None),
+    }
+}
 
 /// The names `text` references, in order; `Err` says what is malformed.
 pub fn env_refs(text: &str) -> Result<Vec<&str>, String> {
@@ -34,7 +46,7 @@ pub fn env_refs(text: &str) -> Result<Vec<&str>, String> {
         let end = after
             .find('}')
             .ok_or_else(|| "a `${env:` is never closed with `}`".to_string())?;
-        let name = &after[..end];
+        let (name, _) = split_ref(&after[..end]);
         let valid = !name.is_empty()
             && !name.starts_with(|c: char| c.is_ascii_digit())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -49,7 +61,8 @@ pub fn env_refs(text: &str) -> Result<Vec<&str>, String> {
     Ok(out)
 }
 
-/// `text` with every `${env:NAME}` replaced by `lookup(NAME)`.
+/// `text` with every `${env:NAME}` replaced by `lookup(NAME)`, or by its
+/// default (`${env:NAME:-default}`) when the variable is unset.
 pub fn resolve_env(
     text: &str,
     used_in: &str,
@@ -68,11 +81,13 @@ pub fn resolve_env(
             out.push_str(&rest[p..]);
             return Ok(out);
         };
-        let name = &after[..end];
-        let value = lookup(name).ok_or_else(|| MissingEnv {
-            name: name.to_string(),
-            used_in: used_in.to_string(),
-        })?;
+        let (name, default) = split_ref(&after[..end]);
+        let value = lookup(name)
+            .or_else(|| default.map(str::to_string))
+            .ok_or_else(|| MissingEnv {
+                name: name.to_string(),
+                used_in: used_in.to_string(),
+            })?;
         out.push_str(&value);
         rest = &after[end + 1..];
     }
@@ -105,6 +120,16 @@ mod tests {
             env_refs("a ${env:KEY} b ${env:X_2}").unwrap(),
             ["KEY", "X_2"]
         );
+    }
+
+    #[test]
+    fn a_default_stands_in_for_an_unset_variable_only() {
+        let text = "Bearer ${env:KEY:-none} ${env:MODEL:-gpt-4o-mini}";
+        assert_eq!(env_refs(text).unwrap(), ["KEY", "MODEL"]);
+        let r = resolve_env(text, "h", &env).unwrap();
+        assert_eq!(r, "Bearer s3cret gpt-4o-mini");
+        assert_eq!(resolve_env("${env:X:-}", "h", &env).unwrap(), "");
+        assert!(env_refs("${env:1X:-a}").is_err());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Scenario files (TOML) and their validation into an immutable `Scenario`:
-//! the built-ins (baseline, stress, spike, soak) and user files, with errors
+//! the built-ins (baseline, stress, spike, soak, llm) and user files, with errors
 //! that name the file, line, key and fix.
 //!
 //! May depend on `genbench-model` only; never on the engine, collectors or
@@ -28,7 +28,8 @@ pub use http::{HttpSettings, HttpVersion};
 pub use overrides::{Override, parse_override};
 pub use request::{Check, CheckRule, Checks};
 pub use scenario::{
-    Arrivals, Dataset, FileReader, Load, Repeat, RequestTemplate, Scenario, Slo, variables,
+    Arrivals, Dataset, EmbeddedTarget, FileReader, Load, Repeat, RequestTemplate, Scenario, Slo,
+    variables,
 };
 pub use stages::{Stage, parse_shorthand, target_at, total as total_duration};
 pub use threshold::{LatencyStat, Metric, Op, Threshold, parse_threshold};

@@ -76,12 +76,26 @@ pub enum Repeat {
     },
 }
 
+/// What `genbench run` starts when no `--target` is given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbeddedTarget {
+    /// The reference pipeline, backed by the mock providers.
+    #[default]
+    Pipeline,
+    /// The mock providers alone: requests go to the mock LLM's
+    /// OpenAI-compatible API (`/v1/chat/completions`).
+    Mock,
+}
+
 /// A validated scenario; nothing in it needs checking again.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scenario {
     pub name: String,
     pub kind: ScenarioKind,
     pub description: String,
+    /// What runs without `--target`.
+    pub embedded: EmbeddedTarget,
     pub load: Load,
     #[serde(serialize_with = "secs")]
     pub timeout: Duration,
@@ -115,6 +129,8 @@ struct RawScenario {
     kind: Option<ScenarioKind>,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    embedded: Option<Spanned<EmbeddedTarget>>,
     load: RawLoad,
     request: RawRequest,
     #[serde(default)]
@@ -373,10 +389,22 @@ impl RawScenario {
                 "give the scenario a name, e.g. name = \"baseline\"",
             ));
         }
+        let embedded = match self.embedded {
+            None => EmbeddedTarget::Pipeline,
+            Some(e) if *e.get_ref() == EmbeddedTarget::Mock && !self.pipeline.is_empty() => {
+                return Err(loc.at(
+                    e.span().start,
+                    "embedded",
+                    "[pipeline] settings configure the embedded pipeline, which embedded = \"mock\" does not start; drop one of them",
+                ));
+            }
+            Some(e) => e.into_inner(),
+        };
         Ok(Scenario {
             name,
             kind: self.kind.unwrap_or(ScenarioKind::Custom),
             description: self.description,
+            embedded,
             load,
             timeout,
             http,

@@ -26,7 +26,7 @@ fn load_scenario(name: &str, overrides: &[Override]) -> Result<Scenario, Exit> {
     let path = Path::new(name);
     if !path.exists() {
         return Err(Exit::usage(anyhow!(
-            "`{name}` is neither a built-in scenario (baseline, stress, spike, soak) nor a file"
+            "`{name}` is neither a built-in scenario (baseline, stress, spike, soak, llm) nor a file"
         )));
     }
     Scenario::from_file_overridden(path, overrides).map_err(Exit::usage)
@@ -104,14 +104,31 @@ fn scale_peak(stages: &mut [Stage], peak: f64) {
 
 /// The request template with `${env:NAME}` resolved in its headers and
 /// body: what is sent, never what is written (the scenario keeps the
-/// references). An unset variable is a usage error naming it.
-fn resolve_request(t: &RequestTemplate) -> Result<RequestTemplate, Exit> {
+/// references). An unset variable is a usage error naming it, unless the
+/// reference has a default; against an external target, a default used is
+/// warned about (a mock's placeholder key would fail there).
+fn resolve_request(t: &RequestTemplate, external: bool) -> Result<RequestTemplate, Exit> {
+    let unset = std::cell::RefCell::new(std::collections::BTreeSet::new());
+    let lookup = |name: &str| {
+        let v = process_env(name);
+        if v.is_none() {
+            unset.borrow_mut().insert(name.to_string());
+        }
+        v
+    };
     let mut t = t.clone();
     for (k, v) in t.headers.iter_mut() {
-        *v = resolve_env(v, &format!("request.headers.{k}"), &process_env).map_err(Exit::usage)?;
+        *v = resolve_env(v, &format!("request.headers.{k}"), &lookup).map_err(Exit::usage)?;
     }
     if let Some(b) = t.body.as_mut() {
-        *b = resolve_env(b, "request.body", &process_env).map_err(Exit::usage)?;
+        *b = resolve_env(b, "request.body", &lookup).map_err(Exit::usage)?;
+    }
+    if external {
+        for name in unset.into_inner() {
+            eprintln!(
+                "warning: {name} is not set, so the request uses the scenario's default for it; export {name} if the target needs it"
+            );
+        }
     }
     Ok(t)
 }
@@ -164,7 +181,8 @@ pipeline; with --target, configure your own service and drop them"
             crate::timefmt::compact(SystemTime::now())
         ))
     });
-    let request = resolve_request(&scenario.request)?;
+    let external = matches!(target, TargetChoice::External { .. });
+    let request = resolve_request(&scenario.request, external)?;
     let net = Net {
         http: scenario.http,
         verify: match (&opts.ca_cert, opts.insecure) {

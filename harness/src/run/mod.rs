@@ -16,7 +16,7 @@ use genbench_collectors::Recorder;
 use genbench_model::{
     Connections, ProfilerKind, RunResult, RunStatus, ScenarioInfo, TargetInfo, TargetKind,
 };
-use genbench_scenarios::{Load, RequestTemplate, Scenario};
+use genbench_scenarios::{EmbeddedTarget, Load, RequestTemplate, Scenario};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -73,6 +73,11 @@ pub struct RunConfig {
 /// must be told to serve its profile endpoint.
 fn profile_plan(cfg: &RunConfig) -> ProfilePlan {
     let (embedded, pid) = match &cfg.target {
+        // The mock alone has no pprof endpoint: profiled like an external
+        // target whose pid is not known yet.
+        TargetChoice::Embedded { .. } if cfg.scenario.embedded == EmbeddedTarget::Mock => {
+            (false, None)
+        }
         TargetChoice::Embedded { .. } => (true, None),
         TargetChoice::External { pid, .. } => (false, *pid),
     };
@@ -144,13 +149,17 @@ async fn start_target(
             } else {
                 pipeline_toml.clone()
             };
-            let e = Embedded::start(*mock_time_scale, &toml, &cfg.out_dir)
-                .await
-                .context("cannot start the embedded target")?;
+            let e = match cfg.scenario.embedded {
+                EmbeddedTarget::Mock => Embedded::start_mock_only(*mock_time_scale).await,
+                EmbeddedTarget::Pipeline => {
+                    Embedded::start(*mock_time_scale, &toml, &cfg.out_dir).await
+                }
+            }
+            .context("cannot start the embedded target")?;
             let info = TargetInfo {
                 kind: TargetKind::Embedded,
                 url: e.url.clone(),
-                pid: e.pipeline_pid,
+                pid: e.pid,
             };
             let url = e.url.clone();
             Ok((Some(e), info, url))

@@ -3,6 +3,7 @@
 mod analyses;
 mod charts;
 mod flamegraph;
+mod llm;
 pub mod page;
 mod resources;
 mod sections;
@@ -21,6 +22,7 @@ pub fn report(r: &RunResult, flamegraph_svg: Option<&[u8]>) -> Vec<u8> {
     sections::summary_cards(&mut o, r);
     sections::thresholds(&mut o, r);
     sections::latency(&mut o, r);
+    llm::llm(&mut o, r);
     sections::throughput(&mut o, r);
     sections::stages(&mut o, r);
     sections::cache(&mut o, r);

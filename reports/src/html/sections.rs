@@ -98,7 +98,10 @@ pub fn summary_cards(o: &mut String, r: &RunResult) {
         (
             "throughput".into(),
             format!("{:.2} req/s", r.throughput_rps),
-            "over the load window".into(),
+            match r.completions_rps {
+                Some(c) => format!("sent in the load window; {c:.2} completions/s"),
+                None => "over the load window".into(),
+            },
             "",
         ),
         (
@@ -125,12 +128,20 @@ pub fn summary_cards(o: &mut String, r: &RunResult) {
             "latency".into(),
             "",
         ),
-        (
-            "TTFT p50".into(),
-            p(&r.ttfb_ms, |s| s.p50),
-            format!("p95 {}", p(&r.ttfb_ms, |s| s.p95)),
-            "",
-        ),
+        match r.llm.as_ref().map(|l| &l.ttft_ms) {
+            Some(t) => (
+                "TTFT p50".into(),
+                p(t, |s| s.p50),
+                format!("first content event; p95 {}", p(t, |s| s.p95)),
+                "",
+            ),
+            None => (
+                "TTFB p50".into(),
+                p(&r.ttfb_ms, |s| s.p50),
+                format!("first byte; p95 {}", p(&r.ttfb_ms, |s| s.p95)),
+                "",
+            ),
+        },
         (
             "cache hit rate".into(),
             opt_pct(r.cache.as_ref().and_then(|c| c.hit_rate)),
@@ -238,6 +249,7 @@ pub fn throughput(o: &mut String, r: &RunResult) {
         charts::throughput_errors(r),
         "No timeline was recorded.",
     );
+    para(o, &throughput_definition(r));
     if r.errors.by_kind.is_empty() {
         para(o, "No request failed.");
     } else {
@@ -259,6 +271,30 @@ pub fn throughput(o: &mut String, r: &RunResult) {
         table(o, &["failed check", "responses"], &rows);
     }
     connections(o, r);
+}
+
+/// What the throughput figures count, stated where they are shown.
+fn throughput_definition(r: &RunResult) -> String {
+    let mut t = format!(
+        "Throughput {:.2} req/s: requests sent (answered or failed) in the load window, over the \
+load window (the planned stages, or less if the run was stopped); the drain after the last send \
+is not counted.",
+        r.throughput_rps
+    );
+    if let Some(c) = r.completions_rps {
+        t.push_str(&format!(
+            " Completions {c:.2}/s: successful responses over the whole measured window ({:.1} s, drain included).",
+            r.duration_s
+        ));
+    }
+    if let Some(l) = &r.send_lag_ms {
+        t.push_str(&format!(
+            " Requests left p50 {} and p99 {} after their scheduled instant (latency counts from that instant).",
+            ms(l.p50),
+            ms(l.p99)
+        ));
+    }
+    t
 }
 
 /// New connections, timed apart from requests: a run whose latency moved
