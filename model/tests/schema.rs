@@ -77,6 +77,40 @@ fn full() -> RunResult {
     r.latency_ms = Some(lat);
     r.ttfb_ms = Some(lat);
     r.chunk_gap_ms = Some(lat);
+    r.completions_rps = Some(1.9);
+    r.send_lag_ms = Some(lat);
+    let values = ValueSummary {
+        min: 1.0,
+        mean: 2.0,
+        p10: 1.0,
+        p50: 2.0,
+        p90: 3.0,
+        p99: 4.0,
+        max: 5.0,
+    };
+    r.llm = Some(LlmMetrics {
+        streams: 3,
+        ttft_ms: Some(lat),
+        tpot_ms: Some(lat),
+        itl_ms: None,
+        output_tokens: 300,
+        output_tokens_per_request: Some(values),
+        tokens_from_usage: 2,
+        tokens_counted: 1,
+        output_tps: 150.0,
+        output_tps_per_request: Some(values),
+    });
+    r.goodput = Some(Goodput {
+        objectives: Objectives {
+            latency_ms: None,
+            ttfb_ms: None,
+            ttft_ms: Some(600.0),
+            tpot_ms: Some(50.0),
+        },
+        met: 2,
+        share: 2.0 / 3.0,
+        rps: 1.0,
+    });
     r.errors = Errors {
         rate: 0.01,
         by_kind: BTreeMap::from([
@@ -185,6 +219,7 @@ fn full() -> RunResult {
     r.artifacts.report_html = Some("report.html".into());
     r.histograms.latency_us = Some("HISTFAAAA".into());
     r.histograms.chunk_gap_us = Some("HISTFAAAA".into());
+    r.histograms.ttft_us = Some("HISTFAAAA".into());
     r
 }
 
