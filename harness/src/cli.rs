@@ -103,8 +103,8 @@ pub struct CompareArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Runs SCENARIO against the embedded pipeline once for every combination of the
---vary values (a --vary with 2 values and one with 3 make 6 runs), one after
+Runs SCENARIO (against the embedded target, or your service with --target)
+once for every combination of the --vary values (a --vary with 2 values and one with 3 make 6 runs), one after
 another, each into its own directory under --out, then writes comparison.html
 and comparison.md there. Every run uses the same --seed, so each configuration
 sees the same requests; --set applies to every run. Every combination is
@@ -115,7 +115,13 @@ for run: 1 if any run failed a threshold, 3 if interrupted.
 Examples:
   genbench matrix --vary pipeline.model=gpt-4o,gpt-4o-mini --vary pipeline.cache=on,off
   genbench matrix baseline --duration 30s --vary pipeline.top_k=3,5,8
-  genbench matrix stress --vary pipeline.max_concurrent_requests=16,64 --mock-time-scale 0.1")]
+  genbench matrix stress --vary pipeline.max_concurrent_requests=16,64 --mock-time-scale 0.1
+  genbench matrix llm --vary request.json.model=gpt-4o-mini,gpt-4o
+  genbench matrix my-api.toml --target https://staging.example.com \\
+      --vary request.headers.x-model=small,large --vary datasets.topic.file=short.txt,long.txt
+
+Any scenario key can be varied: a field of a [request.json] body, a header, a
+dataset's file, a load setting; pipeline.* keys only without --target.")]
 pub struct MatrixArgs {
     /// Built-in scenario name or scenario file.
     #[arg(default_value = "baseline")]
@@ -123,6 +129,13 @@ pub struct MatrixArgs {
     /// A scenario key and the values to try, e.g. pipeline.model=gpt-4o,gpt-4o-mini (repeatable).
     #[arg(long, value_name = "KEY=V1,V2,...", required = true)]
     pub vary: Vec<String>,
+    /// Drive this service in every run instead of the embedded target
+    /// (http:// or https://, may use ${env:NAME}).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// The external target's process id, for CPU/RSS collectors.
+    #[arg(long, value_name = "PID", requires = "target")]
+    pub target_pid: Option<u32>,
     /// Output directory (default genbench-out/matrix-<scenario>-<time>/).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

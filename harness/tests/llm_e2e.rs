@@ -186,3 +186,73 @@ fn objectives_and_llm_thresholds_are_validated_before_any_load() {
         "{err}"
     );
 }
+
+/// Answers every chat completion with a one-event stream and counts the
+/// requests for each `model` it is asked for.
+async fn model_counting_server() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
+) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::new()));
+    let counts = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        axum::routing::post(move |body: String| {
+            let counts = counts.clone();
+            async move {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                let model = v["model"].as_str().unwrap_or("?").to_string();
+                *counts.lock().unwrap().entry(model.clone()).or_insert(0) += 1;
+                let event = format!(
+                    "data: {{\"model\":\"{model}\",\"choices\":[{{\"delta\":{{\"content\":\"hi\"}}}}]}}\n\ndata: [DONE]\n\n"
+                );
+                ([("content-type", "text/event-stream")], event)
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_varies_a_json_body_field_against_an_external_target() {
+    let (url, seen) = model_counting_server().await;
+    let dir = out_dir("llm-matrix");
+    let d = dir.clone();
+    let stdout = tokio::task::spawn_blocking(move || {
+        run_ok(
+            &[
+                "matrix",
+                "llm",
+                "--target",
+                &url,
+                "--vary",
+                "request.json.model=model-a,model-b",
+                "--set",
+                "load.stages=1,1ms;1,1s",
+                "--set",
+                "load.max_requests=20",
+            ],
+            &d,
+        )
+    })
+    .await
+    .unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen.keys().collect::<Vec<_>>(),
+        ["model-a", "model-b"],
+        "{stdout}"
+    );
+    for run in ["01-model-model-a", "02-model-model-b"] {
+        let v = results(&dir.join(run));
+        assert_eq!(v["target"]["kind"], "external");
+        let model = run
+            .trim_start_matches("01-model-")
+            .trim_start_matches("02-model-");
+        assert_eq!(v["llm"]["streams"].as_u64(), Some(seen[model]), "{run}");
+    }
+    assert!(dir.join("comparison.html").exists());
+}

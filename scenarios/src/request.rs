@@ -1,5 +1,7 @@
-//! `[request]`: the template every request is rendered from, its body (inline
-//! or `body_file`), the response checks that decide success beyond the
+//! `[request]`: the template every request is rendered from, its body (inline,
+//! `body_file`, or `[request.json]`: a TOML table sent as JSON, whose keys
+//! `--set request.json.model=...` and `matrix --vary` reach one by one), the
+//! response checks that decide success beyond the
 //! status, and whether redirects are followed.
 
 use std::collections::BTreeMap;
@@ -89,6 +91,8 @@ pub(crate) struct RawRequest {
     #[serde(default)]
     body_file: Option<Spanned<String>>,
     #[serde(default)]
+    json: Option<Spanned<toml::Value>>,
+    #[serde(default)]
     stream: bool,
     #[serde(default)]
     checks: Option<Spanned<RawChecks>>,
@@ -116,6 +120,14 @@ enum StatusList {
     Many(Vec<u16>),
 }
 
+/// `[request.json]` as the JSON text sent.
+fn json_body(v: &toml::Value) -> Result<String, String> {
+    if !v.is_table() {
+        return Err("give a table, e.g. [request.json] with model = \"gpt-4o-mini\"".into());
+    }
+    serde_json::to_string(v).map_err(|e| format!("cannot be sent as JSON: {e}"))
+}
+
 fn env_ok(loc: &Locator<'_>, at: usize, key: &str, text: &str) -> Result<(), ScenarioError> {
     crate::env::env_refs(text)
         .map(|_| ())
@@ -129,15 +141,38 @@ impl RawRequest {
         datasets: &BTreeMap<String, Dataset>,
         read: &FileReader<'_>,
     ) -> Result<RequestTemplate, ScenarioError> {
-        let body = match (&self.body, &self.body_file) {
-            (Some(_), Some(f)) => {
-                return Err(loc.at(
-                    f.span().start,
-                    "request.body_file",
-                    "give either body or body_file, not both",
-                ));
+        let given = [
+            self.body.is_some(),
+            self.body_file.is_some(),
+            self.json.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() > 1 {
+            let at = [&self.body_file, &self.body]
+                .iter()
+                .find_map(|b| b.as_ref().map(|b| b.span().start))
+                .unwrap_or(0);
+            return Err(loc.at(
+                at,
+                "request",
+                "give one of body, body_file and [request.json], not several",
+            ));
+        }
+        let mut headers = BTreeMap::new();
+        if let Some(j) = &self.json {
+            let at = j.span().start;
+            let text = json_body(j.get_ref()).map_err(|m| loc.at(at, "request.json", m))?;
+            if !self
+                .headers
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case("content-type"))
+            {
+                headers.insert("content-type".to_string(), "application/json".to_string());
             }
-            (Some(b), None) => Some((b.span().start, b.get_ref().clone())),
+            return self.finish(loc, datasets, Some((at, text)), headers);
+        }
+        let body = match (&self.body, &self.body_file) {
+            // Both given was rejected above.
+            (Some(b), _) => Some((b.span().start, b.get_ref().clone())),
             (None, Some(f)) => {
                 let text = read(f.get_ref()).map_err(|m| {
                     loc.at(
@@ -150,6 +185,18 @@ impl RawRequest {
             }
             (None, None) => None,
         };
+        self.finish(loc, datasets, body, headers)
+    }
+
+    /// The template from the body chosen (with where it stands) and the
+    /// headers implied so far.
+    fn finish(
+        &self,
+        loc: &Locator<'_>,
+        datasets: &BTreeMap<String, Dataset>,
+        body: Option<(usize, String)>,
+        mut headers: BTreeMap<String, String>,
+    ) -> Result<RequestTemplate, ScenarioError> {
         let method = self
             .method
             .clone()
@@ -175,7 +222,6 @@ impl RawRequest {
                 }
             }
         }
-        let mut headers = BTreeMap::new();
         for (k, v) in &self.headers {
             env_ok(
                 loc,

@@ -118,7 +118,7 @@ file = "articles.csv"
     let _ = std::fs::remove_dir_all(dir);
 
     let both = BASE.replace("body = ", "body_file = \"x.json\"\nbody = ");
-    assert!(parse(&both).unwrap_err().message.contains("not both"));
+    assert!(parse(&both).unwrap_err().message.contains("not several"));
 }
 
 #[test]
@@ -162,4 +162,49 @@ fn checks_are_named_and_validated() {
     assert!(e.message.contains("not an HTTP status"), "{e}");
     let e = parse(&t.replace("status = [200, 201]", "stauts = 200")).unwrap_err();
     assert!(e.message.contains("unknown field `stauts`"), "{e}");
+}
+
+#[test]
+fn a_json_table_body_is_sent_as_json_and_its_keys_can_be_set() {
+    let t = BASE.replace(
+        "body = '{\"topic\": \"{{topic}}\"}'",
+        "[request.json]\nmodel = \"${env:MODEL:-gpt-4o-mini}\"\nstream = true\nmessages = [{ role = \"user\", content = \"{{topic}}\" }]",
+    );
+    let s = parse(&t).unwrap();
+    let body: serde_json::Value = serde_json::from_str(s.request.body.as_deref().unwrap()).unwrap();
+    assert_eq!(body["model"], "${env:MODEL:-gpt-4o-mini}");
+    assert_eq!(body["messages"][0]["content"], "{{topic}}");
+    assert_eq!(s.request.headers["content-type"], "application/json");
+    assert_eq!(s.request.variables, ["topic"]);
+    let o = [parse_override("request.json.model=gpt-4o").unwrap()];
+    let s = Scenario::parse_overridden(&t, "api.toml", &|_| Err("no files".into()), &o).unwrap();
+    let body: serde_json::Value = serde_json::from_str(s.request.body.as_deref().unwrap()).unwrap();
+    assert_eq!(body["model"], "gpt-4o");
+    assert_eq!(body["stream"], true);
+}
+
+#[test]
+fn one_body_only_and_objectives_in_slo() {
+    let both = BASE.replace(
+        "body = '{\"topic\": \"{{topic}}\"}'",
+        "body = '{}'\n[request.json]\nmodel = \"m\"",
+    );
+    let e = parse(&both).unwrap_err().to_string();
+    assert!(
+        e.contains("one of body, body_file and [request.json]"),
+        "{e}"
+    );
+    let slo = format!("{BASE}\n[slo]\nttft = \"600ms\"\ntpot = \"50ms\"\n").replace(
+        "name = \"api\"",
+        "name = \"api\"\nthresholds = [\"goodput >= 95%\", \"ttft_p95 < 1s\"]",
+    );
+    let s = parse(&slo).unwrap();
+    assert_eq!(
+        (s.objectives.ttft_ms, s.objectives.tpot_ms),
+        (Some(600.0), Some(50.0))
+    );
+    assert_eq!(s.thresholds.len(), 2);
+    let bad = slo.replace("tpot = \"50ms\"", "tpot = \"fast\"");
+    let e = parse(&bad).unwrap_err().to_string();
+    assert!(e.contains("slo.tpot") && e.contains("api.toml:"), "{e}");
 }

@@ -1,5 +1,5 @@
-//! `genbench matrix`: one run per combination of settings against the
-//! embedded pipeline, then their comparison.
+//! `genbench matrix`: one run per combination of settings, against the
+//! embedded target or the user's own `--target`, then their comparison.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -132,8 +132,8 @@ fn plan(args: &MatrixArgs, out: &Path) -> Result<Vec<Planned>, Exit> {
                 .extend(combo.iter().map(|(k, v)| format!("{k}={v}")));
             let run = RunArgs {
                 scenario: args.scenario.clone(),
-                target: None,
-                target_pid: None,
+                target: args.target.clone(),
+                target_pid: args.target_pid,
                 out: Some(run_out.clone()),
                 opts,
             };
