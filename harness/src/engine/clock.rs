@@ -4,11 +4,15 @@
 //!
 //! [`Pacer`] waits on a Linux `timerfd`, a high-resolution kernel timer the
 //! tokio reactor watches like any socket: the worker sleeps until the
-//! deadline and wakes within microseconds of it, so a pacer costs one
-//! syscall and one wake-up per send whatever the rate (BENCHMARKS.md, "Open
-//! model pacing"). It spins only across the last few microseconds, where a
-//! syscall would cost more than the wait. Elsewhere, or if the kernel
-//! refuses a timerfd, it falls back to [`sleep_until_precise`].
+//! deadline, so a pacer costs one syscall and one wake-up per send whatever
+//! the rate (BENCHMARKS.md, "Open-model pacing"). Waking takes time (tens of
+//! microseconds on these VMs, more from deep idle), so the pacer learns how
+//! late its wakes come, arms the timer that much early and yields through
+//! the rest: sends leave on time, and the CPU spent waiting is about the
+//! wake's jitter. A wait shorter than a wake is yielded through entirely,
+//! which is what happens at tens of thousands of sends per second. Elsewhere,
+//! or if the kernel refuses a timerfd, it falls back to
+//! [`sleep_until_precise`].
 
 use std::time::Duration;
 
@@ -19,9 +23,13 @@ use tokio::time::Instant;
 /// only within the window.
 pub const SPIN_WINDOW: Duration = Duration::from_micros(2500);
 
-/// Waits shorter than this are yielded through rather than slept: arming a
-/// timer and waking from it costs about this much.
+/// Waits shorter than this (beyond the learnt wake lateness) are yielded
+/// through rather than slept: arming a timer and waking costs about this much.
 pub const PACER_SPIN: Duration = Duration::from_micros(20);
+
+/// The most the pacer arms early, however late wakes have come: a machine
+/// that stalls for milliseconds is not made up for by spinning.
+pub const MAX_EARLY: Duration = Duration::from_micros(200);
 
 /// Sleeps on tokio's timer until [`SPIN_WINDOW`] before the deadline and
 /// yields its way to it: precise, but a core stays busy within the window.
@@ -44,6 +52,9 @@ async fn spin_until(deadline: Instant) {
 pub struct Pacer {
     #[cfg(target_os = "linux")]
     fd: Option<timerfd::TimerFd>,
+    /// How late kernel wakes come (a running average): the timer is armed
+    /// this much before the deadline.
+    early: Duration,
 }
 
 impl Pacer {
@@ -59,7 +70,13 @@ impl Pacer {
                     None
                 }
             },
+            early: Duration::from_micros(50),
         }
+    }
+
+    /// How early the timer is armed now (the learnt wake lateness).
+    pub fn early(&self) -> Duration {
+        self.early
     }
 
     /// Whether waits sleep in the kernel (false: they spin near the end).
@@ -72,11 +89,15 @@ impl Pacer {
 
     /// Returns at `deadline` or within microseconds after; never before.
     pub async fn sleep_until(&mut self, deadline: Instant) {
-        let wait = deadline.saturating_duration_since(Instant::now());
-        if wait > PACER_SPIN {
+        let now = Instant::now();
+        let wait = deadline.saturating_duration_since(now);
+        if wait > self.early + PACER_SPIN {
             #[cfg(target_os = "linux")]
             if let Some(fd) = &self.fd {
-                if fd.sleep(wait).await.is_ok() {
+                let armed = wait - self.early;
+                if fd.sleep(armed).await.is_ok() {
+                    let late = now.elapsed().saturating_sub(armed);
+                    self.learn(late);
                     return spin_until(deadline).await;
                 }
                 tracing::warn!("timerfd failed: the open model paces by spinning");
@@ -85,6 +106,12 @@ impl Pacer {
             return sleep_until_precise(deadline).await;
         }
         spin_until(deadline).await;
+    }
+
+    /// Moves the early margin an eighth of the way to this wake's lateness.
+    fn learn(&mut self, late: Duration) {
+        let late = late.min(MAX_EARLY);
+        self.early = (self.early * 7 + late) / 8;
     }
 }
 
@@ -202,6 +229,7 @@ mod tests {
         let before = Instant::now();
         p.sleep_until(before - Duration::from_millis(1)).await;
         assert!(before.elapsed() < Duration::from_millis(1));
+        assert!(p.early() <= MAX_EARLY);
         let far = Instant::now() + Duration::from_secs(5);
         let _ = tokio::time::timeout(Duration::from_millis(2), p.sleep_until(far)).await;
         let near = Instant::now() + Duration::from_millis(3);
