@@ -42,11 +42,29 @@ fn flamegraph(seconds: u64) -> Result<Vec<u8>, String> {
         .report()
         .build()
         .map_err(|e| format!("cannot build the profile: {e}"))?;
+    if report.data.is_empty() {
+        // The profiler samples CPU time: an idle process yields no stacks,
+        // and the flamegraph renderer then writes nothing at all. An empty
+        // body would be an unreadable flamegraph in the report.
+        return Ok(idle_svg(seconds));
+    }
     let mut svg = Vec::new();
     report
         .flamegraph(&mut svg)
         .map_err(|e| format!("cannot render the flamegraph: {e}"))?;
     Ok(svg)
+}
+
+/// A flamegraph-sized SVG that says no CPU sample was taken.
+fn idle_svg(seconds: u64) -> Vec<u8> {
+    format!(
+        r#"<?xml version="1.0" standalone="no"?>
+<svg version="1.1" width="1200" height="60" xmlns="http://www.w3.org/2000/svg">
+<text x="600" y="34" text-anchor="middle" font-family="monospace" font-size="14">No CPU samples in {seconds} s: the pipeline was idle while it was profiled.</text>
+</svg>
+"#
+    )
+    .into_bytes()
 }
 
 pub async fn profile(
