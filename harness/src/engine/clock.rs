@@ -58,6 +58,8 @@ pub struct Pacer {
     /// How late kernel wakes come at least, most of the time (a low
     /// quantile): the timer is armed this much before the deadline.
     early: Duration,
+    /// The deadline the timer is armed for, and when it is set to fire.
+    armed: Option<(Instant, Instant)>,
 }
 
 impl Pacer {
@@ -74,6 +76,7 @@ impl Pacer {
                 }
             },
             early: Duration::from_micros(50),
+            armed: None,
         }
     }
 
@@ -97,10 +100,20 @@ impl Pacer {
         if wait > self.early + PACER_SPIN {
             #[cfg(target_os = "linux")]
             if let Some(fd) = &self.fd {
-                let armed = wait - self.early;
-                if fd.sleep(armed).await.is_ok() {
-                    let late = now.elapsed().saturating_sub(armed);
-                    self.learn(late);
+                // The caller polls this in a select! with responses, so a
+                // wait for one deadline is often dropped and asked again:
+                // the timer stays armed for it rather than being re-armed.
+                let ok = match self.armed {
+                    Some((d, _)) if d == deadline => true,
+                    _ => {
+                        let ok = fd.arm(wait - self.early).is_ok();
+                        self.armed = Some((deadline, now + (wait - self.early)));
+                        ok
+                    }
+                };
+                if ok && fd.expired().await.is_ok() {
+                    let fire_at = self.armed.take().map_or(now, |(_, at)| at);
+                    self.learn(Instant::now().saturating_duration_since(fire_at));
                     return spin_until(deadline).await;
                 }
                 tracing::warn!("timerfd failed: the open model paces by spinning");
@@ -163,9 +176,9 @@ mod timerfd {
             Ok(TimerFd(registered.map_err(io::Error::from)?))
         }
 
-        /// Arms the timer `wait` from now (replacing any earlier arming and
-        /// clearing its expirations) and waits until it expires.
-        pub async fn sleep(&self, wait: Duration) -> io::Result<()> {
+        /// Arms the timer `wait` from now, replacing any earlier arming and
+        /// clearing its expirations.
+        pub fn arm(&self, wait: Duration) -> io::Result<()> {
             let spec = libc::itimerspec {
                 it_interval: libc::timespec {
                     tv_sec: 0,
@@ -182,6 +195,12 @@ mod timerfd {
             if unsafe { libc::timerfd_settime(raw, 0, &spec, std::ptr::null_mut()) } < 0 {
                 return Err(io::Error::last_os_error());
             }
+            Ok(())
+        }
+
+        /// Waits until the armed timer expires (at once if it already has).
+        pub async fn expired(&self) -> io::Result<()> {
+            let raw = self.0.get_ref().as_raw_fd();
             loop {
                 let mut guard = self.0.readable().await?;
                 let mut expirations = 0u64;
