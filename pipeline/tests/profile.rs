@@ -37,12 +37,7 @@ async fn profile_returns_svg_and_refuses_a_second_at_once() {
     let first = first.unwrap();
     assert_eq!(first.status(), 200);
     assert_eq!(first.headers()["content-type"], "image/svg+xml");
-    let body = first.text().await.unwrap();
-    assert!(
-        body.contains("<svg"),
-        "not an SVG ({} bytes): {body:.300}",
-        body.len()
-    );
+    assert_svg(&first.text().await.unwrap());
     assert_eq!(second.status(), 409);
     let bad = reqwest::get(s.url("/debug/pprof/profile?seconds=0"))
         .await
@@ -54,7 +49,10 @@ async fn profile_returns_svg_and_refuses_a_second_at_once() {
         .await
         .unwrap();
     assert_eq!(idle.status(), 200);
-    let body = idle.text().await.unwrap();
+    assert_svg(&idle.text().await.unwrap());
+}
+
+fn assert_svg(body: &str) {
     assert!(
         body.contains("<svg"),
         "not an SVG ({} bytes): {body:.300}",

@@ -8,8 +8,8 @@
 //! the rate (BENCHMARKS.md, "Open-model pacing"). Waking takes time (tens of
 //! microseconds on these VMs, more from deep idle), so the pacer learns how
 //! late its wakes usually come at least (a low quantile), arms the timer
-//! that much early and yields through the rest: sends leave on time, and the CPU spent waiting is about the
-//! wake's jitter. A wait shorter than a wake is yielded through entirely,
+//! that much early and yields through the rest: sends leave on time, and
+//! the CPU spent waiting is about the wake's jitter. A wait shorter than a wake is yielded through entirely,
 //! which is what happens at tens of thousands of sends per second. Elsewhere,
 //! or if the kernel refuses a timerfd, it falls back to
 //! [`sleep_until_precise`].
@@ -58,8 +58,8 @@ pub struct Pacer {
     /// How late kernel wakes come at least, most of the time (a low
     /// quantile): the timer is armed this much before the deadline.
     early: Duration,
-    /// The deadline the timer is armed for, and when it is set to fire.
-    armed: Option<(Instant, Instant)>,
+    /// The deadline the timer is armed for (it fires `early` before it).
+    armed: Option<Instant>,
 }
 
 impl Pacer {
@@ -103,16 +103,14 @@ impl Pacer {
                 // The caller polls this in a select! with responses, so a
                 // wait for one deadline is often dropped and asked again:
                 // the timer stays armed for it rather than being re-armed.
-                let ok = match self.armed {
-                    Some((d, _)) if d == deadline => true,
-                    _ => {
-                        let ok = fd.arm(wait - self.early).is_ok();
-                        self.armed = Some((deadline, now + (wait - self.early)));
-                        ok
-                    }
-                };
-                if ok && fd.expired().await.is_ok() {
-                    let fire_at = self.armed.take().map_or(now, |(_, at)| at);
+                if self.armed != Some(deadline) {
+                    self.armed = fd.arm(wait - self.early).is_ok().then_some(deadline);
+                }
+                if self.armed.is_some() && fd.expired().await.is_ok() {
+                    self.armed = None;
+                    // `early` changes only here, so it is what the timer
+                    // was armed with.
+                    let fire_at = deadline - self.early;
                     self.learn(Instant::now().saturating_duration_since(fire_at));
                     return spin_until(deadline).await;
                 }
