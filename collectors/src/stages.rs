@@ -94,6 +94,14 @@ impl Stages {
         self.stages.is_empty()
     }
 
+    /// Each stage's histogram, encoded for `histograms.stages_us`.
+    pub fn encoded(&self) -> BTreeMap<String, String> {
+        self.stages
+            .iter()
+            .filter_map(|(name, h)| Some((name.to_string(), crate::summary::encode_histogram(h)?)))
+            .collect()
+    }
+
     /// The `stages` section of results.json.
     pub fn summary(&self) -> BTreeMap<String, StageSummaryMs> {
         self.stages

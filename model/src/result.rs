@@ -33,6 +33,9 @@ pub struct ScenarioInfo {
     pub kind: ScenarioKind,
     /// The scenario after defaults and overrides, as it ran.
     pub resolved: serde_json::Value,
+    /// The seed of arrivals and dataset draws (`--seed`).
+    #[serde(default)]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +51,9 @@ pub struct TargetInfo {
     pub kind: TargetKind,
     pub url: String,
     pub pid: Option<u32>,
+    /// The embedded mocks' latency scale (`--mock-time-scale`).
+    #[serde(default)]
+    pub mock_time_scale: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -371,6 +377,10 @@ pub struct Histograms {
     pub tpot_us: Option<String>,
     #[serde(default)]
     pub itl_us: Option<String>,
+    /// Per-stage time (`Server-Timing`) by stage name, so a stage's
+    /// percentiles can be compared and merged from the raw recording.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stages_us: BTreeMap<String, String>,
 }
 
 /// Everything one run measured: the content of `results.json`.

@@ -26,11 +26,13 @@ fn empty() -> RunResult {
             name: "baseline".into(),
             kind: ScenarioKind::Baseline,
             resolved: json!({"rate": 2}),
+            seed: None,
         },
         TargetInfo {
             kind: TargetKind::Embedded,
             url: "http://127.0.0.1:1".into(),
             pid: Some(42),
+            mock_time_scale: None,
         },
         "2026-11-22T20:00:00Z".into(),
     )

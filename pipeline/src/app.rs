@@ -6,6 +6,7 @@ use tokio::sync::Semaphore;
 
 use crate::cache::Cache;
 use crate::config::PipelineConfig;
+use crate::error::Stage;
 use crate::metrics::Metrics;
 use crate::providers::Providers;
 
@@ -34,6 +35,15 @@ impl App {
             leaked: Mutex::default(),
             cfg,
         })
+    }
+
+    /// The deliberate slowdown of a stage (`extra_delay_ms`), inside the
+    /// stage's timing.
+    pub async fn extra_delay(&self, stage: Stage) {
+        let ms = self.cfg.extra_delay_ms.of(stage);
+        if ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
     }
 
     /// The deliberate leak: keeps `leak_bytes_per_request` bytes forever,

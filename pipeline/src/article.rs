@@ -160,6 +160,7 @@ pub async fn lookup(app: &App, req: &ArticleRequest, tm: &mut Timings) -> Option
         .get(&req.cache_key(app))
         .await
         .and_then(|s| serde_json::from_str(&s).ok());
+    app.extra_delay(Stage::Cache).await;
     tm.record(Stage::Cache, start, app);
     app.metrics.cache(hit.is_some());
     hit
@@ -173,6 +174,7 @@ pub async fn gather(
 ) -> Result<(Prompt, Vec<SearchHit>), StageError> {
     let start = Instant::now();
     let hits = app.providers.search(&req.search_query()).await?;
+    app.extra_delay(Stage::Search).await;
     tm.record(Stage::Search, start, app);
     if hits.is_empty() {
         return Err(StageError::new(
@@ -184,6 +186,7 @@ pub async fn gather(
 
     let start = Instant::now();
     let pages = join_all(hits.iter().map(|h| app.providers.fetch(&h.url))).await;
+    app.extra_delay(Stage::Fetch).await;
     tm.record(Stage::Fetch, start, app);
     // A page that fails is dropped; an article needs at least one.
     let fetched: Vec<(&SearchHit, String)> = hits
@@ -208,6 +211,7 @@ pub async fn gather(
             page: extract(html),
         })
         .collect();
+    app.extra_delay(Stage::Extract).await;
     tm.record(Stage::Extract, start, app);
 
     let start = Instant::now();
@@ -218,6 +222,7 @@ pub async fn gather(
         &sources,
         app.cfg.context_token_budget,
     );
+    app.extra_delay(Stage::Prompt).await;
     tm.record(Stage::Prompt, start, app);
     let used: Vec<SearchHit> = fetched.into_iter().map(|(h, _)| h.clone()).collect();
     Ok((prompt, used))
@@ -244,6 +249,7 @@ pub async fn generate(
         .providers
         .complete(&prompt.messages, req.max_tokens(app))
         .await?;
+    app.extra_delay(Stage::Llm).await;
     tm.record(Stage::Llm, start, app);
     let cached = CachedArticle {
         article: text,

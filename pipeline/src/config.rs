@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::PipelineError;
+use crate::error::Stage;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -92,6 +93,9 @@ pub struct PipelineConfig {
     pub retry_max_ms: u64,
     /// Memory kept forever per request: proves a soak test catches leaks.
     pub leak_bytes_per_request: usize,
+    /// Time added to a stage on purpose (`extra_delay_ms.llm = 200`): lets
+    /// a gate or compare prove it catches a slower stage.
+    pub extra_delay_ms: ExtraDelayMs,
     /// Serves `/debug/pprof/profile` (the profiler allocates ~150 MB when it starts).
     pub profiling: bool,
     pub prices: Prices,
@@ -119,8 +123,34 @@ impl Default for PipelineConfig {
             retry_base_ms: 200,
             retry_max_ms: 20_000,
             leak_bytes_per_request: 0,
+            extra_delay_ms: ExtraDelayMs::default(),
             profiling: false,
             prices: Prices::default(),
+        }
+    }
+}
+
+/// Milliseconds added to each stage, all 0 unless set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExtraDelayMs {
+    pub cache: u64,
+    pub search: u64,
+    pub fetch: u64,
+    pub extract: u64,
+    pub prompt: u64,
+    pub llm: u64,
+}
+
+impl ExtraDelayMs {
+    pub fn of(&self, stage: Stage) -> u64 {
+        match stage {
+            Stage::Cache => self.cache,
+            Stage::Search => self.search,
+            Stage::Fetch => self.fetch,
+            Stage::Extract => self.extract,
+            Stage::Prompt => self.prompt,
+            Stage::Llm => self.llm,
         }
     }
 }

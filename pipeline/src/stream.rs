@@ -85,6 +85,7 @@ pub async fn generate_article_stream(
         }
     };
     let llm_start = Instant::now();
+    app.extra_delay(Stage::Llm).await;
     let upstream = match app
         .providers
         .complete_stream(&prompt.messages, req.max_tokens(&app))

@@ -109,6 +109,21 @@ async fn server_timing_parts_add_up_to_no_more_than_total() {
     }
 }
 
+#[tokio::test]
+async fn extra_delay_slows_only_the_stage_it_names() {
+    // The mocks answer in a few ms (search ~150): 1 s stands out.
+    let s = setup_with("", |c| c.extra_delay_ms.llm = 1000).await;
+    let r = generate(&s, "a slow topic").await;
+    let parts = server_timing(&r);
+    let ms = |name: &str| parts.iter().find(|(n, _)| n == name).unwrap().1;
+    assert!(ms("llm") >= 1000.0, "{parts:?}");
+    for other in ["cache", "search", "fetch", "extract", "prompt"] {
+        assert!(ms(other) < 1000.0, "{other}: {parts:?}");
+    }
+    let typo = toml::from_str::<genbench_pipeline::PipelineConfig>("extra_delay_ms = { lmm = 5 }");
+    assert!(typo.unwrap_err().to_string().contains("lmm"));
+}
+
 /// An LLM that answers 429 `failures` times, then a completion.
 async fn flaky_llm(failures: usize) -> (SocketAddr, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));

@@ -109,11 +109,13 @@ pub fn soak(seconds: usize) -> RunResult {
         name: "soak".into(),
         kind: ScenarioKind::Soak,
         resolved: serde_json::json!({"name": "soak", "kind": "soak", "load": {"model": "open", "stages": [{"duration": format!("{seconds}s"), "target": rate}]}}),
+        seed: None,
     };
     let target_info = TargetInfo {
         kind: TargetKind::Embedded,
         url: "http://127.0.0.1:40000".into(),
         pid: Some(4242),
+        mock_time_scale: None,
     };
     let mut r = RunResult::new("0.1.0", info, target_info, "2026-12-02T00:00:00Z".into());
     r.duration_s = seconds as f64;

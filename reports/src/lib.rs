@@ -1,5 +1,6 @@
 //! Pure renderers from serialized results to bytes: the HTML report, the
-//! Markdown summary and JUnit XML of a run, and the comparison of N runs.
+//! Markdown summary and JUnit XML of a run, the comparison of N runs, and
+//! the regression gate's statistics and verdicts.
 //!
 //! Reads only `genbench-model` types deserialized from `results.json`, so an
 //! old results file always re-renders; it must depend on no other workspace
@@ -11,6 +12,7 @@ mod compare;
 mod decimate;
 mod escape;
 mod fmt;
+pub mod gate;
 mod hdr;
 mod html;
 mod junit;

@@ -225,6 +225,7 @@ impl Collecting {
         }
         self.fill_cache(r, total).await;
         r.stages = total.stages.summary();
+        r.histograms.stages_us = total.stages.encoded();
         self.fill_cost(r, total).await;
         fill_analyses(r, s, &self.windows);
         self.fill_profile(r, out_dir, stopped).await;

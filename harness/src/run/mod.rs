@@ -160,6 +160,7 @@ async fn start_target(
                 kind: TargetKind::Embedded,
                 url: e.url.clone(),
                 pid: e.pid,
+                mock_time_scale: Some(*mock_time_scale),
             };
             let url = e.url.clone();
             Ok((Some(e), info, url))
@@ -170,6 +171,7 @@ async fn start_target(
                 kind: TargetKind::External,
                 url: url.clone(),
                 pid: *pid,
+                mock_time_scale: None,
             },
             resolved.clone(),
         )),
@@ -304,6 +306,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         name: s.name.clone(),
         kind: s.kind,
         resolved: serde_json::to_value(s).unwrap_or_default(),
+        seed: None,
     };
     let mut r = RunResult::new(env!("CARGO_PKG_VERSION"), info, target, rfc3339(started));
     r.host = Some(genbench_collectors::host::host());

@@ -344,11 +344,13 @@ mod tests {
             name: "s".into(),
             kind: ScenarioKind::Stress,
             resolved: serde_json::Value::Null,
+            seed: None,
         };
         let target = TargetInfo {
             kind: TargetKind::External,
             url: "http://127.0.0.1:1".into(),
             pid: None,
+            mock_time_scale: None,
         };
         let mut r = RunResult::new("0", info, target, String::new());
         for (name, mean, count) in stages {
