@@ -168,6 +168,12 @@ fn soak_says_leak_with_the_knob_on_and_no_leak_with_it_off() {
         // A soak never profiles the process whose memory it judges.
         assert_eq!(v["profile"]["status"], "skipped");
         assert_eq!(v["leak"]["warmup_excluded_s"], 4.8);
+        // The embedded pipeline's heap count, not its RSS, and one-second
+        // windows for a run this short.
+        assert_eq!(v["leak"]["signal"], "metrics:genbench_pipeline_heap_bytes");
+        assert_eq!(v["leak"]["window_s"], 1.0);
+        let gauge = v["process"]["memory_gauge"]["samples"].as_array().unwrap();
+        assert!(gauge.len() >= 20, "{}", gauge.len());
     }
     let l = &on["leak"];
     assert_eq!(l["verdict"], "leak", "{l}");

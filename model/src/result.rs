@@ -216,10 +216,28 @@ pub struct ProcessStats {
     pub samples: Vec<ProcessSample>,
 }
 
+/// A gauge read once a second, in MiB.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GaugeSeries {
+    /// `metrics:<gauge>` and where it was read.
+    pub source: String,
+    pub samples: Vec<GaugeSample>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct GaugeSample {
+    pub t_s: f64,
+    pub mib: f64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Processes {
     pub target: Option<ProcessStats>,
     pub harness: Option<ProcessStats>,
+    /// A memory gauge the target publishes (its heap in use), read beside
+    /// RSS when the leak analysis uses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_gauge: Option<GaugeSeries>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -243,6 +261,17 @@ pub struct Leak {
     /// RSS readings after the warm-up that the slopes were fitted to.
     #[serde(default)]
     pub samples: u64,
+    /// The series fitted: `rss`, or `metrics:<gauge>` (a heap count).
+    #[serde(default = "rss")]
+    pub signal: String,
+    /// Seconds per window whose lowest reading is fitted: what a request
+    /// in flight holds for a moment is not growth.
+    #[serde(default)]
+    pub window_s: f64,
+}
+
+fn rss() -> String {
+    "rss".into()
 }
 
 /// One constant-rate step of a stress run.

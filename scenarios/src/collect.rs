@@ -75,7 +75,30 @@ pub struct Analysis {
     pub leak_tolerance_mib_per_h: f64,
     /// Recovered once p95 is within this factor of the pre-burst p95.
     pub recovery_factor: f64,
+    /// What memory the leak analysis fits.
+    pub memory: MemorySignal,
 }
+
+/// The memory series a leak is judged on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemorySignal {
+    /// The embedded pipeline's heap gauge; RSS for any other target.
+    Auto,
+    /// The target's resident set (its process tree), from /proc.
+    Rss,
+    /// A gauge in bytes from the target's Prometheus text (Go's
+    /// `go_memstats_heap_inuse_bytes`, say): a heap count moves with what
+    /// is kept, where RSS moves in steps as the allocator maps memory.
+    Metrics {
+        /// A path on the target (`/metrics`) or an http:// URL.
+        url: String,
+        gauge: String,
+    },
+}
+
+/// The embedded pipeline's heap gauge (glibc's count of bytes in use).
+pub const PIPELINE_HEAP_GAUGE: &str = "genbench_pipeline_heap_bytes";
 
 fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
@@ -127,6 +150,44 @@ pub(crate) struct RawAnalysis {
     warmup: Option<String>,
     leak_tolerance: Option<String>,
     recovery_factor: Option<f64>,
+    memory: Option<String>,
+    memory_url: Option<String>,
+}
+
+fn memory_signal(memory: Option<String>, url: Option<String>) -> Result<MemorySignal, Invalid> {
+    let bad = |m: String| Err(("analysis.memory".to_string(), m));
+    let signal = match memory.as_deref().map(str::trim) {
+        None | Some("auto") => MemorySignal::Auto,
+        Some("rss") => MemorySignal::Rss,
+        Some(m) => match m.strip_prefix("metrics:").map(str::trim) {
+            Some(g) if !g.is_empty() && !g.contains(char::is_whitespace) => MemorySignal::Metrics {
+                url: String::new(),
+                gauge: g.to_string(),
+            },
+            _ => {
+                return bad(format!(
+                    "`{m}`: use \"auto\", \"rss\" or \"metrics:<gauge>\", e.g. \"metrics:go_memstats_heap_inuse_bytes\""
+                ));
+            }
+        },
+    };
+    match (signal, url) {
+        (MemorySignal::Metrics { gauge, .. }, u) => {
+            let url = u.unwrap_or_else(|| "/metrics".into());
+            if !(url.starts_with('/') || url.starts_with("http://")) {
+                return Err((
+                    "analysis.memory_url".into(),
+                    format!("`{url}`: a path on the target (\"/metrics\") or an http:// URL"),
+                ));
+            }
+            Ok(MemorySignal::Metrics { url, gauge })
+        }
+        (_, Some(_)) => Err((
+            "analysis.memory_url".into(),
+            "memory_url goes with memory = \"metrics:<gauge>\"; set that too or drop it".into(),
+        )),
+        (s, None) => Ok(s),
+    }
 }
 
 fn pointer(p: String, key: &str) -> Result<String, (String, String)> {
@@ -340,6 +401,7 @@ impl RawAnalysis {
             warmup,
             leak_tolerance_mib_per_h,
             recovery_factor,
+            memory: memory_signal(self.memory, self.memory_url)?,
         })
     }
 }
@@ -407,5 +469,26 @@ mod tests {
         assert_eq!(a.warmup, Some(Duration::from_secs(5)));
         let raw: RawAnalysis = toml::from_str("leak_tolerance = \"10MB\"").unwrap();
         assert!(raw.validate(None).unwrap_err().1.contains("MiB/h"));
+    }
+
+    #[test]
+    fn the_memory_signal_is_auto_rss_or_a_gauge() {
+        let memory = |t: &str| toml::from_str::<RawAnalysis>(t).unwrap().validate(None);
+        assert_eq!(memory("").unwrap().memory, MemorySignal::Auto);
+        assert_eq!(memory("memory = \"rss\"").unwrap().memory, MemorySignal::Rss);
+        assert_eq!(
+            memory("memory = \"metrics:go_memstats_heap_inuse_bytes\"").unwrap().memory,
+            MemorySignal::Metrics {
+                url: "/metrics".into(),
+                gauge: "go_memstats_heap_inuse_bytes".into()
+            }
+        );
+        let (k, m) = memory("memory = \"heap\"").unwrap_err();
+        assert_eq!(k, "analysis.memory");
+        assert!(m.contains("metrics:<gauge>"), "{m}");
+        let (k, _) = memory("memory_url = \"/m\"").unwrap_err();
+        assert_eq!(k, "analysis.memory_url");
+        let (k, _) = memory("memory = \"metrics:g\"\nmemory_url = \"m\"").unwrap_err();
+        assert_eq!(k, "analysis.memory_url");
     }
 }

@@ -20,7 +20,9 @@ mod stages;
 mod threshold;
 
 pub use builtin::{BUILTIN_NAMES, builtin, builtin_overridden};
-pub use collect::{Analysis, CacheSource, Collect, CostConfig, Price};
+pub use collect::{
+    Analysis, CacheSource, Collect, CostConfig, MemorySignal, PIPELINE_HEAP_GAUGE, Price,
+};
 pub use duration::parse_duration;
 pub use env::{MissingEnv, env_refs, process_env, resolve_env};
 pub use error::ScenarioError;

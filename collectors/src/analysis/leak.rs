@@ -1,27 +1,74 @@
-//! Soak: does the target's memory grow? RSS readings after the warm-up are
+//! Soak: does the target's memory grow? Readings after the warm-up (RSS, or
+//! a heap gauge the target publishes) are reduced to each window's floor,
 //! fitted with least squares (slope and 95% CI, in MiB/h) and cross-checked
 //! with Theil–Sen; the verdict compares both with a tolerance.
 
-use genbench_model::{Leak, LeakVerdict, ProcessSample};
+use genbench_model::{Leak, LeakVerdict};
 
 use super::stats::{ols, theil_sen};
 
-/// Fewest readings after the warm-up for any verdict but `inconclusive`.
+/// Fewest points (windows) after the warm-up for any verdict but
+/// `inconclusive`.
 pub const MIN_SAMPLES: usize = 10;
 
-/// `None` with fewer than 3 readings after `warmup_s`.
+/// What to fit and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeakInput<'a> {
+    /// (seconds into the run, MiB) readings.
+    pub series: &'a [(f64, f64)],
+    /// `rss` or `metrics:<gauge>`.
+    pub signal: &'a str,
+    pub warmup_s: f64,
+    pub tolerance_mib_per_h: f64,
+    /// Each window's lowest reading is one point; 0 fits every reading.
+    pub window_s: f64,
+}
+
+/// The lowest reading of each `window_s` window from `start_s`, timed at
+/// the window's middle; only whole windows. Memory a request holds while in flight lifts a
+/// reading for a moment and never the floor; growth lifts both.
+pub fn window_floors(series: &[(f64, f64)], start_s: f64, window_s: f64) -> Vec<(f64, f64)> {
+    let kept = series.iter().filter(|(t, _)| *t >= start_s);
+    if window_s <= 0.0 {
+        return kept.copied().collect();
+    }
+    let mut floors: Vec<(f64, f64)> = Vec::new();
+    let mut current: Option<(i64, f64)> = None;
+    for &(t, v) in kept {
+        let k = ((t - start_s) / window_s).floor() as i64;
+        match &mut current {
+            Some((ck, min)) if *ck == k => *min = min.min(v),
+            _ => {
+                if let Some((ck, min)) = current {
+                    floors.push((start_s + (ck as f64 + 0.5) * window_s, min));
+                }
+                current = Some((k, v));
+            }
+        }
+    }
+    if let Some((ck, min)) = current {
+        floors.push((start_s + (ck as f64 + 0.5) * window_s, min));
+    }
+    // A window the run ended in has fewer readings, so a higher floor.
+    let last_t = series.last().map_or(0.0, |p| p.0);
+    floors.retain(|(mid, _)| mid + window_s / 2.0 <= last_t + 1e-9);
+    floors
+}
+
+/// `None` with fewer than 3 points after `warmup_s`.
 ///
 /// - `leak`: the whole CI and the Theil–Sen slope are above `tolerance`;
 /// - `no_leak`: the whole CI and the Theil–Sen slope are below it;
-/// - `inconclusive`: anything else, or fewer than [`MIN_SAMPLES`] readings.
-pub fn leak(samples: &[ProcessSample], warmup_s: f64, tolerance_mib_per_h: f64) -> Option<Leak> {
-    let kept: Vec<&ProcessSample> = samples.iter().filter(|s| s.t_s >= warmup_s).collect();
-    let x: Vec<f64> = kept.iter().map(|s| s.t_s / 3600.0).collect();
-    let y: Vec<f64> = kept.iter().map(|s| s.rss_mib).collect();
+/// - `inconclusive`: anything else, or fewer than [`MIN_SAMPLES`] points.
+pub fn leak(input: &LeakInput) -> Option<Leak> {
+    let tolerance_mib_per_h = input.tolerance_mib_per_h;
+    let points = window_floors(input.series, input.warmup_s, input.window_s);
+    let x: Vec<f64> = points.iter().map(|p| p.0 / 3600.0).collect();
+    let y: Vec<f64> = points.iter().map(|p| p.1).collect();
     let fit = ols(&x, &y)?;
     let ts = theil_sen(&x, &y)?;
     let ci = [fit.slope - fit.ci95_half, fit.slope + fit.ci95_half];
-    let verdict = if kept.len() < MIN_SAMPLES {
+    let verdict = if points.len() < MIN_SAMPLES {
         LeakVerdict::Inconclusive
     } else if ci[0] > tolerance_mib_per_h && ts > tolerance_mib_per_h {
         LeakVerdict::Leak
@@ -34,10 +81,12 @@ pub fn leak(samples: &[ProcessSample], warmup_s: f64, tolerance_mib_per_h: f64) 
         slope_mib_per_h: fit.slope,
         ci95_mib_per_h: ci,
         theil_sen_mib_per_h: ts,
-        warmup_excluded_s: warmup_s,
+        warmup_excluded_s: input.warmup_s,
         verdict,
         tolerance_mib_per_h,
-        samples: kept.len() as u64,
+        samples: points.len() as u64,
+        signal: input.signal.to_string(),
+        window_s: input.window_s,
     })
 }
 
@@ -45,17 +94,18 @@ pub fn leak(samples: &[ProcessSample], warmup_s: f64, tolerance_mib_per_h: f64) 
 mod tests {
     use super::*;
 
-    fn series(n: usize, f: impl Fn(f64) -> f64) -> Vec<ProcessSample> {
-        (1..=n)
-            .map(|i| {
-                let t = i as f64;
-                ProcessSample {
-                    t_s: t,
-                    cpu_pct: 10.0,
-                    rss_mib: f(t),
-                }
-            })
-            .collect()
+    fn series(n: usize, f: impl Fn(f64) -> f64) -> Vec<(f64, f64)> {
+        (1..=n).map(|i| (i as f64, f(i as f64))).collect()
+    }
+
+    fn leak(s: &[(f64, f64)], warmup_s: f64, tolerance_mib_per_h: f64) -> Option<Leak> {
+        super::leak(&LeakInput {
+            series: s,
+            signal: "rss",
+            warmup_s,
+            tolerance_mib_per_h,
+            window_s: 0.0,
+        })
     }
 
     // A little deterministic jitter, as allocators give.
@@ -103,5 +153,42 @@ mod tests {
             leak(&s, 0.0, 10.0).unwrap().verdict,
             LeakVerdict::Inconclusive
         );
+    }
+
+    /// A heap count at 1 Hz: `slope` MiB/h of growth, plus what requests
+    /// in flight hold (up to 2 MiB on a few readings in five).
+    fn heap(slope: f64, seconds: usize) -> Vec<(f64, f64)> {
+        series(seconds, |t| {
+            let busy = if (t * 13.7).sin() > 0.6 { 2.0 * (t * 3.3).cos().abs() } else { 0.0 };
+            44.0 + slope * t / 3600.0 + busy
+        })
+    }
+
+    #[test]
+    fn window_floors_drop_what_requests_hold_for_a_moment() {
+        let floors = window_floors(&heap(0.0, 100), 0.0, 10.0);
+        assert_eq!(floors.len(), 10);
+        assert!(floors.iter().all(|&(_, v)| (v - 44.0).abs() < 1e-9), "{floors:?}");
+        assert_eq!(floors[0].0, 5.0);
+        assert_eq!(window_floors(&heap(0.0, 100), 50.0, 0.0).len(), 51);
+    }
+
+    #[test]
+    fn a_leak_at_the_budget_is_told_from_none_in_ten_minutes() {
+        // 10 MiB/h against a 5 MiB/h line, 8 minutes after the warm-up.
+        let judge = |slope| {
+            super::leak(&LeakInput {
+                series: &heap(slope, 600),
+                signal: "metrics:genbench_pipeline_heap_bytes",
+                warmup_s: 120.0,
+                tolerance_mib_per_h: 5.0,
+                window_s: 10.0,
+            })
+            .unwrap()
+        };
+        let leaking = judge(10.0);
+        assert_eq!(leaking.verdict, LeakVerdict::Leak, "{leaking:?}");
+        assert_eq!(leaking.samples, 48);
+        assert_eq!(judge(0.0).verdict, LeakVerdict::NoLeak);
     }
 }

@@ -9,6 +9,6 @@ pub mod stats;
 pub mod windows;
 
 pub use capacity::{StepMeasure, capacity};
-pub use leak::leak;
+pub use leak::{LeakInput, leak, window_floors};
 pub use spike::{SpikeMeasure, spike};
 pub use windows::{Window, WindowSet};

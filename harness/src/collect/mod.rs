@@ -5,24 +5,25 @@
 pub mod analyze;
 pub mod cost;
 pub mod http;
+pub mod memory;
 pub mod profile;
 pub mod sampler;
 
 use std::path::Path;
 
 use genbench_collectors::Recorder;
-use genbench_collectors::analysis::{self, WindowSet};
+use genbench_collectors::analysis::WindowSet;
 use genbench_collectors::cost::{PriceTable, Spend};
 use genbench_collectors::summary::{hit_rate, latency_ms};
-use genbench_model::{CacheStats, ProcessSample, RunResult, ScenarioKind, TimelinePoint};
-use genbench_scenarios::{CacheSource, Metric, Scenario};
+use genbench_model::{CacheStats, RunResult, ScenarioKind, TimelinePoint};
+use genbench_scenarios::{CacheSource, MemorySignal, Scenario};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::engine::inspect::{Inspect, UsageFields};
 use profile::ProfilePlan;
-use sampler::{CounterReading, CounterSource, ProcessSampler};
+use sampler::{CounterReading, CounterSource, ProcessSampler, Scrape as _};
 
 /// What to collect, decided before anything runs.
 pub struct Setup {
@@ -32,6 +33,8 @@ pub struct Setup {
     /// Otherwise usage from responses, priced with this table.
     pub usage: Option<(UsageFields, PriceTable)>,
     pub profile: ProfilePlan,
+    /// The leak analysis's series; `None` when the run judges no memory.
+    pub memory: Option<MemorySignal>,
 }
 
 impl Setup {
@@ -52,6 +55,7 @@ impl Setup {
         });
         Setup {
             cache: s.collect.cache.clone(),
+            memory: memory::signal(s, mock_llm.is_some()),
             ledger,
             usage,
             profile,
@@ -95,6 +99,7 @@ pub struct Collecting {
     counters: Option<Counters>,
     ledger_before: Option<anyhow::Result<Spend>>,
     profiler: Option<AbortOnDrop<Result<Vec<u8>, genbench_collectors::profile::ProfileError>>>,
+    gauge: Option<memory::Gauge>,
     windows: WindowSet,
 }
 
@@ -125,7 +130,13 @@ pub struct Prepared {
 
 impl Collecting {
     /// Takes the "before" readings: the ledger and the cache counters.
-    pub async fn prepare(setup: Setup, s: &Scenario, target_url: &str) -> Prepared {
+    pub async fn prepare(mut setup: Setup, s: &Scenario, target_url: &str) -> Prepared {
+        if let Some(MemorySignal::Metrics { url, gauge }) = &setup.memory
+            && let Err(e) = memory::Gauge::probe(url, gauge, target_url).await
+        {
+            eprintln!("warning: the leak analysis falls back to RSS: {e:#}");
+            setup.memory = Some(MemorySignal::Rss);
+        }
         let counters = match &setup.cache {
             CacheSource::Metrics {
                 metrics,
@@ -193,8 +204,15 @@ impl Prepared {
             }
             ProfilePlan::Skip(_) => None,
         };
+        let gauge = match &self.setup.memory {
+            Some(MemorySignal::Metrics { url, gauge }) => {
+                Some(memory::Gauge::start(url, gauge, &self.target_url, t0))
+            }
+            _ => None,
+        };
         Collecting {
             processes: Some(ProcessSampler::start(target_pid, t0.into_std())),
+            gauge,
             counters,
             ledger_before: self.ledger_before,
             profiler,
@@ -223,6 +241,7 @@ impl Collecting {
         if let Some(p) = self.processes.take() {
             (r.process.target, r.process.harness) = p.finish();
         }
+        r.process.memory_gauge = self.gauge.take().map(memory::Gauge::finish);
         self.fill_cache(r, total).await;
         r.stages = total.stages.summary();
         r.histograms.stages_us = total.stages.encoded();
@@ -346,27 +365,8 @@ fn counter_timeline(timeline: &mut [TimelinePoint], readings: &[CounterReading])
 /// Leak (soak, or any scenario with an `rss_growth` threshold), capacity
 /// (stress) and spike.
 fn fill_analyses(r: &mut RunResult, s: &Scenario, windows: &WindowSet) {
-    let judges_rss =
-        s.kind == ScenarioKind::Soak || s.thresholds.iter().any(|t| t.metric == Metric::RssGrowth);
-    if judges_rss {
-        let samples: &[ProcessSample] = r.process.target.as_ref().map_or(&[], |p| &p.samples);
-        let warmup = s
-            .analysis
-            .warmup
-            .unwrap_or_else(|| s.duration().mul_f64(0.2))
-            .as_secs_f64();
-        r.leak = analysis::leak(samples, warmup, s.analysis.leak_tolerance_mib_per_h);
-        if r.leak.is_none() {
-            eprintln!(
-                "warning: no leak verdict: too few RSS readings of the target after the \
-{warmup:.0} s warm-up{}",
-                if r.process.target.is_none() {
-                    " (pass --target-pid)"
-                } else {
-                    ""
-                }
-            );
-        }
+    if memory::judged(s) {
+        memory::fill_leak(r, s);
     }
     match s.kind {
         ScenarioKind::Stress if !windows.is_empty() => {

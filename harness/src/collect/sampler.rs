@@ -1,6 +1,7 @@
 //! Readings taken once a second beside the load: the target's and the
 //! harness's CPU and RSS (on a thread of their own, since sysinfo blocks),
-//! and the target's cache counters from `/metrics`.
+//! and what the target publishes on `/metrics` (cache counters, a heap
+//! gauge).
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -82,8 +83,15 @@ pub struct CounterSource {
     pub misses: String,
 }
 
-impl CounterSource {
-    pub async fn read(&self, t_s: f64) -> anyhow::Result<CounterReading> {
+/// Something read from the target once a second.
+pub trait Scrape: Clone + Send + Sync + 'static {
+    type Reading: Send + 'static;
+    fn read(&self, t_s: f64) -> impl Future<Output = anyhow::Result<Self::Reading>> + Send;
+}
+
+impl Scrape for CounterSource {
+    type Reading = CounterReading;
+    async fn read(&self, t_s: f64) -> anyhow::Result<CounterReading> {
         let body = http::get(&self.url, Duration::from_secs(5)).await?;
         let text = String::from_utf8_lossy(&body);
         let find = |name: &str| {
@@ -98,19 +106,38 @@ impl CounterSource {
     }
 }
 
-/// Scrapes the counters each second until aborted.
-pub fn scrape_every_second(
-    source: CounterSource,
+/// A memory gauge in bytes on the target's Prometheus text.
+#[derive(Debug, Clone)]
+pub struct GaugeSource {
+    pub url: String,
+    pub gauge: String,
+}
+
+impl Scrape for GaugeSource {
+    /// (seconds into the run, MiB).
+    type Reading = (f64, f64);
+    async fn read(&self, t_s: f64) -> anyhow::Result<(f64, f64)> {
+        let body = http::get(&self.url, Duration::from_secs(5)).await?;
+        let text = String::from_utf8_lossy(&body);
+        let bytes = counter(&text, &self.gauge)
+            .ok_or_else(|| anyhow::anyhow!("{} has no gauge `{}`", self.url, self.gauge))?;
+        Ok((t_s, bytes / (1024.0 * 1024.0)))
+    }
+}
+
+/// Scrapes `source` each second until aborted.
+pub fn scrape_every_second<S: Scrape>(
+    source: S,
     t0: tokio::time::Instant,
-    readings: tokio::sync::mpsc::UnboundedSender<CounterReading>,
+    readings: tokio::sync::mpsc::UnboundedSender<S::Reading>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval_at(t0 + EVERY, EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tick.tick().await;
-            // A failed scrape leaves a gap; the totals come from the first
-            // and last readings.
+            // A failed scrape leaves a gap: counter totals come from the
+            // first and last readings, and a leak fit needs no even spacing.
             if let Ok(r) = source.read(t0.elapsed().as_secs_f64()).await
                 && readings.send(r).is_err()
             {
