@@ -12,6 +12,7 @@ pub mod connections;
 pub mod cost;
 pub mod host;
 pub mod llm;
+pub mod pool;
 pub mod process;
 pub mod profile;
 pub mod prometheus;

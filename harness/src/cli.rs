@@ -44,8 +44,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Run a scenario for every combination of settings, then compare.
     Matrix(Box<MatrixArgs>),
-    /// Gate a current run against a baseline (for CI).
-    Gate(Pending),
+    /// Gate a current build's runs against a baseline's (for CI): exit 1 on a regression.
+    Gate(GateArgs),
     /// Merge the results of segmented runs.
     Merge(Pending),
 }
@@ -79,6 +79,56 @@ pub struct ReportArgs {
     /// Also write JUnit XML (one testcase per threshold) here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Each side is one or more results.json of the same scenario, seed and load (the
+run-*/results.json of `genbench run --repeat N`, or files from earlier CI jobs);
+several per side are pooled and their spread counts as noise. Every metric
+gets its change with a confidence interval (percentiles bootstrapped from the
+raw histograms; tokens, cost and seeded cache hits compared exactly under the
+mocks). A metric regressed only when its interval excludes no change on the
+worse side AND the change exceeds its noise floor (default 5%). Improvements
+are reported and never fail.
+
+Exit codes: 0 nothing regressed, 1 a regression, 2 the inputs cannot be
+compared (different scenarios, seeds or load; a file that is not a completed
+genbench result; a bad rules file), with the reason.
+
+gate.toml (every key optional):
+  confidence = 0.95
+  noise_floor = \"5%\"
+  [metrics.latency_p99]
+  noise_floor = \"10%\"
+  [metrics.\"stage_p95.*\"]
+  enabled = false
+  [metrics.throughput]
+  direction = \"higher_is_better\"
+
+The CI recipe:
+  genbench run ci --repeat 3 --out current
+  genbench gate --baseline base/run-*/results.json --current current/run-*/results.json \\
+      --markdown \"$GITHUB_STEP_SUMMARY\" --junit gate-junit.xml")]
+pub struct GateArgs {
+    /// The baseline's results.json files (main's last runs).
+    #[arg(long, value_name = "BASE.json", num_args = 1.., required = true)]
+    pub baseline: Vec<PathBuf>,
+    /// The current build's results.json files.
+    #[arg(long, value_name = "CUR.json", num_args = 1.., required = true)]
+    pub current: Vec<PathBuf>,
+    /// Rules overriding the defaults (gate.toml; see below).
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Also write JUnit XML here (one testcase per metric).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write Markdown here (under 1 MiB, worst first; fits $GITHUB_STEP_SUMMARY).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Where to write every metric's numbers and verdict as JSON.
+    #[arg(long, value_name = "FILE", default_value = "gate.json")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -272,7 +322,7 @@ pub enum CacheArg {
 
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "\
-SCENARIO is a built-in (baseline, stress, spike, soak, llm) or a TOML file.
+SCENARIO is a built-in (baseline, stress, spike, soak, llm, ci) or a TOML file.
 Without --target, genbench starts its own mock providers and reference
 pipeline as child processes on loopback and drives those (the llm built-in,
 and any scenario with embedded = \"mock\", drives the mock LLM alone).
@@ -328,6 +378,12 @@ the model's tokenizer. [slo] ttft = \"600ms\", tpot = \"50ms\", latency =
 of requests that succeed and meet all of them. Thresholds may use goodput,
 goodput_rps, ttft_p95, tpot_p95, itl_p99, output_tps (tokens/s).
 
+Repeats: --repeat N runs the scenario N times into DIR/run-1 ... DIR/run-N
+(each a whole run: results.json, report), then writes the pooled result into
+DIR (histograms added, counts summed, thresholds judged on the pool). Give
+`genbench gate` the run-*/results.json files: their spread is the noise the
+gate allows for. Ctrl-C ends the current run and skips the rest.
+
 Checks: [request.checks] status = [200], json_exists = [\"/article\"],
 json_equals = { \"/cache\" = \"hit\" }, body_contains = [\"...\"]; a failure is an
 error of kind check, counted by check in errors.by_check. A 3xx is an error of
@@ -351,6 +407,10 @@ pub struct RunArgs {
     /// Output directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Run the scenario N times (same seed; the embedded target restarted
+    /// each time) into DIR/run-1 ... DIR/run-N, and pool them into DIR.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: u32,
     #[command(flatten)]
     pub opts: RunOptions,
 }
@@ -377,9 +437,10 @@ pub struct RunOptions {
     /// Seed for arrivals and dataset draws.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Latency scale of the embedded mock providers (0 = instant).
-    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
-    pub mock_time_scale: f64,
+    /// Latency scale of the embedded mock providers (0 = instant; default:
+    /// the scenario's mock_time_scale, else 1).
+    #[arg(long, value_name = "FACTOR")]
+    pub mock_time_scale: Option<f64>,
     /// Flamegraph of the target over the run's steady state (from a quarter
     /// of the way in, half the run, at most 30 s). auto: the embedded
     /// pipeline's pprof endpoint; py-spy for a Python --target-pid; perf for

@@ -92,6 +92,17 @@ async fn closed_model_users_wait_for_answers_and_think() {
     );
 }
 
+/// One user lives on one of the two workers; the cap is still all its own,
+/// and the run ends when it is spent rather than when the stages do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_model_cap_is_one_budget_and_ends_the_run() {
+    let t0 = Instant::now();
+    let url = delay_server(Duration::from_millis(5), None, t0).await;
+    let agg = run_closed_capped(&url, "1,10ms;1,20s", Duration::from_millis(5), 7).await;
+    assert_eq!(agg.total.total(), 7);
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streamed_responses_record_first_chunk_and_every_gap() {
     let t0 = Instant::now();

@@ -268,6 +268,14 @@ pub struct Leak {
     /// in flight holds for a moment is not growth.
     #[serde(default)]
     pub window_s: f64,
+    /// Steps found in the series (a cache expiring, an arena mapped): the
+    /// slope is fitted between them, each segment at its own level.
+    #[serde(default)]
+    pub level_shifts: u64,
+    /// The steps' net rise over the span, in MiB/h; a rise counts against
+    /// `no_leak`.
+    #[serde(default)]
+    pub steps_mib_per_h: f64,
 }
 
 fn rss() -> String {

@@ -49,7 +49,12 @@ async fn leak_knob_grows_rss_and_its_absence_does_not() {
 }
 
 async fn heap_bytes(s: &Setup) -> f64 {
-    let text = reqwest::get(s.url("/metrics")).await.unwrap().text().await.unwrap();
+    let text = reqwest::get(s.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix("genbench_pipeline_heap_bytes "))
         .and_then(|v| v.trim().parse().ok())

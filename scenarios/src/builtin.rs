@@ -2,7 +2,7 @@
 
 use crate::{Scenario, ScenarioError};
 
-pub const BUILTIN_NAMES: [&str; 5] = ["baseline", "stress", "spike", "soak", "llm"];
+pub const BUILTIN_NAMES: [&str; 6] = ["baseline", "stress", "spike", "soak", "llm", "ci"];
 
 fn text(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -11,6 +11,7 @@ fn text(name: &str) -> Option<&'static str> {
         "spike" => include_str!("../builtin/spike.toml"),
         "soak" => include_str!("../builtin/soak.toml"),
         "llm" => include_str!("../builtin/llm.toml"),
+        "ci" => include_str!("../builtin/ci.toml"),
         _ => return None,
     })
 }

@@ -475,9 +475,14 @@ mod tests {
     fn the_memory_signal_is_auto_rss_or_a_gauge() {
         let memory = |t: &str| toml::from_str::<RawAnalysis>(t).unwrap().validate(None);
         assert_eq!(memory("").unwrap().memory, MemorySignal::Auto);
-        assert_eq!(memory("memory = \"rss\"").unwrap().memory, MemorySignal::Rss);
         assert_eq!(
-            memory("memory = \"metrics:go_memstats_heap_inuse_bytes\"").unwrap().memory,
+            memory("memory = \"rss\"").unwrap().memory,
+            MemorySignal::Rss
+        );
+        assert_eq!(
+            memory("memory = \"metrics:go_memstats_heap_inuse_bytes\"")
+                .unwrap()
+                .memory,
             MemorySignal::Metrics {
                 url: "/metrics".into(),
                 gauge: "go_memstats_heap_inuse_bytes".into()

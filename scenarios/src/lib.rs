@@ -1,5 +1,5 @@
 //! Scenario files (TOML) and their validation into an immutable `Scenario`:
-//! the built-ins (baseline, stress, spike, soak, llm) and user files, with errors
+//! the built-ins (baseline, stress, spike, soak, llm, ci) and user files, with errors
 //! that name the file, line, key and fix.
 //!
 //! May depend on `genbench-model` only; never on the engine, collectors or

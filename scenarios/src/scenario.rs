@@ -96,6 +96,8 @@ pub struct Scenario {
     pub description: String,
     /// What runs without `--target`.
     pub embedded: EmbeddedTarget,
+    /// Latency scale of the embedded mocks; `--mock-time-scale` overrides.
+    pub mock_time_scale: Option<f64>,
     pub load: Load,
     #[serde(serialize_with = "secs")]
     pub timeout: Duration,
@@ -131,6 +133,8 @@ struct RawScenario {
     description: String,
     #[serde(default)]
     embedded: Option<Spanned<EmbeddedTarget>>,
+    #[serde(default)]
+    mock_time_scale: Option<Spanned<f64>>,
     load: RawLoad,
     request: RawRequest,
     #[serde(default)]
@@ -400,11 +404,22 @@ impl RawScenario {
             }
             Some(e) => e.into_inner(),
         };
+        let mock_time_scale = match self.mock_time_scale {
+            Some(f) if !(f.get_ref().is_finite() && *f.get_ref() >= 0.0) => {
+                return Err(loc.at(
+                    f.span().start,
+                    "mock_time_scale",
+                    "a factor of 0 or more on the mocks' latencies (1 = as the presets say, 0 = instant)",
+                ));
+            }
+            f => f.map(Spanned::into_inner),
+        };
         Ok(Scenario {
             name,
             kind: self.kind.unwrap_or(ScenarioKind::Custom),
             description: self.description,
             embedded,
+            mock_time_scale,
             load,
             timeout,
             http,

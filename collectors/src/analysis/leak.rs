@@ -1,11 +1,16 @@
 //! Soak: does the target's memory grow? Readings after the warm-up (RSS, or
-//! a heap gauge the target publishes) are reduced to each window's floor,
-//! fitted with least squares (slope and 95% CI, in MiB/h) and cross-checked
-//! with Theil–Sen; the verdict compares both with a tolerance.
+//! a heap gauge the target publishes) are reduced to each window's floor.
+//! Memory moves two ways: steadily, as a leak does, and in steps, as a
+//! cache expiring or an allocator mapping an arena does. Steps are found
+//! first (jumps far outside the window-to-window spread); one slope is then
+//! fitted through the segments between them, each at its own level (slope
+//! and 95% CI, in MiB/h), and cross-checked with Theil–Sen over the whole
+//! series. The verdict compares them, and the steps' net rise, with a
+//! tolerance.
 
 use genbench_model::{Leak, LeakVerdict};
 
-use super::stats::{ols, theil_sen};
+use super::stats::{median, ols_segments, theil_sen};
 
 /// Fewest points (windows) after the warm-up for any verdict but
 /// `inconclusive`.
@@ -55,24 +60,62 @@ pub fn window_floors(series: &[(f64, f64)], start_s: f64, window_s: f64) -> Vec<
     floors
 }
 
+/// A jump between neighbours must be this many robust spreads (1.4826 ×
+/// the median absolute deviation of the differences) from their median.
+const STEP_SPREADS: f64 = 6.0;
+/// ... and larger than this many windows' growth at the tolerance, so a
+/// series with no spread at all does not call every wobble a step.
+const STEP_MIN_WINDOWS: f64 = 4.0;
+
+/// Where each segment between steps starts (the first at 0), and the
+/// steps' net rise in MiB. More steps than one point in five is no longer
+/// steps but noise: then one segment.
+pub fn level_shifts(x_h: &[f64], y: &[f64], tolerance_mib_per_h: f64) -> (Vec<usize>, f64) {
+    let d: Vec<f64> = y.windows(2).map(|w| w[1] - w[0]).collect();
+    let mut sorted = d.clone();
+    let Some(med) = median(&mut sorted) else {
+        return (vec![0], 0.0);
+    };
+    let mut dev: Vec<f64> = d.iter().map(|v| (v - med).abs()).collect();
+    let spread = 1.4826 * median(&mut dev).unwrap_or(0.0);
+    let dt_h = (x_h.last().unwrap_or(&0.0) - x_h.first().unwrap_or(&0.0)) / d.len() as f64;
+    let limit = (STEP_SPREADS * spread).max(STEP_MIN_WINDOWS * tolerance_mib_per_h * dt_h);
+    let mut starts = vec![0];
+    let mut rise = 0.0;
+    for (i, v) in d.iter().enumerate() {
+        if (v - med).abs() > limit {
+            starts.push(i + 1);
+            rise += v;
+        }
+    }
+    if starts.len() - 1 > y.len() / 5 {
+        return (vec![0], 0.0);
+    }
+    (starts, rise)
+}
+
 /// `None` with fewer than 3 points after `warmup_s`.
 ///
 /// - `leak`: the whole CI and the Theil–Sen slope are above `tolerance`;
-/// - `no_leak`: the whole CI and the Theil–Sen slope are below it;
+/// - `no_leak`: the CI's top plus any net rise of the steps, and the
+///   Theil–Sen slope, are below it (growth hidden in steps is still growth);
 /// - `inconclusive`: anything else, or fewer than [`MIN_SAMPLES`] points.
 pub fn leak(input: &LeakInput) -> Option<Leak> {
     let tolerance_mib_per_h = input.tolerance_mib_per_h;
     let points = window_floors(input.series, input.warmup_s, input.window_s);
     let x: Vec<f64> = points.iter().map(|p| p.0 / 3600.0).collect();
     let y: Vec<f64> = points.iter().map(|p| p.1).collect();
-    let fit = ols(&x, &y)?;
+    let (starts, rise) = level_shifts(&x, &y, tolerance_mib_per_h);
+    let fit = ols_segments(&x, &y, &starts).or_else(|| ols_segments(&x, &y, &[0]))?;
     let ts = theil_sen(&x, &y)?;
+    let span_h = x.last()? - x.first()?;
+    let steps = if span_h > 0.0 { rise / span_h } else { 0.0 };
     let ci = [fit.slope - fit.ci95_half, fit.slope + fit.ci95_half];
     let verdict = if points.len() < MIN_SAMPLES {
         LeakVerdict::Inconclusive
     } else if ci[0] > tolerance_mib_per_h && ts > tolerance_mib_per_h {
         LeakVerdict::Leak
-    } else if ci[1] < tolerance_mib_per_h && ts < tolerance_mib_per_h {
+    } else if ci[1] + steps.max(0.0) < tolerance_mib_per_h && ts < tolerance_mib_per_h {
         LeakVerdict::NoLeak
     } else {
         LeakVerdict::Inconclusive
@@ -87,6 +130,8 @@ pub fn leak(input: &LeakInput) -> Option<Leak> {
         samples: points.len() as u64,
         signal: input.signal.to_string(),
         window_s: input.window_s,
+        level_shifts: starts.len() as u64 - 1,
+        steps_mib_per_h: steps,
     })
 }
 
@@ -159,7 +204,11 @@ mod tests {
     /// in flight hold (up to 2 MiB on a few readings in five).
     fn heap(slope: f64, seconds: usize) -> Vec<(f64, f64)> {
         series(seconds, |t| {
-            let busy = if (t * 13.7).sin() > 0.6 { 2.0 * (t * 3.3).cos().abs() } else { 0.0 };
+            let busy = if (t * 13.7).sin() > 0.6 {
+                2.0 * (t * 3.3).cos().abs()
+            } else {
+                0.0
+            };
             44.0 + slope * t / 3600.0 + busy
         })
     }
@@ -168,7 +217,10 @@ mod tests {
     fn window_floors_drop_what_requests_hold_for_a_moment() {
         let floors = window_floors(&heap(0.0, 100), 0.0, 10.0);
         assert_eq!(floors.len(), 10);
-        assert!(floors.iter().all(|&(_, v)| (v - 44.0).abs() < 1e-9), "{floors:?}");
+        assert!(
+            floors.iter().all(|&(_, v)| (v - 44.0).abs() < 1e-9),
+            "{floors:?}"
+        );
         assert_eq!(floors[0].0, 5.0);
         assert_eq!(window_floors(&heap(0.0, 100), 50.0, 0.0).len(), 51);
     }

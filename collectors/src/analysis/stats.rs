@@ -17,34 +17,67 @@ pub struct Fit {
 /// and a CI that assumed they were would be too narrow and cry wolf.
 /// `None` with fewer than 3 points or no spread in `x`.
 pub fn ols(x: &[f64], y: &[f64]) -> Option<Fit> {
+    ols_segments(x, y, &[0])
+}
+
+/// One slope through segments that each keep their own level: the points
+/// from `starts[i]` to `starts[i + 1]` share an intercept (the fit's is the
+/// first segment's). Memory that steps (a cache expiring, an allocator
+/// mapping an arena) moves the levels; growth moves the slope. The CI is
+/// [`ols`]'s, with a degree of freedom spent per segment. `None` with too
+/// few points for the segments or no spread in `x` within them.
+pub fn ols_segments(x: &[f64], y: &[f64], starts: &[usize]) -> Option<Fit> {
     let n = x.len().min(y.len());
-    if n < 3 {
+    let k = starts.len().max(1);
+    if n < k + 2 {
         return None;
     }
     let (x, y) = (&x[..n], &y[..n]);
-    let nf = n as f64;
-    let mx = x.iter().sum::<f64>() / nf;
-    let my = y.iter().sum::<f64>() / nf;
-    let sxx: f64 = x.iter().map(|v| (v - mx).powi(2)).sum();
+    let bounds: Vec<(usize, usize)> = (0..k)
+        .map(|i| {
+            (
+                starts.get(i).copied().unwrap_or(0),
+                starts.get(i + 1).copied().unwrap_or(n),
+            )
+        })
+        .filter(|(a, b)| a < b && *b <= n)
+        .collect();
+    let means: Vec<(f64, f64)> = bounds
+        .iter()
+        .map(|&(a, b)| {
+            let m = (b - a) as f64;
+            (
+                x[a..b].iter().sum::<f64>() / m,
+                y[a..b].iter().sum::<f64>() / m,
+            )
+        })
+        .collect();
+    let (mut sxx, mut sxy) = (0.0, 0.0);
+    for (&(a, b), &(mx, my)) in bounds.iter().zip(&means) {
+        for i in a..b {
+            sxx += (x[i] - mx).powi(2);
+            sxy += (x[i] - mx) * (y[i] - my);
+        }
+    }
     if sxx <= 0.0 {
         return None;
     }
-    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
     let slope = sxy / sxx;
-    let intercept = my - slope * mx;
-    let resid: Vec<f64> = x
-        .iter()
-        .zip(y)
-        .map(|(a, b)| b - intercept - slope * a)
-        .collect();
+    let mut resid = Vec::with_capacity(n);
+    for (&(a, b), &(mx, my)) in bounds.iter().zip(&means) {
+        resid.extend((a..b).map(|i| y[i] - my - slope * (x[i] - mx)));
+    }
     let ssr: f64 = resid.iter().map(|r| r * r).sum();
+    let nf = n as f64;
+    let spent = bounds.len() as f64 + 1.0;
     let rho = lag1_autocorrelation(&resid).clamp(0.0, 0.99);
-    let n_eff = (nf * (1.0 - rho) / (1.0 + rho)).max(3.0);
-    let se = (ssr / (nf - 2.0) / sxx).sqrt() * (nf / n_eff).sqrt();
-    let df = (n_eff - 2.0).max(1.0);
+    let n_eff = (nf * (1.0 - rho) / (1.0 + rho)).max(spent + 1.0);
+    let se = (ssr / (nf - spent).max(1.0) / sxx).sqrt() * (nf / n_eff).sqrt();
+    let df = (n_eff - spent).max(1.0);
+    let (mx0, my0) = means[0];
     Some(Fit {
         slope,
-        intercept,
+        intercept: my0 - slope * mx0,
         ci95_half: t_quantile_975(df) * se,
     })
 }

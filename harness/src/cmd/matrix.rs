@@ -135,6 +135,7 @@ fn plan(args: &MatrixArgs, out: &Path) -> Result<Vec<Planned>, Exit> {
                 target: args.target.clone(),
                 target_pid: args.target_pid,
                 out: Some(run_out.clone()),
+                repeat: 1,
                 opts,
             };
             let (cfg, _) = super::run::config(&run).map_err(|e| Exit {

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod compare;
+mod gate;
 mod matrix;
 mod mock;
 mod pipeline;
@@ -19,7 +20,7 @@ pub fn dispatch(command: Command) -> Result<u8, Exit> {
         Command::Report(args) => report::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Matrix(args) => matrix::run(*args),
-        Command::Gate(_) => pending("gate", "the regression gate"),
+        Command::Gate(args) => gate::run(args),
         Command::Merge(_) => pending("merge", "segmented runs"),
     }
 }

@@ -26,7 +26,7 @@ fn load_scenario(name: &str, overrides: &[Override]) -> Result<Scenario, Exit> {
     let path = Path::new(name);
     if !path.exists() {
         return Err(Exit::usage(anyhow!(
-            "`{name}` is neither a built-in scenario (baseline, stress, spike, soak, llm) nor a file"
+            "`{name}` is neither a built-in scenario (baseline, stress, spike, soak, llm, ci) nor a file"
         )));
     }
     Scenario::from_file_overridden(path, overrides).map_err(Exit::usage)
@@ -143,7 +143,11 @@ pub fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
         .map_err(|e| Exit::usage(anyhow!(e)))?;
     let mut scenario = load_scenario(&args.scenario, &overrides)?;
     apply_overrides(&mut scenario, opts)?;
-    if !(opts.mock_time_scale >= 0.0 && opts.mock_time_scale.is_finite()) {
+    let mock_time_scale = opts
+        .mock_time_scale
+        .or(scenario.mock_time_scale)
+        .unwrap_or(1.0);
+    if !(mock_time_scale >= 0.0 && mock_time_scale.is_finite()) {
         return Err(Exit::usage(anyhow!(
             "--mock-time-scale must be a factor >= 0"
         )));
@@ -170,7 +174,7 @@ pipeline; with --target, configure your own service and drop them"
             }
         }
         None => TargetChoice::Embedded {
-            mock_time_scale: opts.mock_time_scale,
+            mock_time_scale,
             pipeline_toml: pipeline_toml(&scenario)?,
         },
     };
@@ -264,7 +268,49 @@ pub fn runtime_with_stop() -> Result<(tokio::runtime::Runtime, watch::Receiver<b
 
 pub fn run(args: RunArgs) -> Result<u8, Exit> {
     let (cfg, out) = config(&args)?;
+    if args.repeat == 0 {
+        return Err(Exit::usage(anyhow!("--repeat must be at least 1")));
+    }
     let (rt, stop) = runtime_with_stop()?;
-    let result = rt.block_on(execute(cfg, &out, args.opts.junit, stop))?;
-    Ok(exit_code(&result))
+    if args.repeat == 1 {
+        let result = rt.block_on(execute(cfg, &out, args.opts.junit, stop))?;
+        return Ok(exit_code(&result));
+    }
+    rt.block_on(repeat(cfg, &out, args.repeat, args.opts.junit, stop))
+}
+
+/// The directory of run `i` (from 1) of a `--repeat`.
+pub fn repeat_dir(out: &Path, i: u32) -> PathBuf {
+    out.join(format!("run-{i}"))
+}
+
+/// `n` runs of one configuration, each into its own directory, then the
+/// pooled result into `out`. Every run starts its own embedded target, so
+/// each starts cold the same way.
+async fn repeat(
+    cfg: RunConfig,
+    out: &Path,
+    n: u32,
+    junit: bool,
+    stop: watch::Receiver<bool>,
+) -> Result<u8, Exit> {
+    let mut results = Vec::new();
+    for i in 1..=n {
+        if *stop.borrow() {
+            eprintln!("genbench: interrupted; runs {i} to {n} skipped");
+            break;
+        }
+        eprintln!("genbench: run {i} of {n}");
+        let dir = repeat_dir(out, i);
+        let mut c = cfg.clone();
+        c.out_dir = dir.clone();
+        results.push(execute(c, &dir, junit, stop.clone()).await?);
+    }
+    let mut pooled = genbench_collectors::pool::pool(&results)
+        .map_err(|e| Exit::could_not_run(anyhow!("cannot pool the runs: {e}")))?;
+    pooled.thresholds = crate::run::evaluate(&cfg.scenario.thresholds, &pooled);
+    let path = crate::output::write_run(out, &mut pooled, junit).map_err(Exit::could_not_run)?;
+    println!("\npooled: {} runs", results.len());
+    print!("{}", crate::output::summary(&pooled, &path));
+    Ok(exit_code(&pooled))
 }

@@ -103,10 +103,9 @@ pub fn fill_leak(r: &mut RunResult, s: &Scenario) {
             g.source.clone(),
         ),
         None => (
-            r.process
-                .target
-                .as_ref()
-                .map_or(Vec::new(), |p| p.samples.iter().map(|p| (p.t_s, p.rss_mib)).collect()),
+            r.process.target.as_ref().map_or(Vec::new(), |p| {
+                p.samples.iter().map(|p| (p.t_s, p.rss_mib)).collect()
+            }),
             "rss".into(),
         ),
     };

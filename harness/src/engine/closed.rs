@@ -5,6 +5,7 @@
 //! Latency counts from each send: a user never sends while waiting.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -31,11 +32,26 @@ pub struct ClosedPlan {
     pub drain: Duration,
 }
 
-async fn worker(plan: Arc<ClosedPlan>, cx: WorkerCtx) {
+/// The plan and the sends left, shared by every worker: users are spread
+/// over workers unevenly (one user lives on one worker), so the cap is one
+/// budget rather than a share each.
+struct Shared {
+    plan: ClosedPlan,
+    budget: AtomicU64,
+}
+
+/// Takes one send from the budget; `false` when it is spent.
+fn take_send(budget: &AtomicU64) -> bool {
+    budget
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
+    let (plan, budget) = (&shared.plan, &shared.budget);
     let mut stop = cx.stop.clone();
     let t0 = cx.t0;
     let end = t0 + genbench_scenarios::total_duration(&plan.stages);
-    let cap = cx.share(plan.max_requests);
     let (id, w) = (cx.id, cx.workers);
     // Users of this worker that should be active at `t` into the run.
     let my_users =
@@ -44,7 +60,7 @@ async fn worker(plan: Arc<ClosedPlan>, cx: WorkerCtx) {
     let mut inflight = FuturesUnordered::new();
     let mut rec = Recorder::default();
     let mut slots = Slots::default();
-    let (mut active, mut sent, mut k) = (0usize, 0u64, 0u64);
+    let (mut active, mut k) = (0usize, 0u64);
     let mut tick = tokio::time::interval_at(t0 + INTERVAL, INTERVAL);
     let mut ramp = tokio::time::interval(RAMP_CHECK);
     let drain_deadline = end + plan.drain;
@@ -72,12 +88,11 @@ async fn worker(plan: Arc<ClosedPlan>, cx: WorkerCtx) {
     loop {
         let now = Instant::now();
         let want = if now < end { my_users(now - t0) } else { 0 };
-        while active < want && sent < cap {
+        while active < want && take_send(budget) {
             launch(false, &mut rng, slots.take(), &mut inflight);
             active += 1;
-            sent += 1;
         }
-        if inflight.is_empty() && (now >= end || sent >= cap) {
+        if inflight.is_empty() && (now >= end || budget.load(Ordering::Relaxed) == 0) {
             break;
         }
         tokio::select! {
@@ -91,9 +106,8 @@ async fn worker(plan: Arc<ClosedPlan>, cx: WorkerCtx) {
                 slots.finish(sample, slot, &cx.sender, &mut rec);
                 // The answer's end time is "now", without reading the clock.
                 let still_wanted = sample.end < run_length && active <= my_users(sample.end);
-                if still_wanted && sent < cap {
+                if still_wanted && take_send(budget) {
                     launch(true, &mut rng, slots.take(), &mut inflight);
-                    sent += 1;
                 } else {
                     active -= 1;
                 }
@@ -114,5 +128,9 @@ pub fn start(
     stop: watch::Receiver<bool>,
 ) -> mpsc::UnboundedReceiver<IntervalReport> {
     let workers = plan.workers;
-    workers::spawn(plan, workers, factory, sender, t0, stop, worker)
+    let shared = Shared {
+        budget: AtomicU64::new(plan.max_requests),
+        plan,
+    };
+    workers::spawn(shared, workers, factory, sender, t0, stop, worker)
 }

@@ -306,7 +306,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         name: s.name.clone(),
         kind: s.kind,
         resolved: serde_json::to_value(s).unwrap_or_default(),
-        seed: None,
+        seed: Some(cfg.seed),
     };
     let mut r = RunResult::new(env!("CARGO_PKG_VERSION"), info, target, rfc3339(started));
     r.host = Some(genbench_collectors::host::host());

@@ -109,6 +109,16 @@ pub async fn run(url: &str, path: &str, body: &str, stages: &str, t0: Instant) -
 
 /// Runs the closed model: `stages` in users, `think` between requests.
 pub async fn run_closed(url: &str, stages: &str, think: Duration) -> Aggregator {
+    run_closed_capped(url, stages, think, u64::MAX).await
+}
+
+/// [`run_closed`] with at most `max_requests` sent.
+pub async fn run_closed_capped(
+    url: &str,
+    stages: &str,
+    think: Duration,
+    max_requests: u64,
+) -> Aggregator {
     let (t, d) = template("/work", "{\"n\": {{n}}}");
     let stages = parse_shorthand(stages).unwrap();
     let t0 = Instant::now();
@@ -116,7 +126,7 @@ pub async fn run_closed(url: &str, stages: &str, think: Duration) -> Aggregator 
         stages: stages.clone(),
         think_time: think,
         seed: 1,
-        max_requests: u64::MAX,
+        max_requests,
         workers: 2,
         drain: Duration::from_secs(10),
     };

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The leak verdict's power and false-alarm rate in 10-minute soaks. Not a
+# test: it prints figures.
+#
+# RUNS soaks of the reference pipeline with its leak knob at 728 bytes a
+# request (at 4 requests/s: 10.0 MiB/h, the workflow teams' budget) and RUNS
+# without it, PARALLEL at a time (each soak is its own genbench, mock and
+# pipeline on loopback; at 4 requests/s with instant mocks they share two
+# cores easily). Each row is one soak's leak verdict, slope, 95% CI,
+# Theil-Sen slope and steps; the last lines count `leak` among the leaking
+# soaks and `no_leak` among the clean ones. The goal: at least 19 of 20 each.
+#
+# Usage: bench/leak.sh   Env: RUNS (default 20), PARALLEL (default 8),
+#        DURATION (default 10m), OUT (default a temporary directory, kept)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-20}
+PARALLEL=${PARALLEL:-8}
+DURATION=${DURATION:-10m}
+OUT=${OUT:-$(mktemp -d -t genbench-leak-XXXXXX)}
+cargo build --release -q -p genbench
+mkdir -p "$OUT"
+# A copy: a rebuild while the soaks run must not change what they run.
+cp target/release/genbench "$OUT/genbench"
+GENBENCH=$OUT/genbench
+echo "soaks in $OUT" >&2
+
+soak() { # name bytes_per_request
+    "$GENBENCH" run soak --duration "$DURATION" --rate 4 --mock-time-scale 0 \
+        --set "pipeline.leak_bytes_per_request=$2" --out "$OUT/$1" \
+        >"$OUT/$1.log" 2>&1 || true
+}
+
+jobs_list=()
+for i in $(seq "$RUNS"); do jobs_list+=("leak-$i:728" "clean-$i:0"); done
+running=0
+for j in "${jobs_list[@]}"; do
+    soak "${j%%:*}" "${j##*:}" &
+    running=$((running + 1))
+    if [ "$running" -ge "$PARALLEL" ]; then
+        wait -n
+        running=$((running - 1))
+    fi
+done
+wait
+
+python3 - "$OUT" <<'PY'
+import json, pathlib, sys
+out = pathlib.Path(sys.argv[1])
+want = {"leak": "leak", "clean": "no_leak"}
+hits = {"leak": 0, "clean": 0}
+runs = {"leak": 0, "clean": 0}
+print(f"{'soak':<10} {'verdict':<13} {'slope':>7} {'95% CI':>17} {'Theil-Sen':>9} {'steps':>5} {'net':>6}  MiB/h")
+for p in sorted(out.glob("*/results.json"), key=lambda p: (p.parent.name.split("-")[0], int(p.parent.name.split("-")[1]))):
+    name = p.parent.name
+    kind = name.split("-")[0]
+    leak = json.loads(p.read_text()).get("leak")
+    runs[kind] += 1
+    if leak is None:
+        print(f"{name:<10} no verdict")
+        continue
+    lo, hi = leak["ci95_mib_per_h"]
+    print(f"{name:<10} {leak['verdict']:<13} {leak['slope_mib_per_h']:7.2f} {lo:8.2f} to {hi:6.2f} "
+          f"{leak['theil_sen_mib_per_h']:9.2f} {leak.get('level_shifts', 0):5d} {leak.get('steps_mib_per_h', 0):6.2f}")
+    hits[kind] += leak["verdict"] == want[kind]
+print(f"\n10 MiB/h leak called leak:    {hits['leak']} of {runs['leak']}")
+print(f"clean pipeline called no_leak: {hits['clean']} of {runs['clean']}")
+PY
