@@ -169,6 +169,10 @@ fn full() -> RunResult {
     r.process = Processes {
         target: Some(proc.clone()),
         harness: Some(proc),
+        memory_gauge: Some(genbench_model::GaugeSeries {
+            source: "metrics:genbench_pipeline_heap_bytes".into(),
+            samples: vec![genbench_model::GaugeSample { t_s: 1.0, mib: 41.5 }],
+        }),
     };
     r.leak = Some(Leak {
         slope_mib_per_h: 566.0,
@@ -178,6 +182,10 @@ fn full() -> RunResult {
         verdict: LeakVerdict::Leak,
         tolerance_mib_per_h: 10.0,
         samples: 45,
+        signal: "metrics:genbench_pipeline_heap_bytes".into(),
+        window_s: 10.0,
+        level_shifts: 2,
+        steps_mib_per_h: -1.5,
     });
     r.capacity = Some(Capacity {
         max_sustainable_rps: Some(40.0),

@@ -152,6 +152,7 @@ pub fn soak(seconds: usize) -> RunResult {
     r.process = Processes {
         target: Some(stats(&target)),
         harness: Some(stats(&harness)),
+        memory_gauge: None,
     };
     r.leak = Some(Leak {
         slope_mib_per_h: 8.0,
@@ -161,6 +162,10 @@ pub fn soak(seconds: usize) -> RunResult {
         verdict: LeakVerdict::Inconclusive,
         tolerance_mib_per_h: 10.0,
         samples: (seconds as f64 * 0.8) as u64,
+        signal: "rss".into(),
+        window_s: 0.0,
+        level_shifts: 0,
+        steps_mib_per_h: 0.0,
     });
     r.timeline = timeline;
     r.thresholds = vec![ThresholdResult {

@@ -77,6 +77,10 @@ mod tests {
             verdict: genbench_model::LeakVerdict::Inconclusive,
             tolerance_mib_per_h: 10.0,
             samples: 20,
+            signal: "rss".into(),
+            window_s: 0.0,
+            level_shifts: 0,
+            steps_mib_per_h: 0.0,
         });
         r
     }
