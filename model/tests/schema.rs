@@ -171,7 +171,10 @@ fn full() -> RunResult {
         harness: Some(proc),
         memory_gauge: Some(genbench_model::GaugeSeries {
             source: "metrics:genbench_pipeline_heap_bytes".into(),
-            samples: vec![genbench_model::GaugeSample { t_s: 1.0, mib: 41.5 }],
+            samples: vec![genbench_model::GaugeSample {
+                t_s: 1.0,
+                mib: 41.5,
+            }],
         }),
     };
     r.leak = Some(Leak {

@@ -321,9 +321,10 @@ add [collect.cost.prices.\"NAME\"] to the scenario",
     async fn fill_profile(&mut self, r: &mut RunResult, out_dir: &Path, stopped: bool) {
         let outcome = match self.profiler.take() {
             None => None,
-            // Interrupted: do not keep the user waiting for a window that
+            // Interrupted, or the load ended (max_requests) before the
+            // window opened: do not keep the user waiting for a window that
             // will not see load; dropping the task aborts it.
-            Some(_) if stopped => None,
+            Some(_) if stopped || r.duration_s < self.setup.profile.start_s() => None,
             Some(mut task) => match (&mut task.0).await {
                 Ok(Ok(svg)) => {
                     let path = out_dir.join(FLAMEGRAPH);

@@ -146,6 +146,16 @@ fn blocking(
 }
 
 /// The result's `profile` section for an outcome.
+impl ProfilePlan {
+    /// Seconds into the run the window opens (infinite when skipped).
+    pub fn start_s(&self) -> f64 {
+        match self {
+            ProfilePlan::Run { start_s, .. } => *start_s as f64,
+            ProfilePlan::Skip(_) => f64::INFINITY,
+        }
+    }
+}
+
 pub fn report(plan: &ProfilePlan, outcome: Option<Result<(), String>>) -> Profile {
     match plan {
         ProfilePlan::Skip(why) => Profile {
