@@ -234,22 +234,47 @@ fn markup_in_results_is_shown_as_text() {
     assert!(!xml.contains("<script>"), "{xml}");
 }
 
+/// `r` as if every request had taken `f` times as long: its latency
+/// histogram and summary both, as a real run's would agree.
+fn scale_latency(r: &mut RunResult, f: f64) {
+    use base64::Engine as _;
+    use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let bytes = b64
+        .decode(r.histograms.latency_us.as_ref().unwrap())
+        .unwrap();
+    let h: hdrhistogram::Histogram<u64> = Deserializer::new().deserialize(&mut &bytes[..]).unwrap();
+    let mut scaled = hdrhistogram::Histogram::<u64>::new_from(&h);
+    for v in h.iter_recorded() {
+        let x = (v.value_iterated_to() as f64 * f).round().max(1.0) as u64;
+        scaled.record_n(x, v.count_at_value()).unwrap();
+    }
+    let mut out = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(&scaled, &mut out)
+        .unwrap();
+    r.histograms.latency_us = Some(b64.encode(out));
+    let l = r.latency_ms.as_mut().unwrap();
+    let ms = |q: f64| scaled.value_at_quantile(q) as f64 / 1000.0;
+    (l.p50, l.p90, l.p95, l.p99, l.p999) = (ms(0.5), ms(0.9), ms(0.95), ms(0.99), ms(0.999));
+    (l.min, l.max, l.mean) = (l.min * f, l.max * f, l.mean * f);
+}
+
+/// Cost per article (and total) `f` times the base's.
+fn scale_cost(r: &mut RunResult, f: f64) {
+    let c = r.cost.as_mut().unwrap();
+    c.per_article_usd = c.per_article_usd.map(|v| v * f);
+    c.total_usd *= f;
+}
+
 fn runs() -> Vec<Run> {
     let base = fixture("baseline");
     let mut pricier = base.clone();
-    if let Some(c) = pricier.cost.as_mut() {
-        c.per_article_usd = c.per_article_usd.map(|v| v * 8.0);
-    }
-    if let Some(l) = pricier.latency_ms.as_mut() {
-        l.p95 *= 0.5;
-    }
+    scale_cost(&mut pricier, 8.0);
+    scale_latency(&mut pricier, 0.5);
     let mut worse = base.clone();
-    if let Some(c) = worse.cost.as_mut() {
-        c.per_article_usd = c.per_article_usd.map(|v| v * 2.0);
-    }
-    if let Some(l) = worse.latency_ms.as_mut() {
-        l.p95 *= 1.5;
-    }
+    scale_cost(&mut worse, 2.0);
+    scale_latency(&mut worse, 1.5);
     worse.scenario.resolved["pipeline"] = serde_json::json!({ "model": "gpt-4o" });
     vec![
         Run {
@@ -275,6 +300,14 @@ fn comparison_marks_the_pareto_front_and_directions() {
     let md = comparison_markdown(&runs());
     assert!(md.contains("Pareto front (no other run has both a lower p95 and a lower cost per article): faster, pricier, base."), "{md}");
     assert!(md.contains("| pipeline.model | - | - | gpt-4o |"), "{md}");
+    // The gate's statistics decide: a 50% shift of the slow mode is
+    // significant, the same shift of a p50 that sits between two modes in
+    // 38 requests is within noise.
+    assert!(
+        md.contains("2.43 s (+50.1%, **worse**, significant)"),
+        "{md}"
+    );
+    assert!(md.contains("2.03 ms (+50.0%, within noise)"), "{md}");
     insta::assert_snapshot!("comparison-md", md);
     let h = String::from_utf8(comparison_html(&runs())).unwrap();
     assert!(
@@ -288,6 +321,7 @@ fn comparison_marks_the_pareto_front_and_directions() {
         h.contains("<td class=\"better\">"),
         "a better delta is coloured"
     );
+    assert!(h.contains("<h2 id=\"gate\">"), "the gate's section");
     insta::assert_snapshot!("comparison-html", skeleton(&h));
 }
 

@@ -18,6 +18,8 @@ pub struct Metric {
     pub get: fn(&RunResult) -> Option<f64>,
     pub show: fn(f64) -> String,
     pub better: Better,
+    /// The gate's metric judging this row's difference, where it has one.
+    pub gate: Option<&'static str>,
 }
 
 fn mib(v: f64) -> String {
@@ -42,102 +44,119 @@ pub const METRICS: &[Metric] = &[
         get: |r| Some(r.requests.total as f64),
         show: num,
         better: Better::Neither,
+        gate: None,
     },
     Metric {
         name: "throughput",
         get: |r| Some(r.throughput_rps),
         show: rps,
         better: Better::Higher,
+        gate: Some("throughput"),
     },
     Metric {
         name: "error rate",
         get: |r| Some(r.errors.rate),
         show: pct,
         better: Better::Lower,
+        gate: Some("error_rate"),
     },
     Metric {
         name: "latency p50",
         get: |r| r.latency_ms.map(|s| s.p50),
         show: ms,
         better: Better::Lower,
+        gate: Some("latency_p50"),
     },
     Metric {
         name: "latency p95",
         get: |r| r.latency_ms.map(|s| s.p95),
         show: ms,
         better: Better::Lower,
+        gate: Some("latency_p95"),
     },
     Metric {
         name: "latency p99",
         get: |r| r.latency_ms.map(|s| s.p99),
         show: ms,
         better: Better::Lower,
+        gate: Some("latency_p99"),
     },
     Metric {
         name: "TTFB p50",
         get: |r| r.ttfb_ms.map(|s| s.p50),
         show: ms,
         better: Better::Lower,
+        gate: None,
     },
     Metric {
         name: "TTFB p95",
         get: |r| r.ttfb_ms.map(|s| s.p95),
         show: ms,
         better: Better::Lower,
+        gate: None,
     },
     Metric {
         name: "cache hit rate",
         get: |r| r.cache.as_ref().and_then(|c| c.hit_rate),
         show: pct,
         better: Better::Higher,
+        gate: Some("cache_hit_rate"),
     },
     Metric {
         name: "cost per article",
         get: |r| r.cost.as_ref().and_then(|c| c.per_article_usd),
         show: usd,
         better: Better::Lower,
+        gate: Some("cost_per_article"),
     },
     Metric {
         name: "tokens per article",
         get: |r| r.cost.as_ref().and_then(|c| c.tokens_per_article),
         show: num,
         better: Better::Lower,
+        gate: Some("tokens_per_article"),
     },
     Metric {
         name: "total cost",
         get: |r| r.cost.as_ref().map(|c| c.total_usd),
         show: usd,
         better: Better::Lower,
+        gate: None,
     },
     Metric {
         name: "target CPU mean",
         get: |r| r.process.target.as_ref().map(|p| p.cpu_pct.mean),
         show: cpu,
         better: Better::Lower,
+        gate: None,
     },
     Metric {
         name: "target RSS max",
         get: |r| r.process.target.as_ref().map(|p| p.rss_mib.max),
         show: mib,
         better: Better::Lower,
+        gate: None,
     },
     Metric {
         name: "leak slope",
         get: |r| r.leak.as_ref().map(|l| l.slope_mib_per_h),
         show: mib_h,
         better: Better::Lower,
+        gate: Some("rss_slope"),
     },
     Metric {
         name: "max sustainable",
         get: |r| r.capacity.as_ref().and_then(|c| c.max_sustainable_rps),
         show: rps,
         better: Better::Higher,
+        gate: None,
     },
     Metric {
         name: "spike recovery",
         get: |r| r.spike.as_ref().and_then(|s| s.recovery_s),
         show: |v| format!("{v:.0} s"),
         better: Better::Lower,
+        gate: None,
     },
 ];
 
@@ -146,9 +165,21 @@ pub const METRICS: &[Metric] = &[
 pub enum Direction {
     Better,
     Worse,
-    /// Under 1%: within what reruns of one configuration differ by.
+    /// Within noise by the gate's statistics, or, for a row the gate does
+    /// not judge, under 1%.
     Same,
     Neither,
+}
+
+/// The direction the gate's verdict gives a row, where it judged it.
+pub fn judged(v: &crate::gate::MetricVerdict) -> Option<Direction> {
+    use crate::gate::Verdict;
+    match v.verdict {
+        Verdict::Regressed => Some(Direction::Worse),
+        Verdict::Improved => Some(Direction::Better),
+        Verdict::Unchanged => Some(Direction::Same),
+        _ => None,
+    }
 }
 
 /// The relative change from `base` to `v` and whether it is for the

@@ -11,9 +11,10 @@ use genbench_model::RunResult;
 
 use crate::chart::{self, Curve, PALETTE, Scatter, Svg};
 use crate::escape::{html, md_cell};
+use crate::gate::{self, GateReport, Rules};
 use crate::html::page;
 use crate::{hdr, pareto};
-use metrics::{Direction, METRICS, delta};
+use metrics::{Direction, METRICS, Metric, delta, judged};
 
 /// One run in a comparison, under the name it is shown by.
 #[derive(Debug, Clone)]
@@ -144,6 +145,46 @@ fn scatter(runs: &[Run]) -> Option<Svg> {
     }))
 }
 
+/// Each run against the first by the gate's statistics (none for the
+/// first); `Err` says why a run cannot be (another scenario, seed or load).
+fn gates(runs: &[Run]) -> Vec<Option<Result<GateReport, String>>> {
+    let Some(first) = runs.first() else {
+        return Vec::new();
+    };
+    let base = [(first.label.clone(), first.result.clone())];
+    runs.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            (i > 0).then(|| {
+                let cur = [(r.label.clone(), r.result.clone())];
+                gate::check(&base, &cur).map_err(|e| e.0)?;
+                Ok(gate::gate(&base, &cur, &Rules::default()))
+            })
+        })
+        .collect()
+}
+
+/// A cell's change from the base, its direction and what the gate said of
+/// it: its verdict where it judged the row, else the 1% rule and no word.
+fn judge(
+    m: &Metric,
+    g: Option<&Result<GateReport, String>>,
+    base: f64,
+    v: f64,
+) -> Option<(f64, Direction, Option<&'static str>)> {
+    let (rel, dir) = delta(m, base, v)?;
+    let verdict = g
+        .and_then(|g| g.as_ref().ok())
+        .zip(m.gate)
+        .and_then(|(g, name)| g.metrics.iter().find(|x| x.name == name));
+    Some(
+        match verdict.and_then(|x| Some((judged(x)?, gate::significance(x)?))) {
+            Some((d, word)) => (rel, d, Some(word)),
+            None => (rel, dir, None),
+        },
+    )
+}
+
 fn class(d: Direction) -> &'static str {
     match d {
         Direction::Better => "better",
@@ -152,7 +193,7 @@ fn class(d: Direction) -> &'static str {
     }
 }
 
-fn html_table(o: &mut String, runs: &[Run]) {
+fn html_table(o: &mut String, runs: &[Run], gates: &[Option<Result<GateReport, String>>]) {
     o.push_str("<table data-table=\"comparison\">\n<tr><th>metric</th>");
     for r in runs {
         // Only relative links: a scheme (javascript:, http:) is never
@@ -183,20 +224,25 @@ fn html_table(o: &mut String, runs: &[Run]) {
                 o.push_str("<td>-</td>");
                 continue;
             };
-            match (i, vals[0].and_then(|b| delta(m, b, *v))) {
+            let g = gates.get(i).and_then(Option::as_ref);
+            match (i, vals[0].and_then(|b| judge(m, g, b, *v))) {
                 (0, _) | (_, None) => {
                     let _ = write!(o, "<td>{}</td>", html(&(m.show)(*v)));
                 }
-                (_, Some((0.0, _))) => {
+                (_, Some((0.0, _, _))) => {
                     let _ = write!(o, "<td>{} <small>(same)</small></td>", html(&(m.show)(*v)));
                 }
-                (_, Some((rel, dir))) => {
+                (_, Some((rel, dir, word))) => {
                     let _ = write!(
                         o,
-                        "<td class=\"{}\">{} <small>({:+.1}%)</small></td>",
-                        class(dir),
+                        "<td{}>{} <small>({:+.1}%{})</small></td>",
+                        match class(dir) {
+                            "" => String::new(),
+                            c => format!(" class=\"{c}\""),
+                        },
                         html(&(m.show)(*v)),
-                        rel * 100.0
+                        rel * 100.0,
+                        word.map_or(String::new(), |w| format!(", {w}"))
                     );
                 }
             }
@@ -206,12 +252,33 @@ fn html_table(o: &mut String, runs: &[Run]) {
     o.push_str("</table>\n");
 }
 
+/// Each run against the base as `genbench gate` would judge it, one run a
+/// side.
+fn gate_section(o: &mut String, runs: &[Run], gates: &[Option<Result<GateReport, String>>]) {
+    if gates.iter().all(Option::is_none) {
+        return;
+    }
+    page::h2(o, "gate", "Gate: each run against the first");
+    for (r, g) in runs.iter().zip(gates) {
+        match g {
+            None => {}
+            Some(Err(why)) => page::para(o, &format!("{}: not judged: {why}", r.label)),
+            Some(Ok(g)) => {
+                let _ = writeln!(o, "<h3>{}</h3>", html(&r.label));
+                page::para(o, &gate::headline(g));
+                let rows: Vec<Vec<String>> = gate::rows(g).into_iter().map(Vec::from).collect();
+                page::table(o, &gate::HEAD, &rows);
+            }
+        }
+    }
+}
+
 /// Renders `comparison.html`.
 pub fn comparison_html(runs: &[Run]) -> Vec<u8> {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "<h1>genbench: {} runs compared</h1>\n<p class=\"sub\">Deltas are against the first run, {}; green is better, red worse, uncoloured within 1%.</p>",
+        "<h1>genbench: {} runs compared</h1>\n<p class=\"sub\">Deltas are against the first run, {}. Where a run is comparable with it (same scenario, seed and load), latency, throughput, errors, cache, cost and leak rows are judged by the gate's statistics: green or red only when significant (the interval excludes no change and the change passes the floor), otherwise within noise or under the floor; other rows are coloured beyond 1%.</p>",
         runs.len(),
         runs.first().map_or(String::new(), |r| html(&r.label))
     );
@@ -228,8 +295,10 @@ pub fn comparison_html(runs: &[Run]) -> Vec<u8> {
             .collect();
         page::table(&mut o, &head, &rows);
     }
+    let gates = gates(runs);
     page::h2(&mut o, "side-by-side", "Side by side");
-    html_table(&mut o, runs);
+    html_table(&mut o, runs, &gates);
+    gate_section(&mut o, runs, &gates);
     page::h2(&mut o, "latency", "Latency distributions");
     page::figure(
         &mut o,
@@ -259,18 +328,24 @@ pub fn comparison_html(runs: &[Run]) -> Vec<u8> {
     page::document(&format!("genbench: {} runs compared", runs.len()), &o).into_bytes()
 }
 
-fn md_value(m: &metrics::Metric, base: Option<f64>, v: Option<f64>, first: bool) -> String {
+fn md_value(
+    m: &Metric,
+    base: Option<f64>,
+    v: Option<f64>,
+    g: Option<&Result<GateReport, String>>,
+) -> String {
     let Some(v) = v else { return "-".into() };
     let shown = (m.show)(v);
-    match base.and_then(|b| delta(m, b, v)) {
-        Some((rel, _)) if !first && rel == 0.0 => format!("{shown} (same)"),
-        Some((rel, dir)) if !first => {
-            let word = match dir {
+    match base.and_then(|b| judge(m, g, b, v)) {
+        Some((rel, _, _)) if g.is_some() && rel == 0.0 => format!("{shown} (same)"),
+        Some((rel, dir, word)) if g.is_some() => {
+            let dir = match dir {
                 Direction::Better => ", better",
                 Direction::Worse => ", **worse**",
                 Direction::Same | Direction::Neither => "",
             };
-            format!("{shown} ({:+.1}%{word})", rel * 100.0)
+            let word = word.map_or(String::new(), |w| format!(", {w}"));
+            format!("{shown} ({:+.1}%{dir}{word})", rel * 100.0)
         }
         _ => shown,
     }
@@ -287,6 +362,7 @@ pub fn comparison_markdown(runs: &[Run]) -> String {
         labels.join(" | "),
         "---:|".repeat(runs.len())
     );
+    let gates = gates(runs);
     for (k, vals) in differences(runs) {
         let vals: Vec<String> = vals.iter().map(|v| md_cell(v)).collect();
         let _ = writeln!(o, "| {} | {} |", md_cell(&k), vals.join(" | "));
@@ -299,7 +375,7 @@ pub fn comparison_markdown(runs: &[Run]) -> String {
         let cells: Vec<String> = vals
             .iter()
             .enumerate()
-            .map(|(i, v)| md_value(m, vals[0], *v, i == 0))
+            .map(|(i, v)| md_value(m, vals[0], *v, gates.get(i).and_then(Option::as_ref)))
             .collect();
         let _ = writeln!(o, "| {} | {} |", m.name, cells.join(" | "));
     }
@@ -316,7 +392,7 @@ pub fn comparison_markdown(runs: &[Run]) -> String {
     }
     let _ = writeln!(
         o,
-        "\nDeltas are against {}.",
+        "\nDeltas are against {}; \"significant\", \"within noise\" and \"under the floor\" are the gate's statistics (genbench gate).",
         labels.first().cloned().unwrap_or_default()
     );
     o

@@ -14,7 +14,7 @@ use genbench_model::{RunResult, RunStatus, SCHEMA_VERSION, TargetKind};
 use serde::Serialize;
 
 pub use measure::{Method, Scale};
-pub use render::{junit, markdown, text};
+pub use render::{HEAD, headline, junit, markdown, rows, significance, text};
 pub use rules::{Direction, FloorSpec, MetricRule, Rules};
 
 use measure::{Measured, exact, mean_and_var, per_run, quantile};

@@ -68,9 +68,14 @@ fn shown(r: &GateReport) -> impl Iterator<Item = &MetricVerdict> {
         .filter(|m| m.verdict != Verdict::NotMeasured)
 }
 
-/// The terminal table.
-pub fn text(r: &GateReport) -> String {
-    let rows: Vec<[String; 7]> = shown(r)
+/// The table's columns.
+pub const HEAD: [&str; 7] = [
+    "metric", "baseline", "current", "change", "interval", "floor", "verdict",
+];
+
+/// One row per metric worth showing, worst first, as [`HEAD`] names them.
+pub fn rows(r: &GateReport) -> Vec<[String; 7]> {
+    shown(r)
         .map(|m| {
             [
                 m.name.clone(),
@@ -82,10 +87,27 @@ pub fn text(r: &GateReport) -> String {
                 word(m.verdict).into(),
             ]
         })
-        .collect();
-    let head = [
-        "metric", "baseline", "current", "change", "interval", "floor", "verdict",
-    ];
+        .collect()
+}
+
+/// How a difference reads beside a comparison's number: beyond noise and
+/// the floor, beyond noise but under the floor, or within noise.
+pub fn significance(m: &MetricVerdict) -> Option<&'static str> {
+    match m.verdict {
+        Verdict::Regressed | Verdict::Improved => Some("significant"),
+        Verdict::Unchanged => Some(match m.ci {
+            Some([lo, hi]) if lo > 0.0 || hi < 0.0 => "under the floor",
+            _ if m.change == Some(0.0) => "same",
+            _ => "within noise",
+        }),
+        _ => None,
+    }
+}
+
+/// The terminal table.
+pub fn text(r: &GateReport) -> String {
+    let rows = rows(r);
+    let head = HEAD;
     let mut width: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
         for (w, cell) in width.iter_mut().zip(row) {
@@ -109,7 +131,8 @@ pub fn text(r: &GateReport) -> String {
     o
 }
 
-fn headline(r: &GateReport) -> String {
+/// One line: passed or which metrics regressed, and over how many runs.
+pub fn headline(r: &GateReport) -> String {
     let regressed: Vec<&str> = r
         .metrics
         .iter()
