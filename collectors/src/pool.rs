@@ -252,7 +252,7 @@ fn timeline(runs: &[RunResult]) -> Vec<genbench_model::TimelinePoint> {
     let mut out = Vec::new();
     for x in runs {
         out.extend(x.timeline.iter().map(|p| {
-            let mut p = p.clone();
+            let mut p = *p;
             p.t_s += offset;
             p
         }));

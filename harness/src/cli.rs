@@ -135,7 +135,11 @@ pub struct GateArgs {
 #[command(after_help = "\
 The first run is the base: every other run's numbers carry their change from it,
 green where better, red where worse (lower latency, errors and cost, higher
-throughput and hit rate), uncoloured within 1%. Scenario keys that differ between
+throughput and hit rate). Where a run is comparable with the base (same scenario,
+seed and load), latency, throughput, errors, cache hits, cost and the leak slope
+are judged by the gate's statistics (see `genbench gate --help`): coloured only
+when significant, else marked within noise or under the floor, and the page gets
+a gate section per run. Other rows are coloured beyond 1%. Scenario keys that differ between
 runs are listed first, then the Pareto front of cost per article against p95.
 Writes the HTML to --out and Markdown beside it (.md), and prints the Markdown.
 
