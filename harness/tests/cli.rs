@@ -10,12 +10,34 @@ fn genbench() -> Command {
 
 #[test]
 fn subcommands_not_built_yet_say_so_and_exit_2() {
-    for sub in ["gate", "merge"] {
-        let out = genbench().arg(sub).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{sub}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("does not exist yet"), "{sub}: {err}");
-    }
+    let out = genbench().arg("merge").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not exist yet"), "{err}");
+}
+
+#[test]
+fn gate_without_both_sides_or_with_a_missing_file_exits_2_saying_so() {
+    let out = genbench()
+        .args(["gate", "--baseline", "a.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--current"), "{err}");
+    let out = genbench()
+        .args([
+            "gate",
+            "--baseline",
+            "/nonexistent/a.json",
+            "--current",
+            "/nonexistent/b.json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/a.json"), "{err}");
 }
 
 #[test]
