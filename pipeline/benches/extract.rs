@@ -15,6 +15,21 @@ fn extraction(c: &mut Criterion) {
             |b, html| b.iter(|| genbench_pipeline::extract::extract(black_box(html))),
         );
     }
+    // A page of many scripts (analytics, widgets, inlined bundles): the
+    // raw-text skip must stay linear in the page.
+    for scripts in [10usize, 300] {
+        let block =
+            "<script>window.dataLayer=window.dataLayer||[];dataLayer.push({'event':'x'});</script>";
+        let html = format!(
+            "<html><head>{}</head><body><article><p>{}</p></article></body></html>",
+            block.repeat(scripts),
+            "word ".repeat(1200)
+        );
+        g.throughput(Throughput::Bytes(html.len() as u64));
+        g.bench_with_input(BenchmarkId::new("scripts", scripts), &html, |b, html| {
+            b.iter(|| genbench_pipeline::extract::extract(black_box(html)))
+        });
+    }
     g.finish();
 }
 

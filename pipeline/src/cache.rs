@@ -16,10 +16,22 @@ pub struct MemoryCache {
     inner: Mutex<MemoryInner>,
 }
 
+/// Each stored value carries the sequence number of its `put`; `order`
+/// holds keys with the number they were queued under, so a key that
+/// expired and was stored again is evicted by its new place in the queue,
+/// never by the stale one.
 #[derive(Debug, Default)]
 struct MemoryInner {
-    map: HashMap<String, (Instant, String)>,
-    order: VecDeque<String>,
+    map: HashMap<String, Entry>,
+    order: VecDeque<(String, u64)>,
+    next: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    expires: Instant,
+    value: String,
+    seq: u64,
 }
 
 impl MemoryCache {
@@ -38,7 +50,7 @@ impl MemoryCache {
     pub fn get(&self, key: &str) -> Option<String> {
         let mut g = self.lock();
         match g.map.get(key) {
-            Some((expires, v)) if *expires > Instant::now() => Some(v.clone()),
+            Some(e) if e.expires > Instant::now() => Some(e.value.clone()),
             Some(_) => {
                 g.map.remove(key);
                 None
@@ -50,19 +62,35 @@ impl MemoryCache {
     pub fn put(&self, key: &str, value: String) {
         let mut g = self.lock();
         let expires = Instant::now() + self.ttl;
-        if g.map.insert(key.to_string(), (expires, value)).is_none() {
-            g.order.push_back(key.to_string());
+        let MemoryInner { map, order, next } = &mut *g;
+        match map.get_mut(key) {
+            // A refresh keeps its place in the queue: oldest-stored goes first.
+            Some(e) => (e.expires, e.value) = (expires, value),
+            None => {
+                *next += 1;
+                let seq = *next;
+                map.insert(
+                    key.to_string(),
+                    Entry {
+                        expires,
+                        value,
+                        seq,
+                    },
+                );
+                order.push_back((key.to_string(), seq));
+            }
         }
-        while g.map.len() > self.capacity {
-            let Some(oldest) = g.order.pop_front() else {
+        while map.len() > self.capacity {
+            let Some((oldest, seq)) = order.pop_front() else {
                 break;
             };
-            g.map.remove(&oldest);
+            if map.get(&oldest).is_some_and(|e| e.seq == seq) {
+                map.remove(&oldest);
+            }
         }
         // Keys removed on expiry linger in `order`; compact when it doubles.
-        if g.order.len() > 2 * self.capacity.max(16) {
-            let MemoryInner { map, order } = &mut *g;
-            order.retain(|k| map.contains_key(k));
+        if order.len() > 2 * self.capacity.max(16) {
+            order.retain(|(k, seq)| map.get(k).is_some_and(|e| e.seq == *seq));
         }
     }
 }
@@ -125,6 +153,22 @@ mod tests {
         let c = MemoryCache::new(Duration::ZERO, 10);
         c.put("a", "1".into());
         assert_eq!(c.get("a"), None);
+    }
+
+    #[test]
+    fn a_key_stored_again_after_expiry_is_evicted_by_its_new_place() {
+        let c = MemoryCache::new(Duration::from_secs(60), 2);
+        c.put("a", "old".into());
+        // "a" expires and is dropped on read, then stored afresh after "b".
+        c.lock().map.get_mut("a").unwrap().expires = Instant::now();
+        assert_eq!(c.get("a"), None);
+        c.put("b", "2".into());
+        c.put("a", "new".into());
+        // Full at two; "c" evicts the oldest stored, "b", not the fresh "a".
+        c.put("c", "3".into());
+        assert_eq!(c.get("a").as_deref(), Some("new"));
+        assert_eq!(c.get("b"), None);
+        assert_eq!(c.get("c").as_deref(), Some("3"));
     }
 
     #[test]

@@ -236,6 +236,19 @@ impl Scan {
 }
 
 /// Extracts the main text of `html`.
+/// Where `needle` (lowercase ASCII) first occurs in `hay`, ASCII case
+/// ignored. Scans only as far as the match: lowercasing a copy of the rest
+/// of the page for every `<script>` made a page of many scripts quadratic.
+fn find_ignore_case(hay: &str, needle: &str) -> Option<usize> {
+    let n = needle.as_bytes();
+    if n.is_empty() {
+        return Some(0);
+    }
+    hay.as_bytes()
+        .windows(n.len())
+        .position(|w| w.eq_ignore_ascii_case(n))
+}
+
 pub fn extract(html: &str) -> Extracted {
     let lower_has = |t: &str| html.contains(t) || html.contains(&t.to_ascii_uppercase());
     let scope = if lower_has("<article") {
@@ -267,10 +280,7 @@ pub fn extract(html: &str) -> Extracted {
         // Raw-text elements: their content is not HTML, jump to the close tag.
         if tag.name == "script" || tag.name == "style" {
             let close = format!("</{}", tag.name);
-            rest = rest
-                .to_ascii_lowercase()
-                .find(&close)
-                .map_or("", |e| &rest[e..]);
+            rest = find_ignore_case(rest, &close).map_or("", |e| &rest[e..]);
             rest = rest.find('>').map_or("", |e| &rest[e + 1..]);
             continue;
         }
@@ -321,6 +331,18 @@ mod tests {
             "<body><p>One</p><nav><p>menu</p></nav><div id='sidebar'><p>x</p></div><p>Two</p></body>",
         );
         assert_eq!(e.paragraphs, vec!["One", "Two"]);
+    }
+
+    #[test]
+    fn raw_text_ends_at_its_close_tag_in_any_case() {
+        let scripts = "<script>var p = '<p>no</p>';</SCRIPT>".repeat(500);
+        let e = extract(&format!(
+            "<body>{scripts}<p>Kept</p><Style>p{{}}</sTyLe><p>Also</p></body>"
+        ));
+        assert_eq!(e.paragraphs, vec!["Kept", "Also"]);
+        assert_eq!(find_ignore_case("ab</ScRiPt>", "</script"), Some(2));
+        assert_eq!(find_ignore_case("é</style", "</style"), Some(2));
+        assert_eq!(find_ignore_case("</scrip", "</script"), None);
     }
 
     #[test]
