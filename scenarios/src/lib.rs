@@ -11,6 +11,7 @@ mod dataset;
 mod duration;
 mod env;
 mod error;
+mod flow;
 mod http;
 mod overrides;
 mod request;
@@ -26,6 +27,7 @@ pub use collect::{
 pub use duration::parse_duration;
 pub use env::{MissingEnv, env_refs, process_env, resolve_env};
 pub use error::ScenarioError;
+pub use flow::{Extract, ExtractFrom, Flow, Poll, Step};
 pub use http::{HttpSettings, HttpVersion};
 pub use overrides::{Override, parse_override};
 pub use request::{Check, CheckRule, Checks};

@@ -22,8 +22,11 @@ pub struct RequestTemplate {
     pub body: Option<String>,
     /// Time the first byte/token and the gaps between chunks.
     pub stream: bool,
-    /// The `{{variables}}` used, each a column of a dataset.
+    /// The `{{variables}}` used that are dataset columns.
     pub variables: Vec<String>,
+    /// The `{{variables}}` used that an earlier step of a flow extracts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extracted: Vec<String>,
     pub checks: Checks,
     /// Redirects followed (on the target's own origin); 0: a 3xx is an
     /// error of kind `redirect`.
@@ -82,27 +85,27 @@ impl Checks {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRequest {
     #[serde(default)]
-    method: Option<String>,
-    path: Spanned<String>,
+    pub(crate) method: Option<String>,
+    pub(crate) path: Spanned<String>,
     #[serde(default)]
-    headers: BTreeMap<String, Spanned<String>>,
+    pub(crate) headers: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
-    body: Option<Spanned<String>>,
+    pub(crate) body: Option<Spanned<String>>,
     #[serde(default)]
-    body_file: Option<Spanned<String>>,
+    pub(crate) body_file: Option<Spanned<String>>,
     #[serde(default)]
-    json: Option<Spanned<toml::Value>>,
+    pub(crate) json: Option<Spanned<toml::Value>>,
     #[serde(default)]
-    stream: bool,
+    pub(crate) stream: bool,
     #[serde(default)]
-    checks: Option<Spanned<RawChecks>>,
+    pub(crate) checks: Option<Spanned<RawChecks>>,
     #[serde(default)]
-    follow_redirects: Option<u32>,
+    pub(crate) follow_redirects: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawChecks {
+pub(crate) struct RawChecks {
     #[serde(default)]
     status: Option<StatusList>,
     #[serde(default)]
@@ -134,6 +137,14 @@ fn env_ok(loc: &Locator<'_>, at: usize, key: &str, text: &str) -> Result<(), Sce
         .map_err(|m| loc.at(at, key, m))
 }
 
+/// Where a template is validated: the key its errors are under
+/// (`request`, or `flow.steps[2]`) and the flow variables earlier steps
+/// extract (none for `[request]`).
+pub(crate) struct Within<'a> {
+    pub key: &'a str,
+    pub extracted: &'a [String],
+}
+
 impl RawRequest {
     pub(crate) fn validate(
         &self,
@@ -141,6 +152,21 @@ impl RawRequest {
         datasets: &BTreeMap<String, Dataset>,
         read: &FileReader<'_>,
     ) -> Result<RequestTemplate, ScenarioError> {
+        let within = Within {
+            key: "request",
+            extracted: &[],
+        };
+        self.validate_within(loc, &within, datasets, read)
+    }
+
+    pub(crate) fn validate_within(
+        &self,
+        loc: &Locator<'_>,
+        within: &Within<'_>,
+        datasets: &BTreeMap<String, Dataset>,
+        read: &FileReader<'_>,
+    ) -> Result<RequestTemplate, ScenarioError> {
+        let k = |sub: &str| format!("{}.{sub}", within.key);
         let given = [
             self.body.is_some(),
             self.body_file.is_some(),
@@ -151,16 +177,21 @@ impl RawRequest {
                 .iter()
                 .find_map(|b| b.as_ref().map(|b| b.span().start))
                 .unwrap_or(0);
+            let json = if within.key == "request" {
+                "[request.json]"
+            } else {
+                "json"
+            };
             return Err(loc.at(
                 at,
-                "request",
-                "give one of body, body_file and [request.json], not several",
+                within.key,
+                format!("give one of body, body_file and {json}, not several"),
             ));
         }
         let mut headers = BTreeMap::new();
         if let Some(j) = &self.json {
             let at = j.span().start;
-            let text = json_body(j.get_ref()).map_err(|m| loc.at(at, "request.json", m))?;
+            let text = json_body(j.get_ref()).map_err(|m| loc.at(at, &k("json"), m))?;
             if !self
                 .headers
                 .keys()
@@ -168,7 +199,7 @@ impl RawRequest {
             {
                 headers.insert("content-type".to_string(), "application/json".to_string());
             }
-            return self.finish(loc, datasets, Some((at, text)), headers);
+            return self.finish(loc, within, datasets, Some((at, text)), headers);
         }
         let body = match (&self.body, &self.body_file) {
             // Both given was rejected above.
@@ -177,7 +208,7 @@ impl RawRequest {
                 let text = read(f.get_ref()).map_err(|m| {
                     loc.at(
                         f.span().start,
-                        "request.body_file",
+                        &k("body_file"),
                         format!("{m} (the path is relative to the scenario file)"),
                     )
                 })?;
@@ -185,7 +216,7 @@ impl RawRequest {
             }
             (None, None) => None,
         };
-        self.finish(loc, datasets, body, headers)
+        self.finish(loc, within, datasets, body, headers)
     }
 
     /// The template from the body chosen (with where it stands) and the
@@ -193,10 +224,12 @@ impl RawRequest {
     fn finish(
         &self,
         loc: &Locator<'_>,
+        within: &Within<'_>,
         datasets: &BTreeMap<String, Dataset>,
         body: Option<(usize, String)>,
         mut headers: BTreeMap<String, String>,
     ) -> Result<RequestTemplate, ScenarioError> {
+        let k = |sub: &str| format!("{}.{sub}", within.key);
         let method = self
             .method
             .clone()
@@ -205,18 +238,23 @@ impl RawRequest {
         if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&method.as_str()) {
             return Err(loc.at(
                 path_at,
-                "request.method",
+                &k("method"),
                 format!("`{method}`: use GET, POST, PUT, PATCH, DELETE or HEAD"),
             ));
         }
-        if !self.path.get_ref().starts_with('/') {
-            return Err(loc.at(path_at, "request.path", "the path starts with `/`, e.g. \"/api/v1/generate-article\"; the host comes from --target"));
+        // A flow step's path may start with an extracted one (a Location).
+        let from_var = within
+            .extracted
+            .iter()
+            .any(|v| self.path.get_ref().starts_with(&format!("{{{{{v}}}}}")));
+        if !self.path.get_ref().starts_with('/') && !from_var {
+            return Err(loc.at(path_at, &k("path"), "the path starts with `/`, e.g. \"/api/v1/generate-article\"; the host comes from --target"));
         }
         let mut vars =
-            variables(self.path.get_ref()).map_err(|m| loc.at(path_at, "request.path", m))?;
+            variables(self.path.get_ref()).map_err(|m| loc.at(path_at, &k("path"), m))?;
         if let Some((at, b)) = &body {
-            env_ok(loc, *at, "request.body", b)?;
-            for v in variables(b).map_err(|m| loc.at(*at, "request.body", m))? {
+            env_ok(loc, *at, &k("body"), b)?;
+            for v in variables(b).map_err(|m| loc.at(*at, &k("body"), m))? {
                 if !vars.contains(&v) {
                     vars.push(v);
                 }
@@ -226,22 +264,32 @@ impl RawRequest {
             env_ok(
                 loc,
                 v.span().start,
-                &format!("request.headers.{k}"),
+                &format!("{}.headers.{k}", within.key),
                 v.get_ref(),
             )?;
             headers.insert(k.clone(), v.get_ref().clone());
         }
         let columns = crate::dataset::columns(datasets);
+        let (extracted, vars): (Vec<String>, Vec<String>) = vars
+            .into_iter()
+            .partition(|v| within.extracted.contains(v) && !columns.contains_key(v.as_str()));
         if let Some(missing) = vars.iter().find(|v| !columns.contains_key(v.as_str())) {
             let at = body.as_ref().map_or(path_at, |b| b.0);
-            return Err(loc.at(at, "request", format!("`{{{{{missing}}}}}` has no dataset; add [datasets.{missing}] with values = [...] or file = \"...\" (a .csv or .jsonl file gives one variable per column)")));
+            let step = if within.key == "request" {
+                String::new()
+            } else {
+                format!(
+                    "no earlier step extracts it (add extract = {{ {missing} = \"/json/pointer\" }} to a step before this one), and "
+                )
+            };
+            return Err(loc.at(at, within.key, format!("`{{{{{missing}}}}}`: {step}no dataset has it; add [datasets.{missing}] with values = [...] or file = \"...\" (a .csv or .jsonl file gives one variable per column)")));
         }
         let checks = match &self.checks {
             None => Checks::default(),
             Some(c) => c
                 .get_ref()
                 .validate()
-                .map_err(|(k, m)| loc.at(c.span().start, &format!("request.checks.{k}"), m))?,
+                .map_err(|(c_key, m)| loc.at(c.span().start, &k(&format!("checks.{c_key}")), m))?,
         };
         Ok(RequestTemplate {
             method,
@@ -250,6 +298,7 @@ impl RawRequest {
             body: body.map(|b| b.1),
             stream: self.stream,
             variables: vars,
+            extracted,
             checks,
             follow_redirects: self.follow_redirects.unwrap_or(0),
         })
@@ -268,7 +317,7 @@ fn pointer(p: &str, key: &str) -> Result<String, (String, String)> {
 }
 
 impl RawChecks {
-    fn validate(&self) -> Result<Checks, (String, String)> {
+    pub(crate) fn validate(&self) -> Result<Checks, (String, String)> {
         let status = match &self.status {
             None => None,
             Some(StatusList::One(s)) => Some(vec![*s]),

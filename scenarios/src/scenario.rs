@@ -105,7 +105,10 @@ pub struct Scenario {
     pub http: HttpSettings,
     /// Hard cap on requests sent, whatever the stages say.
     pub max_requests: u64,
+    /// What is sent: `[request]`, or a flow's first step.
     pub request: RequestTemplate,
+    /// `[[flow.steps]]`; `None` for a one-request scenario.
+    pub flow: Option<crate::flow::Flow>,
     pub datasets: BTreeMap<String, Dataset>,
     pub thresholds: Vec<Threshold>,
     pub slo: Option<Slo>,
@@ -136,7 +139,10 @@ struct RawScenario {
     #[serde(default)]
     mock_time_scale: Option<Spanned<f64>>,
     load: RawLoad,
-    request: RawRequest,
+    #[serde(default)]
+    request: Option<Spanned<RawRequest>>,
+    #[serde(default)]
+    flow: Option<Spanned<crate::flow::RawFlow>>,
     #[serde(default)]
     datasets: BTreeMap<String, Spanned<RawDataset>>,
     #[serde(default)]
@@ -349,7 +355,28 @@ impl RawScenario {
             datasets.insert(name, ds);
         }
         crate::dataset::unique_columns(&datasets).map_err(|m| loc.at(0, "datasets", m))?;
-        let request = self.request.validate(loc, &datasets, read)?;
+        let (request, flow) = match (self.request, self.flow) {
+            (Some(r), None) => (r.get_ref().validate(loc, &datasets, read)?, None),
+            (None, Some(f)) => {
+                let at = f.span().start;
+                let flow = f.into_inner().validate(loc, at, &datasets, read)?;
+                (flow.steps[0].request.clone(), Some(flow))
+            }
+            (Some(_), Some(f)) => {
+                return Err(loc.at(
+                    f.span().start,
+                    "flow",
+                    "give [request] (one request per arrival) or [[flow.steps]] (several), not both; a [request] is a one-step flow",
+                ));
+            }
+            (None, None) => {
+                return Err(loc.at(
+                    0,
+                    "request",
+                    "say what to send: [request] with path = \"/api/v1/generate-article\", or [[flow.steps]] for a multi-step flow",
+                ));
+            }
+        };
         let http_version = self.load.http.as_ref().map(|v| match v {
             toml::Value::String(s) => s.clone(),
             toml::Value::Float(f) if f.fract() == 0.0 => format!("{f:.0}"),
@@ -425,6 +452,7 @@ impl RawScenario {
             http,
             max_requests: self.load.max_requests.unwrap_or(DEFAULT_MAX_REQUESTS),
             request,
+            flow,
             datasets,
             thresholds,
             slo,

@@ -142,6 +142,14 @@ pub fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Exit::usage(anyhow!(e)))?;
     let mut scenario = load_scenario(&args.scenario, &overrides)?;
+    if let Some(f) = &scenario.flow {
+        return Err(Exit::usage(anyhow!(
+            "{}: its {} [[flow.steps]] validate, but this genbench cannot drive flows yet; \
+give the scenario a [request] to run it",
+            args.scenario,
+            f.steps.len()
+        )));
+    }
     apply_overrides(&mut scenario, opts)?;
     let mock_time_scale = opts
         .mock_time_scale

@@ -261,6 +261,7 @@ mod tests {
             body: Some(r#"{"topic": "{{topic}}"}"#.into()),
             stream: false,
             variables: vec!["topic".into()],
+            extracted: Vec::new(),
             checks: Default::default(),
             follow_redirects: 0,
         };
@@ -299,6 +300,7 @@ mod tests {
             body: Some(r#"{"topic": "{{topic}}", "industry": "{{industry}}"}"#.into()),
             stream: false,
             variables: vec!["target_length".into(), "topic".into(), "industry".into()],
+            extracted: Vec::new(),
             checks: Default::default(),
             follow_redirects: 0,
         };

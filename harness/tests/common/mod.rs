@@ -76,6 +76,7 @@ pub fn template(path: &str, body: &str) -> (RequestTemplate, BTreeMap<String, Da
         body: Some(body.into()),
         stream: false,
         variables: vec!["n".into()],
+        extracted: Vec::new(),
         checks: Default::default(),
         follow_redirects: 0,
     };
