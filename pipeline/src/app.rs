@@ -17,6 +17,9 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// Articles generated at once.
     pub limit: Arc<Semaphore>,
+    pub jobs: crate::jobs::Jobs,
+    /// The job queue's receiving end, until the workers take it.
+    pub job_queue: Mutex<Option<tokio::sync::mpsc::Receiver<u64>>>,
     /// Held while a CPU profile is being taken: one at a time.
     pub profiling: tokio::sync::Mutex<()>,
     leaked: Mutex<Vec<Box<[u8]>>>,
@@ -26,7 +29,10 @@ impl App {
     pub async fn new(cfg: PipelineConfig) -> Result<Self, crate::PipelineError> {
         cfg.validate()?;
         let metrics = Arc::new(Metrics::default());
+        let (jobs, job_queue) = crate::jobs::Jobs::new(cfg.jobs);
         Ok(App {
+            jobs,
+            job_queue: Mutex::new(Some(job_queue)),
             cache: Cache::from_config(&cfg.cache).await?,
             providers: Providers::new(cfg.clone(), metrics.clone())?,
             limit: Arc::new(Semaphore::new(cfg.max_concurrent_requests)),

@@ -64,6 +64,8 @@ pub struct Timings {
     t0: Instant,
     spans: Vec<(Stage, Duration, Duration)>,
     pub total: Duration,
+    /// Counts finished stages for a job's progress.
+    progress: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl Timings {
@@ -72,13 +74,23 @@ impl Timings {
             t0,
             spans: Vec::with_capacity(6),
             total: Duration::ZERO,
+            progress: None,
         }
+    }
+
+    /// Also counts each finished stage into `stages`.
+    pub fn with_progress(mut self, stages: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        self.progress = Some(stages);
+        self
     }
 
     pub fn record(&mut self, stage: Stage, start: Instant, app: &App) {
         let end = Instant::now();
         app.metrics.stage(stage, end - start);
         self.spans.push((stage, start - self.t0, end - self.t0));
+        if let Some(p) = &self.progress {
+            p.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     pub fn finish(&mut self) {

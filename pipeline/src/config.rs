@@ -98,6 +98,8 @@ pub struct PipelineConfig {
     pub extra_delay_ms: ExtraDelayMs,
     /// Serves `/debug/pprof/profile` (the profiler allocates ~150 MB when it starts).
     pub profiling: bool,
+    /// The job API's worker pool and queue (`POST /api/v1/jobs`).
+    pub jobs: crate::jobs::JobsConfig,
     pub prices: Prices,
 }
 
@@ -125,6 +127,7 @@ impl Default for PipelineConfig {
             leak_bytes_per_request: 0,
             extra_delay_ms: ExtraDelayMs::default(),
             profiling: false,
+            jobs: crate::jobs::JobsConfig::default(),
             prices: Prices::default(),
         }
     }
@@ -214,6 +217,8 @@ impl PipelineConfig {
             ("per_host_concurrency", self.per_host_concurrency),
             ("context_token_budget", self.context_token_budget),
             ("max_output_tokens", self.max_output_tokens as usize),
+            ("jobs.workers", self.jobs.workers),
+            ("jobs.queue_capacity", self.jobs.queue_capacity),
         ];
         for (name, v) in positive {
             if v == 0 {

@@ -97,8 +97,9 @@ impl StageError {
     }
 }
 
-impl IntoResponse for StageError {
-    fn into_response(self) -> Response {
+impl StageError {
+    /// The answer's status and JSON body.
+    pub fn status_and_body(&self) -> (StatusCode, serde_json::Value) {
         let (status, kind) = self.status_and_kind();
         let provider_status = match self.failure {
             Failure::Status(s) => Some(s),
@@ -111,6 +112,13 @@ impl IntoResponse for StageError {
             "message": self.to_string(),
             "provider_status": provider_status,
         }});
+        (status, body)
+    }
+}
+
+impl IntoResponse for StageError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.status_and_body();
         (status, axum::Json(body)).into_response()
     }
 }

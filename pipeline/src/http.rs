@@ -23,6 +23,9 @@ pub fn router(app: Shared) -> Router {
     Router::new()
         .route("/api/v1/generate-article", post(generate_article))
         .route("/api/v1/generate-article/stream", post(crate::stream::generate_article_stream))
+        .route("/api/v1/jobs", post(crate::jobs::submit))
+        .route("/api/v1/jobs/{id}", get(crate::jobs::status))
+        .route("/api/v1/jobs/{id}/result", get(crate::jobs::result))
         .route("/metrics", get(metrics))
         .route("/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
         .route("/config", get(config))
@@ -142,7 +145,11 @@ async fn metrics(State(app): State<Shared>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        app.metrics.render(),
+        {
+            let mut text = app.metrics.render();
+            app.jobs.render(&mut text);
+            text
+        },
     )
         .into_response()
 }

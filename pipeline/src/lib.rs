@@ -15,6 +15,7 @@ pub mod config;
 mod error;
 pub mod extract;
 mod http;
+mod jobs;
 mod metrics;
 mod profile;
 mod prompt;
@@ -25,4 +26,5 @@ mod stream;
 
 pub use config::{CacheKind, PipelineConfig};
 pub use error::{PipelineError, Stage};
+pub use jobs::JobsConfig;
 pub use server::Pipeline;

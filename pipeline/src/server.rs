@@ -24,6 +24,7 @@ impl Pipeline {
     /// Validates the config, connects the cache, binds `addr`, and serves.
     pub async fn start(config: PipelineConfig, addr: SocketAddr) -> Result<Self, PipelineError> {
         let app = Arc::new(App::new(config).await?);
+        crate::jobs::start_workers(app.clone());
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| PipelineError::Bind {
