@@ -18,6 +18,8 @@ pub struct App {
     /// Articles generated at once.
     pub limit: Arc<Semaphore>,
     pub jobs: crate::jobs::Jobs,
+    /// Articles being made, for `cache.coalesce`.
+    pub flights: crate::coalesce::Flights,
     /// The job queue's receiving end, until the workers take it.
     pub job_queue: Mutex<Option<tokio::sync::mpsc::Receiver<u64>>>,
     /// Held while a CPU profile is being taken: one at a time.
@@ -32,6 +34,7 @@ impl App {
         let (jobs, job_queue) = crate::jobs::Jobs::new(cfg.jobs);
         Ok(App {
             jobs,
+            flights: Default::default(),
             job_queue: Mutex::new(Some(job_queue)),
             cache: Cache::from_config(&cfg.cache).await?,
             providers: Providers::new(cfg.clone(), metrics.clone())?,

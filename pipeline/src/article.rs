@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::app::App;
+use crate::coalesce::Made;
 use crate::error::{Failure, Stage, StageError};
 use crate::extract::extract;
 use crate::prompt::{Prompt, SourceText, build};
@@ -133,7 +134,10 @@ pub struct Article {
     pub cached: CachedArticle,
     pub usage: Usage,
     pub cost_usd: f64,
+    /// Served without generating: from the cache, or from a concurrent
+    /// request's generation (`coalesced`).
     pub cache_hit: bool,
+    pub coalesced: bool,
     /// Tokens of source text in the prompt (0 on a cache hit).
     pub context_tokens: usize,
 }
@@ -147,7 +151,11 @@ impl Article {
             "usage": self.usage,
             "cost_usd": self.cost_usd,
             "context_tokens": self.context_tokens,
-            "cache": if self.cache_hit { "hit" } else { "miss" },
+            "cache": match (self.cache_hit, self.coalesced) {
+                (_, true) => "coalesced",
+                (true, false) => "hit",
+                (false, false) => "miss",
+            },
             "timings": t,
             "trace": trace,
         })
@@ -164,8 +172,15 @@ pub fn cost(app: &App, u: &Usage, search_calls: u64) -> f64 {
         + search_calls as f64 * p.search_usd_per_call
 }
 
-/// Cache lookup; `Some` on a hit.
+/// Cache lookup, counted as a hit or a miss; `Some` on a hit.
 pub async fn lookup(app: &App, req: &ArticleRequest, tm: &mut Timings) -> Option<CachedArticle> {
+    let hit = probe(app, req, tm).await;
+    app.metrics.cache(hit.is_some());
+    hit
+}
+
+/// Cache lookup, not yet counted.
+async fn probe(app: &App, req: &ArticleRequest, tm: &mut Timings) -> Option<CachedArticle> {
     let start = Instant::now();
     let hit = app
         .cache
@@ -174,7 +189,6 @@ pub async fn lookup(app: &App, req: &ArticleRequest, tm: &mut Timings) -> Option
         .and_then(|s| serde_json::from_str(&s).ok());
     app.extra_delay(Stage::Cache).await;
     tm.record(Stage::Cache, start, app);
-    app.metrics.cache(hit.is_some());
     hit
 }
 
@@ -246,15 +260,51 @@ pub async fn generate(
     req: &ArticleRequest,
     tm: &mut Timings,
 ) -> Result<Article, StageError> {
-    if let Some(cached) = lookup(app, req, tm).await {
+    if let Some(cached) = probe(app, req, tm).await {
+        app.metrics.cache(true);
         return Ok(Article {
             cached,
             usage: Usage::default(),
             cost_usd: 0.0,
             cache_hit: true,
+            coalesced: false,
             context_tokens: 0,
         });
     }
+    let c = &app.cfg.cache;
+    if !c.coalesce || c.kind == crate::config::CacheKind::Off {
+        app.metrics.cache(false);
+        return make(app, req, tm).await.map(|m| made_here(m, false));
+    }
+    let (m, led) = app
+        .flights
+        .run(&req.cache_key(app), || make(app, req, tm))
+        .await?;
+    if led {
+        app.metrics.cache(false);
+        Ok(made_here(m, false))
+    } else {
+        app.metrics.cache(true);
+        app.metrics.coalesced();
+        Ok(made_here(m, true))
+    }
+}
+
+/// The article as this request answers it: its maker pays for it, a
+/// request that waited for it pays nothing.
+fn made_here(m: Made, waited: bool) -> Article {
+    Article {
+        cached: m.cached,
+        usage: if waited { Usage::default() } else { m.usage },
+        cost_usd: if waited { 0.0 } else { m.cost_usd },
+        cache_hit: waited,
+        coalesced: waited,
+        context_tokens: if waited { 0 } else { m.context_tokens },
+    }
+}
+
+/// Search to LLM, then the cache: one generation.
+async fn make(app: &App, req: &ArticleRequest, tm: &mut Timings) -> Result<Made, StageError> {
     let (prompt, sources) = gather(app, req, tm).await?;
     let start = Instant::now();
     let (text, usage) = app
@@ -270,11 +320,10 @@ pub async fn generate(
     store(app, req, &cached).await;
     let cost_usd = cost(app, &usage, 1);
     app.metrics.spent(usage, cost_usd);
-    Ok(Article {
+    Ok(Made {
         cached,
         usage,
         cost_usd,
-        cache_hit: false,
         context_tokens: prompt.context_tokens,
     })
 }

@@ -23,6 +23,9 @@ pub struct CacheConfig {
     /// Articles kept in memory; the oldest go first.
     pub capacity: usize,
     pub redis_url: String,
+    /// Concurrent misses of one article wait for the first to make it
+    /// (single flight) instead of each running the pipeline.
+    pub coalesce: bool,
 }
 
 impl Default for CacheConfig {
@@ -32,6 +35,7 @@ impl Default for CacheConfig {
             ttl_s: 300,
             capacity: 10_000,
             redis_url: "redis://127.0.0.1:6379".into(),
+            coalesce: true,
         }
     }
 }

@@ -148,6 +148,10 @@ async fn metrics(State(app): State<Shared>) -> Response {
         {
             let mut text = app.metrics.render();
             app.jobs.render(&mut text);
+            text.push_str(&format!(
+                "# HELP genbench_pipeline_cache_flights articles being made that others wait for (cache.coalesce)\n# TYPE genbench_pipeline_cache_flights gauge\ngenbench_pipeline_cache_flights {}\n",
+                app.flights.len()
+            ));
             text
         },
     )

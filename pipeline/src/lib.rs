@@ -11,6 +11,7 @@
 mod app;
 mod article;
 mod cache;
+mod coalesce;
 pub mod config;
 mod error;
 pub mod extract;

@@ -39,6 +39,7 @@ struct Inner {
     retries: BTreeMap<&'static str, u64>,
     cache_hits: u64,
     cache_misses: u64,
+    cache_coalesced: u64,
     tokens: Usage,
     cost_usd: f64,
 }
@@ -101,6 +102,11 @@ impl Metrics {
         }
     }
 
+    /// A miss that waited for another request's article (counted as a hit).
+    pub fn coalesced(&self) {
+        self.lock().cache_coalesced += 1;
+    }
+
     pub fn spent(&self, usage: Usage, cost_usd: f64) {
         let mut g = self.lock();
         g.tokens.prompt_tokens += usage.prompt_tokens;
@@ -156,7 +162,13 @@ impl Metrics {
         for (stage, n) in &g.retries {
             let _ = writeln!(o, "{p}_provider_retries_total{{stage=\"{stage}\"}} {n}");
         }
-        let scalars: [(&str, &str, &str, String); 7] = [
+        let scalars: [(&str, &str, &str, String); 8] = [
+            (
+                "cache_coalesced_total",
+                "counter",
+                "cache misses served by a concurrent request's article (counted in hits)",
+                g.cache_coalesced.to_string(),
+            ),
             (
                 "cache_hits_total",
                 "counter",
