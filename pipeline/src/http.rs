@@ -23,6 +23,7 @@ pub fn router(app: Shared) -> Router {
     Router::new()
         .route("/api/v1/generate-article", post(generate_article))
         .route("/api/v1/generate-article/stream", post(crate::stream::generate_article_stream))
+        .route("/api/v1/generate-articles/batch", post(crate::batch::batch))
         .route("/api/v1/jobs", post(crate::jobs::submit))
         .route("/api/v1/jobs/{id}", get(crate::jobs::status))
         .route("/api/v1/jobs/{id}/result", get(crate::jobs::result))
@@ -34,17 +35,26 @@ pub fn router(app: Shared) -> Router {
         .with_state(app)
 }
 
-/// Reads and validates a request body: 400 when unreadable, 422 when invalid.
-pub fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<ArticleRequest, BadRequest> {
+/// Reads a JSON body: 400 when it is not JSON.
+pub fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, BadRequest> {
     let bytes = body.map_err(|e| BadRequest {
         status: e.status(),
         message: e.body_text(),
     })?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+    serde_json::from_slice(&bytes).map_err(|e| {
         BadRequest::malformed(format!(
             "body is not valid JSON ({e}); send {{\"topic\": \"...\"}}"
         ))
-    })?;
+    })
+}
+
+/// Reads and validates a request body: 400 when unreadable, 422 when invalid.
+pub fn parse_request(body: Result<Bytes, BytesRejection>) -> Result<ArticleRequest, BadRequest> {
+    article_request(&json_body(body)?)
+}
+
+/// Validates one article request: 422 when a field is wrong.
+pub fn article_request(v: &Value) -> Result<ArticleRequest, BadRequest> {
     let Some(obj) = v.as_object() else {
         return Err(BadRequest::malformed(
             "body must be a JSON object like {\"topic\": \"...\"}",

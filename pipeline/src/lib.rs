@@ -10,6 +10,7 @@
 
 mod app;
 mod article;
+mod batch;
 mod cache;
 mod coalesce;
 pub mod config;
