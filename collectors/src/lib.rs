@@ -17,6 +17,7 @@ pub mod process;
 pub mod profile;
 pub mod prometheus;
 pub mod recorder;
+pub mod records;
 pub mod sample;
 pub mod stages;
 pub mod summary;

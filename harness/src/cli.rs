@@ -415,6 +415,11 @@ pub struct RunArgs {
     /// each time) into DIR/run-1 ... DIR/run-N, and pool them into DIR.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub repeat: u32,
+    /// Write one JSON line per request (times, status, error, cache, stages,
+    /// the target's request id) to FILE as the run goes; gzip for .gz,
+    /// zstd for .zst. With --repeat, each run's goes in its run-i directory.
+    #[arg(long, value_name = "FILE")]
+    pub records: Option<PathBuf>,
     #[command(flatten)]
     pub opts: RunOptions,
 }

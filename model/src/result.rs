@@ -399,6 +399,9 @@ pub struct Artifacts {
     pub junit_xml: Option<String>,
     pub flamegraph_svg: Option<String>,
     pub interval_log: Option<String>,
+    /// `--records`: the per-request JSON lines file, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub records: Option<String>,
 }
 
 /// Whole-run histograms, base64 HdrHistogram V2 (DEFLATE) encodings.

@@ -99,8 +99,15 @@ pub fn article_request(v: &Value) -> Result<ArticleRequest, BadRequest> {
     })
 }
 
+/// Request ids on answers, as services put them there for their traces.
+static NEXT_REQUEST_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 pub fn with_timing(mut resp: Response, tm: &Timings, cache_hit: Option<bool>) -> Response {
     let h = resp.headers_mut();
+    let id = NEXT_REQUEST_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Ok(v) = HeaderValue::from_str(&format!("art-{id:08}")) {
+        h.insert("x-request-id", v);
+    }
     if let Ok(v) = HeaderValue::from_str(&tm.server_timing()) {
         h.insert("server-timing", v);
     }

@@ -62,6 +62,8 @@ pub struct CostConfig {
 pub struct Collect {
     pub cache: CacheSource,
     pub cost: CostConfig,
+    /// The response header with the target's request id, for `--records`.
+    pub request_id_header: String,
 }
 
 /// How the leak and spike analyses judge.
@@ -118,6 +120,8 @@ pub(crate) struct RawCollect {
     cache: Option<Spanned<RawCache>>,
     #[serde(default)]
     cost: Option<Spanned<RawCost>>,
+    #[serde(default)]
+    request_id_header: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -360,7 +364,24 @@ impl RawCollect {
         let cache = cache.validate().map_err(|e| (at, e))?;
         let (at, cost) = located(self.cost);
         let cost = cost.validate().map_err(|e| (at, e))?;
-        Ok(Collect { cache, cost })
+        let request_id_header = match self.request_id_header {
+            None => "x-request-id".to_string(),
+            Some(h) if h.contains(|c: char| c.is_whitespace() || c == ':') => {
+                return Err((
+                    0,
+                    (
+                        "collect.request_id_header".into(),
+                        format!("`{h}`: a header name, e.g. \"x-request-id\" (\"\" for none)"),
+                    ),
+                ));
+            }
+            Some(h) => h.to_ascii_lowercase(),
+        };
+        Ok(Collect {
+            cache,
+            cost,
+            request_id_header,
+        })
     }
 }
 

@@ -136,6 +136,7 @@ fn plan(args: &MatrixArgs, out: &Path) -> Result<Vec<Planned>, Exit> {
                 target_pid: args.target_pid,
                 out: Some(run_out.clone()),
                 repeat: 1,
+                records: None,
                 opts,
             };
             let (cfg, _) = super::run::config(&run).map_err(|e| Exit {

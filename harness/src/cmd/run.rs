@@ -215,6 +215,7 @@ pipeline; with --target, configure your own service and drop them"
             workers,
             net,
             request,
+            records: args.records.clone(),
             profile: match opts.profile {
                 ProfileArg::Auto => ProfileMode::Auto,
                 ProfileArg::Off => ProfileMode::Off,
@@ -312,6 +313,11 @@ async fn repeat(
         let dir = repeat_dir(out, i);
         let mut c = cfg.clone();
         c.out_dir = dir.clone();
+        c.records = cfg
+            .records
+            .as_ref()
+            .and_then(|p| p.file_name())
+            .map(|f| dir.join(f));
         results.push(execute(c, &dir, junit, stop.clone()).await?);
     }
     let mut pooled = genbench_collectors::pool::pool(&results)

@@ -36,7 +36,9 @@ async fn fetch(url: &str) -> anyhow::Result<Vec<u8>> {
     conn.write_all(req.as_bytes()).await?;
     let mut buf = Vec::with_capacity(16 * 1024);
     let head = loop {
-        if let Some(h) = parse_head(&buf, "", false).map_err(|_| anyhow!("not an HTTP response"))? {
+        if let Some(h) =
+            parse_head(&buf, "", "", false).map_err(|_| anyhow!("not an HTTP response"))?
+        {
             break h;
         }
         if conn.read_buf(&mut buf).await? == 0 {

@@ -59,7 +59,7 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
     let mut rng = Rng::new(hash_parts(plan.seed, &["users", &cx.id.to_string()]));
     let mut inflight = FuturesUnordered::new();
     let mut rec = Recorder::default();
-    let mut slots = Slots::default();
+    let mut slots = Slots::for_worker(cx.id);
     let (mut active, mut k) = (0usize, 0u64);
     let mut tick = tokio::time::interval_at(t0 + INTERVAL, INTERVAL);
     let mut ramp = tokio::time::interval(RAMP_CHECK);

@@ -125,6 +125,8 @@ pub struct Head {
     pub server_timing: Option<(usize, usize)>,
     /// Where the `Location` value lies in the buffer, if sent.
     pub location: Option<(usize, usize)>,
+    /// Where the request id header's value lies (`request_id_header`).
+    pub request_id: Option<(usize, usize)>,
 }
 
 /// The response is not HTTP/1.x as a client can read it.
@@ -136,6 +138,7 @@ pub struct BadResponse;
 pub fn parse_head(
     buf: &[u8],
     cache_header: &str,
+    request_id_header: &str,
     no_body: bool,
 ) -> Result<Option<Head>, BadResponse> {
     let mut offset = 0;
@@ -164,6 +167,7 @@ pub fn parse_head(
             cache: None,
             server_timing: None,
             location: None,
+            request_id: None,
         };
         let mut length = None;
         let mut chunked = false;
@@ -191,6 +195,10 @@ pub fn parse_head(
                 head.server_timing = Some(span(buf, v));
             } else if h.name.eq_ignore_ascii_case("location") {
                 head.location = Some(span(buf, v));
+            } else if !request_id_header.is_empty()
+                && h.name.eq_ignore_ascii_case(request_id_header)
+            {
+                head.request_id = Some(span(buf, v));
             }
         }
         head.framing = if no_body || status == 204 || status == 304 {
@@ -355,7 +363,7 @@ mod tests {
     use super::*;
 
     fn head(raw: &str) -> Head {
-        parse_head(raw.as_bytes(), "x-cache", false)
+        parse_head(raw.as_bytes(), "x-cache", "", false)
             .unwrap()
             .unwrap()
     }
@@ -418,6 +426,7 @@ mod tests {
         let h = parse_head(
             b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n",
             "x-cache",
+            "",
             true,
         )
         .unwrap()
@@ -426,26 +435,39 @@ mod tests {
     }
 
     #[test]
+    fn the_request_id_header_is_found_by_its_configured_name() {
+        let raw = b"HTTP/1.1 200 OK\r\nX-Trace-Id: abc-1\r\ncontent-length: 0\r\n\r\n";
+        let h = parse_head(raw, "x-cache", "x-trace-id", false)
+            .unwrap()
+            .unwrap();
+        let (a, b) = h.request_id.unwrap();
+        assert_eq!(&raw[a..b], b"abc-1");
+        let h = parse_head(raw, "x-cache", "", false).unwrap().unwrap();
+        assert_eq!(h.request_id, None);
+    }
+
+    #[test]
     fn partial_and_broken_heads() {
         assert_eq!(
-            parse_head(b"HTTP/1.1 200 OK\r\ncontent-le", "x-cache", false),
+            parse_head(b"HTTP/1.1 200 OK\r\ncontent-le", "x-cache", "", false),
             Ok(None)
         );
         assert_eq!(
-            parse_head(b"SSH-2.0-OpenSSH\r\n\r\n", "x-cache", false),
+            parse_head(b"SSH-2.0-OpenSSH\r\n\r\n", "x-cache", "", false),
             Err(BadResponse)
         );
         assert_eq!(
             parse_head(
                 b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n",
                 "x-cache",
+                "",
                 false
             ),
             Err(BadResponse)
         );
         let mut huge = b"HTTP/1.1 200 OK\r\nx: ".to_vec();
         huge.resize(MAX_HEAD_BYTES + 10, b'a');
-        assert_eq!(parse_head(&huge, "x-cache", false), Err(BadResponse));
+        assert_eq!(parse_head(&huge, "x-cache", "", false), Err(BadResponse));
     }
 
     #[test]

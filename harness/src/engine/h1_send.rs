@@ -88,13 +88,14 @@ async fn once(
         marks,
         server_timing,
         location,
+        request_id,
         body,
         ..
     } = slot;
     conn.write_all(write).await.map_err(|_| Fail::Stale)?;
     read.clear();
     let head = loop {
-        match parse_head(read, &s.cache_header, s.head.no_body) {
+        match parse_head(read, &s.cache_header, &s.request_id_header, s.head.no_body) {
             Ok(Some(h)) => break h,
             Ok(None) => {}
             Err(_) => return Err(Fail::Kind(ErrorKind::Invalid)),
@@ -113,6 +114,10 @@ async fn once(
     location.clear();
     if let Some((a, b)) = head.location {
         location.extend_from_slice(&read[a..b]);
+    }
+    request_id.clear();
+    if let Some((a, b)) = head.request_id {
+        request_id.extend_from_slice(&read[a..b]);
     }
     body.clear();
     let es = head.event_stream;

@@ -162,6 +162,13 @@ impl H2Pool {
         if let Some(v) = header("location") {
             slot.location.extend_from_slice(v);
         }
+        slot.request_id.clear();
+        if let Some(v) = Some(s.request_id_header.as_str())
+            .filter(|h| !h.is_empty())
+            .and_then(header)
+        {
+            slot.request_id.extend_from_slice(v);
+        }
         let event_stream = header("content-type")
             .is_some_and(|v| v.len() >= 17 && v[..17].eq_ignore_ascii_case(b"text/event-stream"));
         slot.body.clear();

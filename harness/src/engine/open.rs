@@ -43,7 +43,7 @@ async fn worker(plan: Arc<OpenPlan>, mut cx: WorkerCtx) {
     let mut rng = Rng::new(hash_parts(plan.seed, &["requests", &id.to_string()]));
     let mut inflight = FuturesUnordered::new();
     let mut rec = Recorder::default();
-    let mut slots = Slots::default();
+    let mut slots = Slots::for_worker(cx.id);
     let mut next = sched.next();
     let mut k = 0u64;
     let mut tick = tokio::time::interval_at(t0 + INTERVAL, INTERVAL);

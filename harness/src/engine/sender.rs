@@ -53,6 +53,11 @@ pub struct Sender {
     net: Net,
     timeout: Duration,
     pub(super) cache_header: String,
+    /// The response header that carries the target's request id, kept for
+    /// `--records` ("" for none).
+    pub(super) request_id_header: String,
+    /// Where finished requests' records go (`--records`).
+    records: Option<tokio::sync::mpsc::UnboundedSender<String>>,
     /// Time chunk gaps on every response, not only `text/event-stream` ones.
     stream: bool,
     /// What to read from bodies; when anything, each response's body (up to
@@ -89,6 +94,7 @@ pub struct Slot {
     pub(super) marks: Vec<Mark>,
     pub(super) server_timing: Vec<u8>,
     pub(super) location: Vec<u8>,
+    pub(super) request_id: Vec<u8>,
     pub(super) body: Vec<u8>,
     /// Set while following a redirect: the path to ask for instead.
     pub(super) redirect: Option<String>,
@@ -118,6 +124,11 @@ impl Slot {
     /// The last response's `Server-Timing` value (empty if none).
     pub fn server_timing(&self) -> &[u8] {
         &self.server_timing
+    }
+
+    /// The last response's request id header value (empty if none).
+    pub fn request_id(&self) -> &[u8] {
+        &self.request_id
     }
 
     /// The last response's body, if the sender keeps bodies.
@@ -213,6 +224,8 @@ impl Sender {
             net: Net::default(),
             timeout,
             cache_header: "x-cache".into(),
+            request_id_header: "x-request-id".into(),
+            records: None,
             stream: false,
             inspect: Inspect::default(),
             checks: Checks::default(),
@@ -308,6 +321,22 @@ impl Sender {
     }
 
     /// Reads the cache status from this header instead of `X-Cache`.
+    /// Keeps each response's `name` header for its record.
+    pub fn with_request_id_header(mut self, name: &str) -> Self {
+        self.request_id_header = name.to_string();
+        self
+    }
+
+    /// Sends each finished request's record (a JSON line) to `tx`.
+    pub fn with_records(mut self, tx: tokio::sync::mpsc::UnboundedSender<String>) -> Self {
+        self.records = Some(tx);
+        self
+    }
+
+    pub fn records(&self) -> Option<&tokio::sync::mpsc::UnboundedSender<String>> {
+        self.records.as_ref()
+    }
+
     pub fn with_cache_header(mut self, name: &str) -> Self {
         self.cache_header = name.to_ascii_lowercase();
         self

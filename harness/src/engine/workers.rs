@@ -62,11 +62,41 @@ impl WorkerCtx {
 pub struct Slots {
     idle: Vec<Slot>,
     llm: Scratch,
+    /// This worker's records not yet handed to the writer (`--records`).
+    records: String,
+    records_to: Option<mpsc::UnboundedSender<String>>,
+    worker: usize,
+}
+
+/// Records are handed over in chunks of about this many bytes, so a worker
+/// holds at most this much and the writer gets few, large writes.
+const RECORDS_CHUNK: usize = 64 << 10;
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        self.flush_records();
+    }
 }
 
 impl Slots {
+    /// Slots of worker `worker` (named in its records).
+    pub fn for_worker(worker: usize) -> Self {
+        let mut s = Slots::default();
+        s.worker = worker;
+        s
+    }
+
     pub fn take(&mut self) -> Slot {
         self.idle.pop().unwrap_or_default()
+    }
+
+    fn flush_records(&mut self) {
+        if let Some(tx) = &self.records_to
+            && !self.records.is_empty()
+        {
+            // The writer outlives the workers; if it failed, it says so.
+            let _ = tx.send(std::mem::take(&mut self.records));
+        }
     }
 
     /// Records a finished request into `rec` (with its stages, chunk gaps,
@@ -84,6 +114,21 @@ impl Slots {
             rec.record_check_failure(i);
         }
         rec.record(&sample);
+        if let Some(tx) = sender.records() {
+            genbench_collectors::records::line(
+                &mut self.records,
+                self.worker,
+                &sample,
+                slot.server_timing(),
+                slot.request_id(),
+            );
+            if self.records.len() >= RECORDS_CHUNK {
+                self.records_to.get_or_insert_with(|| tx.clone());
+                self.flush_records();
+            } else if self.records_to.is_none() {
+                self.records_to = Some(tx.clone());
+            }
+        }
         rec.record_gaps(slot.gaps_us());
         let llm = match slot.marks() {
             [] => None,

@@ -5,6 +5,7 @@
 mod fill;
 mod hlog;
 mod judge;
+pub mod records;
 
 pub use fill::throughput;
 pub use judge::evaluate;
@@ -67,6 +68,8 @@ pub struct RunConfig {
     /// The scenario's request with `${env:NAME}` resolved: sent, never
     /// written (`scenario.request` keeps the references).
     pub request: RequestTemplate,
+    /// `--records FILE`: one JSON line per request.
+    pub records: Option<std::path::PathBuf>,
 }
 
 /// Decides the profiler before the target starts: the embedded pipeline
@@ -193,6 +196,7 @@ async fn build_sender(cfg: &RunConfig, url: &str, setup: &Setup) -> anyhow::Resu
     .and_then(|s| s.with_net(&cfg.net))?
     .with_stream(t.stream)
     .with_cache_header(setup.cache_header())
+    .with_request_id_header(&cfg.scenario.collect.request_id_header)
     .with_inspect(setup.inspect())
     .with_checks(t.checks.clone(), t.follow_redirects)
     .with_objectives(Some(cfg.scenario.objectives));
@@ -288,7 +292,15 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     let plan = profile_plan(&cfg);
     let (embedded, target, url) = start_target(&cfg, &plan).await?;
     let setup = Setup::new(s, embedded.as_ref().map(|e| e.llm_url.as_str()), plan);
-    let sender = build_sender(&cfg, &url, &setup).await?;
+    let mut sender = build_sender(&cfg, &url, &setup).await?;
+    let records = match &cfg.records {
+        Some(path) => {
+            let (r, tx) = records::start(path)?;
+            sender = sender.with_records(tx);
+            Some(r)
+        }
+        None => None,
+    };
     let (protocol, tls) = (
         sender.protocol(),
         sender.is_tls().then_some(&cfg.net.verify),
@@ -302,6 +314,20 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     let reports = start_load(&cfg, sender.with_t0(t0), t0, stop.clone());
     let agg = aggregate(&cfg, reports, &mut collecting, started).await?;
     let duration = t0.elapsed();
+    // Every worker has ended, so every records sender is gone.
+    let records = match records {
+        Some(r) => {
+            let path = r.path.display().to_string();
+            match r.finish().await {
+                Ok(_) => Some(path),
+                Err(e) => {
+                    eprintln!("warning: {e:#}");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
     let info = ScenarioInfo {
         name: s.name.clone(),
         kind: s.kind,
@@ -329,5 +355,6 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     drop(embedded);
     r.thresholds = evaluate(&s.thresholds, &r);
     r.artifacts.interval_log = Some(hlog::INTERVAL_LOG.into());
+    r.artifacts.records = records;
     Ok(r)
 }
