@@ -282,6 +282,28 @@ fn rss() -> String {
     "rss".into()
 }
 
+/// A `[collect.metrics]` series as it was read, once a second.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeriesResult {
+    /// `gauge`, `rate` (a counter per second) or `json`.
+    pub kind: String,
+    /// What was read, and where.
+    pub source: String,
+    pub samples: Vec<SeriesSample>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub mean: Option<f64>,
+    pub last: Option<f64>,
+    /// Readings that failed (unreachable, not found, not a number).
+    pub failed_reads: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeriesSample {
+    pub t_s: f64,
+    pub value: f64,
+}
+
 /// One constant-rate step of a stress run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct CapacityStep {
@@ -472,6 +494,9 @@ pub struct RunResult {
     pub stages: BTreeMap<String, StageSummaryMs>,
     pub cost: Option<Cost>,
     pub process: Processes,
+    /// `[collect.metrics]`: the target's own series, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub series: BTreeMap<String, SeriesResult>,
     pub leak: Option<Leak>,
     pub capacity: Option<Capacity>,
     pub spike: Option<Spike>,
@@ -515,6 +540,7 @@ impl RunResult {
             stages: BTreeMap::new(),
             cost: None,
             process: Processes::default(),
+            series: BTreeMap::new(),
             leak: None,
             capacity: None,
             spike: None,

@@ -64,6 +64,105 @@ pub struct Collect {
     pub cost: CostConfig,
     /// The response header with the target's request id, for `--records`.
     pub request_id_header: String,
+    /// `[collect.metrics]`: series read from the target each second.
+    pub series: Vec<Series>,
+}
+
+/// One `[collect.metrics]` series: what the target publishes, read once a
+/// second beside the load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Series {
+    pub name: String,
+    pub kind: SeriesKind,
+    /// A path on the target (`/metrics`) or an http:// URL.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesKind {
+    /// A Prometheus gauge, as it is (summed over its label sets).
+    Gauge(String),
+    /// A Prometheus counter, as its rate per second.
+    Counter(String),
+    /// A number at a JSON pointer in a JSON document.
+    Json(String),
+}
+
+/// A series as written: `queue_depth = "metric_name"` (a gauge), or a
+/// table with one of gauge, counter, json and an optional url.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawSeries {
+    Gauge(String),
+    Table(RawSeriesTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSeriesTable {
+    #[serde(default)]
+    gauge: Option<String>,
+    #[serde(default)]
+    counter: Option<String>,
+    #[serde(default)]
+    json: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+fn series(name: &str, raw: RawSeries) -> Result<Series, Invalid> {
+    let key = format!("collect.metrics.{name}");
+    let bad = |m: String| Err((key.clone(), m));
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return bad(format!(
+            "`{name}`: a series name is letters, digits and `_` (thresholds read it as max({name}))"
+        ));
+    }
+    let (kind, url) = match raw {
+        RawSeries::Gauge(g) => (SeriesKind::Gauge(g), None),
+        RawSeries::Table(t) => {
+            let kind = match (t.gauge, t.counter, t.json) {
+                (Some(g), None, None) => SeriesKind::Gauge(g),
+                (None, Some(c), None) => SeriesKind::Counter(c),
+                (None, None, Some(p)) if p.starts_with('/') => SeriesKind::Json(p),
+                (None, None, Some(p)) => {
+                    return bad(format!(
+                        "json = {p:?}: a JSON pointer starts with `/`, e.g. \"/cache_performance/script/hit_rate\""
+                    ));
+                }
+                _ => {
+                    return bad("give one of gauge = \"name\", counter = \"name\" (read as a rate per second) or json = \"/pointer\" (with url = the JSON endpoint)".into());
+                }
+            };
+            (kind, t.url)
+        }
+    };
+    if let SeriesKind::Gauge(n) | SeriesKind::Counter(n) = &kind
+        && (n.is_empty() || n.contains(char::is_whitespace))
+    {
+        return bad(format!("`{n}`: a Prometheus metric name"));
+    }
+    let url = match (url, &kind) {
+        (Some(u), _) if u.starts_with('/') || u.starts_with("http://") => u,
+        (Some(u), _) => {
+            return bad(format!(
+                "url = {u:?}: a path on the target (\"/stats\") or an http:// URL"
+            ));
+        }
+        (None, SeriesKind::Json(_)) => {
+            return bad(
+                "a json series needs url = the endpoint that serves the document, e.g. \"/stats\""
+                    .into(),
+            );
+        }
+        (None, _) => "/metrics".into(),
+    };
+    Ok(Series {
+        name: name.to_string(),
+        kind,
+        url,
+    })
 }
 
 /// How the leak and spike analyses judge.
@@ -122,6 +221,8 @@ pub(crate) struct RawCollect {
     cost: Option<Spanned<RawCost>>,
     #[serde(default)]
     request_id_header: Option<String>,
+    #[serde(default)]
+    metrics: Option<Spanned<BTreeMap<String, RawSeries>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -377,10 +478,17 @@ impl RawCollect {
             }
             Some(h) => h.to_ascii_lowercase(),
         };
+        let (at, raw) = located(self.metrics);
+        let series = raw
+            .into_iter()
+            .map(|(name, r)| series(&name, r))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| (at, e))?;
         Ok(Collect {
             cache,
             cost,
             request_id_header,
+            series,
         })
     }
 }

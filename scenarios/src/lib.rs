@@ -22,7 +22,8 @@ mod threshold;
 
 pub use builtin::{BUILTIN_NAMES, builtin, builtin_overridden};
 pub use collect::{
-    Analysis, CacheSource, Collect, CostConfig, MemorySignal, PIPELINE_HEAP_GAUGE, Price,
+    Analysis, CacheSource, Collect, CostConfig, MemorySignal, PIPELINE_HEAP_GAUGE, Price, Series,
+    SeriesKind,
 };
 pub use duration::parse_duration;
 pub use env::{MissingEnv, env_refs, process_env, resolve_env};
@@ -36,4 +37,4 @@ pub use scenario::{
     variables,
 };
 pub use stages::{Stage, parse_shorthand, target_at, total as total_duration};
-pub use threshold::{LatencyStat, Metric, Op, Threshold, parse_threshold};
+pub use threshold::{LatencyStat, Metric, Op, SeriesStat, Threshold, parse_threshold};

@@ -404,6 +404,19 @@ impl RawScenario {
             .unwrap_or_default()
             .validate()
             .map_err(|(at, (k, m))| loc.at(at, &k, m))?;
+        if let Some((t, name)) = thresholds.iter().find_map(|t| {
+            t.series
+                .as_ref()
+                .filter(|n| !collect.series.iter().any(|s| &s.name == *n))
+                .map(|n| (t, n))
+        }) {
+            let at = self
+                .thresholds
+                .iter()
+                .find(|e| e.get_ref().trim() == t.expr)
+                .map_or(0, |e| e.span().start);
+            return Err(loc.at(at, "thresholds", format!("`{}` reads a series `{name}` that [collect.metrics] does not define; add {name} = \"prometheus_metric_name\" there", t.expr)));
+        }
 
         let analysis = self.analysis.map_or((0, RawAnalysis::default()), |a| {
             (a.span().start, a.into_inner())

@@ -38,6 +38,19 @@ pub enum Metric {
     CostPerArticle,
     /// Target RSS slope, MiB per hour.
     RssGrowth,
+    /// A `[collect.metrics]` series, by [`Threshold::series`]: its
+    /// largest, smallest, mean or last reading, in its own unit.
+    Series(SeriesStat),
+}
+
+/// How a series is reduced to one number: `max(queue_depth) < 100`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SeriesStat {
+    Max,
+    Min,
+    Mean,
+    Last,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -84,6 +97,9 @@ pub struct Threshold {
     /// As written, for reports.
     pub expr: String,
     pub metric: Metric,
+    /// The series a [`Metric::Series`] threshold reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<String>,
     pub op: Op,
     /// In the metric's canonical unit.
     pub value: f64,
@@ -102,7 +118,8 @@ impl Threshold {
 
 const METRICS_HELP: &str = "metrics: p50 p90 p95 p99 p999 mean max (latency), ttfb_p50 … ttfb_max, \
 ttft_p50 …, tpot_p50 …, itl_p50 … (LLM streams), goodput, goodput_rps, output_tps, error_rate, \
-cache_hit_rate, throughput_rps, completions_rps, cost_per_article, rss_growth";
+cache_hit_rate, throughput_rps, completions_rps, cost_per_article, rss_growth, \
+and max(NAME) min(NAME) mean(NAME) last(NAME) of a [collect.metrics] series";
 
 fn latency_stat(s: &str) -> Option<LatencyStat> {
     Some(match s {
@@ -147,6 +164,30 @@ fn metric(s: &str) -> Result<Metric, String> {
     })
 }
 
+/// `max(queue_depth)` and its kin; `None` when `s` is not a call.
+fn series(s: &str) -> Result<Option<(SeriesStat, String)>, String> {
+    let Some((f, rest)) = s.split_once('(') else {
+        return Ok(None);
+    };
+    let stat = match f.trim() {
+        "max" => SeriesStat::Max,
+        "min" => SeriesStat::Min,
+        "mean" => SeriesStat::Mean,
+        "last" => SeriesStat::Last,
+        other => {
+            return Err(format!(
+                "`{other}(...)`: a series is read with max(NAME), min(NAME), mean(NAME) or last(NAME)"
+            ));
+        }
+    };
+    let name = rest
+        .strip_suffix(')')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| format!("`{s}`: write {f}(NAME) with a [collect.metrics] series name"))?;
+    Ok(Some((stat, name.to_string())))
+}
+
 fn number(s: &str, what: &str) -> Result<f64, String> {
     s.trim()
         .parse::<f64>()
@@ -178,6 +219,7 @@ fn value(m: Metric, s: &str) -> Result<f64, String> {
             "a rate of tokens like 1000 or 1000/s",
         ),
         Metric::CostPerArticle => number(s.trim_start_matches('$'), "a price like $0.05"),
+        Metric::Series(_) => number(s, "a number in the series' own unit"),
         Metric::RssGrowth => {
             let v = s
                 .strip_suffix("MiB/h")
@@ -198,11 +240,15 @@ pub fn parse_threshold(expr: &str) -> Result<Threshold, String> {
         .ok_or_else(|| {
             format!("`{expr}` has no comparison; write e.g. \"p95 < 15s\" or \"error_rate < 1%\"")
         })?;
-    let m = metric(expr[..pos].trim())?;
+    let (m, series) = match series(expr[..pos].trim())? {
+        Some((stat, name)) => (Metric::Series(stat), Some(name)),
+        None => (metric(expr[..pos].trim())?, None),
+    };
     let v = value(m, &expr[pos + op_str.len()..])?;
     Ok(Threshold {
         expr: expr.trim().to_string(),
         metric: m,
+        series,
         op,
         value: v,
     })
@@ -240,6 +286,27 @@ mod tests {
         let t = parse_threshold("output_tps >= 1500 tokens/s").unwrap();
         assert_eq!((t.metric, t.value), (Metric::OutputTps, 1500.0));
         assert_eq!(parse_threshold("completions_rps > 9").unwrap().value, 9.0);
+    }
+
+    #[test]
+    fn series_thresholds_name_their_series() {
+        let t = parse_threshold("max(queue_depth) < 100").unwrap();
+        assert_eq!(
+            (t.metric, t.series.as_deref(), t.value),
+            (Metric::Series(SeriesStat::Max), Some("queue_depth"), 100.0)
+        );
+        let t = parse_threshold("mean( busy ) >= 0.5").unwrap();
+        assert_eq!(t.series.as_deref(), Some("busy"));
+        assert!(
+            parse_threshold("p95(x) < 1")
+                .unwrap_err()
+                .contains("max(NAME)")
+        );
+        assert!(
+            parse_threshold("max() < 1")
+                .unwrap_err()
+                .contains("series name")
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod http;
 pub mod memory;
 pub mod profile;
 pub mod sampler;
+pub mod series;
 
 use std::path::Path;
 
@@ -35,6 +36,8 @@ pub struct Setup {
     pub profile: ProfilePlan,
     /// The leak analysis's series; `None` when the run judges no memory.
     pub memory: Option<MemorySignal>,
+    /// `[collect.metrics]`.
+    pub series: Vec<genbench_scenarios::Series>,
 }
 
 impl Setup {
@@ -56,6 +59,7 @@ impl Setup {
         Setup {
             cache: s.collect.cache.clone(),
             memory: memory::signal(s, mock_llm.is_some()),
+            series: s.collect.series.clone(),
             ledger,
             usage,
             profile,
@@ -100,6 +104,7 @@ pub struct Collecting {
     ledger_before: Option<anyhow::Result<Spend>>,
     profiler: Option<AbortOnDrop<Result<Vec<u8>, genbench_collectors::profile::ProfileError>>>,
     gauge: Option<memory::Gauge>,
+    series: Option<series::Sampling>,
     windows: WindowSet,
 }
 
@@ -212,6 +217,7 @@ impl Prepared {
         };
         Collecting {
             processes: Some(ProcessSampler::start(target_pid, t0.into_std())),
+            series: series::start(&self.setup.series, &self.target_url, t0),
             gauge,
             counters,
             ledger_before: self.ledger_before,
@@ -242,6 +248,9 @@ impl Collecting {
             (r.process.target, r.process.harness) = p.finish();
         }
         r.process.memory_gauge = self.gauge.take().map(memory::Gauge::finish);
+        if let Some(s) = self.series.take() {
+            r.series = s.finish();
+        }
         self.fill_cache(r, total).await;
         r.stages = total.stages.summary();
         r.histograms.stages_us = total.stages.encoded();

@@ -1,7 +1,7 @@
 //! Thresholds judged against a finished result.
 
 use genbench_model::{RunResult, ThresholdResult};
-use genbench_scenarios::{Metric, Threshold};
+use genbench_scenarios::{Metric, SeriesStat, Threshold};
 
 /// The observed value of a threshold's metric, `None` if not measured.
 fn observe(t: &Threshold, r: &RunResult) -> Option<f64> {
@@ -20,6 +20,15 @@ fn observe(t: &Threshold, r: &RunResult) -> Option<f64> {
         Metric::ThroughputRps => Some(r.throughput_rps),
         Metric::CostPerArticle => r.cost.as_ref().and_then(|c| c.per_article_usd),
         Metric::RssGrowth => r.leak.as_ref().map(|l| l.slope_mib_per_h),
+        Metric::Series(stat) => {
+            let s = r.series.get(t.series.as_deref()?)?;
+            match stat {
+                SeriesStat::Max => s.max,
+                SeriesStat::Min => s.min,
+                SeriesStat::Mean => s.mean,
+                SeriesStat::Last => s.last,
+            }
+        }
     }
 }
 
