@@ -74,4 +74,9 @@ fn the_targets_series_are_read_each_second_and_judged() {
     assert_eq!(t[0]["passed"], true, "{t:?}");
     assert_eq!(t[1]["passed"], false, "{t:?}");
     assert!(stdout.contains("max(in_flight) > 1000"), "{stdout}");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    for name in ["requests", "in_flight", "heap"] {
+        let chart = format!("data-chart=\"series-{name}\"");
+        assert!(html.contains(&chart), "no {chart} in the report");
+    }
 }

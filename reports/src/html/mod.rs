@@ -7,6 +7,7 @@ mod llm;
 pub mod page;
 mod resources;
 mod sections;
+mod series;
 
 use genbench_model::RunResult;
 
@@ -24,6 +25,7 @@ pub fn report(r: &RunResult, flamegraph_svg: Option<&[u8]>) -> Vec<u8> {
     sections::latency(&mut o, r);
     llm::llm(&mut o, r);
     sections::throughput(&mut o, r);
+    series::series(&mut o, r);
     sections::stages(&mut o, r);
     sections::cache(&mut o, r);
     analyses::process(&mut o, r);
