@@ -3,7 +3,7 @@
 //! and starts a fresh interval. Histograms merge exactly (percentiles are
 //! never averaged).
 
-use genbench_model::ErrorKind;
+use genbench_model::{ErrorKind, MAX_POINTS, RequestPoint};
 use hdrhistogram::Histogram;
 
 use crate::connections::ConnStats;
@@ -66,6 +66,14 @@ pub struct Recorder {
     /// Requests that met the `[slo]` objectives (all requests are judged
     /// when the scenario has any).
     pub goodput_met: u64,
+    /// Each request, while there are at most `MAX_POINTS` (then none:
+    /// `points_overflowed`).
+    pub points: Vec<RequestPoint>,
+    pub points_overflowed: bool,
+    /// Requests this worker has recorded over the whole run (kept across
+    /// intervals), so a busy worker stops collecting points after
+    /// `MAX_POINTS` and pays nothing for them from then on.
+    points_seen: usize,
 }
 
 impl Default for Recorder {
@@ -89,6 +97,9 @@ impl Default for Recorder {
             check_failed: Vec::new(),
             llm: LlmStats::default(),
             goodput_met: 0,
+            points: Vec::new(),
+            points_overflowed: false,
+            points_seen: 0,
         }
     }
 }
@@ -102,6 +113,22 @@ impl Recorder {
     /// of the latency histograms, so a fast failure cannot flatter p50.
     pub fn record(&mut self, s: &Sample) {
         self.bytes += s.bytes;
+        self.points_seen += 1;
+        if self.points_seen > MAX_POINTS {
+            self.points_overflowed = true;
+        }
+        if !self.points_overflowed {
+            self.points.push(RequestPoint {
+                t_s: s.end.as_secs_f64(),
+                latency_ms: s.latency().as_secs_f64() * 1000.0,
+                error: match s.outcome {
+                    Outcome::Ok(_) => None,
+                    Outcome::Error(k) => Some(k),
+                },
+                cache_hit: s.cache.map(|c| c == CacheStatus::Hit),
+            });
+            self.cap_points();
+        }
         self.send_lag_us
             .saturating_record(us(s.sent.saturating_sub(s.scheduled)));
         match s.outcome {
@@ -173,6 +200,32 @@ impl Recorder {
         }
         self.llm.merge(&other.llm);
         self.goodput_met += other.goodput_met;
+        self.points_overflowed |= other.points_overflowed;
+        if !self.points_overflowed {
+            self.points.extend_from_slice(&other.points);
+        }
+        self.cap_points();
+    }
+
+    /// Past `MAX_POINTS`, points are dropped for good: the percentiles
+    /// over time say more than a cloud of dots.
+    fn cap_points(&mut self) {
+        if self.points.len() > MAX_POINTS {
+            self.points_overflowed = true;
+        }
+        if self.points_overflowed && !self.points.is_empty() {
+            self.points = Vec::new();
+        }
+    }
+
+    /// Each request, ordered by its end, or `None` past `MAX_POINTS`.
+    pub fn points(&self) -> Option<Vec<RequestPoint>> {
+        if self.points_overflowed {
+            return None;
+        }
+        let mut p = self.points.clone();
+        p.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+        Some(p)
     }
 
     /// Records what a successful stream's events said (with the gaps
@@ -206,7 +259,14 @@ impl Recorder {
 
     /// Hands over this interval's data and starts the next one empty.
     pub fn take_interval(&mut self) -> Recorder {
-        std::mem::take(self)
+        let (seen, over) = (self.points_seen, self.points_overflowed);
+        let mut next = Recorder {
+            points_seen: seen,
+            points_overflowed: over,
+            ..Recorder::default()
+        };
+        std::mem::swap(self, &mut next);
+        next
     }
 }
 
@@ -226,6 +286,27 @@ mod tests {
             bytes: 10,
             cache: Some(CacheStatus::Hit),
         }
+    }
+
+    #[test]
+    fn points_are_kept_while_few_and_dropped_past_the_cap() {
+        let mut a = Recorder::default();
+        a.record(&sample(0, 0, 30, Outcome::Ok(200)));
+        a.record(&sample(0, 0, 10, Outcome::Error(ErrorKind::Timeout)));
+        let p = a.points().unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[0].t_s, p[0].error), (0.01, Some(ErrorKind::Timeout)));
+        assert_eq!((p[1].latency_ms, p[1].cache_hit), (30.0, Some(true)));
+        let mut b = Recorder::default();
+        for i in 0..MAX_POINTS as u64 {
+            b.record(&sample(i, i, i + 1, Outcome::Ok(200)));
+        }
+        assert_eq!(b.points().map(|p| p.len()), Some(MAX_POINTS));
+        b.merge(&a);
+        assert_eq!(b.points(), None);
+        assert!(b.points.is_empty(), "no memory kept once past the cap");
+        a.merge(&b);
+        assert_eq!(a.points(), None);
     }
 
     #[test]

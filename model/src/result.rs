@@ -282,6 +282,19 @@ fn rss() -> String {
     "rss".into()
 }
 
+/// One request, for a report that shows each request when there are few:
+/// when it ended, how long it took from its schedule, and how it went.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RequestPoint {
+    /// Seconds from the run's start to the request's end.
+    pub t_s: f64,
+    pub latency_ms: f64,
+    /// `None` for a success, else the error's kind.
+    pub error: Option<crate::ErrorKind>,
+    /// `Some(true)` a cache hit, `Some(false)` a miss, `None` not reported.
+    pub cache_hit: Option<bool>,
+}
+
 /// A `[collect.metrics]` series as it was read, once a second.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SeriesResult {
@@ -503,10 +516,18 @@ pub struct RunResult {
     #[serde(default)]
     pub profile: Option<Profile>,
     pub timeline: Vec<TimelinePoint>,
+    /// Every request, when the run had few enough to see one by one
+    /// ([`MAX_POINTS`]); null past that, where the timeline's percentiles
+    /// say more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<Vec<RequestPoint>>,
     pub thresholds: Vec<ThresholdResult>,
     pub artifacts: Artifacts,
     pub histograms: Histograms,
 }
+
+/// Most requests kept one by one in [`RunResult::points`].
+pub const MAX_POINTS: usize = 2000;
 
 impl RunResult {
     /// An empty result for a run that is about to start.
@@ -546,6 +567,7 @@ impl RunResult {
             spike: None,
             profile: None,
             timeline: Vec::new(),
+            points: None,
             thresholds: Vec::new(),
             artifacts: Artifacts::default(),
             histograms: Histograms::default(),

@@ -47,6 +47,8 @@ pub enum Thin {
 pub enum Stroke {
     Solid,
     Dashed,
+    /// No line: each point a dot (one request each).
+    Dots,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +89,11 @@ impl Series {
 
     pub fn dashed(mut self) -> Self {
         self.stroke = Stroke::Dashed;
+        self
+    }
+
+    pub fn dots(mut self) -> Self {
+        self.stroke = Stroke::Dots;
         self
     }
 }
@@ -275,7 +282,22 @@ pub fn line(c: &LineChart) -> Svg {
                 .label(m.label.as_str())
                 .legend(legend_line(m.color));
         }
-        for s in &c.series {
+        for s in c.series.iter().filter(|s| s.stroke == Stroke::Dots) {
+            // Points stand for requests: never thinned, drawn under lines.
+            let color = s.color;
+            let dots = s
+                .points
+                .iter()
+                .map(|&p| Circle::new(p, 2, color.mix(0.7).filled()));
+            match s.axis {
+                Axis::Left => chart.draw_series(dots),
+                Axis::Right => chart.draw_secondary_series(dots),
+            }
+            .map_err(err)?
+            .label(s.name.as_str())
+            .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()));
+        }
+        for s in c.series.iter().filter(|s| s.stroke != Stroke::Dots) {
             let pts = match s.thin {
                 Thin::MinMax => decimate::min_max(&s.points, MAX_POINTS),
                 Thin::Median => decimate::windowed_median(&s.points, MEDIAN_POINTS),
@@ -296,6 +318,7 @@ pub fn line(c: &LineChart) -> Svg {
                 (Axis::Right, Stroke::Dashed) => {
                     chart.draw_secondary_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
                 }
+                (_, Stroke::Dots) => unreachable!("dots are drawn above"),
             }
             .map_err(err)?;
             anno.label(s.name.as_str()).legend(legend_line(s.color));

@@ -409,3 +409,29 @@ fn connections_and_failed_checks_are_reported() {
         "{md}"
     );
 }
+
+/// A run of few requests shows each one in the latency chart, coloured by
+/// how it went, instead of per-second percentiles.
+#[test]
+fn few_requests_are_drawn_one_by_one() {
+    let mut r = fixture("baseline");
+    r.points = Some(
+        (0..30)
+            .map(|i| genbench_model::RequestPoint {
+                t_s: f64::from(i),
+                latency_ms: if i % 3 == 0 { 1.0 } else { 800.0 },
+                error: (i == 7).then_some(genbench_model::ErrorKind::Timeout),
+                cache_hit: Some(i % 3 == 0),
+            })
+            .collect(),
+    );
+    let h = String::from_utf8(report_html(&r, None)).unwrap();
+    assert!(
+        h.contains("Each request, at its end"),
+        "the caption says so"
+    );
+    let start = h.find("data-chart=\"latency-over-time\"").unwrap();
+    let svg = &h[start..start + h[start..].find("</svg>").unwrap()];
+    // 30 dots plus the legend's three (hit, miss, failed).
+    assert_eq!(svg.matches("<circle").count(), 33, "{}", skeleton(svg));
+}

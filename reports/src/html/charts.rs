@@ -1,7 +1,8 @@
 //! Which charts a run's report shows, built from the `RunResult` alone.
 //! Each returns `None` when the run has nothing for it to show.
 
-use genbench_model::{ProcessSample, RunResult, TimelinePoint};
+use genbench_model::{ProcessSample, RequestPoint, RunResult, TimelinePoint};
+use plotters::style::RGBColor;
 
 use crate::chart::{
     self, BLUE_, Band, BarChart, Curve, GREEN_, GREY, LineChart, Marker, ORANGE, PALETTE, PURPLE,
@@ -20,15 +21,55 @@ fn has_target_rate(r: &RunResult) -> bool {
     r.timeline.iter().any(|p| p.target_rate.is_some())
 }
 
+/// A group of requests in the chart: its name, colour, and who is in it.
+type Group = (&'static str, RGBColor, fn(&RequestPoint) -> bool);
+
+/// Each request as a dot, coloured by how it went, when the run kept them
+/// (few requests, where per-second percentiles are noise).
+fn request_dots(r: &RunResult) -> Option<Vec<Series>> {
+    let points = r.points.as_ref().filter(|p| !p.is_empty())?;
+    let groups: [Group; 4] = [
+        ("cache hit", GREEN_, |p| {
+            p.error.is_none() && p.cache_hit == Some(true)
+        }),
+        ("cache miss", BLUE_, |p| {
+            p.error.is_none() && p.cache_hit == Some(false)
+        }),
+        ("ok", BLUE_, |p| p.error.is_none() && p.cache_hit.is_none()),
+        ("failed", RED_, |p| p.error.is_some()),
+    ];
+    Some(
+        groups
+            .into_iter()
+            .map(|(name, color, keep)| {
+                let pts = points
+                    .iter()
+                    .filter(|p| keep(p))
+                    .map(|p| (p.t_s, p.latency_ms))
+                    .collect();
+                Series::new(name, color, pts).dots()
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect(),
+    )
+}
+
+/// Whether the latency chart shows requests one by one.
+pub fn shows_requests(r: &RunResult) -> bool {
+    r.points.as_ref().is_some_and(|p| !p.is_empty())
+}
+
 pub fn latency_over_time(r: &RunResult) -> Option<Svg> {
     if r.timeline.is_empty() {
         return None;
     }
-    let mut series = vec![
-        Series::new("p50", BLUE_, tl(r, |p| p.p50_ms)).median(),
-        Series::new("p95", ORANGE, tl(r, |p| p.p95_ms)).median(),
-        Series::new("p99", RED_, tl(r, |p| p.p99_ms)).median(),
-    ];
+    let mut series = request_dots(r).unwrap_or_else(|| {
+        vec![
+            Series::new("p50", BLUE_, tl(r, |p| p.p50_ms)).median(),
+            Series::new("p95", ORANGE, tl(r, |p| p.p95_ms)).median(),
+            Series::new("p99", RED_, tl(r, |p| p.p99_ms)).median(),
+        ]
+    });
     let rate = has_target_rate(r);
     if rate {
         series.push(

@@ -216,7 +216,12 @@ pub fn latency(o: &mut String, r: &RunResult) {
         &latency_rows(r),
     );
     let window = charts::latency_window_s(r);
-    let caption = if window > 1 {
+    let caption = if charts::shows_requests(r) {
+        "Each request, at its end: its latency from its scheduled time, coloured by cache hit, \
+miss or failure, with the target rate. Per-second percentiles of so few requests would be noise; \
+runs of more than 2,000 requests show percentiles instead."
+            .to_string()
+    } else if window > 1 {
         format!(
             "Latency percentiles, measured from each request's scheduled time, with the target rate; \
 each point is the median of {window} seconds' percentiles (the run is longer than the chart is wide)."
