@@ -17,7 +17,7 @@ fn extraction(c: &mut Criterion) {
     }
     // A page of many scripts (analytics, widgets, inlined bundles): the
     // raw-text skip must stay linear in the page.
-    for scripts in [10usize, 300] {
+    for scripts in [10usize, 300, 3000] {
         let block =
             "<script>window.dataLayer=window.dataLayer||[];dataLayer.push({'event':'x'});</script>";
         let html = format!(
