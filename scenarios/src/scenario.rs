@@ -339,6 +339,9 @@ impl Scenario {
 
 impl RawScenario {
     fn validate(self, loc: &Locator<'_>, read: &FileReader<'_>) -> Result<Scenario, ScenarioError> {
+        if self.request.is_none() && self.flow.is_none() {
+            return Err(no_request(loc));
+        }
         let load = self.load.validate(loc)?;
         let timeout = match &self.load.timeout {
             None => DEFAULT_TIMEOUT,
@@ -369,13 +372,7 @@ impl RawScenario {
                     "give [request] (one request per arrival) or [[flow.steps]] (several), not both; a [request] is a one-step flow",
                 ));
             }
-            (None, None) => {
-                return Err(loc.at(
-                    0,
-                    "request",
-                    "say what to send: [request] with path = \"/api/v1/generate-article\", or [[flow.steps]] for a multi-step flow",
-                ));
-            }
+            (None, None) => return Err(no_request(loc)),
         };
         let http_version = self.load.http.as_ref().map(|v| match v {
             toml::Value::String(s) => s.clone(),
@@ -475,6 +472,15 @@ impl RawScenario {
             analysis,
         })
     }
+}
+
+/// Neither `[request]` nor `[[flow.steps]]`: the first thing to say.
+fn no_request(loc: &Locator<'_>) -> ScenarioError {
+    loc.at(
+        0,
+        "request",
+        "say what to send: [request] with path = \"/api/v1/generate-article\", or [[flow.steps]] for a multi-step flow",
+    )
 }
 
 fn parse_all(
