@@ -26,6 +26,7 @@ cd "$(dirname "$0")/.."
 PAIRS=${PAIRS:-20}
 PARALLEL=${PARALLEL:-4}
 OUT=${OUT:-$(mktemp -d -t genbench-gate-XXXXXX)}
+source bench/lib.sh
 cargo build --release -q -p genbench
 mkdir -p "$OUT"
 cp target/release/genbench "$OUT/genbench"
@@ -38,20 +39,12 @@ side() { # name [--set ...]
     "$GENBENCH" run ci --repeat 3 --out "$OUT/$name" "$@" >"$OUT/$name.log" 2>&1 || true
 }
 
-# Runs "name|args" jobs, PARALLEL at a time.
-run_all() {
-    local running=0 j
-    for j in "$@"; do
-        # shellcheck disable=SC2086
-        side ${j%%|*} ${j#*|} &
-        running=$((running + 1))
-        if [ "$running" -ge "$PARALLEL" ]; then
-            wait -n
-            running=$((running - 1))
-        fi
-    done
-    wait
+# One "name|args" job; the args split on spaces.
+side_job() {
+    # shellcheck disable=SC2086
+    side ${1%%|*} ${1#*|}
 }
+run_all() { each_parallel "$PARALLEL" side_job "$@"; }
 
 jobs_list=()
 for i in $(seq $((2 * PAIRS))); do jobs_list+=("clean-$i|"); done

@@ -18,6 +18,7 @@ RUNS=${RUNS:-20}
 PARALLEL=${PARALLEL:-8}
 DURATION=${DURATION:-10m}
 OUT=${OUT:-$(mktemp -d -t genbench-leak-XXXXXX)}
+source bench/lib.sh
 cargo build --release -q -p genbench
 mkdir -p "$OUT"
 # A copy: a rebuild while the soaks run must not change what they run.
@@ -31,18 +32,10 @@ soak() { # name bytes_per_request
         >"$OUT/$1.log" 2>&1 || true
 }
 
+soak_job() { soak "${1%%:*}" "${1##*:}"; }
 jobs_list=()
 for i in $(seq "$RUNS"); do jobs_list+=("leak-$i:728" "clean-$i:0"); done
-running=0
-for j in "${jobs_list[@]}"; do
-    soak "${j%%:*}" "${j##*:}" &
-    running=$((running + 1))
-    if [ "$running" -ge "$PARALLEL" ]; then
-        wait -n
-        running=$((running - 1))
-    fi
-done
-wait
+each_parallel "$PARALLEL" soak_job "${jobs_list[@]}"
 
 python3 - "$OUT" <<'PY'
 import json, pathlib, sys

@@ -41,3 +41,42 @@ need_debs() {
         apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
 }
+
+# Starts nginx (one worker, `return 200`) on a free loopback port, pinned
+# to core 0, with its files in directory $1, and sets URL. Needs $NGINX;
+# the caller's EXIT trap stops it by $1/nginx.pid.
+start_nginx() {
+    local dir=$1 port
+    port=$(free_port)
+    cat >"$dir/nginx.conf" <<NGINX
+worker_processes 1;
+daemon on;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  server { listen 127.0.0.1:$port; location / { return 200 "ok\n"; } }
+}
+NGINX
+    taskset -c 0 "$NGINX" -c "$dir/nginx.conf" -p "$dir"
+    URL="http://127.0.0.1:$port"
+    for _ in $(seq 50); do curl -sf "$URL/" >/dev/null && break; sleep 0.1; done
+}
+
+# Runs `FUNC ARG` for each ARG, at most MAX at a time: `each_parallel MAX
+# FUNC ARG...`; returns when all have ended.
+each_parallel() {
+    local max=$1 fn=$2 running=0 a
+    shift 2
+    for a in "$@"; do
+        "$fn" "$a" &
+        running=$((running + 1))
+        if [ "$running" -ge "$max" ]; then
+            wait -n || true
+            running=$((running - 1))
+        fi
+    done
+    wait
+}

@@ -23,22 +23,7 @@ GENBENCH=target/release/genbench
 
 OUT=$(mktemp -d)
 trap '[ -f "$OUT/nginx.pid" ] && kill "$(cat "$OUT/nginx.pid")" 2>/dev/null; rm -rf "$OUT"' EXIT
-PORT=$(free_port)
-cat >"$OUT/nginx.conf" <<NGINX
-worker_processes 1;
-daemon on;
-pid $OUT/nginx.pid;
-error_log $OUT/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  server { listen 127.0.0.1:$PORT; location / { return 200 "ok\n"; } }
-}
-NGINX
-taskset -c 0 "$NGINX" -c "$OUT/nginx.conf" -p "$OUT"
-URL="http://127.0.0.1:$PORT"
-for _ in $(seq 50); do curl -sf "$URL/" >/dev/null && break; sleep 0.1; done
+start_nginx "$OUT"
 
 for mode in none jsonl jsonl.gz jsonl.zst; do
     extra=()

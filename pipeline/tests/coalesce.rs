@@ -6,19 +6,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-async fn counter(s: &Setup, name: &str) -> f64 {
-    let text = reqwest::get(s.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name}"))
-}
-
 /// Eight requests for one topic at once: (misses, coalesced, what the
 /// answers say of the cache).
 async fn burst(coalesce: bool) -> (f64, f64, Vec<String>) {
@@ -37,8 +24,8 @@ async fn burst(coalesce: bool) -> (f64, f64, Vec<String>) {
     }
     said.sort();
     (
-        counter(&s, "genbench_pipeline_cache_misses_total").await,
-        counter(&s, "genbench_pipeline_cache_coalesced_total").await,
+        metric(&s, "genbench_pipeline_cache_misses_total").await,
+        metric(&s, "genbench_pipeline_cache_coalesced_total").await,
         said,
     )
 }

@@ -22,19 +22,6 @@ async fn get_json(s: &Setup, path: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
-async fn gauge(s: &Setup, name: &str) -> f64 {
-    let text = reqwest::get(s.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
-}
-
 #[tokio::test]
 async fn a_job_is_queued_run_and_its_article_fetched() {
     let s = setup_with("", |c| c.extra_delay_ms.llm = 150).await;
@@ -112,9 +99,9 @@ async fn a_full_queue_answers_429_with_retry_after_and_the_gauges_show_it() {
     assert_eq!(r.headers()["retry-after"], "2");
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["kind"], "queue_full");
-    assert_eq!(gauge(&s, "genbench_pipeline_jobs_queued").await, 1.0);
-    assert_eq!(gauge(&s, "genbench_pipeline_jobs_workers_busy").await, 1.0);
-    assert_eq!(gauge(&s, "genbench_pipeline_jobs_workers").await, 1.0);
+    assert_eq!(metric(&s, "genbench_pipeline_jobs_queued").await, 1.0);
+    assert_eq!(metric(&s, "genbench_pipeline_jobs_workers_busy").await, 1.0);
+    assert_eq!(metric(&s, "genbench_pipeline_jobs_workers").await, 1.0);
 }
 
 #[tokio::test]
@@ -127,5 +114,5 @@ async fn a_bad_job_is_refused_before_it_is_queued() {
         .await
         .unwrap();
     assert_eq!(r.status(), 422);
-    assert_eq!(gauge(&s, "genbench_pipeline_jobs_queued").await, 0.0);
+    assert_eq!(metric(&s, "genbench_pipeline_jobs_queued").await, 0.0);
 }

@@ -49,16 +49,7 @@ async fn leak_knob_grows_rss_and_its_absence_does_not() {
 }
 
 async fn heap_bytes(s: &Setup) -> f64 {
-    let text = reqwest::get(s.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("genbench_pipeline_heap_bytes "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("the pipeline publishes its heap in use")
+    metric(s, "genbench_pipeline_heap_bytes").await
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -92,3 +92,17 @@ pub fn server_timing(r: &reqwest::Response) -> Vec<(String, f64)> {
 pub async fn json(r: reqwest::Response) -> Value {
     r.json().await.unwrap()
 }
+
+/// The value of an unlabelled series on the pipeline's `/metrics`.
+pub async fn metric(s: &Setup, name: &str) -> f64 {
+    let text = reqwest::get(s.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
