@@ -4,12 +4,10 @@
 
 use genbench_collectors::analysis::{self, LeakInput};
 use genbench_model::{GaugeSample, GaugeSeries, RunResult, ScenarioKind};
-use genbench_scenarios::{MemorySignal, Metric, PIPELINE_HEAP_GAUGE, Scenario};
-use tokio::sync::mpsc;
+use genbench_scenarios::{MemorySignal, Metric, PIPELINE_HEAP_GAUGE, Scenario, Series, SeriesKind};
 use tokio::time::Instant;
 
-use super::sampler::{GaugeSource, Scrape as _, scrape_every_second};
-use super::{AbortOnDrop, metrics_url};
+use super::series;
 
 /// Longest window whose floor is one point of the fit. In-flight requests
 /// lift single readings; ten one-second readings hold at least one quiet
@@ -40,47 +38,55 @@ pub fn signal(s: &Scenario, embedded: bool) -> Option<MemorySignal> {
     })
 }
 
-/// A gauge being read once a second.
+/// A gauge being read once a second: a one-series `[collect.metrics]`
+/// sampling.
 pub struct Gauge {
-    source: GaugeSource,
-    readings: mpsc::UnboundedReceiver<(f64, f64)>,
-    _task: AbortOnDrop<()>,
+    gauge: String,
+    sampling: series::Sampling,
+}
+
+fn as_series(url: &str, gauge: &str) -> Series {
+    Series {
+        name: gauge.to_string(),
+        kind: SeriesKind::Gauge(gauge.to_string()),
+        url: url.to_string(),
+    }
 }
 
 impl Gauge {
-    pub fn start(url: &str, gauge: &str, target_url: &str, t0: Instant) -> Gauge {
-        let source = GaugeSource {
-            url: metrics_url(target_url, url),
+    pub fn start(url: &str, gauge: &str, target_url: &str, t0: Instant) -> Option<Gauge> {
+        let sampling = series::start(&[as_series(url, gauge)], target_url, t0)?;
+        Some(Gauge {
             gauge: gauge.to_string(),
-        };
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = scrape_every_second(source.clone(), t0, tx);
-        Gauge {
-            source,
-            readings: rx,
-            _task: AbortOnDrop(task),
-        }
+            sampling,
+        })
     }
 
-    /// Stops reading: the series so far.
-    pub fn finish(mut self) -> GaugeSeries {
-        let mut samples = Vec::new();
-        while let Ok((t_s, mib)) = self.readings.try_recv() {
-            samples.push(GaugeSample { t_s, mib });
-        }
+    /// Stops reading: the readings so far, in MiB.
+    pub fn finish(self) -> GaugeSeries {
+        let read = self
+            .sampling
+            .finish()
+            .remove(&self.gauge)
+            .unwrap_or_default();
         GaugeSeries {
-            source: format!("metrics:{}", self.source.gauge),
-            samples,
+            source: format!("metrics:{}", self.gauge),
+            samples: read
+                .samples
+                .iter()
+                .map(|p| GaugeSample {
+                    t_s: p.t_s,
+                    mib: p.value / (1024.0 * 1024.0),
+                })
+                .collect(),
         }
     }
 
     /// One reading now, to say at the start why a gauge will be missing.
     pub async fn probe(url: &str, gauge: &str, target_url: &str) -> anyhow::Result<()> {
-        let source = GaugeSource {
-            url: metrics_url(target_url, url),
-            gauge: gauge.to_string(),
-        };
-        source.read(0.0).await.map(|_| ())
+        series::probe(&as_series(url, gauge), target_url)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -211,7 +211,7 @@ impl Prepared {
         };
         let gauge = match &self.setup.memory {
             Some(MemorySignal::Metrics { url, gauge }) => {
-                Some(memory::Gauge::start(url, gauge, &self.target_url, t0))
+                memory::Gauge::start(url, gauge, &self.target_url, t0)
             }
             _ => None,
         };

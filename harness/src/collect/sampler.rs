@@ -1,7 +1,7 @@
 //! Readings taken once a second beside the load: the target's and the
 //! harness's CPU and RSS (on a thread of their own, since sysinfo blocks),
-//! and what the target publishes on `/metrics` (cache counters, a heap
-//! gauge).
+//! and the target's cache counters from `/metrics`; the scrape loop that
+//! `[collect.metrics]` shares.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -103,25 +103,6 @@ impl Scrape for CounterSource {
             hits: find(&self.hits)?,
             misses: find(&self.misses)?,
         })
-    }
-}
-
-/// A memory gauge in bytes on the target's Prometheus text.
-#[derive(Debug, Clone)]
-pub struct GaugeSource {
-    pub url: String,
-    pub gauge: String,
-}
-
-impl Scrape for GaugeSource {
-    /// (seconds into the run, MiB).
-    type Reading = (f64, f64);
-    async fn read(&self, t_s: f64) -> anyhow::Result<(f64, f64)> {
-        let body = http::get(&self.url, Duration::from_secs(5)).await?;
-        let text = String::from_utf8_lossy(&body);
-        let bytes = counter(&text, &self.gauge)
-            .ok_or_else(|| anyhow::anyhow!("{} has no gauge `{}`", self.url, self.gauge))?;
-        Ok((t_s, bytes / (1024.0 * 1024.0)))
     }
 }
 

@@ -1,5 +1,6 @@
 //! `[collect.metrics]`: the target's own series (queue depth, busy workers,
-//! a cache's hit rate) read once a second beside the load. One GET per
+//! a cache's hit rate, and the leak analysis's heap gauge) read once a
+//! second beside the load. One GET per
 //! distinct URL per second, however many series it serves: Prometheus
 //! gauges as they are, counters as their rate per second, numbers at JSON
 //! pointers in a JSON document.
@@ -13,6 +14,7 @@ use genbench_scenarios::{Series, SeriesKind};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::sampler::{Scrape, scrape_every_second};
 use super::{AbortOnDrop, http, metrics_url};
 
 /// One second's reading of one URL: each of its series' raw values (`None`
@@ -42,8 +44,11 @@ fn value(kind: &SeriesKind, body: &str) -> Option<f64> {
     }
 }
 
-impl Source {
-    async fn read(&self, t_s: f64) -> Reading {
+impl Scrape for Source {
+    type Reading = Reading;
+    /// Never an error: a failed GET or a missing series is a `None` value,
+    /// counted in `failed_reads`.
+    async fn read(&self, t_s: f64) -> anyhow::Result<Reading> {
         let body = http::get(&self.url, Duration::from_secs(5)).await.ok();
         let text = body.as_deref().map(String::from_utf8_lossy);
         let values = self
@@ -51,7 +56,7 @@ impl Source {
             .iter()
             .map(|s| text.as_deref().and_then(|t| value(&s.kind, t)))
             .collect();
-        (t_s, values)
+        Ok((t_s, values))
     }
 }
 
@@ -82,18 +87,7 @@ pub fn start(series: &[Series], target_url: &str, t0: Instant) -> Option<Samplin
     let mut tasks = Vec::new();
     for src in &sources {
         let (tx, rx) = mpsc::unbounded_channel();
-        let src = src.clone();
-        tasks.push(AbortOnDrop(tokio::spawn(async move {
-            let every = Duration::from_secs(1);
-            let mut tick = tokio::time::interval_at(t0, every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-            loop {
-                tick.tick().await;
-                if tx.send(src.read(t0.elapsed().as_secs_f64()).await).is_err() {
-                    return;
-                }
-            }
-        })));
+        tasks.push(AbortOnDrop(scrape_every_second(src.clone(), t0, tx)));
         readings.push(rx);
     }
     Some(Sampling {
@@ -101,6 +95,16 @@ pub fn start(series: &[Series], target_url: &str, t0: Instant) -> Option<Samplin
         readings,
         _tasks: tasks,
     })
+}
+
+/// One reading of `series` now: its value, or why there is none.
+pub async fn probe(series: &Series, target_url: &str) -> anyhow::Result<f64> {
+    let src = Source {
+        url: metrics_url(target_url, &series.url),
+        series: vec![series.clone()],
+    };
+    let (_, v) = src.read(0.0).await?;
+    v[0].ok_or_else(|| anyhow::anyhow!("{} has no `{}`", src.url, series.name))
 }
 
 /// A series' readings as results.json holds them: counters become the

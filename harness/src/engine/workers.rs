@@ -122,11 +122,9 @@ impl Slots {
                 slot.server_timing(),
                 slot.request_id(),
             );
+            self.records_to.get_or_insert_with(|| tx.clone());
             if self.records.len() >= RECORDS_CHUNK {
-                self.records_to.get_or_insert_with(|| tx.clone());
                 self.flush_records();
-            } else if self.records_to.is_none() {
-                self.records_to = Some(tx.clone());
             }
         }
         rec.record_gaps(slot.gaps_us());
