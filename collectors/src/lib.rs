@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod body;
 pub mod connections;
 pub mod cost;
+pub mod flows;
 pub mod host;
 pub mod llm;
 pub mod pool;

@@ -8,6 +8,7 @@ use hdrhistogram::Histogram;
 
 use crate::connections::ConnStats;
 use crate::cost::UsageTally;
+use crate::flows::{Attempt, Ended, FlowStats};
 use crate::llm::{self, LlmSample, LlmStats};
 use crate::sample::{CacheStatus, Outcome, Sample};
 use crate::stages::Stages;
@@ -74,6 +75,10 @@ pub struct Recorder {
     /// intervals), so a busy worker stops collecting points after
     /// `MAX_POINTS` and pays nothing for them from then on.
     points_seen: usize,
+    /// A flow scenario's per-step and per-flow recording.
+    pub flows: Option<Box<FlowStats>>,
+    /// Flows this worker has ended over the whole run, as `points_seen`.
+    flows_seen: usize,
 }
 
 impl Default for Recorder {
@@ -100,6 +105,8 @@ impl Default for Recorder {
             points: Vec::new(),
             points_overflowed: false,
             points_seen: 0,
+            flows: None,
+            flows_seen: 0,
         }
     }
 }
@@ -205,6 +212,31 @@ impl Recorder {
             self.points.extend_from_slice(&other.points);
         }
         self.cap_points();
+        if let Some(o) = &other.flows {
+            match &mut self.flows {
+                Some(f) => f.merge(o),
+                None => self.flows = Some(o.clone()),
+            }
+        }
+    }
+
+    fn flows_mut(&mut self) -> &mut FlowStats {
+        self.flows
+            .get_or_insert_with(|| Box::new(FlowStats::new(0)))
+    }
+
+    /// Records one request of a flow's step `step` (also record the sample
+    /// itself with [`Recorder::record`]: the run's request figures count
+    /// every step's requests).
+    pub fn record_step(&mut self, step: usize, s: &Sample, attempt: Attempt) {
+        self.flows_mut().request(step, s, attempt);
+    }
+
+    /// Records how a flow ended.
+    pub fn record_flow_end(&mut self, e: Ended) {
+        let seen = self.flows_seen;
+        self.flows_seen += 1;
+        self.flows_mut().ended(e, seen);
     }
 
     /// Past `MAX_POINTS`, points are dropped for good: the percentiles
@@ -263,6 +295,7 @@ impl Recorder {
         let mut next = Recorder {
             points_seen: seen,
             points_overflowed: over,
+            flows_seen: self.flows_seen,
             ..Recorder::default()
         };
         std::mem::swap(self, &mut next);

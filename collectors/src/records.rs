@@ -26,7 +26,15 @@ fn string(out: &mut String, s: &str) {
 /// the run's start (scheduled, sent, first byte, end), latency in ms from
 /// the scheduled instant, status or error kind, cache status, the stages
 /// its `Server-Timing` named (ms), and the target's request id.
-pub fn line(out: &mut String, worker: usize, s: &Sample, server_timing: &[u8], request_id: &[u8]) {
+/// `flow`: the flow's id and the step's name, for a flow's requests.
+pub fn line(
+    out: &mut String,
+    worker: usize,
+    s: &Sample,
+    server_timing: &[u8],
+    request_id: &[u8],
+    flow: Option<(u64, &str)>,
+) {
     let _ = write!(out, "{{\"worker\":{worker}");
     secs(out, "scheduled_s", Some(s.scheduled));
     secs(out, "sent_s", Some(s.sent));
@@ -70,7 +78,14 @@ pub fn line(out: &mut String, worker: usize, s: &Sample, server_timing: &[u8], r
         Ok(id) if !id.is_empty() => string(out, id.trim()),
         _ => out.push_str("null"),
     }
-    out.push_str(",\"flow\":null,\"step\":null}\n");
+    match flow {
+        Some((id, step)) => {
+            let _ = write!(out, ",\"flow\":{id},\"step\":");
+            string(out, step);
+            out.push_str("}\n");
+        }
+        None => out.push_str(",\"flow\":null,\"step\":null}\n"),
+    }
 }
 
 #[cfg(test)]
@@ -102,6 +117,7 @@ mod tests {
             &sample(Outcome::Ok(200)),
             b"llm;dur=12.5, total;dur=240",
             b"req-\"7\"",
+            None,
         );
         line(
             &mut out,
@@ -109,6 +125,7 @@ mod tests {
             &sample(Outcome::Error(ErrorKind::Timeout)),
             b"",
             b"",
+            Some((12, "poll \"job\"")),
         );
         let lines: Vec<serde_json::Value> = out
             .lines()
@@ -127,6 +144,11 @@ mod tests {
         let b = &lines[1];
         assert_eq!(b["error"], "timeout");
         assert!(b["status"].is_null() && b["request_id"].is_null());
+        assert!(a["flow"].is_null() && a["step"].is_null());
+        assert_eq!(
+            (&b["flow"], &b["step"]),
+            (&serde_json::json!(12), &serde_json::json!("poll \"job\""))
+        );
         assert_eq!(b["stages"], serde_json::json!({}));
     }
 }

@@ -77,6 +77,8 @@ pub fn timeline_point(
         errors: r.failed(),
         in_flight,
         cache_hit_rate: hit_rate(r.cache_hits, r.cache_misses),
+        flows_completed: r.flows.as_ref().map(|f| f.completed),
+        flows_failed: r.flows.as_ref().map(|f| f.failed_total()),
     }
 }
 

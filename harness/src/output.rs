@@ -104,6 +104,61 @@ fn usd(v: f64) -> String {
     }
 }
 
+/// A flow scenario's lines: flows, their latency and time queued, polls,
+/// each step, and what failed flows.
+fn flow_lines(o: &mut String, f: &genbench_model::FlowsResult) {
+    let _ = writeln!(
+        o,
+        "  flows       {} completed, {} failed ({:.2}%), {} unfinished; {:.1} per hour",
+        f.completed,
+        f.failed,
+        f.error_rate * 100.0,
+        f.unfinished,
+        f.per_hour
+    );
+    let _ = writeln!(o, "  flow time   {}", lat(&f.latency_ms));
+    if let Some(q) = &f.queued_ms {
+        let _ = writeln!(
+            o,
+            "  queued      p50 {}  p95 {}  max {}",
+            ms(q.p50),
+            ms(q.p95),
+            ms(q.max)
+        );
+    }
+    if let (Some(p), Some(every)) = (&f.polls_per_flow, f.poll_interval_s) {
+        let _ = writeln!(
+            o,
+            "  polls       {:.1} per flow (max {}), every {}: flows are seen done up to that late",
+            p.mean,
+            p.max,
+            ms(every * 1000.0)
+        );
+    }
+    for s in &f.steps {
+        let p95 = s.latency_ms.map_or("-".into(), |l| ms(l.p95));
+        let errors: u64 = s.errors.values().sum();
+        let _ = writeln!(
+            o,
+            "  step        {:<14} {} requests, {errors} failed, p95 {p95}",
+            s.name, s.requests
+        );
+    }
+    for x in &f.failures {
+        let seen = x
+            .example
+            .as_deref()
+            .map_or(String::new(), |e| format!(" ({e})"));
+        let _ = writeln!(
+            o,
+            "  failed      {} flows at step {}: {}{seen}",
+            x.count,
+            x.step,
+            x.kind.name()
+        );
+    }
+}
+
 /// The collectors' and analyses' lines of the summary.
 fn collected(o: &mut String, r: &RunResult) {
     if !r.stages.is_empty() {
@@ -264,6 +319,9 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
     }
     let _ = writeln!(o, "  latency     {}", lat(&r.latency_ms));
     let _ = writeln!(o, "  ttfb        {}", lat(&r.ttfb_ms));
+    if let Some(f) = &r.flows {
+        flow_lines(&mut o, f);
+    }
     llm_lines(&mut o, r);
     if let Some(c) = &r.connections {
         let _ = writeln!(o, "  connections {}", connections_line(c));

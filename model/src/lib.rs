@@ -8,10 +8,12 @@
 //! genbench crate.
 
 mod errors;
+mod flows;
 mod llm;
 mod result;
 
 pub use errors::ErrorKind;
+pub use flows::*;
 pub use llm::*;
 pub use result::*;
 

@@ -417,6 +417,12 @@ pub struct TimelinePoint {
     /// Cache hits / (hits + misses) this second; null with no cache status.
     #[serde(default)]
     pub cache_hit_rate: Option<f64>,
+    /// Flows that completed and that failed this second (flow scenarios
+    /// only; `in_flight` then counts flows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flows_completed: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flows_failed: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -456,6 +462,9 @@ pub struct Histograms {
     /// percentiles can be compared and merged from the raw recording.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stages_us: BTreeMap<String, String>,
+    /// Completed flows' latency (`flows.latency_ms`), for gates and merges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_latency_us: Option<String>,
 }
 
 /// Everything one run measured: the content of `results.json`.
@@ -521,6 +530,10 @@ pub struct RunResult {
     /// say more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points: Option<Vec<RequestPoint>>,
+    /// A `[[flow.steps]]` scenario's per-step and per-flow figures; absent
+    /// for one-request scenarios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flows: Option<crate::FlowsResult>,
     pub thresholds: Vec<ThresholdResult>,
     pub artifacts: Artifacts,
     pub histograms: Histograms,
@@ -568,6 +581,7 @@ impl RunResult {
             profile: None,
             timeline: Vec::new(),
             points: None,
+            flows: None,
             thresholds: Vec::new(),
             artifacts: Artifacts::default(),
             histograms: Histograms::default(),

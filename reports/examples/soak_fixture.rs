@@ -78,6 +78,7 @@ pub fn soak(seconds: usize) -> RunResult {
             errors: (rng.next() < 0.002) as u64,
             in_flight: (rng.next() * 12.0) as u64,
             cache_hit_rate: Some(hits as f64 / rate),
+            ..Default::default()
         });
         let warm = 40.0 * (1.0 - (-t / 120.0).exp());
         target.push(ProcessSample {

@@ -121,8 +121,15 @@ pub fn observed(expr: &str, v: Option<f64>) -> String {
     let latency =
         |m: &str| m.len() > 1 && m.starts_with('p') && m[1..].chars().all(|c| c.is_ascii_digit());
     match metric.as_str() {
-        m if latency(m) || m.strip_prefix("ttfb_").is_some_and(latency) => ms(v),
-        "error_rate" | "cache_hit_rate" => pct(v),
+        m if latency(m)
+            || ["ttfb_", "ttft_", "tpot_", "itl_", "flow_"]
+                .iter()
+                .any(|p| m.strip_prefix(p).is_some_and(latency)) =>
+        {
+            ms(v)
+        }
+        "error_rate" | "cache_hit_rate" | "flow_error_rate" => pct(v),
+        "flows_per_hour" => format!("{}/h", num(v)),
         "cost_per_article" => usd(v),
         "rss_growth" => format!("{v:+.1} MiB/h"),
         "throughput_rps" | "rps" => format!("{} req/s", num(v)),
@@ -139,6 +146,8 @@ mod observed_tests {
         assert_eq!(observed("p95 < 15s", Some(1619.97)), "1.62 s");
         assert_eq!(observed("ttfb_p99 <= 800ms", Some(12.0)), "12.0 ms");
         assert_eq!(observed("error_rate < 1%", Some(0.0)), "0.0%");
+        assert_eq!(observed("flow_p95 < 5m", Some(13885.4)), "13.89 s");
+        assert_eq!(observed("flow_error_rate < 1%", Some(0.5)), "50.0%");
         assert_eq!(
             observed("cost_per_article < $0.05", Some(0.00273)),
             "$0.00273"

@@ -2,7 +2,9 @@
 
 use crate::{Scenario, ScenarioError};
 
-pub const BUILTIN_NAMES: [&str; 6] = ["baseline", "stress", "spike", "soak", "llm", "ci"];
+pub const BUILTIN_NAMES: [&str; 7] = [
+    "baseline", "stress", "spike", "soak", "llm", "ci", "workflow",
+];
 
 fn text(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -12,6 +14,7 @@ fn text(name: &str) -> Option<&'static str> {
         "soak" => include_str!("../builtin/soak.toml"),
         "llm" => include_str!("../builtin/llm.toml"),
         "ci" => include_str!("../builtin/ci.toml"),
+        "workflow" => include_str!("../builtin/workflow.toml"),
         _ => return None,
     })
 }

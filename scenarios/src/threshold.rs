@@ -38,6 +38,12 @@ pub enum Metric {
     CostPerArticle,
     /// Target RSS slope, MiB per hour.
     RssGrowth,
+    /// A flow's latency from its start to its last answer, milliseconds.
+    Flow(LatencyStat),
+    /// Fraction of ended flows that failed, 0 to 1.
+    FlowErrorRate,
+    /// Completed flows per hour.
+    FlowsPerHour,
     /// A `[collect.metrics]` series, by [`Threshold::series`]: its
     /// largest, smallest, mean or last reading, in its own unit.
     Series(SeriesStat),
@@ -119,7 +125,7 @@ impl Threshold {
 const METRICS_HELP: &str = "metrics: p50 p90 p95 p99 p999 mean max (latency), ttfb_p50 … ttfb_max, \
 ttft_p50 …, tpot_p50 …, itl_p50 … (LLM streams), goodput, goodput_rps, output_tps, error_rate, \
 cache_hit_rate, throughput_rps, completions_rps, cost_per_article, rss_growth, \
-and max(NAME) min(NAME) mean(NAME) last(NAME) of a [collect.metrics] series";
+flow_p50 … flow_max, flow_error_rate, flows_per_hour ([[flow.steps]] scenarios), and max(NAME) min(NAME) mean(NAME) last(NAME) of a [collect.metrics] series";
 
 fn latency_stat(s: &str) -> Option<LatencyStat> {
     Some(match s {
@@ -139,7 +145,8 @@ fn metric(s: &str) -> Result<Metric, String> {
         return Ok(Metric::Latency(l));
     }
     type Timed = fn(LatencyStat) -> Metric;
-    let timed: [(&str, Timed); 4] = [
+    let timed: [(&str, Timed); 5] = [
+        ("flow_", Metric::Flow),
         ("ttfb_", Metric::Ttfb),
         ("ttft_", Metric::Ttft),
         ("tpot_", Metric::Tpot),
@@ -160,6 +167,8 @@ fn metric(s: &str) -> Result<Metric, String> {
         "output_tps" => Metric::OutputTps,
         "cost_per_article" => Metric::CostPerArticle,
         "rss_growth" => Metric::RssGrowth,
+        "flow_error_rate" => Metric::FlowErrorRate,
+        "flows_per_hour" => Metric::FlowsPerHour,
         _ => return Err(format!("unknown metric `{s}`; {METRICS_HELP}")),
     })
 }
@@ -203,13 +212,16 @@ fn value(m: Metric, s: &str) -> Result<f64, String> {
         | Metric::Ttfb(_)
         | Metric::Ttft(_)
         | Metric::Tpot(_)
-        | Metric::Itl(_) => parse_duration(s)
+        | Metric::Itl(_)
+        | Metric::Flow(_) => parse_duration(s)
             .map(|d| d.as_secs_f64() * 1e3)
             .map_err(|e| format!("a latency threshold needs a duration: {e}")),
-        Metric::ErrorRate | Metric::CacheHitRate | Metric::Goodput => match s.strip_suffix('%') {
-            Some(p) => number(p, "a percentage like 1%").map(|v| v / 100.0),
-            None => number(s, "a fraction like 0.01 or a percentage like 1%"),
-        },
+        Metric::ErrorRate | Metric::CacheHitRate | Metric::Goodput | Metric::FlowErrorRate => {
+            match s.strip_suffix('%') {
+                Some(p) => number(p, "a percentage like 1%").map(|v| v / 100.0),
+                None => number(s, "a fraction like 0.01 or a percentage like 1%"),
+            }
+        }
         Metric::ThroughputRps | Metric::CompletionsRps | Metric::GoodputRps => number(
             s.trim_end_matches("rps").trim_end_matches("/s"),
             "a rate like 50 or 50/s",
@@ -220,6 +232,10 @@ fn value(m: Metric, s: &str) -> Result<f64, String> {
         ),
         Metric::CostPerArticle => number(s.trim_start_matches('$'), "a price like $0.05"),
         Metric::Series(_) => number(s, "a number in the series' own unit"),
+        Metric::FlowsPerHour => number(
+            s.trim_end_matches("/h").trim_end_matches("per hour").trim(),
+            "a rate like 50 or 50/h",
+        ),
         Metric::RssGrowth => {
             let v = s
                 .strip_suffix("MiB/h")
@@ -286,6 +302,18 @@ mod tests {
         let t = parse_threshold("output_tps >= 1500 tokens/s").unwrap();
         assert_eq!((t.metric, t.value), (Metric::OutputTps, 1500.0));
         assert_eq!(parse_threshold("completions_rps > 9").unwrap().value, 9.0);
+        let t = parse_threshold("flow_p95 < 5m").unwrap();
+        assert_eq!(
+            (t.metric, t.value),
+            (Metric::Flow(LatencyStat::P95), 300_000.0)
+        );
+        let t = parse_threshold("flow_error_rate < 1%").unwrap();
+        assert_eq!((t.metric, t.value), (Metric::FlowErrorRate, 0.01));
+        let t = parse_threshold("flows_per_hour > 50/h").unwrap();
+        assert_eq!(
+            (t.metric, t.op, t.value),
+            (Metric::FlowsPerHour, Op::Gt, 50.0)
+        );
     }
 
     #[test]

@@ -107,7 +107,12 @@ fn scale_peak(stages: &mut [Stage], peak: f64) {
 /// references). An unset variable is a usage error naming it, unless the
 /// reference has a default; against an external target, a default used is
 /// warned about (a mock's placeholder key would fail there).
-fn resolve_request(t: &RequestTemplate, external: bool) -> Result<RequestTemplate, Exit> {
+/// `key`: where the template sits in the file (`request`, `flow.steps[2]`).
+fn resolve_request(
+    t: &RequestTemplate,
+    key: &str,
+    external: bool,
+) -> Result<RequestTemplate, Exit> {
     let unset = std::cell::RefCell::new(std::collections::BTreeSet::new());
     let lookup = |name: &str| {
         let v = process_env(name);
@@ -118,10 +123,10 @@ fn resolve_request(t: &RequestTemplate, external: bool) -> Result<RequestTemplat
     };
     let mut t = t.clone();
     for (k, v) in t.headers.iter_mut() {
-        *v = resolve_env(v, &format!("request.headers.{k}"), &lookup).map_err(Exit::usage)?;
+        *v = resolve_env(v, &format!("{key}.headers.{k}"), &lookup).map_err(Exit::usage)?;
     }
     if let Some(b) = t.body.as_mut() {
-        *b = resolve_env(b, "request.body", &lookup).map_err(Exit::usage)?;
+        *b = resolve_env(b, &format!("{key}.body"), &lookup).map_err(Exit::usage)?;
     }
     if external {
         for name in unset.into_inner() {
@@ -142,14 +147,6 @@ pub fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Exit::usage(anyhow!(e)))?;
     let mut scenario = load_scenario(&args.scenario, &overrides)?;
-    if let Some(f) = &scenario.flow {
-        return Err(Exit::usage(anyhow!(
-            "{}: its {} [[flow.steps]] validate, but this genbench cannot drive flows yet; \
-give the scenario a [request] to run it",
-            args.scenario,
-            f.steps.len()
-        )));
-    }
     apply_overrides(&mut scenario, opts)?;
     let mock_time_scale = opts
         .mock_time_scale
@@ -194,7 +191,18 @@ pipeline; with --target, configure your own service and drop them"
         ))
     });
     let external = matches!(target, TargetChoice::External { .. });
-    let request = resolve_request(&scenario.request, external)?;
+    let request = resolve_request(&scenario.request, "request", external)?;
+    let steps = match &scenario.flow {
+        Some(f) => f
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                resolve_request(&st.request, &format!("flow.steps[{}]", i + 1), external)
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
     let net = Net {
         http: scenario.http,
         verify: match (&opts.ca_cert, opts.insecure) {
@@ -215,6 +223,7 @@ pipeline; with --target, configure your own service and drop them"
             workers,
             net,
             request,
+            steps,
             records: args.records.clone(),
             profile: match opts.profile {
                 ProfileArg::Auto => ProfileMode::Auto,

@@ -37,7 +37,7 @@ async fn fetch(url: &str) -> anyhow::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(16 * 1024);
     let head = loop {
         if let Some(h) =
-            parse_head(&buf, "", "", false).map_err(|_| anyhow!("not an HTTP response"))?
+            parse_head(&buf, "", "", &[], false).map_err(|_| anyhow!("not an HTTP response"))?
         {
             break h;
         }

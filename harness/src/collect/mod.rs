@@ -302,7 +302,11 @@ impl Collecting {
     }
 
     async fn fill_cost(&mut self, r: &mut RunResult, total: &Recorder) {
-        let articles = total.ok;
+        // A flow makes one article however many requests it sends.
+        let articles = match &total.flows {
+            Some(f) => f.completed,
+            None => total.ok,
+        };
         if let (Some(url), Some(before)) = (&self.setup.ledger, self.ledger_before.take()) {
             match (before, cost::read_ledger(url).await) {
                 (Ok(before), Ok(after)) => {

@@ -24,6 +24,8 @@ pub struct Aggregator {
     pending: BTreeMap<u64, Pending>,
     pub total: Recorder,
     pub timeline: Vec<TimelinePoint>,
+    /// A flow run: every second says how many flows ended, zero included.
+    flows: bool,
 }
 
 impl Aggregator {
@@ -34,7 +36,14 @@ impl Aggregator {
             pending: BTreeMap::new(),
             total: Recorder::default(),
             timeline: Vec::new(),
+            flows: false,
         }
+    }
+
+    /// Counts flows in each second (a `[[flow.steps]]` run).
+    pub fn with_flows(mut self, flows: bool) -> Self {
+        self.flows = flows;
+        self
     }
 
     /// Adds a report; returns the intervals it completed, each as its
@@ -60,13 +69,18 @@ impl Aggregator {
     fn point(&self, k: u64, p: &Pending) -> TimelinePoint {
         let t_s = (k + 1) as f64 * INTERVAL.as_secs_f64();
         let mid = INTERVAL.mul_f64(k as f64 + 0.5);
-        timeline_point(
+        let mut pt = timeline_point(
             t_s,
             INTERVAL.as_secs_f64(),
             &p.rec,
             Some(target_at(&self.stages, mid)),
             p.in_flight,
-        )
+        );
+        if self.flows {
+            pt.flows_completed.get_or_insert(0);
+            pt.flows_failed.get_or_insert(0);
+        }
+        pt
     }
 
     /// Emits what is left (the final, partial intervals).

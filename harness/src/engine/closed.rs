@@ -16,9 +16,7 @@ use genbench_scenarios::{Stage, target_at};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::requests::RequestFactory;
-use super::sender::{Sender, Slot};
-use super::workers::{self, INTERVAL, IntervalReport, Slots, WorkerCtx};
+use super::workers::{self, INTERVAL, IntervalReport, Slots, Work, WorkerCtx, go};
 
 /// How often a worker re-reads the user target during ramps.
 const RAMP_CHECK: Duration = Duration::from_millis(50);
@@ -65,31 +63,24 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
     let mut ramp = tokio::time::interval(RAMP_CHECK);
     let drain_deadline = end + plan.drain;
     let run_length = end - t0;
-    // Starts one user iteration: think (unless first), then send.
-    let launch =
-        |think: bool, rng: &mut Rng, mut slot: Slot, inflight: &mut FuturesUnordered<_>| {
-            let s = cx.sender.clone();
-            cx.factory.render_into(rng, slot.request_mut());
-            let pause = if think {
-                plan.think_time
-            } else {
-                Duration::ZERO
-            };
-            inflight.push(async move {
-                // A zero sleep still waits for the timer wheel's next tick (up
-                // to 1 ms): users with no think time must not pay it.
-                if !pause.is_zero() {
-                    tokio::time::sleep(pause).await;
-                }
-                // Latency counts from the send: a user never sends while waiting.
-                s.send(None, slot).await
-            });
+    let mut started = 0u64;
+    // Starts one user iteration: think (unless first), then send. Latency
+    // counts from the send: a user never sends while waiting.
+    let mut launch = |think: bool, rng: &mut Rng, slots: &mut Slots| {
+        let pause = if think {
+            plan.think_time
+        } else {
+            Duration::ZERO
         };
+        let id = cx.flow_id(started);
+        started += 1;
+        go(cx.work.begin(id, rng, slots.take(), None, pause))
+    };
     loop {
         let now = Instant::now();
         let want = if now < end { my_users(now - t0) } else { 0 };
         while active < want && take_send(budget) {
-            launch(false, &mut rng, slots.take(), &mut inflight);
+            inflight.push(launch(false, &mut rng, &mut slots));
             active += 1;
         }
         if inflight.is_empty() && (now >= end || budget.load(Ordering::Relaxed) == 0) {
@@ -102,12 +93,17 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
                 cx.report(k, &mut rec, inflight.len());
                 k += 1;
             }
-            Some((sample, slot)) = inflight.next(), if !inflight.is_empty() => {
-                slots.finish(sample, slot, &cx.sender, &mut rec);
+            Some(done) = inflight.next(), if !inflight.is_empty() => {
                 // The answer's end time is "now", without reading the clock.
-                let still_wanted = sample.end < run_length && active <= my_users(sample.end);
+                let end = done.sample.end;
+                if let Some(l) = cx.work.finish(done, &mut slots, &mut rec) {
+                    // The same iteration goes on: a flow's next request.
+                    inflight.push(go(l));
+                    continue;
+                }
+                let still_wanted = end < run_length && active <= my_users(end);
                 if still_wanted && take_send(budget) {
-                    launch(true, &mut rng, slots.take(), &mut inflight);
+                    inflight.push(launch(true, &mut rng, &mut slots));
                 } else {
                     active -= 1;
                 }
@@ -122,8 +118,7 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
 /// Starts the workers; reports arrive on the returned channel until all end.
 pub fn start(
     plan: ClosedPlan,
-    factory: RequestFactory,
-    sender: Sender,
+    work: Work,
     t0: Instant,
     stop: watch::Receiver<bool>,
 ) -> mpsc::UnboundedReceiver<IntervalReport> {
@@ -132,5 +127,5 @@ pub fn start(
         budget: AtomicU64::new(plan.max_requests),
         plan,
     };
-    workers::spawn(shared, workers, factory, sender, t0, stop, worker)
+    workers::spawn(shared, workers, work, t0, stop, worker)
 }

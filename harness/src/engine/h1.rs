@@ -127,7 +127,13 @@ pub struct Head {
     pub location: Option<(usize, usize)>,
     /// Where the request id header's value lies (`request_id_header`).
     pub request_id: Option<(usize, usize)>,
+    /// Where each of the `captured` headers' values lies, in their order.
+    pub captured: [Option<(usize, usize)>; MAX_CAPTURED],
 }
+
+/// Most headers a sender captures by name (a flow step's `Retry-After` and
+/// the headers it extracts).
+pub const MAX_CAPTURED: usize = 8;
 
 /// The response is not HTTP/1.x as a client can read it.
 #[derive(Debug, PartialEq, Eq)]
@@ -139,6 +145,7 @@ pub fn parse_head(
     buf: &[u8],
     cache_header: &str,
     request_id_header: &str,
+    captured: &[String],
     no_body: bool,
 ) -> Result<Option<Head>, BadResponse> {
     let mut offset = 0;
@@ -168,6 +175,7 @@ pub fn parse_head(
             server_timing: None,
             location: None,
             request_id: None,
+            captured: [None; MAX_CAPTURED],
         };
         let mut length = None;
         let mut chunked = false;
@@ -199,6 +207,11 @@ pub fn parse_head(
                 && h.name.eq_ignore_ascii_case(request_id_header)
             {
                 head.request_id = Some(span(buf, v));
+            }
+            if let Some(i) = captured.iter().position(|c| h.name.eq_ignore_ascii_case(c))
+                && i < MAX_CAPTURED
+            {
+                head.captured[i] = Some(span(buf, v));
             }
         }
         head.framing = if no_body || status == 204 || status == 304 {
@@ -363,7 +376,7 @@ mod tests {
     use super::*;
 
     fn head(raw: &str) -> Head {
-        parse_head(raw.as_bytes(), "x-cache", "", false)
+        parse_head(raw.as_bytes(), "x-cache", "", &[], false)
             .unwrap()
             .unwrap()
     }
@@ -427,6 +440,7 @@ mod tests {
             b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n",
             "x-cache",
             "",
+            &[],
             true,
         )
         .unwrap()
@@ -437,23 +451,40 @@ mod tests {
     #[test]
     fn the_request_id_header_is_found_by_its_configured_name() {
         let raw = b"HTTP/1.1 200 OK\r\nX-Trace-Id: abc-1\r\ncontent-length: 0\r\n\r\n";
-        let h = parse_head(raw, "x-cache", "x-trace-id", false)
+        let h = parse_head(raw, "x-cache", "x-trace-id", &[], false)
             .unwrap()
             .unwrap();
         let (a, b) = h.request_id.unwrap();
         assert_eq!(&raw[a..b], b"abc-1");
-        let h = parse_head(raw, "x-cache", "", false).unwrap().unwrap();
+        let h = parse_head(raw, "x-cache", "", &[], false).unwrap().unwrap();
         assert_eq!(h.request_id, None);
+    }
+
+    #[test]
+    fn captured_headers_are_found_in_their_order() {
+        let raw = b"HTTP/1.1 202 Accepted\r\nLocation: /jobs/7\r\nretry-after: 2\r\n\r\n";
+        let names = [
+            "Retry-After".to_string(),
+            "x-none".into(),
+            "location".into(),
+        ];
+        let h = parse_head(raw, "x-cache", "", &names, false)
+            .unwrap()
+            .unwrap();
+        let got = |i: usize| h.captured[i].map(|(a, b)| &raw[a..b]);
+        assert_eq!(got(0), Some(&b"2"[..]));
+        assert_eq!(got(1), None);
+        assert_eq!(got(2), Some(&b"/jobs/7"[..]));
     }
 
     #[test]
     fn partial_and_broken_heads() {
         assert_eq!(
-            parse_head(b"HTTP/1.1 200 OK\r\ncontent-le", "x-cache", "", false),
+            parse_head(b"HTTP/1.1 200 OK\r\ncontent-le", "x-cache", "", &[], false),
             Ok(None)
         );
         assert_eq!(
-            parse_head(b"SSH-2.0-OpenSSH\r\n\r\n", "x-cache", "", false),
+            parse_head(b"SSH-2.0-OpenSSH\r\n\r\n", "x-cache", "", &[], false),
             Err(BadResponse)
         );
         assert_eq!(
@@ -461,13 +492,17 @@ mod tests {
                 b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n",
                 "x-cache",
                 "",
+                &[],
                 false
             ),
             Err(BadResponse)
         );
         let mut huge = b"HTTP/1.1 200 OK\r\nx: ".to_vec();
         huge.resize(MAX_HEAD_BYTES + 10, b'a');
-        assert_eq!(parse_head(&huge, "x-cache", "", false), Err(BadResponse));
+        assert_eq!(
+            parse_head(&huge, "x-cache", "", &[], false),
+            Err(BadResponse)
+        );
     }
 
     #[test]

@@ -89,13 +89,20 @@ async fn once(
         server_timing,
         location,
         request_id,
+        captured,
         body,
         ..
     } = slot;
     conn.write_all(write).await.map_err(|_| Fail::Stale)?;
     read.clear();
     let head = loop {
-        match parse_head(read, &s.cache_header, &s.request_id_header, s.head.no_body) {
+        match parse_head(
+            read,
+            &s.cache_header,
+            &s.request_id_header,
+            &s.captured,
+            s.head.no_body,
+        ) {
             Ok(Some(h)) => break h,
             Ok(None) => {}
             Err(_) => return Err(Fail::Kind(ErrorKind::Invalid)),
@@ -119,6 +126,13 @@ async fn once(
     if let Some((a, b)) = head.request_id {
         request_id.extend_from_slice(&read[a..b]);
     }
+    keep_captured(captured, s.captured.len(), |i| {
+        head.captured
+            .get(i)
+            .copied()
+            .flatten()
+            .map(|(a, b)| &read[a..b])
+    });
     body.clear();
     let es = head.event_stream;
     let mut clock = Chunks::new(s, es, sample, gaps_us, marks);
@@ -183,4 +197,19 @@ async fn fill<R: AsyncRead + Unpin>(conn: &mut R, buf: &mut Vec<u8>) -> std::io:
         buf.reserve(16 * 1024);
     }
     conn.read_buf(buf).await
+}
+
+/// Fills `out` with `n` captured header values, as `value(i)` finds them.
+pub(super) fn keep_captured<'a>(
+    out: &mut Vec<Vec<u8>>,
+    n: usize,
+    value: impl Fn(usize) -> Option<&'a [u8]>,
+) {
+    out.resize_with(n, Vec::new);
+    for (i, v) in out.iter_mut().enumerate() {
+        v.clear();
+        if let Some(x) = value(i) {
+            v.extend_from_slice(x);
+        }
+    }
 }

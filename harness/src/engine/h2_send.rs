@@ -169,6 +169,9 @@ impl H2Pool {
         {
             slot.request_id.extend_from_slice(v);
         }
+        super::h1_send::keep_captured(&mut slot.captured, s.captured.len(), |i| {
+            header(&s.captured[i])
+        });
         let event_stream = header("content-type")
             .is_some_and(|v| v.len() >= 17 && v[..17].eq_ignore_ascii_case(b"text/event-stream"));
         slot.body.clear();

@@ -5,6 +5,7 @@
 pub mod aggregate;
 pub mod clock;
 pub mod closed;
+pub mod flow;
 pub mod h1;
 mod h1_send;
 mod h2_send;

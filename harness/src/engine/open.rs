@@ -17,10 +17,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::clock::Pacer;
-use super::requests::RequestFactory;
 use super::schedule::Schedule;
-use super::sender::Sender;
-use super::workers::{self, INTERVAL, IntervalReport, Slots, WorkerCtx};
+use super::workers::{self, INTERVAL, IntervalReport, Slots, Work, WorkerCtx, go};
 
 pub struct OpenPlan {
     pub stages: Vec<Stage>,
@@ -28,7 +26,8 @@ pub struct OpenPlan {
     pub seed: u64,
     pub max_requests: u64,
     pub workers: usize,
-    /// Requests still unanswered this long after the last send are abandoned.
+    /// Requests (or flows) still unanswered this long after the last start
+    /// are abandoned.
     pub drain: Duration,
 }
 
@@ -45,7 +44,7 @@ async fn worker(plan: Arc<OpenPlan>, mut cx: WorkerCtx) {
     let mut rec = Recorder::default();
     let mut slots = Slots::for_worker(cx.id);
     let mut next = sched.next();
-    let mut k = 0u64;
+    let (mut k, mut started) = (0u64, 0u64);
     let mut tick = tokio::time::interval_at(t0 + INTERVAL, INTERVAL);
     let mut drain_deadline: Option<Instant> = None;
     let mut pacer = Pacer::new();
@@ -64,15 +63,17 @@ async fn worker(plan: Arc<OpenPlan>, mut cx: WorkerCtx) {
                 cx.report(k, &mut rec, inflight.len());
                 k += 1;
             }
-            Some((sample, slot)) = inflight.next(), if !inflight.is_empty() => {
-                slots.finish(sample, slot, &cx.sender, &mut rec);
+            Some(done) = inflight.next(), if !inflight.is_empty() => {
+                if let Some(l) = cx.work.finish(done, &mut slots, &mut rec) {
+                    inflight.push(go(l));
+                }
             }
             _ = pacer.sleep_until(send_at.unwrap_or_else(Instant::now)), if send_at.is_some() => {
                 let scheduled = next.unwrap_or_default();
-                let s = cx.sender.clone();
-                let mut slot = slots.take();
-                cx.factory.render_into(&mut rng, slot.request_mut());
-                inflight.push(async move { s.send(Some(scheduled), slot).await });
+                let id = cx.flow_id(started);
+                let l = cx.work.begin(id, &mut rng, slots.take(), Some(scheduled), Duration::ZERO);
+                started += 1;
+                inflight.push(go(l));
                 next = sched.next();
             }
             _ = tokio::time::sleep_until(drain_deadline.unwrap_or_else(Instant::now)), if drain_deadline.is_some() => break,
@@ -84,11 +85,10 @@ async fn worker(plan: Arc<OpenPlan>, mut cx: WorkerCtx) {
 /// Starts the workers; reports arrive on the returned channel until all end.
 pub fn start(
     plan: OpenPlan,
-    factory: RequestFactory,
-    sender: Sender,
+    work: Work,
     t0: Instant,
     stop: watch::Receiver<bool>,
 ) -> mpsc::UnboundedReceiver<IntervalReport> {
     let workers = plan.workers;
-    workers::spawn(plan, workers, factory, sender, t0, stop, worker)
+    workers::spawn(plan, workers, work, t0, stop, worker)
 }

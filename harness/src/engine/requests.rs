@@ -133,9 +133,8 @@ pub struct Rendered {
 /// Renders requests from a validated template and its datasets.
 #[derive(Debug, Clone)]
 pub struct RequestFactory {
-    template: RequestTemplate,
-    datasets: Vec<Drawn>,
-    body_escape: Escape,
+    template: Template,
+    draws: Draws,
 }
 
 /// A dataset the template uses: one draw picks a row, which gives every
@@ -148,8 +147,15 @@ struct Drawn {
     sampler: Sampler,
 }
 
-impl RequestFactory {
-    pub fn new(template: &RequestTemplate, datasets: &BTreeMap<String, Dataset>) -> Self {
+/// The datasets a set of variables comes from. A flow draws its rows once
+/// and renders every step from them, so a topic stays one topic.
+#[derive(Debug, Clone, Default)]
+pub struct Draws {
+    datasets: Vec<Drawn>,
+}
+
+impl Draws {
+    pub fn new(variables: &[String], datasets: &BTreeMap<String, Dataset>) -> Self {
         let datasets = datasets
             .values()
             .filter_map(|d| {
@@ -157,7 +163,7 @@ impl RequestFactory {
                     .columns
                     .iter()
                     .enumerate()
-                    .filter(|(_, c)| template.variables.contains(c))
+                    .filter(|(_, c)| variables.contains(c))
                     .map(|(i, c)| (c.clone(), i))
                     .collect();
                 (!used.is_empty()).then(|| Drawn {
@@ -167,18 +173,86 @@ impl RequestFactory {
                 })
             })
             .collect();
-        let json = template
+        Draws { datasets }
+    }
+
+    /// One row of each dataset, into `rows` (cleared first).
+    pub fn draw(&self, rng: &mut Rng, rows: &mut Vec<usize>) {
+        rows.clear();
+        rows.extend(self.datasets.iter().map(|d| d.sampler.draw(rng)));
+    }
+
+    /// The variables' values in the drawn `rows`, added to `out`.
+    pub fn values<'a>(&'a self, rows: &[usize], out: &mut BTreeMap<&'a str, &'a str>) {
+        for (d, r) in self.datasets.iter().zip(rows) {
+            let row = &d.rows[*r];
+            for (name, i) in &d.used {
+                out.insert(name, &row[*i]);
+            }
+        }
+    }
+}
+
+/// A template's path and body, with how its body escapes values.
+#[derive(Debug, Clone)]
+pub struct Template {
+    path: String,
+    body: Option<String>,
+    body_escape: Escape,
+}
+
+impl Template {
+    pub fn new(t: &RequestTemplate) -> Self {
+        let json = t
             .headers
             .iter()
             .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v.contains("json"))
-            || template
-                .body
+            || t.body
                 .as_deref()
                 .is_some_and(|b| b.trim_start().starts_with('{'));
-        RequestFactory {
-            template: template.clone(),
-            datasets,
+        Template {
+            path: t.path.clone(),
+            body: t.body.clone(),
             body_escape: if json { Escape::Json } else { Escape::Raw },
+        }
+    }
+
+    /// Renders with `values` into `out`, reusing its strings. A path that
+    /// starts with a placeholder takes that value as it is: it is a path
+    /// an earlier step was given (`Location`), not a segment to escape.
+    pub fn render_into(&self, values: &BTreeMap<&str, &str>, out: &mut Rendered) {
+        match self
+            .path
+            .strip_prefix("{{")
+            .and_then(|r| r.split_once("}}"))
+        {
+            Some((var, rest)) => {
+                let mut tail = String::new();
+                render(rest, values, Escape::Url, &mut tail);
+                out.path.clear();
+                out.path
+                    .push_str(values.get(var.trim()).copied().unwrap_or(""));
+                out.path.push_str(&tail);
+            }
+            None => render(&self.path, values, Escape::Url, &mut out.path),
+        }
+        match self.body.as_deref() {
+            Some(b) => render(
+                b,
+                values,
+                self.body_escape,
+                out.body.get_or_insert_default(),
+            ),
+            None => out.body = None,
+        }
+    }
+}
+
+impl RequestFactory {
+    pub fn new(template: &RequestTemplate, datasets: &BTreeMap<String, Dataset>) -> Self {
+        RequestFactory {
+            template: Template::new(template),
+            draws: Draws::new(&template.variables, datasets),
         }
     }
 
@@ -191,22 +265,13 @@ impl RequestFactory {
     /// Draws the next request into `out`, reusing its strings.
     pub fn render_into(&self, rng: &mut Rng, out: &mut Rendered) {
         let mut values: BTreeMap<&str, &str> = BTreeMap::new();
-        for d in &self.datasets {
+        for d in &self.draws.datasets {
             let row = &d.rows[d.sampler.draw(rng)];
             for (name, i) in &d.used {
                 values.insert(name, &row[*i]);
             }
         }
-        render(&self.template.path, &values, Escape::Url, &mut out.path);
-        match self.template.body.as_deref() {
-            Some(b) => render(
-                b,
-                &values,
-                self.body_escape,
-                out.body.get_or_insert_default(),
-            ),
-            None => out.body = None,
-        }
+        self.template.render_into(&values, out);
     }
 }
 

@@ -56,6 +56,8 @@ pub struct Sender {
     /// The response header that carries the target's request id, kept for
     /// `--records` ("" for none).
     pub(super) request_id_header: String,
+    /// Response headers kept by name for the caller ([`Slot::captured`]).
+    pub(super) captured: Vec<String>,
     /// Where finished requests' records go (`--records`).
     records: Option<tokio::sync::mpsc::UnboundedSender<String>>,
     /// Time chunk gaps on every response, not only `text/event-stream` ones.
@@ -66,6 +68,9 @@ pub struct Sender {
     checks: Checks,
     follow_redirects: u32,
     capture_body: bool,
+    /// Bodies are kept whatever inspection and checks need (a flow step
+    /// extracts from them).
+    keep_all_bodies: bool,
     /// The scenario's `[slo]`: each request is judged against it.
     objectives: Option<Objectives>,
     pub(super) t0: Instant,
@@ -95,6 +100,8 @@ pub struct Slot {
     pub(super) server_timing: Vec<u8>,
     pub(super) location: Vec<u8>,
     pub(super) request_id: Vec<u8>,
+    /// The sender's captured headers' values, in its order (empty: absent).
+    pub(super) captured: Vec<Vec<u8>>,
     pub(super) body: Vec<u8>,
     /// Set while following a redirect: the path to ask for instead.
     pub(super) redirect: Option<String>,
@@ -131,6 +138,15 @@ impl Slot {
         &self.request_id
     }
 
+    /// The last response's value of the sender's `i`-th captured header
+    /// ([`Sender::with_captured`]), if it sent one.
+    pub fn captured(&self, i: usize) -> Option<&[u8]> {
+        self.captured
+            .get(i)
+            .map(Vec::as_slice)
+            .filter(|v| !v.is_empty())
+    }
+
     /// The last response's body, if the sender keeps bodies.
     pub fn body(&self) -> &[u8] {
         &self.body
@@ -151,6 +167,7 @@ impl Slot {
         self.marks.clear();
         self.server_timing.clear();
         self.location.clear();
+        self.captured.iter_mut().for_each(Vec::clear);
         self.body.clear();
         self.redirect = None;
         self.conn_event = None;
@@ -225,12 +242,14 @@ impl Sender {
             timeout,
             cache_header: "x-cache".into(),
             request_id_header: "x-request-id".into(),
+            captured: Vec::new(),
             records: None,
             stream: false,
             inspect: Inspect::default(),
             checks: Checks::default(),
             follow_redirects: 0,
             capture_body: false,
+            keep_all_bodies: false,
             objectives: None,
             t0,
         };
@@ -333,6 +352,20 @@ impl Sender {
         self
     }
 
+    /// Keeps these response headers' values on each slot (at most
+    /// [`MAX_CAPTURED`](super::h1::MAX_CAPTURED); more are not read).
+    pub fn with_captured(mut self, names: Vec<String>) -> Self {
+        self.captured = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+        self
+    }
+
+    /// Keeps every response's body (up to [`MAX_BODY_BYTES`]) on its slot.
+    pub fn with_bodies(mut self) -> Self {
+        self.capture_body = true;
+        self.keep_all_bodies = true;
+        self
+    }
+
     pub fn records(&self) -> Option<&tokio::sync::mpsc::UnboundedSender<String>> {
         self.records.as_ref()
     }
@@ -346,7 +379,8 @@ impl Sender {
     /// for the worker to inspect; otherwise bodies are counted and dropped.
     pub fn with_inspect(mut self, inspect: Inspect) -> Self {
         self.inspect = inspect;
-        self.capture_body = self.inspect.needs_body() || self.checks.need_body();
+        self.capture_body =
+            self.keep_all_bodies || self.inspect.needs_body() || self.checks.need_body();
         self
     }
 
@@ -355,7 +389,8 @@ impl Sender {
     pub fn with_checks(mut self, checks: Checks, follow_redirects: u32) -> Self {
         self.checks = checks;
         self.follow_redirects = follow_redirects;
-        self.capture_body = self.inspect.needs_body() || self.checks.need_body();
+        self.capture_body =
+            self.keep_all_bodies || self.inspect.needs_body() || self.checks.need_body();
         self
     }
 
@@ -367,6 +402,31 @@ impl Sender {
 
     pub fn objectives(&self) -> Option<&Objectives> {
         self.objectives.as_ref()
+    }
+
+    /// The request timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// A `Location` (or any URL the target gave) as the path a later
+    /// request asks for: the target's origin and base path taken off, so
+    /// it is not sent twice. Anything else is kept as given.
+    pub fn path_on_target(&self, url: &str) -> String {
+        let Some(path) = same_origin_path(&self.target, url) else {
+            return url.to_string();
+        };
+        let base = self.target.base_path.as_str();
+        match path.strip_prefix(base) {
+            Some(rest) if !base.is_empty() && (rest.is_empty() || rest.starts_with(['/', '?'])) => {
+                if rest.is_empty() {
+                    "/".to_string()
+                } else {
+                    rest.to_string()
+                }
+            }
+            _ => path,
+        }
     }
 
     pub fn inspect(&self) -> &Inspect {
@@ -588,5 +648,32 @@ mod tests {
         assert_eq!(p("//evil.example.com/x"), None);
         assert_eq!(p("https://api.example.com.evil/x"), None);
         assert_eq!(p("/a b"), None);
+    }
+
+    #[test]
+    fn paths_on_the_target_lose_its_origin_and_base_path() {
+        let s = |url| {
+            Sender::new(
+                url,
+                "GET",
+                &BTreeMap::new(),
+                Duration::from_secs(1),
+                Instant::now(),
+            )
+            .unwrap()
+        };
+        let (plain, based) = (s("http://127.0.0.1:9"), s("http://127.0.0.1:9/v1"));
+        assert_eq!(plain.path_on_target("/jobs/1"), "/jobs/1");
+        assert_eq!(plain.path_on_target("http://127.0.0.1:9/jobs/1"), "/jobs/1");
+        assert_eq!(
+            based.path_on_target("http://127.0.0.1:9/v1/jobs/1"),
+            "/jobs/1"
+        );
+        assert_eq!(based.path_on_target("/v1/jobs/1?x=2"), "/jobs/1?x=2");
+        assert_eq!(based.path_on_target("/v10/jobs"), "/v10/jobs");
+        assert_eq!(
+            plain.path_on_target("https://elsewhere/jobs/1"),
+            "https://elsewhere/jobs/1"
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! What the open and closed models' workers share: the per-interval report,
-//! a worker's context, how a total splits across workers, and spawning them.
+//! a worker's context, what each arrival or user iteration runs (one
+//! request, or a flow's steps: [`Work`]), how a total splits across
+//! workers, and spawning them.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,6 +11,9 @@ use genbench_collectors::{Recorder, Sample};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use genbench_mock::rng::Rng;
+
+use super::flow::{FlowPlan, FlowRun};
 use super::llm::{self, Scratch};
 use super::requests::RequestFactory;
 use super::sender::{Sender, Slot};
@@ -25,12 +30,102 @@ pub struct IntervalReport {
     pub in_flight: u64,
 }
 
+/// What one arrival (open model) or user iteration (closed model) runs.
+pub enum Work {
+    /// One request from the scenario's `[request]`.
+    Request {
+        factory: RequestFactory,
+        sender: Arc<Sender>,
+    },
+    /// A `[[flow.steps]]` flow, one request at a time.
+    Flow(FlowPlan),
+}
+
+/// A request to send: after `pause`, on `sender`, with the flow it belongs
+/// to (if any) travelling with it.
+pub struct Launch {
+    pub sender: Arc<Sender>,
+    pub pause: Duration,
+    pub scheduled: Option<Duration>,
+    pub slot: Slot,
+    pub flow: Option<Box<FlowRun>>,
+}
+
+/// A sent request's measurement, with what it carried.
+pub struct Done {
+    pub sample: Sample,
+    slot: Slot,
+    flow: Option<Box<FlowRun>>,
+}
+
+/// Sends a launch: every request in flight is one of these futures.
+pub async fn go(l: Launch) -> Done {
+    // A zero sleep still waits for the timer wheel's next tick (up to
+    // 1 ms): requests with no pause must not pay it.
+    if !l.pause.is_zero() {
+        tokio::time::sleep(l.pause).await;
+    }
+    let (sample, slot) = l.sender.send(l.scheduled, l.slot).await;
+    Done {
+        sample,
+        slot,
+        flow: l.flow,
+    }
+}
+
+impl Work {
+    /// The first request of a new iteration, scheduled at `scheduled`
+    /// (`None`: sent when its pause ends). `flow_id`: unique in the run
+    /// ([`WorkerCtx::flow_id`]).
+    pub fn begin(
+        &self,
+        flow_id: u64,
+        rng: &mut Rng,
+        mut slot: Slot,
+        scheduled: Option<Duration>,
+        pause: Duration,
+    ) -> Launch {
+        match self {
+            Work::Request { factory, sender } => {
+                factory.render_into(rng, slot.request_mut());
+                Launch {
+                    sender: sender.clone(),
+                    pause,
+                    scheduled,
+                    slot,
+                    flow: None,
+                }
+            }
+            Work::Flow(plan) => plan.begin(flow_id, rng, slot, scheduled, pause),
+        }
+    }
+
+    /// Records a finished request; the iteration's next request, if it has
+    /// one (a flow's next step or poll).
+    pub fn finish(&self, d: Done, slots: &mut Slots, rec: &mut Recorder) -> Option<Launch> {
+        match self {
+            Work::Request { sender, .. } => {
+                slots.finish(d.sample, d.slot, sender, rec, None);
+                None
+            }
+            // Every request a flow sends carries it (see `FlowPlan::begin`).
+            Work::Flow(plan) => {
+                let run = d.flow?;
+                plan.advance(run, d.sample, d.slot, slots, rec)
+            }
+        }
+    }
+
+    pub fn is_flow(&self) -> bool {
+        matches!(self, Work::Flow(_))
+    }
+}
+
 /// Everything a worker needs besides its model's plan.
 pub struct WorkerCtx {
     pub id: usize,
     pub workers: usize,
-    pub factory: Arc<RequestFactory>,
-    pub sender: Arc<Sender>,
+    pub work: Arc<Work>,
     pub t0: Instant,
     pub stop: watch::Receiver<bool>,
     reports: mpsc::UnboundedSender<IntervalReport>,
@@ -47,6 +142,11 @@ impl WorkerCtx {
             rec,
             in_flight: in_flight as u64,
         });
+    }
+
+    /// The id of this worker's `n`-th flow: unique across workers.
+    pub fn flow_id(&self, n: u64) -> u64 {
+        n * self.workers as u64 + self.id as u64
     }
 
     /// This worker's part of `total` (requests, users): an even split.
@@ -102,7 +202,14 @@ impl Slots {
     /// Records a finished request into `rec` (with its stages, chunk gaps,
     /// what its body says, its LLM stream's figures and whether it met the
     /// objectives) and keeps its slot for the next request.
-    pub fn finish(&mut self, mut sample: Sample, slot: Slot, sender: &Sender, rec: &mut Recorder) {
+    pub fn finish(
+        &mut self,
+        mut sample: Sample,
+        slot: Slot,
+        sender: &Sender,
+        rec: &mut Recorder,
+        flow: Option<(u64, &str)>,
+    ) {
         if sample.ok() {
             rec.stages.record(slot.server_timing());
             sender.inspect().apply(&mut sample, slot.body(), rec);
@@ -121,6 +228,7 @@ impl Slots {
                 &sample,
                 slot.server_timing(),
                 slot.request_id(),
+                flow,
             );
             self.records_to.get_or_insert_with(|| tx.clone());
             if self.records.len() >= RECORDS_CHUNK {
@@ -147,8 +255,7 @@ pub fn share(total: u64, id: usize, workers: usize) -> u64 {
 pub fn spawn<P, F, Fut>(
     plan: P,
     workers: usize,
-    factory: RequestFactory,
-    sender: Sender,
+    work: Work,
     t0: Instant,
     stop: watch::Receiver<bool>,
     run: F,
@@ -159,14 +266,13 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let (tx, rx) = mpsc::unbounded_channel();
-    let (plan, factory, sender) = (Arc::new(plan), Arc::new(factory), Arc::new(sender));
+    let (plan, work) = (Arc::new(plan), Arc::new(work));
     let workers = workers.max(1);
     for id in 0..workers {
         let cx = WorkerCtx {
             id,
             workers,
-            factory: factory.clone(),
-            sender: sender.clone(),
+            work: work.clone(),
             t0,
             stop: stop.clone(),
             reports: tx.clone(),

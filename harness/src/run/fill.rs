@@ -66,6 +66,22 @@ pub fn fill(
     r.histograms.itl_us = encode_histogram(&t.llm.itl_us);
 }
 
+/// A flow scenario's `flows` section: `names` of its steps, its shortest
+/// poll interval; flows in flight when the run ended count as unfinished.
+pub fn flows(
+    r: &mut RunResult,
+    agg: &Aggregator,
+    names: &[String],
+    poll_interval: Option<Duration>,
+    duration: Duration,
+) {
+    let unfinished = agg.timeline.last().map_or(0, |p| p.in_flight);
+    let empty = genbench_collectors::flows::FlowStats::new(names.len());
+    let f = agg.total.flows.as_deref().unwrap_or(&empty);
+    r.flows = Some(f.result(names, duration, unfinished, poll_interval));
+    r.histograms.flow_latency_us = encode_histogram(&f.latency_us);
+}
+
 /// The requests that met every objective, when the scenario has any.
 pub fn goodput(
     r: &mut RunResult,

@@ -20,6 +20,13 @@ fn observe(t: &Threshold, r: &RunResult) -> Option<f64> {
         Metric::ThroughputRps => Some(r.throughput_rps),
         Metric::CostPerArticle => r.cost.as_ref().and_then(|c| c.per_article_usd),
         Metric::RssGrowth => r.leak.as_ref().map(|l| l.slope_mib_per_h),
+        Metric::Flow(l) => r.flows.as_ref()?.latency_ms.as_ref().map(|s| l.of(s)),
+        Metric::FlowErrorRate => r
+            .flows
+            .as_ref()
+            .filter(|f| f.ended > 0)
+            .map(|f| f.error_rate),
+        Metric::FlowsPerHour => r.flows.as_ref().map(|f| f.per_hour),
         Metric::Series(stat) => {
             let s = r.series.get(t.series.as_deref()?)?;
             match stat {

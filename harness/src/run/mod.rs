@@ -25,10 +25,11 @@ use crate::collect::profile::{self, ProfileMode, ProfilePlan};
 use crate::collect::{Collecting, Setup};
 use crate::engine::aggregate::Aggregator;
 use crate::engine::closed::{self, ClosedPlan};
+use crate::engine::flow::FlowPlan;
 use crate::engine::open::{self, OpenPlan};
 use crate::engine::requests::RequestFactory;
 use crate::engine::sender::{Net, Sender};
-use crate::engine::workers::IntervalReport;
+use crate::engine::workers::{IntervalReport, Work};
 use crate::net::tls::Verify;
 use crate::target::Embedded;
 use crate::timefmt::rfc3339;
@@ -68,6 +69,9 @@ pub struct RunConfig {
     /// The scenario's request with `${env:NAME}` resolved: sent, never
     /// written (`scenario.request` keeps the references).
     pub request: RequestTemplate,
+    /// A flow's step requests, likewise resolved, in step order (empty
+    /// without `[[flow.steps]]`).
+    pub steps: Vec<RequestTemplate>,
     /// `--records FILE`: one JSON line per request.
     pub records: Option<std::path::PathBuf>,
 }
@@ -181,25 +185,38 @@ async fn start_target(
     }
 }
 
+/// A sender of template `t` to `url`, as the run's settings say.
+fn configure(
+    cfg: &RunConfig,
+    url: &str,
+    setup: &Setup,
+    t: &RequestTemplate,
+    timeout: std::time::Duration,
+    net: &Net,
+) -> anyhow::Result<Sender> {
+    let sender = Sender::new(url, &t.method, &t.headers, timeout, Instant::now())
+        // Errors quote nothing of the resolved URL or headers but names.
+        .and_then(|s| s.with_net(net))?
+        .with_stream(t.stream)
+        .with_cache_header(setup.cache_header())
+        .with_request_id_header(&cfg.scenario.collect.request_id_header)
+        .with_inspect(setup.inspect())
+        .with_checks(t.checks.clone(), t.follow_redirects)
+        .with_objectives(Some(cfg.scenario.objectives));
+    Ok(sender)
+}
+
 /// The sender for `url`, with the protocol settled (ALPN for `auto` over
 /// TLS) before the clock starts.
 async fn build_sender(cfg: &RunConfig, url: &str, setup: &Setup) -> anyhow::Result<Sender> {
-    let t = &cfg.request;
-    let sender = Sender::new(
+    let sender = configure(
+        cfg,
         url,
-        &t.method,
-        &t.headers,
+        setup,
+        &cfg.request,
         cfg.scenario.timeout,
-        Instant::now(),
-    )
-    // Errors quote nothing of the resolved URL or headers but names.
-    .and_then(|s| s.with_net(&cfg.net))?
-    .with_stream(t.stream)
-    .with_cache_header(setup.cache_header())
-    .with_request_id_header(&cfg.scenario.collect.request_id_header)
-    .with_inspect(setup.inspect())
-    .with_checks(t.checks.clone(), t.follow_redirects)
-    .with_objectives(Some(cfg.scenario.objectives));
+        &cfg.net,
+    )?;
     if sender.is_tls() && cfg.net.verify == Verify::Insecure {
         eprintln!(
             "warning: --insecure: the target's TLS certificate is not verified (recorded in results.json)"
@@ -208,17 +225,64 @@ async fn build_sender(cfg: &RunConfig, url: &str, setup: &Setup) -> anyhow::Resu
     Ok(sender.negotiate().await)
 }
 
+/// Each flow step's sender, speaking what `main` settled on and writing
+/// records where it does; none without a flow.
+fn step_senders(
+    cfg: &RunConfig,
+    url: &str,
+    setup: &Setup,
+    main: &Sender,
+) -> anyhow::Result<Vec<Sender>> {
+    let Some(flow) = &cfg.scenario.flow else {
+        return Ok(Vec::new());
+    };
+    let mut net = cfg.net.clone();
+    net.http.version = match main.protocol() {
+        "h2" => genbench_scenarios::HttpVersion::Http2,
+        _ => genbench_scenarios::HttpVersion::Http1,
+    };
+    let mut senders = Vec::new();
+    for (i, (step, t)) in flow.steps.iter().zip(&cfg.steps).enumerate() {
+        let timeout = step.timeout.unwrap_or(cfg.scenario.timeout);
+        let mut s = configure(cfg, url, setup, t, timeout, &net)
+            .with_context(|| format!("flow step \"{}\"", step.name))?;
+        if let Some(tx) = main.records() {
+            s = s.with_records(tx.clone());
+        }
+        senders.push(FlowPlan::step_sender(flow, i, s));
+    }
+    Ok(senders)
+}
+
+/// What each arrival or user runs, timed from `t0`.
+fn work(cfg: &RunConfig, sender: Sender, steps: Vec<Sender>, t0: Instant) -> Work {
+    let s = &cfg.scenario;
+    match &s.flow {
+        Some(flow) => {
+            let steps = steps.into_iter().map(|x| x.with_t0(t0)).collect();
+            Work::Flow(FlowPlan::new(flow, &cfg.steps, &s.datasets, steps))
+        }
+        None => Work::Request {
+            factory: RequestFactory::new(&cfg.request, &s.datasets),
+            sender: std::sync::Arc::new(sender.with_t0(t0)),
+        },
+    }
+}
+
 /// Starts the scenario's load model; reports arrive until every worker ends.
 fn start_load(
     cfg: &RunConfig,
-    sender: Sender,
+    work: Work,
     t0: Instant,
     stop: watch::Receiver<bool>,
 ) -> tokio::sync::mpsc::UnboundedReceiver<IntervalReport> {
     let s = &cfg.scenario;
-    let factory = RequestFactory::new(&cfg.request, &s.datasets);
     let stages = s.load.stages().to_vec();
-    let (seed, max_requests, workers, drain) = (cfg.seed, s.max_requests, cfg.workers, s.timeout);
+    let drain = match &work {
+        Work::Flow(plan) => plan.longest(s.timeout),
+        Work::Request { .. } => s.timeout,
+    };
+    let (seed, max_requests, workers) = (cfg.seed, s.max_requests, cfg.workers);
     match &s.load {
         Load::Open { arrivals, .. } => {
             let plan = OpenPlan {
@@ -229,7 +293,7 @@ fn start_load(
                 workers,
                 drain,
             };
-            open::start(plan, factory, sender, t0, stop)
+            open::start(plan, work, t0, stop)
         }
         Load::Closed { think_time, .. } => {
             let plan = ClosedPlan {
@@ -240,7 +304,7 @@ fn start_load(
                 workers,
                 drain,
             };
-            closed::start(plan, factory, sender, t0, stop)
+            closed::start(plan, work, t0, stop)
         }
     }
 }
@@ -254,7 +318,8 @@ async fn aggregate(
     started: SystemTime,
 ) -> anyhow::Result<Aggregator> {
     let s = &cfg.scenario;
-    let mut agg = Aggregator::new(cfg.workers, s.load.stages().to_vec());
+    let mut agg =
+        Aggregator::new(cfg.workers, s.load.stages().to_vec()).with_flows(s.flow.is_some());
     let total_s = s.duration().as_secs_f64();
     let mut hlog = hlog::IntervalLog::create(&cfg.out_dir.join(hlog::INTERVAL_LOG), started)?;
     while let Some(r) = reports.recv().await {
@@ -301,6 +366,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         }
         None => None,
     };
+    let steps = step_senders(&cfg, &url, &setup, &sender)?;
     let (protocol, tls) = (
         sender.protocol(),
         sender.is_tls().then_some(&cfg.net.verify),
@@ -311,7 +377,12 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     let started = SystemTime::now();
     let t0 = Instant::now();
     let mut collecting = collecting.start(target.pid, &cfg.out_dir, t0);
-    let reports = start_load(&cfg, sender.with_t0(t0), t0, stop.clone());
+    let work = work(&cfg, sender, steps, t0);
+    let flow_names = match &work {
+        Work::Flow(plan) => Some((plan.names(), plan.poll_interval())),
+        Work::Request { .. } => None,
+    };
+    let reports = start_load(&cfg, work, t0, stop.clone());
     let agg = aggregate(&cfg, reports, &mut collecting, started).await?;
     let duration = t0.elapsed();
     // Every worker has ended, so every records sender is gone.
@@ -346,6 +417,9 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     fill::fill(&mut r, &agg, duration, s.duration(), open);
     fill::goodput(&mut r, &agg, &s.objectives, duration, s.duration());
     fill::checks(&mut r, &agg, &s.request.checks);
+    if let Some((names, poll)) = &flow_names {
+        fill::flows(&mut r, &agg, names, *poll, duration);
+    }
     r.connections = Some(connections(&agg, protocol, tls));
     collecting
         .finish(&mut r, &agg.total, s, &cfg.out_dir, stopped)

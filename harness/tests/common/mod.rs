@@ -10,6 +10,7 @@ use genbench::engine::closed::{self, ClosedPlan};
 use genbench::engine::open::{OpenPlan, start};
 use genbench::engine::requests::RequestFactory;
 use genbench::engine::sender::Sender;
+use genbench::engine::workers::Work;
 use genbench_scenarios::{Arrivals, Dataset, Repeat, RequestTemplate, parse_shorthand};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -104,7 +105,7 @@ pub async fn run(url: &str, path: &str, body: &str, stages: &str, t0: Instant) -
     };
     let sender = Sender::new(url, "POST", &t.headers, Duration::from_secs(10), t0).unwrap();
     let (_stop_tx, stop) = watch::channel(false);
-    let rx = start(plan, RequestFactory::new(&t, &d), sender, t0, stop);
+    let rx = start(plan, request_work(&t, &d, sender), t0, stop);
     aggregate(rx, stages).await
 }
 
@@ -133,12 +134,20 @@ pub async fn run_closed_capped(
     };
     let sender = Sender::new(url, "POST", &t.headers, Duration::from_secs(10), t0).unwrap();
     let (_stop_tx, stop) = watch::channel(false);
-    let rx = closed::start(plan, RequestFactory::new(&t, &d), sender, t0, stop);
+    let rx = closed::start(plan, request_work(&t, &d, sender), t0, stop);
     aggregate(rx, stages).await
 }
 
+/// One request per arrival or iteration, from `t`.
+pub fn request_work(t: &RequestTemplate, d: &BTreeMap<String, Dataset>, sender: Sender) -> Work {
+    Work::Request {
+        factory: RequestFactory::new(t, d),
+        sender: std::sync::Arc::new(sender),
+    }
+}
+
 /// Merges the two test workers' reports until they end.
-async fn aggregate(
+pub async fn aggregate(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<genbench::engine::workers::IntervalReport>,
     stages: Vec<genbench_scenarios::Stage>,
 ) -> Aggregator {

@@ -3,6 +3,7 @@
 mod analyses;
 mod charts;
 mod flamegraph;
+mod flows;
 mod llm;
 pub mod page;
 mod resources;
@@ -23,6 +24,7 @@ pub fn report(r: &RunResult, flamegraph_svg: Option<&[u8]>) -> Vec<u8> {
     sections::summary_cards(&mut o, r);
     sections::thresholds(&mut o, r);
     sections::latency(&mut o, r);
+    flows::flows(&mut o, r);
     llm::llm(&mut o, r);
     sections::throughput(&mut o, r);
     series::series(&mut o, r);
