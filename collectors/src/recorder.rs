@@ -75,6 +75,9 @@ pub struct Recorder {
     /// intervals), so a busy worker stops collecting points after
     /// `MAX_POINTS` and pays nothing for them from then on.
     points_seen: usize,
+    /// Hits and misses of each `[collect.caches.NAME]` read from responses,
+    /// by the cache's index.
+    pub named_caches: Vec<[u64; 2]>,
     /// A flow scenario's per-step and per-flow recording.
     pub flows: Option<Box<FlowStats>>,
     /// Flows this worker has ended over the whole run, as `points_seen`.
@@ -105,6 +108,7 @@ impl Default for Recorder {
             points: Vec::new(),
             points_overflowed: false,
             points_seen: 0,
+            named_caches: Vec::new(),
             flows: None,
             flows_seen: 0,
         }
@@ -212,11 +216,29 @@ impl Recorder {
             self.points.extend_from_slice(&other.points);
         }
         self.cap_points();
+        if self.named_caches.len() < other.named_caches.len() {
+            self.named_caches.resize(other.named_caches.len(), [0, 0]);
+        }
+        for (a, b) in self.named_caches.iter_mut().zip(&other.named_caches) {
+            a[0] += b[0];
+            a[1] += b[1];
+        }
         if let Some(o) = &other.flows {
             match &mut self.flows {
                 Some(f) => f.merge(o),
                 None => self.flows = Some(o.clone()),
             }
+        }
+    }
+
+    /// Counts a hit or miss of named cache `i`.
+    pub fn record_named_cache(&mut self, i: usize, status: CacheStatus) {
+        if self.named_caches.len() <= i {
+            self.named_caches.resize(i + 1, [0, 0]);
+        }
+        match status {
+            CacheStatus::Hit => self.named_caches[i][0] += 1,
+            CacheStatus::Miss => self.named_caches[i][1] += 1,
         }
     }
 

@@ -339,6 +339,16 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
             c.source
         );
     }
+    for (name, c) in &r.caches {
+        let _ = writeln!(
+            o,
+            "  cache       {name}: hit rate {:.1}% ({} hits, {} misses, {})",
+            c.hit_rate.unwrap_or(0.0) * 100.0,
+            c.hits,
+            c.misses,
+            c.source
+        );
+    }
     collected(&mut o, r);
     for t in &r.thresholds {
         let seen = genbench_reports::threshold_value(&t.expr, t.observed);

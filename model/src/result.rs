@@ -513,6 +513,10 @@ pub struct RunResult {
     pub goodput: Option<crate::Goodput>,
     pub errors: Errors,
     pub cache: Option<CacheStats>,
+    /// `[collect.caches.NAME]`: each named cache's hits and misses, by name
+    /// (no latency split: a response can hit one cache and miss another).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub caches: BTreeMap<String, CacheStats>,
     pub stages: BTreeMap<String, StageSummaryMs>,
     pub cost: Option<Cost>,
     pub process: Processes,
@@ -571,6 +575,7 @@ impl RunResult {
             goodput: None,
             errors: Errors::default(),
             cache: None,
+            caches: BTreeMap::new(),
             stages: BTreeMap::new(),
             cost: None,
             process: Processes::default(),

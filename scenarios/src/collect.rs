@@ -61,6 +61,10 @@ pub struct CostConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Collect {
     pub cache: CacheSource,
+    /// `[collect.caches.NAME]`: further caches (a script cache, an audio
+    /// cache), each with its own source and hit rate.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub caches: BTreeMap<String, CacheSource>,
     pub cost: CostConfig,
     /// The response header with the target's request id, for `--records`.
     pub request_id_header: String,
@@ -223,6 +227,19 @@ pub(crate) struct RawCollect {
     request_id_header: Option<String>,
     #[serde(default)]
     metrics: Option<Spanned<BTreeMap<String, RawSeries>>>,
+    #[serde(default)]
+    caches: Option<Spanned<BTreeMap<String, Spanned<RawCache>>>>,
+}
+
+/// Most `[collect.caches.NAME]` tables: each header-read cache is a
+/// header the engine keeps from every response.
+pub const MAX_NAMED_CACHES: usize = 8;
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -321,7 +338,8 @@ fn http_url(u: String, key: &str) -> Result<String, (String, String)> {
 pub(crate) type Invalid = (String, String);
 
 impl RawCache {
-    fn validate(self) -> Result<CacheSource, Invalid> {
+    /// `key`: where the table is (`collect.cache`, `collect.caches.NAME`).
+    fn validate(self, key: &str) -> Result<CacheSource, Invalid> {
         let metrics_keys = self.metrics.is_some() || self.hits.is_some() || self.misses.is_some();
         let source = match self.source.as_deref() {
             Some(s) => s.to_string(),
@@ -331,7 +349,7 @@ impl RawCache {
         };
         let stray = |k: &str, want: &str| {
             Err((
-                format!("collect.cache.{k}"),
+                format!("{key}.{k}"),
                 format!("`{k}` belongs to source = \"{want}\", but source is \"{source}\""),
             ))
         };
@@ -346,7 +364,7 @@ impl RawCache {
                 let header = self.header.unwrap_or_else(|| DEFAULT_CACHE_HEADER.into());
                 if header.is_empty() || header.contains([' ', ':', '\r', '\n']) {
                     return Err((
-                        "collect.cache.header".into(),
+                        format!("{key}.header"),
                         format!("`{header}` is not a header name, e.g. \"X-Cache\""),
                     ));
                 }
@@ -358,7 +376,7 @@ impl RawCache {
                 }
                 let p = self.pointer.unwrap_or_else(|| "/cache".into());
                 Ok(CacheSource::Json {
-                    pointer: pointer(p, "collect.cache.pointer")?,
+                    pointer: pointer(p, &format!("{key}.pointer"))?,
                 })
             }
             "metrics" => {
@@ -368,7 +386,7 @@ impl RawCache {
                 let metrics = self.metrics.unwrap_or_else(|| "/metrics".into());
                 if !metrics.starts_with('/') && !metrics.starts_with("http://") {
                     return Err((
-                        "collect.cache.metrics".into(),
+                        format!("{key}.metrics"),
                         format!(
                             "`{metrics}`: give a path on the target (\"/metrics\") or an http:// URL"
                         ),
@@ -382,7 +400,7 @@ impl RawCache {
                             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
                     {
                         return Err((
-                            format!("collect.cache.{k}"),
+                            format!("{key}.{k}"),
                             format!("`{v}` is not a Prometheus metric name"),
                         ));
                     }
@@ -399,7 +417,7 @@ impl RawCache {
                 })
             }
             other => Err((
-                "collect.cache.source".into(),
+                format!("{key}.source"),
                 format!("unknown cache source `{other}`: use \"header\", \"json\" or \"metrics\""),
             )),
         }
@@ -462,7 +480,35 @@ impl RawCollect {
     /// Errors come with the offset of the table they are in.
     pub(crate) fn validate(self) -> Result<Collect, (usize, Invalid)> {
         let (at, cache) = located(self.cache);
-        let cache = cache.validate().map_err(|e| (at, e))?;
+        let cache = cache.validate("collect.cache").map_err(|e| (at, e))?;
+        let mut caches = BTreeMap::new();
+        let (at, raw) = located(self.caches);
+        if raw.len() > MAX_NAMED_CACHES {
+            return Err((
+                at,
+                (
+                    "collect.caches".into(),
+                    format!(
+                        "at most {MAX_NAMED_CACHES} named caches; {} are given",
+                        raw.len()
+                    ),
+                ),
+            ));
+        }
+        for (name, c) in raw {
+            if !valid_name(&name) {
+                return Err((
+                    at,
+                    (
+                        format!("collect.caches.{name}"),
+                        format!("`{name}`: a cache's name is letters, digits, `_` and `-`"),
+                    ),
+                ));
+            }
+            let key = format!("collect.caches.{name}");
+            let at = c.span().start;
+            caches.insert(name, c.into_inner().validate(&key).map_err(|e| (at, e))?);
+        }
         let (at, cost) = located(self.cost);
         let cost = cost.validate().map_err(|e| (at, e))?;
         let request_id_header = match self.request_id_header {
@@ -486,6 +532,7 @@ impl RawCollect {
             .map_err(|e| (at, e))?;
         Ok(Collect {
             cache,
+            caches,
             cost,
             request_id_header,
             series,
@@ -540,7 +587,11 @@ mod tests {
     use super::*;
 
     fn cache(t: &str) -> Result<CacheSource, Invalid> {
-        toml::from_str::<RawCache>(t).unwrap().validate()
+        named_cache("collect.cache", t)
+    }
+
+    fn named_cache(key: &str, t: &str) -> Result<CacheSource, Invalid> {
+        toml::from_str::<RawCache>(t).unwrap().validate(key)
     }
 
     #[test]
@@ -583,6 +634,8 @@ mod tests {
         assert_eq!(k, "collect.cache.source");
         let (k, _) = cache("hits = \"has space\"").unwrap_err();
         assert_eq!(k, "collect.cache.hits");
+        let (k, _) = named_cache("collect.caches.audio", "source = \"nope\"").unwrap_err();
+        assert_eq!(k, "collect.caches.audio.source");
     }
 
     #[test]

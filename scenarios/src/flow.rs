@@ -16,6 +16,10 @@ use crate::error::{Locator, ScenarioError};
 use crate::request::{RawChecks, RawRequest, RequestTemplate, Within};
 use crate::scenario::{Dataset, FileReader};
 
+/// Most values one step extracts from response headers (each is a header
+/// the engine keeps from every answer of the step).
+pub const MAX_HEADER_EXTRACTS: usize = 8;
+
 /// Longest a poll may wait between requests.
 const MAX_POLL_EVERY: Duration = Duration::from_secs(600);
 
@@ -371,6 +375,24 @@ impl RawFlow {
                     var: var.clone(),
                     from,
                 });
+            }
+            let headers = extract
+                .iter()
+                .filter(|e| matches!(e.from, ExtractFrom::Header(_)))
+                .count();
+            if headers > MAX_HEADER_EXTRACTS {
+                let at = raw
+                    .extract
+                    .values()
+                    .next()
+                    .map_or(start, |v| v.span().start);
+                return Err(named(loc.at(
+                    at,
+                    &format!("{key}.extract"),
+                    format!(
+                        "{headers} values from headers; a step reads at most {MAX_HEADER_EXTRACTS}"
+                    ),
+                )));
             }
             for e in &extract {
                 if !extracted.contains(&e.var) {

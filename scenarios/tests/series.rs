@@ -1,8 +1,9 @@
-//! `[collect.metrics]`: series of the target's own, and thresholds on them.
+//! `[collect.metrics]`: series of the target's own, and thresholds on them;
+//! `[collect.caches.NAME]`: named caches.
 
 use std::path::Path;
 
-use genbench_scenarios::{Metric, Scenario, ScenarioError, SeriesKind, SeriesStat};
+use genbench_scenarios::{CacheSource, Metric, Scenario, ScenarioError, SeriesKind, SeriesStat};
 
 fn parse(extra: &str, thresholds: &str) -> Result<Scenario, ScenarioError> {
     let text = format!(
@@ -66,4 +67,36 @@ fn mistakes_name_the_key_and_the_fix() {
     assert!(e.message.contains("one of gauge"), "{e}");
     let e = parse("[collect.metrics]\n\"bad name\" = \"a\"\n", "").unwrap_err();
     assert!(e.message.contains("letters, digits"), "{e}");
+}
+
+#[test]
+fn named_caches_each_validate_with_their_own_key() {
+    let head =
+        "name = \"c\"\n[load]\nmodel = \"open\"\nstages = \"1,1s\"\n[request]\npath = \"/\"\n";
+    let ok = format!(
+        "{head}[collect.caches.script]\nheader = \"X-Script-Cache\"\n[collect.caches.audio]\npointer = \"/tts/cache\"\n[collect.caches.pages]\nhits = \"page_hits_total\"\nmisses = \"page_misses_total\"\n"
+    );
+    let s = Scenario::parse(&ok, "c.toml", Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+    let c = &s.collect.caches;
+    assert_eq!(
+        c["script"],
+        CacheSource::Header {
+            header: "X-Script-Cache".into()
+        }
+    );
+    assert_eq!(
+        c["audio"],
+        CacheSource::Json {
+            pointer: "/tts/cache".into()
+        }
+    );
+    assert!(matches!(&c["pages"], CacheSource::Metrics { hits, .. } if hits == "page_hits_total"));
+    let bad = format!("{head}[collect.caches.audio]\n\nsource = \"redis\"\n");
+    let e = Scenario::parse(&bad, "c.toml", Path::new(".")).unwrap_err();
+    assert_eq!(e.key, "collect.caches.audio.source", "{e}");
+    assert!(e.to_string().contains("c.toml:7"), "{e}");
+    assert!(
+        e.message.contains("\"header\", \"json\" or \"metrics\""),
+        "{e}"
+    );
 }

@@ -3,6 +3,7 @@
 //! and folded into the result when it ends.
 
 pub mod analyze;
+pub mod caches;
 pub mod cost;
 pub mod http;
 pub mod memory;
@@ -18,17 +19,18 @@ use genbench_collectors::cost::{PriceTable, Spend};
 use genbench_collectors::summary::{hit_rate, latency_ms};
 use genbench_model::{CacheStats, RunResult, ScenarioKind, TimelinePoint};
 use genbench_scenarios::{CacheSource, MemorySignal, Scenario};
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::engine::inspect::{Inspect, UsageFields};
+use crate::engine::inspect::{Inspect, NamedRead, UsageFields};
 use profile::ProfilePlan;
-use sampler::{CounterReading, CounterSource, ProcessSampler, Scrape as _};
+use sampler::{CounterReading, CounterSource, ProcessSampler};
 
 /// What to collect, decided before anything runs.
 pub struct Setup {
     pub cache: CacheSource,
+    /// `[collect.caches.NAME]`.
+    pub caches: std::collections::BTreeMap<String, CacheSource>,
     /// The mock whose ledger is read (its LLM URL), if the target uses one.
     pub ledger: Option<String>,
     /// Otherwise usage from responses, priced with this table.
@@ -58,6 +60,7 @@ impl Setup {
         });
         Setup {
             cache: s.collect.cache.clone(),
+            caches: s.collect.caches.clone(),
             memory: memory::signal(s, mock_llm.is_some()),
             series: s.collect.series.clone(),
             ledger,
@@ -74,6 +77,17 @@ impl Setup {
                 _ => None,
             },
             usage: self.usage.as_ref().map(|(f, _)| f.clone()),
+            caches: self
+                .caches
+                .values()
+                .map(|c| match c {
+                    CacheSource::Header { header } => {
+                        NamedRead::Header(header.to_ascii_lowercase())
+                    }
+                    CacheSource::Json { pointer } => NamedRead::Json(pointer.clone()),
+                    CacheSource::Metrics { .. } => NamedRead::None,
+                })
+                .collect(),
         }
     }
 
@@ -88,7 +102,7 @@ impl Setup {
 
 /// Aborts a background task when dropped, so no early return leaves one
 /// running.
-struct AbortOnDrop<T>(JoinHandle<T>);
+pub(crate) struct AbortOnDrop<T>(pub(crate) JoinHandle<T>);
 
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
@@ -100,7 +114,8 @@ impl<T> Drop for AbortOnDrop<T> {
 pub struct Collecting {
     setup: Setup,
     processes: Option<ProcessSampler>,
-    counters: Option<Counters>,
+    counters: Option<caches::Counters>,
+    named: caches::Named,
     ledger_before: Option<anyhow::Result<Spend>>,
     profiler: Option<AbortOnDrop<Result<Vec<u8>, genbench_collectors::profile::ProfileError>>>,
     gauge: Option<memory::Gauge>,
@@ -108,27 +123,12 @@ pub struct Collecting {
     windows: WindowSet,
 }
 
-struct Counters {
-    source: CounterSource,
-    first: CounterReading,
-    readings: mpsc::UnboundedReceiver<CounterReading>,
-    _task: AbortOnDrop<()>,
-}
-
-/// The metrics URL: a path on the target, or absolute.
-fn metrics_url(target_url: &str, metrics: &str) -> String {
-    if metrics.starts_with("http://") {
-        metrics.to_string()
-    } else {
-        format!("{}{metrics}", target_url.trim_end_matches('/'))
-    }
-}
-
 /// Collection with its "before" readings taken, about to start.
 pub struct Prepared {
     setup: Setup,
     target_url: String,
     counters: Option<(CounterSource, CounterReading)>,
+    named: Vec<(String, (CounterSource, CounterReading))>,
     ledger_before: Option<anyhow::Result<Spend>>,
     windows: WindowSet,
 }
@@ -142,29 +142,8 @@ impl Collecting {
             eprintln!("warning: the leak analysis falls back to RSS: {e:#}");
             setup.memory = Some(MemorySignal::Rss);
         }
-        let counters = match &setup.cache {
-            CacheSource::Metrics {
-                metrics,
-                hits,
-                misses,
-            } => {
-                let source = CounterSource {
-                    url: metrics_url(target_url, metrics),
-                    hits: hits.clone(),
-                    misses: misses.clone(),
-                };
-                match source.read(0.0).await {
-                    Ok(first) => Some((source, first)),
-                    Err(e) => {
-                        eprintln!(
-                            "warning: no cache hit rate: cannot read the cache counters: {e:#}"
-                        );
-                        None
-                    }
-                }
-            }
-            _ => None,
-        };
+        let counters = caches::first_reading(&setup.cache, target_url, "the cache").await;
+        let named = caches::Named::prepare(&setup.caches, target_url).await;
         let ledger_before = match &setup.ledger {
             Some(url) => Some(cost::read_ledger(url).await),
             None => None,
@@ -173,6 +152,7 @@ impl Collecting {
             windows: analyze::windows_for(s),
             target_url: target_url.to_string(),
             counters,
+            named,
             ledger_before,
             setup,
         }
@@ -182,16 +162,7 @@ impl Collecting {
 impl Prepared {
     /// Starts the samplers and the profiler; `t0` is the load's start.
     pub fn start(self, target_pid: Option<u32>, out_dir: &Path, t0: Instant) -> Collecting {
-        let counters = self.counters.map(|(source, first)| {
-            let (tx, rx) = mpsc::unbounded_channel();
-            let task = sampler::scrape_every_second(source.clone(), t0, tx);
-            Counters {
-                source,
-                first,
-                readings: rx,
-                _task: AbortOnDrop(task),
-            }
-        });
+        let counters = self.counters.map(|c| caches::Counters::start(c, t0));
         let profiler = match &self.setup.profile {
             ProfilePlan::Run {
                 tool,
@@ -220,6 +191,7 @@ impl Prepared {
             series: series::start(&self.setup.series, &self.target_url, t0),
             gauge,
             counters,
+            named: caches::Named::start(self.named, t0),
             ledger_before: self.ledger_before,
             profiler,
             windows: self.windows,
@@ -252,6 +224,8 @@ impl Collecting {
             r.series = s.finish();
         }
         self.fill_cache(r, total).await;
+        let named = std::mem::take(&mut self.named);
+        r.caches = named.finish(&self.setup.caches, total, r.duration_s).await;
         r.stages = total.stages.summary();
         r.histograms.stages_us = total.stages.encoded();
         self.fill_cost(r, total).await;
@@ -260,34 +234,10 @@ impl Collecting {
     }
 
     async fn fill_cache(&mut self, r: &mut RunResult, total: &Recorder) {
-        let source = match &self.setup.cache {
-            CacheSource::Header { header } => format!("header:{header}"),
-            CacheSource::Json { pointer } => format!("json:{pointer}"),
-            CacheSource::Metrics { hits, misses, .. } => format!("metrics:{hits}/{misses}"),
-        };
+        let source = caches::source_name(&self.setup.cache);
         if let Some(c) = self.counters.take() {
-            let mut readings = vec![c.first];
-            let mut rx = c.readings;
-            while let Ok(x) = rx.try_recv() {
-                readings.push(x);
-            }
-            drop(c._task);
-            let end = r.duration_s;
-            match c.source.read(end).await {
-                Ok(last) => readings.push(last),
-                Err(e) => eprintln!("warning: the last cache counter reading failed: {e:#}"),
-            }
-            let (first, last) = (readings[0], readings[readings.len() - 1]);
-            let hits = (last.hits - first.hits).max(0.0) as u64;
-            let misses = (last.misses - first.misses).max(0.0) as u64;
-            r.cache = Some(CacheStats {
-                hits,
-                misses,
-                hit_rate: hit_rate(hits, misses),
-                source,
-                latency_hit_ms: None,
-                latency_miss_ms: None,
-            });
+            let readings = c.finish(r.duration_s).await;
+            r.cache = caches::counted(&readings, source);
             counter_timeline(&mut r.timeline, &readings);
         } else if total.cache_hits + total.cache_misses > 0 {
             r.cache = Some(CacheStats {

@@ -14,8 +14,9 @@ use genbench_scenarios::{Series, SeriesKind};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::caches::metrics_url;
 use super::sampler::{Scrape, scrape_every_second};
-use super::{AbortOnDrop, http, metrics_url};
+use super::{AbortOnDrop, http};
 
 /// One second's reading of one URL: each of its series' raw values (`None`
 /// where a series was missing or the GET failed).

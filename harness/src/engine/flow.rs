@@ -72,7 +72,7 @@ impl FlowPlan {
         let Some(s) = flow.steps.get(i) else {
             return sender;
         };
-        // Retry-After first; then each header the step extracts.
+        // Retry-After, and each header the step extracts.
         let mut captured = vec!["retry-after".to_string()];
         captured.extend(s.extract.iter().filter_map(|e| match &e.from {
             ExtractFrom::Header(h) => Some(h.clone()),
@@ -270,7 +270,12 @@ impl FlowPlan {
     /// What an answer means for its flow. Extracted values are stored on
     /// `run` when the step is done.
     fn judge(&self, run: &mut FlowRun, step: &StepPlan, s: &Sample, slot: &Slot) -> Next {
-        let retry_after = slot.captured(0).and_then(retry_after);
+        let header = |name: &str| {
+            step.sender
+                .captured_index(name)
+                .and_then(|i| slot.captured(i))
+        };
+        let retry_after = header("retry-after").and_then(retry_after);
         match s.outcome {
             genbench_collectors::Outcome::Error(ErrorKind::RateLimited)
                 if retry_after.is_some() && run.retries < MAX_RETRIES_429 =>
@@ -315,17 +320,9 @@ impl FlowPlan {
                 ExtractFrom::Json(ptr) => {
                     body.as_ref().and_then(|b| b.pointer(ptr)).and_then(as_text)
                 }
-                ExtractFrom::Header(h) => {
-                    let i = 1 + step
-                        .extract
-                        .iter()
-                        .filter(|x| matches!(&x.from, ExtractFrom::Header(_)))
-                        .position(|x| matches!(&x.from, ExtractFrom::Header(n) if n == h))
-                        .unwrap_or(0);
-                    slot.captured(i)
-                        .and_then(|v| std::str::from_utf8(v).ok())
-                        .map(|v| step.sender.path_on_target(v.trim()))
-                }
+                ExtractFrom::Header(h) => header(h)
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .map(|v| step.sender.path_on_target(v.trim())),
             };
             match got {
                 Some(v) => set_var(&mut run.vars, &e.var, v),

@@ -131,9 +131,10 @@ pub struct Head {
     pub captured: [Option<(usize, usize)>; MAX_CAPTURED],
 }
 
-/// Most headers a sender captures by name (a flow step's `Retry-After` and
-/// the headers it extracts).
-pub const MAX_CAPTURED: usize = 8;
+/// Most headers a sender captures by name: a flow step's `Retry-After`
+/// and the headers it extracts, and named caches' headers (the scenario
+/// allows 8 of each).
+pub const MAX_CAPTURED: usize = 20;
 
 /// The response is not HTTP/1.x as a client can read it.
 #[derive(Debug, PartialEq, Eq)]

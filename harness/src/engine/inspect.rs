@@ -1,6 +1,7 @@
 //! What the engine reads from a finished response besides its timing: the
 //! cache status and token usage its JSON body states, for scenarios whose
-//! `[collect]` points there. Runs only on successful responses.
+//! `[collect]` points there, and the status of each named cache read from
+//! a header or the body. Runs only on successful responses.
 
 use genbench_collectors::body::{self, documents};
 use genbench_collectors::{Recorder, Sample};
@@ -16,25 +17,75 @@ pub struct UsageFields {
     pub search_calls: Option<String>,
 }
 
+/// Where a named cache's status is read from each response; `None` for
+/// a cache counted by the target's own counters (read by the harness).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NamedRead {
+    /// A response header (lowercase name).
+    Header(String),
+    /// A JSON pointer into the body.
+    Json(String),
+    None,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Inspect {
     pub cache_pointer: Option<String>,
     pub usage: Option<UsageFields>,
+    /// `[collect.caches.NAME]`, in name order: its tally's index.
+    pub caches: Vec<NamedRead>,
 }
 
 impl Inspect {
     /// Whether bodies must be kept at all.
     pub fn needs_body(&self) -> bool {
-        self.cache_pointer.is_some() || self.usage.is_some()
+        self.cache_pointer.is_some()
+            || self.usage.is_some()
+            || self.caches.iter().any(|c| matches!(c, NamedRead::Json(_)))
     }
 
-    /// Sets the sample's cache status from the body (before it is recorded)
-    /// and tallies the usage the body reports into `rec`.
-    pub fn apply(&self, sample: &mut Sample, body: &[u8], rec: &mut Recorder) {
-        if !self.needs_body() || body.is_empty() {
+    /// The response headers named caches are read from.
+    pub fn headers(&self) -> Vec<String> {
+        self.caches
+            .iter()
+            .filter_map(|c| match c {
+                NamedRead::Header(h) => Some(h.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Sets the sample's cache status from the body (before it is recorded),
+    /// tallies the usage the body reports into `rec`, and each named
+    /// cache's status (`header` finds a kept response header by name).
+    pub fn apply<'a>(
+        &self,
+        sample: &mut Sample,
+        body: &[u8],
+        header: impl Fn(&str) -> Option<&'a [u8]>,
+        rec: &mut Recorder,
+    ) {
+        if !self.needs_body() && self.caches.is_empty() {
             return;
         }
-        let docs = documents(body);
+        let docs = if body.is_empty() {
+            Vec::new()
+        } else {
+            documents(body)
+        };
+        for (i, c) in self.caches.iter().enumerate() {
+            let status = match c {
+                NamedRead::Header(h) => header(h).and_then(super::h1::cache_status),
+                NamedRead::Json(p) => body::cache_status(&docs, p),
+                NamedRead::None => None,
+            };
+            if let Some(st) = status {
+                rec.record_named_cache(i, st);
+            }
+        }
+        if docs.is_empty() {
+            return;
+        }
         if let Some(p) = &self.cache_pointer {
             sample.cache = body::cache_status(&docs, p);
         }
@@ -71,6 +122,11 @@ mod tests {
                 default_model: "unknown".into(),
                 search_calls: Some("/search_calls".into()),
             }),
+            caches: vec![
+                NamedRead::Header("x-audio-cache".into()),
+                NamedRead::Json("/tts/cache".into()),
+                NamedRead::None,
+            ],
         };
         let mut s = Sample {
             scheduled: Duration::ZERO,
@@ -82,8 +138,10 @@ mod tests {
             cache: Some(CacheStatus::Hit),
         };
         let mut rec = Recorder::default();
-        let body = br#"{"cache": "miss", "search_calls": 1, "usage": {"prompt_tokens": 100, "completion_tokens": 20}}"#;
-        inspect.apply(&mut s, body, &mut rec);
+        let body = br#"{"cache": "miss", "tts": {"cache": "hit"}, "search_calls": 1, "usage": {"prompt_tokens": 100, "completion_tokens": 20}}"#;
+        let header = |h: &str| (h == "x-audio-cache").then_some(&b"MISS"[..]);
+        inspect.apply(&mut s, body, header, &mut rec);
+        assert_eq!(rec.named_caches, [[0, 1], [1, 0]]);
         assert_eq!(s.cache, Some(CacheStatus::Miss));
         let (spend, unpriced) = rec.usage.priced(&Default::default());
         assert_eq!(unpriced, ["unknown"]);

@@ -352,11 +352,22 @@ impl Sender {
         self
     }
 
-    /// Keeps these response headers' values on each slot (at most
-    /// [`MAX_CAPTURED`](super::h1::MAX_CAPTURED); more are not read).
+    /// Keeps these response headers' values on each slot, beside those
+    /// already kept (at most [`MAX_CAPTURED`](super::h1::MAX_CAPTURED) in
+    /// all); find them with [`Sender::captured_index`].
     pub fn with_captured(mut self, names: Vec<String>) -> Self {
-        self.captured = names.iter().map(|n| n.to_ascii_lowercase()).collect();
+        for n in names {
+            let n = n.to_ascii_lowercase();
+            if !self.captured.contains(&n) {
+                self.captured.push(n);
+            }
+        }
         self
+    }
+
+    /// Where header `name` (lowercase) is kept on each slot, if it is.
+    pub fn captured_index(&self, name: &str) -> Option<usize> {
+        self.captured.iter().position(|c| c == name)
     }
 
     /// Keeps every response's body (up to [`MAX_BODY_BYTES`]) on its slot.
@@ -378,6 +389,8 @@ impl Sender {
     /// Reads cache status or usage from JSON bodies, which are then kept
     /// for the worker to inspect; otherwise bodies are counted and dropped.
     pub fn with_inspect(mut self, inspect: Inspect) -> Self {
+        let headers = inspect.headers();
+        self = self.with_captured(headers);
         self.inspect = inspect;
         self.capture_body =
             self.keep_all_bodies || self.inspect.needs_body() || self.checks.need_body();

@@ -212,7 +212,10 @@ impl Slots {
     ) {
         if sample.ok() {
             rec.stages.record(slot.server_timing());
-            sender.inspect().apply(&mut sample, slot.body(), rec);
+            let header = |n: &str| sender.captured_index(n).and_then(|i| slot.captured(i));
+            sender
+                .inspect()
+                .apply(&mut sample, slot.body(), header, rec);
         }
         if let Some(e) = slot.conn_event() {
             rec.connections.record(e);

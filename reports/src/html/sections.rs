@@ -388,6 +388,7 @@ pub fn stages(o: &mut String, r: &RunResult) {
 
 pub fn cache(o: &mut String, r: &RunResult) {
     h2(o, "cache", "Cache");
+    named_caches(o, r);
     let Some(c) = &r.cache else {
         para(
             o,
@@ -416,5 +417,30 @@ pub fn cache(o: &mut String, r: &RunResult) {
         "Cache hit rate each second.",
         charts::cache_hit_rate(r),
         "The source gives no per-second hit rate.",
+    );
+}
+
+/// `[collect.caches.NAME]`: one row per named cache.
+fn named_caches(o: &mut String, r: &RunResult) {
+    if r.caches.is_empty() {
+        return;
+    }
+    let rows: Vec<Vec<String>> = r
+        .caches
+        .iter()
+        .map(|(name, c)| {
+            vec![
+                name.clone(),
+                c.hits.to_string(),
+                c.misses.to_string(),
+                opt_pct(c.hit_rate),
+                c.source.clone(),
+            ]
+        })
+        .collect();
+    table(
+        o,
+        &["named cache", "hits", "misses", "hit rate", "source"],
+        &rows,
     );
 }
