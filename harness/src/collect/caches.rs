@@ -176,3 +176,29 @@ impl Named {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_urls_are_on_the_target_unless_absolute() {
+        assert_eq!(
+            metrics_url("http://127.0.0.1:8/", "/metrics"),
+            "http://127.0.0.1:8/metrics"
+        );
+        assert_eq!(metrics_url("http://a:1", "http://b:2/m"), "http://b:2/m");
+    }
+
+    #[test]
+    fn counted_hits_are_the_counters_change() {
+        let r = |t_s, hits, misses| CounterReading { t_s, hits, misses };
+        let c = counted(
+            &[r(0.0, 5.0, 5.0), r(1.0, 8.0, 6.0), r(2.0, 13.0, 10.0)],
+            "m".into(),
+        )
+        .unwrap();
+        assert_eq!((c.hits, c.misses, c.hit_rate), (8, 5, Some(8.0 / 13.0)));
+        assert!(counted(&[], "m".into()).is_none());
+    }
+}

@@ -365,10 +365,5 @@ mod tests {
         );
         let rates: Vec<Option<f64>> = tl.iter().map(|p| p.cache_hit_rate).collect();
         assert_eq!(rates, [Some(0.75), None, Some(0.25)]);
-        assert_eq!(
-            metrics_url("http://127.0.0.1:8/", "/metrics"),
-            "http://127.0.0.1:8/metrics"
-        );
-        assert_eq!(metrics_url("http://a:1", "http://b:2/m"), "http://b:2/m");
     }
 }
