@@ -93,11 +93,27 @@ fn body(o: &mut String, r: &RunResult) {
     );
     let _ = writeln!(o, "| latency | {} |", lat(&r.latency_ms));
     let _ = writeln!(o, "| time to first byte | {} |", lat(&r.ttfb_ms));
-    llm(o, r);
-    if let Some(c) = &r.cache {
+    if let Some(f) = &r.flows {
         let _ = writeln!(
             o,
-            "| cache hit rate | {} ({}) |",
+            "| flows | {} completed, {} failed ({}), {:.1} per hour |",
+            f.completed,
+            f.failed,
+            pct(f.error_rate),
+            f.per_hour
+        );
+        let _ = writeln!(o, "| flow latency | {} |", lat(&f.latency_ms));
+    }
+    llm(o, r);
+    let caches = r.cache.iter().map(|c| ("cache hit rate".to_string(), c));
+    let named = r
+        .caches
+        .iter()
+        .map(|(n, c)| (format!("{} hit rate", md_cell(n)), c));
+    for (label, c) in caches.chain(named) {
+        let _ = writeln!(
+            o,
+            "| {label} | {} ({}) |",
             opt_pct(c.hit_rate),
             md_cell(&c.source)
         );
