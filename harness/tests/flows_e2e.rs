@@ -36,6 +36,8 @@ struct Script {
     running: Duration,
     /// Every `n`-th submit is refused once with 429 and `Retry-After: 0.2`.
     refuse_every: Option<u64>,
+    /// A `Retry-After` on every poll answer.
+    poll_retry_after: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -92,9 +94,13 @@ fn state(s: &Server, id: u64) -> Option<&'static str> {
 
 async fn poll(State(s): State<Shared>, UrlPath(id): UrlPath<u64>) -> impl IntoResponse {
     s.counts.polls.fetch_add(1, Ordering::Relaxed);
+    let mut h = HeaderMap::new();
+    if let Some(v) = s.script.poll_retry_after {
+        h.insert("retry-after", v.parse().unwrap());
+    }
     match state(&s, id) {
-        Some(st) => (StatusCode::OK, json!({"job": {"state": st}}).to_string()),
-        None => (StatusCode::NOT_FOUND, "{}".into()),
+        Some(st) => (StatusCode::OK, h, json!({"job": {"state": st}}).to_string()),
+        None => (StatusCode::NOT_FOUND, h, "{}".into()),
     }
 }
 
@@ -209,6 +215,7 @@ async fn flow_latency_is_the_jobs_within_one_poll_interval() {
         queued: Duration::from_millis(200),
         running: Duration::from_millis(400),
         refuse_every: None,
+        poll_retry_after: None,
     };
     let (url, server) = job_server(script).await;
     let s = scenario("100ms", "10s", BY_LOCATION, TOPICS);
@@ -270,6 +277,7 @@ async fn a_poll_that_outlasts_its_timeout_is_poll_timeout() {
         queued: Duration::from_millis(100),
         running: Duration::from_secs(30),
         refuse_every: None,
+        poll_retry_after: None,
     };
     let (url, server) = job_server(script).await;
     let s = scenario("100ms", "500ms", BY_LOCATION, TOPICS);
@@ -292,6 +300,7 @@ async fn a_failed_job_is_job_failed_at_the_poll() {
         queued: Duration::from_millis(50),
         running: Duration::from_millis(100),
         refuse_every: None,
+        poll_retry_after: None,
     };
     let (url, _server) = job_server(script).await;
     let s = scenario("50ms", "10s", BY_LOCATION, r#"["broken"]"#);
@@ -308,6 +317,7 @@ async fn a_missing_value_is_extract_naming_the_step_and_variable() {
         queued: Duration::ZERO,
         running: Duration::from_millis(10),
         refuse_every: None,
+        poll_retry_after: None,
     };
     let (url, server) = job_server(script).await;
     let s = scenario("50ms", "10s", r#"{ job = "/job/url" }"#, TOPICS);
@@ -336,6 +346,7 @@ async fn a_full_queue_is_retried_after_its_retry_after_and_counted() {
         queued: Duration::ZERO,
         running: Duration::from_millis(50),
         refuse_every: Some(2),
+        poll_retry_after: None,
     };
     let (url, server) = job_server(script).await;
     let s = scenario("50ms", "10s", BY_LOCATION, TOPICS);
@@ -356,4 +367,25 @@ async fn a_full_queue_is_retried_after_its_retry_after_and_counted() {
     // A retried flow waited the Retry-After (200 ms) before its next submit.
     let slowest = f.points.iter().map(|p| p.latency_ms).fold(0.0, f64::max);
     assert!(slowest >= 250.0, "{slowest} ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_waits_as_long_as_retry_after_asks() {
+    let script = Script {
+        queued: Duration::ZERO,
+        running: Duration::from_millis(900),
+        refuse_every: None,
+        poll_retry_after: Some("0.3"),
+    };
+    let (url, server) = job_server(script).await;
+    // Every 50 ms, but the server asks for 300 ms between polls.
+    let s = scenario("50ms", "10s", BY_LOCATION, TOPICS);
+    let agg = run_closed(&s, &url, 1, 2).await;
+    let f = flows(&agg);
+    assert_eq!(f.completed, 2, "{:?}", f.failed);
+    // Polls at 0, 0.3, 0.6, 0.9 s: 4 a flow (18 at every 50 ms).
+    let polls = server.counts.polls.load(Ordering::Relaxed);
+    assert_eq!(polls, 8, "{polls} polls for 2 flows");
+    let lo = ms(&f.latency_us, 0.0);
+    assert!(lo >= 900.0, "{lo} ms");
 }

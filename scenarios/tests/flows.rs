@@ -137,6 +137,12 @@ const BAD: &[(&str, usize, &str, &[&str])] = &[
         &["step \"step 1\""],
     ),
     (
+        "[[flow.steps]]\npath = \"/x\"\nextract = { a = \"header:A\", b = \"header:B\", c = \"header:C\", d = \"header:D\", e = \"header:E\", f = \"header:F\", g = \"header:G\", h = \"header:H\", i = \"header:I\" }\n",
+        12,
+        "flow.steps[1].extract",
+        &["9 values from headers", "at most 8"],
+    ),
+    (
         "[request]\npath = \"/a\"\n[[flow.steps]]\npath = \"/x\"\n",
         12,
         "flow",

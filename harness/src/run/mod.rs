@@ -121,8 +121,12 @@ fn with_profiling(pipeline_toml: &str) -> anyhow::Result<String> {
 
 fn progress(p: &genbench_model::TimelinePoint, total_s: f64, total: &Recorder) {
     let p95 = p.p95_ms.map_or("-".to_string(), |v| format!("{v:.0} ms"));
+    // A flow run says how many flows ended; its in-flight count is flows.
+    let flows = total.flows.as_ref().map_or(String::new(), |f| {
+        format!("  flows {} done, {} failed", f.completed, f.failed_total())
+    });
     eprintln!(
-        "[{:>5.0}s/{:.0}s] {:>7.1} rps  p95 {:>9}  errors {:>4}  in flight {:>4}  total {}",
+        "[{:>5.0}s/{:.0}s] {:>7.1} rps  p95 {:>9}  errors {:>4}  in flight {:>4}  total {}{flows}",
         p.t_s,
         total_s,
         p.rps,
