@@ -326,8 +326,10 @@ pub enum CacheArg {
 
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "\
-SCENARIO is a built-in (baseline, stress, spike, soak, llm, ci) or a TOML file.
-Without --target, genbench starts its own mock providers and reference
+SCENARIO is a built-in (baseline, stress, spike, soak, llm, ci, workflow) or a
+TOML file: one [request] per arrival or user iteration, or a flow of
+[[flow.steps]] (submit a job, poll it until done, fetch it; the workflow
+built-in). Without --target, genbench starts its own mock providers and reference
 pipeline as child processes on loopback and drives those (the llm built-in,
 and any scenario with embedded = \"mock\", drives the mock LLM alone).
 

@@ -26,7 +26,8 @@ fn load_scenario(name: &str, overrides: &[Override]) -> Result<Scenario, Exit> {
     let path = Path::new(name);
     if !path.exists() {
         return Err(Exit::usage(anyhow!(
-            "`{name}` is neither a built-in scenario (baseline, stress, spike, soak, llm, ci) nor a file"
+            "`{name}` is neither a built-in scenario ({}) nor a file",
+            genbench_scenarios::BUILTIN_NAMES.join(", ")
         )));
     }
     Scenario::from_file_overridden(path, overrides).map_err(Exit::usage)
