@@ -422,6 +422,22 @@ pub struct RunArgs {
     /// zstd for .zst. With --repeat, each run's goes in its run-i directory.
     #[arg(long, value_name = "FILE")]
     pub records: Option<PathBuf>,
+    /// Send segment I of N of the load (I from 0): every N-th arrival of
+    /// the seeded schedule from the I-th (open model), or an even share of
+    /// the users and of max_requests (closed model). N runs together send
+    /// exactly the whole load.
+    #[arg(long, value_name = "I/N", conflicts_with = "segments")]
+    pub segment: Option<String>,
+    /// Split the load into N segments and send the one JOB_COMPLETION_INDEX
+    /// names (a Kubernetes Indexed Job's pods).
+    #[arg(long, value_name = "N")]
+    pub segments: Option<u32>,
+    /// Start the load at this instant (RFC 3339, or +30s from now), so
+    /// segments started at different times send together; a segment that
+    /// gets there later than the scenario's max_start_lag (default 5s)
+    /// refuses to run.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
     #[command(flatten)]
     pub opts: RunOptions,
 }

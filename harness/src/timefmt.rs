@@ -28,6 +28,69 @@ pub fn rfc3339(t: SystemTime) -> String {
     )
 }
 
+/// Days since 1970-01-01 of a civil date (the inverse of `civil`).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses an RFC 3339 instant: `2026-12-03T14:00:00Z`, with optional
+/// fractional seconds and a `+01:00`-style offset.
+pub fn parse_rfc3339(s: &str) -> Result<SystemTime, String> {
+    let bad = || format!("`{s}` is not an RFC 3339 time like 2026-12-03T14:00:00Z");
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| -> Result<u32, String> {
+        s.get(r).and_then(|v| v.parse().ok()).ok_or_else(bad)
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if b[13] != b':'
+        || b[16] != b':'
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+        || h > 23
+        || mi > 59
+        || sec > 60
+    {
+        return Err(bad());
+    }
+    let mut rest = &s[19..];
+    let mut frac = 0.0;
+    if let Some(f) = rest.strip_prefix('.') {
+        let digits = f.bytes().take_while(u8::is_ascii_digit).count();
+        frac = format!("0.{}", &f[..digits])
+            .parse::<f64>()
+            .map_err(|_| bad())?;
+        rest = &f[digits..];
+    }
+    let offset_s: i64 = match rest {
+        "Z" | "z" => 0,
+        o if o.len() == 6 && matches!(&o[..1], "+" | "-") && &o[3..4] == ":" => {
+            let hh: i64 = o[1..3].parse().map_err(|_| bad())?;
+            let mm: i64 = o[4..6].parse().map_err(|_| bad())?;
+            let v = hh * 3600 + mm * 60;
+            if o.starts_with('-') { -v } else { v }
+        }
+        _ => return Err(bad()),
+    };
+    let days = days_from_civil(i64::from(y), mo, d);
+    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + sec) - offset_s;
+    let secs = u64::try_from(secs).map_err(|_| bad())?;
+    Ok(
+        UNIX_EPOCH
+            + std::time::Duration::from_secs(secs)
+            + std::time::Duration::from_secs_f64(frac),
+    )
+}
+
 /// `20261122-203000`, for directory names.
 pub fn compact(t: SystemTime) -> String {
     rfc3339(t)
@@ -42,6 +105,30 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn rfc3339_parses_back_what_it_writes_and_offsets() {
+        for secs in [0u64, 951_782_400, 1_795_377_000, 4_102_444_799] {
+            let t = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(parse_rfc3339(&rfc3339(t)), Ok(t));
+        }
+        let z = parse_rfc3339("2026-12-03T14:00:00Z").unwrap();
+        assert_eq!(parse_rfc3339("2026-12-03T15:30:00+01:30"), Ok(z));
+        assert_eq!(parse_rfc3339("2026-12-03T13:00:00-01:00"), Ok(z));
+        let frac = parse_rfc3339("2026-12-03T14:00:00.25Z").unwrap();
+        assert_eq!(frac.duration_since(z).unwrap(), Duration::from_millis(250));
+        for bad in [
+            "2026-12-03",
+            "2026-13-03T14:00:00Z",
+            "2026-12-03T14:00:00",
+            "soon",
+        ] {
+            assert!(
+                parse_rfc3339(bad).unwrap_err().contains("RFC 3339"),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn known_instants() {

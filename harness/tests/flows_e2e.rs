@@ -193,6 +193,7 @@ async fn run_closed(s: &Scenario, url: &str, users: u32, flows: u64) -> Aggregat
         max_requests: flows,
         workers: 2,
         drain: Duration::from_secs(30),
+        segment: Default::default(),
     };
     let (_stop_tx, stop) = watch::channel(false);
     aggregate(closed::start(plan, flow_work(s, url, t0), t0, stop), stages).await
@@ -229,6 +230,7 @@ async fn flow_latency_is_the_jobs_within_one_poll_interval() {
         max_requests: u64::MAX,
         workers: 2,
         drain: Duration::from_secs(20),
+        segment: Default::default(),
     };
     let arrivals = Schedule::new(&stages, Arrivals::Constant, 1, u64::MAX).count() as u64;
     let (_stop_tx, stop) = watch::channel(false);

@@ -38,6 +38,22 @@ pub struct ScenarioInfo {
     pub seed: Option<u64>,
 }
 
+/// Which share of a scenario's load this run sent (`--segment I/N`), so a
+/// merge can check its parts belong together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SegmentInfo {
+    /// From 0, as `JOB_COMPLETION_INDEX` counts.
+    pub index: u32,
+    pub count: u32,
+    /// A hash of the resolved scenario: parts of one run have the same.
+    pub scenario_hash: String,
+    pub seed: u64,
+    /// `--start-at`, RFC 3339; null when the segment started at once.
+    pub start_at: Option<String>,
+    /// How late the load started after `start_at`, ms.
+    pub start_lag_ms: Option<f64>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
@@ -479,6 +495,10 @@ pub struct RunResult {
     /// recorded.
     #[serde(default)]
     pub host: Option<Host>,
+    /// The share of the load this run sent, when it was one segment of
+    /// several; absent for a whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<SegmentInfo>,
     /// RFC 3339, UTC.
     pub started_at: String,
     pub duration_s: f64,
@@ -576,6 +596,7 @@ impl RunResult {
             errors: Errors::default(),
             cache: None,
             caches: BTreeMap::new(),
+            segment: None,
             stages: BTreeMap::new(),
             cost: None,
             process: Processes::default(),

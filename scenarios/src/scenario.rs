@@ -89,6 +89,9 @@ pub enum EmbeddedTarget {
 }
 
 /// A validated scenario; nothing in it needs checking again.
+/// How late a segment may reach its `--start-at` instant by default.
+pub const DEFAULT_MAX_START_LAG: Duration = Duration::from_secs(5);
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scenario {
     pub name: String,
@@ -98,6 +101,10 @@ pub struct Scenario {
     pub embedded: EmbeddedTarget,
     /// Latency scale of the embedded mocks; `--mock-time-scale` overrides.
     pub mock_time_scale: Option<f64>,
+    /// A segment told to start at an instant (`--start-at`) that gets there
+    /// later than this refuses to run rather than skew the merged result.
+    #[serde(serialize_with = "secs")]
+    pub max_start_lag: Duration,
     pub load: Load,
     #[serde(serialize_with = "secs")]
     pub timeout: Duration,
@@ -138,6 +145,8 @@ struct RawScenario {
     embedded: Option<Spanned<EmbeddedTarget>>,
     #[serde(default)]
     mock_time_scale: Option<Spanned<f64>>,
+    #[serde(default)]
+    max_start_lag: Option<Spanned<String>>,
     load: RawLoad,
     #[serde(default)]
     request: Option<Spanned<RawRequest>>,
@@ -451,12 +460,18 @@ impl RawScenario {
             }
             f => f.map(Spanned::into_inner),
         };
+        let max_start_lag = match self.max_start_lag {
+            None => DEFAULT_MAX_START_LAG,
+            Some(t) => crate::duration::parse_duration(t.get_ref())
+                .map_err(|m| loc.at(t.span().start, "max_start_lag", m))?,
+        };
         Ok(Scenario {
             name,
             kind: self.kind.unwrap_or(ScenarioKind::Custom),
             description: self.description,
             embedded,
             mock_time_scale,
+            max_start_lag,
             load,
             timeout,
             http,

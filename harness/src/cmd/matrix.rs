@@ -137,6 +137,9 @@ fn plan(args: &MatrixArgs, out: &Path) -> Result<Vec<Planned>, Exit> {
                 out: Some(run_out.clone()),
                 repeat: 1,
                 records: None,
+                segment: None,
+                segments: None,
+                start_at: None,
                 opts,
             };
             let (cfg, _) = super::run::config(&run).map_err(|e| Exit {

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use crate::cli::{ProfileArg, RunArgs, RunOptions};
 use crate::collect::profile::ProfileMode;
+use crate::engine::segment::LoadSegment;
 use crate::engine::sender::Net;
 use crate::exit::Exit;
 use crate::net::tls::Verify;
@@ -139,6 +140,53 @@ fn resolve_request(
     Ok(t)
 }
 
+/// `--segment I/N`, or `--segments N` with the pod's JOB_COMPLETION_INDEX.
+fn segment(args: &RunArgs) -> Result<Option<LoadSegment>, Exit> {
+    if let Some(s) = &args.segment {
+        return LoadSegment::parse(s)
+            .map(Some)
+            .map_err(|e| Exit::usage(anyhow!("--segment: {e}")));
+    }
+    let Some(n) = args.segments else {
+        return Ok(None);
+    };
+    let index = process_env("JOB_COMPLETION_INDEX").ok_or_else(|| {
+        Exit::usage(anyhow!(
+            "--segments {n}: JOB_COMPLETION_INDEX is not set (a Kubernetes Indexed Job sets it \
+in each pod); outside one, give --segment I/{n}"
+        ))
+    })?;
+    let index: u32 = index.trim().parse().map_err(|_| {
+        Exit::usage(anyhow!(
+            "JOB_COMPLETION_INDEX `{index}` is not a whole number"
+        ))
+    })?;
+    LoadSegment::new(index, n).map(Some).map_err(|e| {
+        Exit::usage(anyhow!(
+            "--segments {n} with JOB_COMPLETION_INDEX {index}: {e}"
+        ))
+    })
+}
+
+/// `--start-at`: an RFC 3339 instant, or `+DURATION` from now.
+fn start_at(args: &RunArgs) -> Result<Option<SystemTime>, Exit> {
+    let Some(text) = &args.start_at else {
+        return Ok(None);
+    };
+    if args.repeat > 1 {
+        return Err(Exit::usage(anyhow!(
+            "--start-at starts one run; it cannot be given with --repeat"
+        )));
+    }
+    let at = match text.strip_prefix('+') {
+        Some(d) => genbench_scenarios::parse_duration(d)
+            .map(|d| SystemTime::now() + d)
+            .map_err(|e| anyhow!("--start-at {text}: {e}")),
+        None => crate::timefmt::parse_rfc3339(text).map_err(|e| anyhow!("--start-at: {e}")),
+    };
+    at.map(Some).map_err(Exit::usage)
+}
+
 pub fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
     let opts = &args.opts;
     let overrides = opts
@@ -226,6 +274,8 @@ pipeline; with --target, configure your own service and drop them"
             request,
             steps,
             records: args.records.clone(),
+            segment: segment(args)?,
+            start_at: start_at(args)?,
             profile: match opts.profile {
                 ProfileArg::Auto => ProfileMode::Auto,
                 ProfileArg::Off => ProfileMode::Off,

@@ -11,11 +11,12 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use genbench_collectors::Recorder;
-use genbench_mock::rng::{Rng, hash_parts};
+use genbench_mock::rng::Rng;
 use genbench_scenarios::{Stage, target_at};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::segment::LoadSegment;
 use super::workers::{self, INTERVAL, IntervalReport, Slots, Work, WorkerCtx, go};
 
 /// How often a worker re-reads the user target during ramps.
@@ -27,6 +28,9 @@ pub struct ClosedPlan {
     pub seed: u64,
     pub max_requests: u64,
     pub workers: usize,
+    /// The share of the users and of `max_requests` this run has
+    /// (`--segment`).
+    pub segment: LoadSegment,
     pub drain: Duration,
 }
 
@@ -52,9 +56,12 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
     let end = t0 + genbench_scenarios::total_duration(&plan.stages);
     let (id, w) = (cx.id, cx.workers);
     // Users of this worker that should be active at `t` into the run.
-    let my_users =
-        |t: Duration| workers::share(target_at(&plan.stages, t).floor() as u64, id, w) as usize;
-    let mut rng = Rng::new(hash_parts(plan.seed, &["users", &cx.id.to_string()]));
+    let seg = plan.segment;
+    let my_users = |t: Duration| {
+        let users = seg.share(target_at(&plan.stages, t).floor() as u64);
+        workers::share(users, id, w) as usize
+    };
+    let mut rng = Rng::new(seg.draw_seed(plan.seed, &["users", &cx.id.to_string()]));
     let mut inflight = FuturesUnordered::new();
     let mut rec = Recorder::default();
     let mut slots = Slots::for_worker(cx.id);
@@ -124,7 +131,7 @@ pub fn start(
 ) -> mpsc::UnboundedReceiver<IntervalReport> {
     let workers = plan.workers;
     let shared = Shared {
-        budget: AtomicU64::new(plan.max_requests),
+        budget: AtomicU64::new(plan.segment.share(plan.max_requests)),
         plan,
     };
     workers::spawn(shared, workers, work, t0, stop, worker)

@@ -14,5 +14,6 @@ pub mod llm;
 pub mod open;
 pub mod requests;
 pub mod schedule;
+pub mod segment;
 pub mod sender;
 pub mod workers;

@@ -11,13 +11,14 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use genbench_collectors::Recorder;
-use genbench_mock::rng::{Rng, hash_parts};
+use genbench_mock::rng::Rng;
 use genbench_scenarios::{Arrivals, Stage};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::clock::Pacer;
 use super::schedule::Schedule;
+use super::segment::LoadSegment;
 use super::workers::{self, INTERVAL, IntervalReport, Slots, Work, WorkerCtx, go};
 
 pub struct OpenPlan {
@@ -26,6 +27,8 @@ pub struct OpenPlan {
     pub seed: u64,
     pub max_requests: u64,
     pub workers: usize,
+    /// The share of the schedule this run sends (`--segment`).
+    pub segment: LoadSegment,
     /// Requests (or flows) still unanswered this long after the last start
     /// are abandoned.
     pub drain: Duration,
@@ -34,12 +37,12 @@ pub struct OpenPlan {
 /// Runs one worker's share of the schedule until it is done or `stop` fires.
 async fn worker(plan: Arc<OpenPlan>, mut cx: WorkerCtx) {
     let (id, w, t0) = (cx.id, cx.workers, cx.t0);
-    let per_worker_cap = cx.share(plan.max_requests);
-    let mut sched = Schedule::new(&plan.stages, plan.arrivals, plan.seed, u64::MAX)
-        .skip(id)
-        .step_by(w)
-        .take(per_worker_cap as usize);
-    let mut rng = Rng::new(hash_parts(plan.seed, &["requests", &id.to_string()]));
+    let whole = Schedule::new(&plan.stages, plan.arrivals, plan.seed, plan.max_requests);
+    let mut sched = plan.segment.arrivals(whole, id, w);
+    let mut rng = Rng::new(
+        plan.segment
+            .draw_seed(plan.seed, &["requests", &id.to_string()]),
+    );
     let mut inflight = FuturesUnordered::new();
     let mut rec = Recorder::default();
     let mut slots = Slots::for_worker(cx.id);

@@ -6,6 +6,7 @@ mod fill;
 mod hlog;
 mod judge;
 pub mod records;
+mod start;
 
 pub use fill::throughput;
 pub use judge::evaluate;
@@ -74,6 +75,11 @@ pub struct RunConfig {
     pub steps: Vec<RequestTemplate>,
     /// `--records FILE`: one JSON line per request.
     pub records: Option<std::path::PathBuf>,
+    /// `--segment I/N`: the share of the load this run sends; `None` for
+    /// the whole (not written as a segment).
+    pub segment: Option<crate::engine::segment::LoadSegment>,
+    /// `--start-at`: when the load starts.
+    pub start_at: Option<SystemTime>,
 }
 
 /// Decides the profiler before the target starts: the embedded pipeline
@@ -287,6 +293,7 @@ fn start_load(
         Work::Request { .. } => s.timeout,
     };
     let (seed, max_requests, workers) = (cfg.seed, s.max_requests, cfg.workers);
+    let segment = cfg.segment.unwrap_or_default();
     match &s.load {
         Load::Open { arrivals, .. } => {
             let plan = OpenPlan {
@@ -296,6 +303,7 @@ fn start_load(
                 max_requests,
                 workers,
                 drain,
+                segment,
             };
             open::start(plan, work, t0, stop)
         }
@@ -307,6 +315,7 @@ fn start_load(
                 max_requests,
                 workers,
                 drain,
+                segment,
             };
             closed::start(plan, work, t0, stop)
         }
@@ -378,6 +387,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     // "Before" readings (ledger, counters) are taken before the clock
     // starts, so their time is not charged to the first requests.
     let collecting = Collecting::prepare(setup, s, &url).await;
+    let lag = start::wait(&cfg, stop.clone()).await?;
     let started = SystemTime::now();
     let t0 = Instant::now();
     let mut collecting = collecting.start(target.pid, &cfg.out_dir, t0);
@@ -411,6 +421,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     };
     let mut r = RunResult::new(env!("CARGO_PKG_VERSION"), info, target, rfc3339(started));
     r.host = Some(genbench_collectors::host::host());
+    r.segment = start::info(&cfg, &r.scenario.resolved, lag);
     let stopped = *stop.borrow();
     r.status = if stopped {
         RunStatus::Interrupted

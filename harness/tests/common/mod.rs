@@ -102,6 +102,7 @@ pub async fn run(url: &str, path: &str, body: &str, stages: &str, t0: Instant) -
         max_requests: u64::MAX,
         workers: 2,
         drain: Duration::from_secs(10),
+        segment: Default::default(),
     };
     let sender = Sender::new(url, "POST", &t.headers, Duration::from_secs(10), t0).unwrap();
     let (_stop_tx, stop) = watch::channel(false);
@@ -131,6 +132,7 @@ pub async fn run_closed_capped(
         max_requests,
         workers: 2,
         drain: Duration::from_secs(10),
+        segment: Default::default(),
     };
     let sender = Sender::new(url, "POST", &t.headers, Duration::from_secs(10), t0).unwrap();
     let (_stop_tx, stop) = watch::channel(false);

@@ -1,0 +1,187 @@
+//! `--segment I/N` end to end: four segment processes started together
+//! (`--start-at`) against one loopback server send, between them, exactly
+//! the arrivals of one unsegmented run with the same seed; each says which
+//! segment it is; a segment that reaches its start too late sends nothing.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+
+use serde_json::Value;
+use support::{genbench, out_dir, results, run_expecting, schema_errors};
+
+/// A server answering every request at once, on its own runtime.
+fn server() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let app = axum::Router::new().route("/work", axum::routing::post(|| async { "ok" }));
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(format!("http://{}", l.local_addr().unwrap()))
+                .unwrap();
+            axum::serve(l, app).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+const SCENARIO: &str = r#"
+name = "segments"
+[load]
+model = "open"
+arrivals = "poisson"
+stages = "40,1s;40,2s"
+
+[request]
+method = "POST"
+path = "/work"
+body = '{"n": "{{n}}"}'
+
+[datasets.n]
+values = ["1", "2", "3", "4", "5", "6", "7", "8"]
+"#;
+
+fn spawn(file: &Path, url: &str, dir: &Path, extra: &[&str]) -> Child {
+    std::fs::create_dir_all(dir).unwrap();
+    genbench()
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--target",
+            url,
+            "--profile",
+            "off",
+        ])
+        .args(["--seed", "11", "--records"])
+        .arg(dir.join("records.jsonl"))
+        .arg("--out")
+        .arg(dir)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_ok(c: Child) {
+    let o = c.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Each record's scheduled instant, as written (µs precision).
+fn scheduled(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("records.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["scheduled_s"].to_string())
+        .collect()
+}
+
+#[test]
+fn four_segments_send_exactly_the_whole_runs_arrivals() {
+    let url = server();
+    let root = out_dir("segments");
+    std::fs::create_dir_all(&root).unwrap();
+    let file = root.join("segments.toml");
+    std::fs::write(&file, SCENARIO).unwrap();
+    let whole = root.join("whole");
+    wait_ok(spawn(&file, &url, &whole, &[]));
+    let parts: Vec<_> = (0..4)
+        .map(|i| {
+            let dir = root.join(format!("part-{i}"));
+            let seg = format!("{i}/4");
+            let c = spawn(&file, &url, &dir, &["--segment", &seg, "--start-at", "+3s"]);
+            (dir, c)
+        })
+        .collect();
+    let mut union = Vec::new();
+    let mut hashes = Vec::new();
+    let mut total = 0;
+    for (i, (dir, c)) in parts.into_iter().enumerate() {
+        wait_ok(c);
+        let v = results(&dir);
+        assert_eq!(schema_errors(&v), Vec::<String>::new());
+        let s = &v["segment"];
+        assert_eq!(
+            (&s["index"], &s["count"], &s["seed"]),
+            (&i.into(), &4.into(), &11.into())
+        );
+        let lag = s["start_lag_ms"].as_f64().unwrap();
+        assert!((0.0..1000.0).contains(&lag), "started {lag} ms late");
+        assert!(s["start_at"].as_str().unwrap().ends_with('Z'));
+        hashes.push(s["scenario_hash"].clone());
+        total += v["requests"]["total"].as_u64().unwrap();
+        union.extend(scheduled(&dir));
+    }
+    hashes.dedup();
+    assert_eq!(hashes.len(), 1, "one scenario, one hash");
+    let w = results(&whole);
+    assert!(w.get("segment").is_none(), "a whole run is no segment");
+    assert_eq!(total, w["requests"]["total"].as_u64().unwrap());
+    let mut all = scheduled(&whole);
+    let key = |s: &String| s.parse::<f64>().unwrap();
+    all.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    union.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    assert!(all.len() > 50, "{} arrivals", all.len());
+    assert_eq!(union, all, "the segments' arrivals are the whole run's");
+}
+
+#[test]
+fn segments_come_from_the_pods_index_and_a_late_start_sends_nothing() {
+    let url = server();
+    let dir = out_dir("segments-late");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("segments.toml");
+    std::fs::write(&file, SCENARIO).unwrap();
+    let o = genbench()
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--target",
+            &url,
+            "--profile",
+            "off",
+        ])
+        .args(["--segments", "3", "--duration", "1s", "--out"])
+        .arg(dir.join("indexed"))
+        .env("JOB_COMPLETION_INDEX", "2")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v = results(&dir.join("indexed"));
+    assert_eq!(
+        (&v["segment"]["index"], &v["segment"]["count"]),
+        (&2.into(), &3.into())
+    );
+    // Without the pod's index, the fix is named.
+    let o = genbench()
+        .args(["run", file.to_str().unwrap(), "--segments", "3"])
+        .env_remove("JOB_COMPLETION_INDEX")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--segment I/3"));
+    // Ten seconds past its start: more than max_start_lag (5 s) late.
+    let late = dir.join("late");
+    let out = run_expecting(
+        3,
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--target",
+            &url,
+            "--segment",
+            "0/2",
+            "--start-at",
+            "2000-01-01T00:00:00Z",
+        ],
+        &late,
+    );
+    assert!(out.is_empty(), "{out}");
+    assert!(!late.join("results.json").exists(), "nothing was run");
+}
