@@ -48,6 +48,8 @@ pub enum Command {
     Gate(GateArgs),
     /// Merge the results of segmented runs.
     Merge(Pending),
+    /// Kubernetes manifests for a run scaled out over pods.
+    K8s(K8sArgs),
 }
 
 /// A subcommand of the contract that is not built yet.
@@ -493,4 +495,74 @@ pub enum ProfileArg {
     #[value(name = "py-spy")]
     PySpy,
     Perf,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    #[command(subcommand)]
+    pub command: K8sCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum K8sCommand {
+    /// The Indexed Job that runs a scenario's load as N segments, one a pod.
+    Job(Box<K8sJobArgs>),
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Prints (or writes with --out) an Indexed Job: completions = parallelism = N,
+pod I runs `genbench run SCENARIO --segments N --target URL --start-at T`
+(JOB_COMPLETION_INDEX gives I) and writes its part to the claim under
+/results/NAME/part-I. backoffLimitPerIndex is 0 and restartPolicy Never: a
+failed pod is never tried again, since a second try would send its
+segment's load twice. A scenario file travels in a ConfigMap; a built-in
+needs nothing. The scenario, --set and --target are validated first.
+
+Examples:
+  genbench k8s job stress --segments 8 --target https://staging.example.com/api > job.yaml
+  kubectl apply -f job.yaml
+  kubectl wait --for=condition=complete --timeout=1h job/genbench-stress")]
+pub struct K8sJobArgs {
+    /// Built-in scenario name or scenario file.
+    pub scenario: String,
+    /// Segments: pods, each sending an exact 1/N of the load.
+    #[arg(long, value_name = "N")]
+    pub segments: u32,
+    /// The service under test, as the pods reach it; may use ${env:NAME}
+    /// (resolved in the pods).
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+    /// The genbench image (deploy/k8s/Containerfile builds one).
+    #[arg(long, value_name = "IMAGE", default_value = "genbench:latest")]
+    pub image: String,
+    /// Start the load this long after now, for the pods to be scheduled.
+    #[arg(long, value_name = "D", default_value = "2m")]
+    pub start_in: String,
+    /// Start the load at this instant instead (RFC 3339).
+    #[arg(long, value_name = "TIME", conflicts_with = "start_in")]
+    pub start_at: Option<String>,
+    /// The Job's name (default genbench-SCENARIO).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub namespace: Option<String>,
+    /// The ReadWriteMany PersistentVolumeClaim the parts are written to.
+    #[arg(long, value_name = "PVC", default_value = "genbench-results")]
+    pub claim: String,
+    /// A scenario key to change in every pod (repeatable), as for run.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Write the manifests here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+    /// yaml (documents), or json (one v1 List); kubectl applies either.
+    #[arg(long, value_enum, default_value = "yaml")]
+    pub format: ManifestFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ManifestFormat {
+    Yaml,
+    Json,
 }

@@ -8,6 +8,7 @@ mod cmd;
 pub mod collect;
 pub mod engine;
 mod exit;
+mod k8s;
 pub mod net;
 pub mod output;
 pub mod run;

@@ -20,7 +20,7 @@ use crate::exit::Exit;
 use crate::net::tls::Verify;
 use crate::run::{RunConfig, TargetChoice};
 
-fn load_scenario(name: &str, overrides: &[Override]) -> Result<Scenario, Exit> {
+pub(crate) fn load_scenario(name: &str, overrides: &[Override]) -> Result<Scenario, Exit> {
     if let Some(s) = builtin_overridden(name, overrides) {
         return s.map_err(Exit::usage);
     }

@@ -1,0 +1,140 @@
+//! `genbench k8s job`: the manifests of a scaled-out run, validated first.
+
+use std::time::{Duration, SystemTime};
+
+use anyhow::anyhow;
+
+use crate::cli::{K8sArgs, K8sCommand, K8sJobArgs, ManifestFormat};
+use crate::exit::Exit;
+use crate::k8s::{self, JobSpec, Scenario};
+
+pub fn run(args: K8sArgs) -> Result<u8, Exit> {
+    match args.command {
+        K8sCommand::Job(a) => job(*a),
+    }
+}
+
+/// A DNS label: what a Job's name must be.
+fn dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 52
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn job(a: K8sJobArgs) -> Result<u8, Exit> {
+    // The scenario and its overrides validate here, before any pod would.
+    let overrides = a
+        .set
+        .iter()
+        .map(|s| genbench_scenarios::parse_override(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Exit::usage(anyhow!(e)))?;
+    let scenario = super::run::load_scenario(&a.scenario, &overrides)?;
+    crate::engine::segment::LoadSegment::new(0, a.segments)
+        .map_err(|e| Exit::usage(anyhow!("--segments: {e}")))?;
+    let target = a.target.trim_end_matches('/').to_string();
+    // `${env:NAME}` is resolved in the pods; what can be checked here is.
+    if target.contains("${env:") {
+        genbench_scenarios::resolve_env(&target, "--target", &|_| Some("x".into()))
+            .map_err(Exit::usage)?;
+    } else {
+        crate::net::url::TargetUrl::parse(&target)
+            .map_err(|e| Exit::usage(anyhow!("--target: {}", e.why)))?;
+    }
+    let name = a.name.unwrap_or_else(|| {
+        format!(
+            "genbench-{}",
+            scenario.name.to_ascii_lowercase().replace('_', "-")
+        )
+    });
+    if !dns_label(&name) {
+        return Err(Exit::usage(anyhow!(
+            "--name `{name}`: a Job's name is lowercase letters, digits and `-`, at most 52 characters"
+        )));
+    }
+    let start_at = match &a.start_at {
+        Some(t) => {
+            crate::timefmt::parse_rfc3339(t).map_err(|e| Exit::usage(anyhow!("--start-at: {e}")))?
+        }
+        None => {
+            let lead = genbench_scenarios::parse_duration(&a.start_in)
+                .map_err(|e| Exit::usage(anyhow!("--start-in: {e}")))?;
+            SystemTime::now() + lead.max(Duration::from_secs(1))
+        }
+    };
+    let file = if genbench_scenarios::BUILTIN_NAMES.contains(&a.scenario.as_str()) {
+        Scenario::Builtin(a.scenario.clone())
+    } else {
+        shipped(std::path::Path::new(&a.scenario))?
+    };
+    let spec = JobSpec {
+        name,
+        namespace: a.namespace,
+        image: a.image,
+        segments: a.segments,
+        scenario: file,
+        target,
+        start_at: crate::timefmt::rfc3339(start_at),
+        claim: a.claim,
+        set: a.set,
+    };
+    let docs = k8s::manifests(&spec);
+    let problems: Vec<String> = docs.iter().flat_map(k8s::lint).collect();
+    if !problems.is_empty() {
+        return Err(Exit::usage(anyhow!("{}", problems.join("\n"))));
+    }
+    let yaml = match a.format {
+        ManifestFormat::Yaml => k8s::to_yaml(&docs),
+        ManifestFormat::Json => {
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": docs});
+            serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
+        }
+    };
+    match &a.out {
+        Some(path) => {
+            std::fs::write(path, &yaml)
+                .map_err(|e| Exit::usage(anyhow!("cannot write {}: {e}", path.display())))?;
+            eprintln!(
+                "wrote {} ({} segments, starting {}): kubectl apply -f {}",
+                path.display(),
+                spec.segments,
+                spec.start_at,
+                path.display()
+            );
+        }
+        None => print!("{yaml}"),
+    }
+    Ok(0)
+}
+
+/// A scenario file and the files it names, read to ship in a ConfigMap.
+fn shipped(path: &std::path::Path) -> Result<Scenario, Exit> {
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p)
+            .map_err(|e| Exit::usage(anyhow!("cannot read {}: {e}", p.display())))
+    };
+    let text = read(path)?;
+    let name = path
+        .file_name()
+        .map_or("scenario.toml".into(), |f| f.to_string_lossy().to_string());
+    let refs = k8s::referenced_files(&text);
+    let (main, paths) =
+        k8s::layout(&name, &refs).map_err(|e| Exit::usage(anyhow!("{}: {e}", path.display())))?;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let mut files = vec![(main.clone(), text)];
+    for (r, at) in refs.iter().zip(paths) {
+        files.push((at, read(&dir.join(r))?));
+    }
+    let bytes: usize = files.iter().map(|(p, t)| p.len() + t.len()).sum();
+    if bytes > k8s::MAX_CONFIG_MAP_BYTES {
+        return Err(Exit::usage(anyhow!(
+            "{} and the files it names are {bytes} bytes, more than a ConfigMap holds (1 MiB): \
+build them into the image and give the scenario's path in it",
+            path.display()
+        )));
+    }
+    Ok(Scenario::Files { main, files })
+}

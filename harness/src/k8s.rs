@@ -1,0 +1,478 @@
+//! Kubernetes manifests for a scaled-out run (`genbench k8s job`): an
+//! Indexed Job whose pod `I` runs segment `I` of `N` from one start instant,
+//! built as data (so tests read it) and written as YAML. A failed pod is
+//! never replaced (`backoffLimitPerIndex: 0`): a second try would send its
+//! segment's load twice. [`lint`] catches what the API's schema cannot.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+/// Most completions an Indexed Job may have.
+pub const MAX_COMPLETIONS: u64 = 100_000;
+
+/// What the Job runs.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    /// The Job's name (a DNS label); parts go under `/results/NAME`.
+    pub name: String,
+    pub namespace: Option<String>,
+    pub image: String,
+    pub segments: u32,
+    /// A built-in's name, or the scenario file's name with its text (shipped
+    /// in a ConfigMap).
+    pub scenario: Scenario,
+    pub target: String,
+    /// `--start-at` for every pod, RFC 3339.
+    pub start_at: String,
+    /// The PersistentVolumeClaim (ReadWriteMany) the parts are written to.
+    pub claim: String,
+    /// `--set KEY=VALUE` overrides, passed on to every pod.
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Scenario {
+    Builtin(String),
+    /// A scenario file and the files it names, each at its path under the
+    /// mount (`main` is the scenario's).
+    Files {
+        main: String,
+        files: Vec<(String, String)>,
+    },
+}
+
+/// Most bytes a ConfigMap holds.
+pub const MAX_CONFIG_MAP_BYTES: usize = 1 << 20;
+
+/// Where a shipped scenario file is mounted in the pods.
+const SCENARIO_DIR: &str = "/etc/genbench";
+
+fn labels(name: &str) -> Value {
+    json!({"app.kubernetes.io/name": "genbench", "genbench.dev/run": name})
+}
+
+fn metadata(s: &JobSpec, name: &str) -> Value {
+    let mut m = json!({"name": name, "labels": labels(&s.name)});
+    if let Some(ns) = &s.namespace {
+        m["namespace"] = json!(ns);
+    }
+    m
+}
+
+/// The manifests, in apply order: the scenario's ConfigMap (for a file),
+/// then the Indexed Job.
+pub fn manifests(s: &JobSpec) -> Vec<Value> {
+    let mut out = Vec::new();
+    let (scenario_arg, mut volumes, mut mounts) = match &s.scenario {
+        Scenario::Builtin(b) => (b.clone(), Vec::new(), Vec::new()),
+        Scenario::Files { main, files } => {
+            let cm = format!("{}-scenario", s.name);
+            // ConfigMap keys cannot hold `/`: each file is a numbered key,
+            // mounted back at its path.
+            let key = |i: usize, path: &str| {
+                let base = path.rsplit('/').next().unwrap_or(path);
+                format!("f{i}-{base}")
+            };
+            let data: serde_json::Map<String, Value> = files
+                .iter()
+                .enumerate()
+                .map(|(i, (path, text))| (key(i, path), json!(text)))
+                .collect();
+            let items: Vec<Value> = files
+                .iter()
+                .enumerate()
+                .map(|(i, (path, _))| json!({"key": key(i, path), "path": path}))
+                .collect();
+            out.push(json!({
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": metadata(s, &cm),
+                "data": data,
+            }));
+            (
+                format!("{SCENARIO_DIR}/{main}"),
+                vec![json!({"name": "scenario", "configMap": {"name": cm, "items": items}})],
+                vec![json!({"name": "scenario", "mountPath": SCENARIO_DIR, "readOnly": true})],
+            )
+        }
+    };
+    volumes.push(json!({"name": "results", "persistentVolumeClaim": {"claimName": s.claim}}));
+    mounts.push(json!({"name": "results", "mountPath": "/results"}));
+    let mut args: Vec<String> = vec![
+        "run".into(),
+        scenario_arg,
+        "--segments".into(),
+        s.segments.to_string(),
+        "--target".into(),
+        s.target.clone(),
+        "--start-at".into(),
+        s.start_at.clone(),
+        "--profile".into(),
+        "off".into(),
+        "--out".into(),
+        // The Job controller sets JOB_COMPLETION_INDEX in every pod.
+        format!("/results/{}/part-$(JOB_COMPLETION_INDEX)", s.name),
+    ];
+    for kv in &s.set {
+        args.push("--set".into());
+        args.push(kv.clone());
+    }
+    out.push(json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata(s, &s.name),
+        "spec": {
+            "completionMode": "Indexed",
+            "completions": s.segments,
+            "parallelism": s.segments,
+            // A retried pod would send its segment's load a second time.
+            "backoffLimitPerIndex": 0,
+            "podReplacementPolicy": "Failed",
+            "ttlSecondsAfterFinished": 86_400,
+            "template": {
+                "metadata": {"labels": labels(&s.name)},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{
+                        "name": "genbench",
+                        "image": s.image,
+                        "args": args,
+                        "volumeMounts": mounts,
+                        "resources": {"requests": {"cpu": "1", "memory": "256Mi"}},
+                    }],
+                    "volumes": volumes,
+                },
+            },
+        },
+    }));
+    out
+}
+
+/// The files a scenario names, relative to its own directory, from its
+/// TOML: `datasets.*.file`, `request.body_file`, `flow.steps[].body_file`.
+pub fn referenced_files(toml_text: &str) -> Vec<String> {
+    let Ok(v) = toml_text.parse::<toml::Table>() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut push = |x: Option<&toml::Value>| {
+        if let Some(p) = x.and_then(toml::Value::as_str)
+            && !out.iter().any(|o: &String| o == p)
+        {
+            out.push(p.to_string());
+        }
+    };
+    if let Some(d) = v.get("datasets").and_then(toml::Value::as_table) {
+        for t in d.values() {
+            push(t.get("file"));
+        }
+    }
+    push(v.get("request").and_then(|r| r.get("body_file")));
+    if let Some(steps) = v
+        .get("flow")
+        .and_then(|f| f.get("steps"))
+        .and_then(toml::Value::as_array)
+    {
+        for st in steps {
+            push(st.get("body_file"));
+        }
+    }
+    out
+}
+
+/// Where a scenario file `name` and the files it names (`refs`, relative
+/// to its directory, `..` allowed) go under the mount so every relative
+/// path still holds: the scenario sits as many directories deep as its
+/// references climb. Returns its path and each reference's.
+pub fn layout(name: &str, refs: &[String]) -> Result<(String, Vec<String>), String> {
+    let mut parsed = Vec::new();
+    for r in refs {
+        if r.starts_with('/') {
+            return Err(format!(
+                "`{r}` is an absolute path: the pods cannot see this machine's files; give it relative to the scenario"
+            ));
+        }
+        let mut ups = 0usize;
+        let mut rest: Vec<&str> = Vec::new();
+        for c in r.split('/') {
+            match c {
+                "" | "." => {}
+                ".." if rest.is_empty() => ups += 1,
+                ".." => {
+                    rest.pop();
+                }
+                c => rest.push(c),
+            }
+        }
+        if rest.is_empty() {
+            return Err(format!("`{r}` names no file"));
+        }
+        parsed.push((ups, rest));
+    }
+    let depth = parsed.iter().map(|p| p.0).max().unwrap_or(0);
+    let base: Vec<String> = (0..depth).map(|i| format!("d{i}")).collect();
+    let at = |ups: usize, rest: &[&str]| {
+        let mut p: Vec<&str> = base[..depth - ups].iter().map(String::as_str).collect();
+        p.extend_from_slice(rest);
+        p.join("/")
+    };
+    let paths = parsed.iter().map(|(u, r)| at(*u, r)).collect();
+    Ok((at(0, &[name]), paths))
+}
+
+/// What is wrong with an Indexed Job manifest that its schema accepts.
+pub fn lint(m: &Value) -> Vec<String> {
+    let mut bad = Vec::new();
+    if m["kind"] != "Job" {
+        return bad;
+    }
+    let spec = &m["spec"];
+    let name = m["metadata"]["name"].as_str().unwrap_or("the Job");
+    let n = |k: &str| spec[k].as_u64();
+    if spec["completionMode"] != "Indexed" {
+        bad.push(format!(
+            "{name}: completionMode must be Indexed, so each pod gets its segment's JOB_COMPLETION_INDEX"
+        ));
+    }
+    match (n("completions"), n("parallelism")) {
+        (None, _) => bad.push(format!(
+            "{name}: an Indexed Job needs completions (the number of segments)"
+        )),
+        (Some(c), p) => {
+            if c > MAX_COMPLETIONS {
+                bad.push(format!(
+                    "{name}: completions {c} is over {MAX_COMPLETIONS}, the most an Indexed Job has"
+                ));
+            }
+            if p.is_some_and(|p| p > MAX_COMPLETIONS) {
+                bad.push(format!(
+                    "{name}: parallelism is over {MAX_COMPLETIONS}; the API refuses it"
+                ));
+            }
+            if p != Some(c) {
+                bad.push(format!(
+                    "{name}: parallelism must equal completions ({c}): every segment sends at once, from one start instant"
+                ));
+            }
+        }
+    }
+    if n("backoffLimitPerIndex") != Some(0) {
+        bad.push(format!(
+            "{name}: backoffLimitPerIndex must be 0: a retried pod sends its segment's load twice"
+        ));
+    }
+    let restart = &spec["template"]["spec"]["restartPolicy"];
+    if restart != "Never" {
+        bad.push(format!(
+            "{name}: restartPolicy must be Never (it is {restart}): a restarted container sends its load again, and backoffLimitPerIndex requires Never"
+        ));
+    }
+    bad
+}
+
+/// `v` as YAML: block maps and lists, every string double-quoted (a JSON
+/// string is a YAML scalar), so no value can be misread as another type.
+pub fn to_yaml(docs: &[Value]) -> String {
+    let mut o = String::new();
+    for d in docs {
+        o.push_str("---\n");
+        block(&mut o, d, 0);
+    }
+    o
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => serde_json::to_string(s).unwrap_or_default(),
+        other => other.to_string(),
+    }
+}
+
+fn is_block(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => !m.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => false,
+    }
+}
+
+fn block(o: &mut String, v: &Value, indent: usize) {
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                let key = serde_json::to_string(k).unwrap_or_default();
+                let key = if k
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+                {
+                    k.clone()
+                } else {
+                    key
+                };
+                if is_block(x) {
+                    let _ = writeln!(o, "{pad}{key}:");
+                    let inner = if x.is_array() { indent } else { indent + 2 };
+                    block(o, x, inner);
+                } else {
+                    let _ = writeln!(o, "{pad}{key}: {}", empty_or(x));
+                }
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                if is_block(x) {
+                    let mut item = String::new();
+                    block(&mut item, x, indent + 2);
+                    // The first line of the item takes the dash.
+                    let item = item.replacen(&" ".repeat(indent + 2), "", 1);
+                    let _ = write!(o, "{pad}- {item}");
+                } else {
+                    let _ = writeln!(o, "{pad}- {}", empty_or(x));
+                }
+            }
+        }
+        other => {
+            let _ = writeln!(o, "{pad}{}", scalar(other));
+        }
+    }
+}
+
+fn empty_or(v: &Value) -> String {
+    match v {
+        Value::Object(_) => "{}".into(),
+        Value::Array(_) => "[]".into(),
+        other => scalar(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(segments: u32, scenario: Scenario) -> JobSpec {
+        JobSpec {
+            name: "genbench-stress".into(),
+            namespace: Some("load".into()),
+            image: "ghcr.io/example/genbench:0.1.0".into(),
+            segments,
+            scenario,
+            target: "https://staging.example.com/api".into(),
+            start_at: "2026-12-03T14:00:00Z".into(),
+            claim: "genbench-results".into(),
+            set: vec!["load.timeout=30s".into()],
+        }
+    }
+
+    #[test]
+    fn the_job_is_indexed_one_pod_a_segment_never_retried() {
+        let docs = manifests(&spec(8, Scenario::Builtin("stress".into())));
+        assert_eq!(docs.len(), 1);
+        let job = &docs[0];
+        assert_eq!(lint(job), Vec::<String>::new());
+        let s = &job["spec"];
+        assert_eq!(
+            (&s["completions"], &s["parallelism"]),
+            (&json!(8), &json!(8))
+        );
+        let args: Vec<&str> = s["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let after = |flag: &str| args[args.iter().position(|a| *a == flag).unwrap() + 1];
+        assert_eq!((args[0], args[1]), ("run", "stress"));
+        assert_eq!(after("--segments"), "8");
+        assert_eq!(after("--start-at"), "2026-12-03T14:00:00Z");
+        assert_eq!(
+            after("--out"),
+            "/results/genbench-stress/part-$(JOB_COMPLETION_INDEX)"
+        );
+        assert_eq!(after("--set"), "load.timeout=30s");
+    }
+
+    #[test]
+    fn a_scenario_file_travels_in_a_config_map() {
+        let file = Scenario::Files {
+            main: "a/mine.toml".into(),
+            files: vec![
+                ("a/mine.toml".into(), "name = \"mine\"\n".into()),
+                ("data/topics.txt".into(), "tides\n".into()),
+            ],
+        };
+        let docs = manifests(&spec(2, file));
+        assert_eq!(docs[0]["kind"], "ConfigMap");
+        assert_eq!(docs[0]["data"]["f0-mine.toml"], "name = \"mine\"\n");
+        assert_eq!(docs[0]["data"]["f1-topics.txt"], "tides\n");
+        let pod = &docs[1]["spec"]["template"]["spec"];
+        assert_eq!(pod["containers"][0]["args"][1], "/etc/genbench/a/mine.toml");
+        let cm = &pod["volumes"][0]["configMap"];
+        assert_eq!(cm["name"], "genbench-stress-scenario");
+        assert_eq!(
+            cm["items"][1],
+            json!({"key": "f1-topics.txt", "path": "data/topics.txt"})
+        );
+    }
+
+    #[test]
+    fn named_files_keep_their_relative_paths_under_the_mount() {
+        let text = "[datasets.topic]\nfile = \"../builtin/topics.txt\"\n[datasets.b]\nfile = \"rows.csv\"\n[request]\npath = \"/\"\nbody_file = \"./bodies/one.json\"\n";
+        let refs = referenced_files(text);
+        // Datasets in name order (b, topic), then the body file.
+        assert_eq!(
+            refs,
+            ["rows.csv", "../builtin/topics.txt", "./bodies/one.json"]
+        );
+        let (main, paths) = layout("s.toml", &refs).unwrap();
+        assert_eq!(main, "d0/s.toml");
+        assert_eq!(
+            paths,
+            ["d0/rows.csv", "builtin/topics.txt", "d0/bodies/one.json"]
+        );
+        assert_eq!(
+            layout("s.toml", &[]).unwrap(),
+            ("s.toml".to_string(), vec![])
+        );
+        assert!(
+            layout("s.toml", &["/etc/x".into()])
+                .unwrap_err()
+                .contains("absolute")
+        );
+    }
+
+    #[test]
+    fn lint_catches_what_a_schema_cannot() {
+        let good = manifests(&spec(4, Scenario::Builtin("baseline".into()))).remove(0);
+        let broken = |f: &dyn Fn(&mut Value)| {
+            let mut m = good.clone();
+            f(&mut m);
+            lint(&m).join("\n")
+        };
+        let e = broken(&|m| {
+            m["spec"].as_object_mut().unwrap().remove("completions");
+        });
+        assert!(e.contains("needs completions"), "{e}");
+        let e = broken(&|m| m["spec"]["template"]["spec"]["restartPolicy"] = json!("Always"));
+        assert!(e.contains("restartPolicy must be Never"), "{e}");
+        let e = broken(&|m| {
+            m["spec"]["parallelism"] = json!(100_001);
+            m["spec"]["completions"] = json!(100_001);
+        });
+        assert!(e.contains("over 100000"), "{e}");
+        let e = broken(&|m| m["spec"]["backoffLimitPerIndex"] = json!(3));
+        assert!(e.contains("twice"), "{e}");
+        let e = broken(&|m| m["spec"]["parallelism"] = json!(2));
+        assert!(e.contains("must equal completions"), "{e}");
+    }
+
+    #[test]
+    fn yaml_is_block_style_with_quoted_strings() {
+        let y = to_yaml(&[json!({"a": {"b": [1, "x", {"c": "d", "e": []}]}, "f": {}})]);
+        assert_eq!(
+            y,
+            "---\na:\n  b:\n  - 1\n  - \"x\"\n  - c: \"d\"\n    e: []\nf: {}\n"
+        );
+    }
+}
