@@ -92,5 +92,6 @@ fn the_workflow_builtin_runs_ten_jobs_three_at_a_time() {
     assert_eq!(submits, 10);
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("data-chart=\"flow-latency\""));
+    assert!(html.contains("href=\"#flows\"") && html.contains("flows completed"));
     assert!(html.contains("biased upward by up to one interval"));
 }

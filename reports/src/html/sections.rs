@@ -30,7 +30,40 @@ pub fn header(o: &mut String, r: &RunResult) {
         r.duration_s,
         html(&r.tool_version),
     );
-    o.push_str("<nav><a href=\"#thresholds\">thresholds</a><a href=\"#latency\">latency</a><a href=\"#throughput\">throughput</a><a href=\"#stages\">stages</a><a href=\"#cache\">cache</a><a href=\"#process\">CPU and memory</a><a href=\"#analysis\">analysis</a><a href=\"#cost\">cost</a><a href=\"#flamegraph\">flamegraph</a><a href=\"#environment\">scenario</a></nav>\n");
+    let flows = if r.flows.is_some() {
+        "<a href=\"#flows\">flows</a>"
+    } else {
+        ""
+    };
+    let _ = write!(
+        o,
+        "<nav><a href=\"#thresholds\">thresholds</a><a href=\"#latency\">latency</a>{flows}"
+    );
+    o.push_str("<a href=\"#throughput\">throughput</a><a href=\"#stages\">stages</a><a href=\"#cache\">cache</a><a href=\"#process\">CPU and memory</a><a href=\"#analysis\">analysis</a><a href=\"#cost\">cost</a><a href=\"#flamegraph\">flamegraph</a><a href=\"#environment\">scenario</a></nav>\n");
+}
+
+/// A flow run's cards: flows ended and their latency, before the requests'.
+fn flow_cards(r: &RunResult) -> Vec<(String, String, String, &'static str)> {
+    let Some(f) = &r.flows else {
+        return Vec::new();
+    };
+    vec![
+        (
+            "flows completed".into(),
+            f.completed.to_string(),
+            format!("{} failed, {:.1} per hour", f.failed, f.per_hour),
+            if f.failed > 0 { "bad" } else { "ok" },
+        ),
+        (
+            "flow p95".into(),
+            p(&f.latency_ms, |s| s.p95),
+            format!(
+                "scheduled start to last answer; p50 {}",
+                p(&f.latency_ms, |s| s.p50)
+            ),
+            "",
+        ),
+    ]
 }
 
 fn p(s: &Option<LatencySummaryMs>, f: fn(&LatencySummaryMs) -> f64) -> String {
@@ -88,7 +121,8 @@ fn verdicts(r: &RunResult) -> Vec<(String, String, String, &'static str)> {
 
 pub fn summary_cards(o: &mut String, r: &RunResult) {
     let err_class = if r.errors.rate > 0.0 { "bad" } else { "ok" };
-    let mut c = vec![
+    let mut c = flow_cards(r);
+    c.extend([
         (
             "requests".into(),
             r.requests.total.to_string(),
@@ -158,7 +192,7 @@ pub fn summary_cards(o: &mut String, r: &RunResult) {
             }),
             "",
         ),
-    ];
+    ]);
     c.extend(verdicts(r));
     cards(o, &c);
 }
