@@ -13,6 +13,7 @@ pub mod cost;
 pub mod flows;
 pub mod host;
 pub mod llm;
+pub mod merge;
 pub mod pool;
 pub mod process;
 pub mod profile;

@@ -47,7 +47,7 @@ fn added<'a>(
 }
 
 /// Seconds of load a run's throughput was measured over.
-fn window_s(r: &RunResult) -> f64 {
+pub(crate) fn window_s(r: &RunResult) -> f64 {
     if r.throughput_rps > 0.0 {
         r.requests.total as f64 / r.throughput_rps
     } else {
@@ -55,7 +55,7 @@ fn window_s(r: &RunResult) -> f64 {
     }
 }
 
-fn per_s(n: f64, s: f64) -> f64 {
+pub(crate) fn per_s(n: f64, s: f64) -> f64 {
     if s > 0.0 { n / s } else { 0.0 }
 }
 
@@ -94,7 +94,7 @@ pub fn pool(runs: &[RunResult]) -> Result<RunResult, PoolError> {
     Ok(r)
 }
 
-fn pool_histograms(r: &mut RunResult, runs: &[RunResult]) -> Result<(), PoolError> {
+pub(crate) fn pool_histograms(r: &mut RunResult, runs: &[RunResult]) -> Result<(), PoolError> {
     let h = |f: fn(&RunResult) -> Option<&str>| added(runs.iter().map(f));
     let latency = h(|x| x.histograms.latency_us.as_deref())?;
     let ttfb = h(|x| x.histograms.ttfb_us.as_deref())?;
@@ -149,7 +149,7 @@ fn pool_histograms(r: &mut RunResult, runs: &[RunResult]) -> Result<(), PoolErro
     Ok(())
 }
 
-fn pool_errors(runs: &[RunResult], total: u64) -> Errors {
+pub(crate) fn pool_errors(runs: &[RunResult], total: u64) -> Errors {
     let mut e = Errors::default();
     let mut failed = 0;
     for x in runs {
@@ -169,7 +169,7 @@ fn pool_errors(runs: &[RunResult], total: u64) -> Errors {
     e
 }
 
-fn pool_llm(runs: &[RunResult], r: &RunResult, window: f64) -> Option<LlmMetrics> {
+pub(crate) fn pool_llm(runs: &[RunResult], r: &RunResult, window: f64) -> Option<LlmMetrics> {
     let all: Vec<&LlmMetrics> = runs.iter().filter_map(|x| x.llm.as_ref()).collect();
     if all.is_empty() {
         return None;
@@ -196,7 +196,7 @@ fn pool_llm(runs: &[RunResult], r: &RunResult, window: f64) -> Option<LlmMetrics
     })
 }
 
-fn pool_cache(runs: &[RunResult]) -> Option<CacheStats> {
+pub(crate) fn pool_cache(runs: &[RunResult]) -> Option<CacheStats> {
     let all: Vec<&CacheStats> = runs.iter().filter_map(|x| x.cache.as_ref()).collect();
     let first = all.first()?;
     let hits = all.iter().map(|c| c.hits).sum();
@@ -211,7 +211,7 @@ fn pool_cache(runs: &[RunResult]) -> Option<CacheStats> {
     })
 }
 
-fn pool_cost(runs: &[RunResult]) -> Option<Cost> {
+pub(crate) fn pool_cost(runs: &[RunResult]) -> Option<Cost> {
     let all: Vec<&Cost> = runs.iter().filter_map(|x| x.cost.as_ref()).collect();
     let first = all.first()?;
     let mut c = Cost {

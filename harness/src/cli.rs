@@ -46,18 +46,10 @@ pub enum Command {
     Matrix(Box<MatrixArgs>),
     /// Gate a current build's runs against a baseline's (for CI): exit 1 on a regression.
     Gate(GateArgs),
-    /// Merge the results of segmented runs.
-    Merge(Pending),
+    /// Merge the segments of one run (--segment I/N) into its one result.
+    Merge(MergeArgs),
     /// Kubernetes manifests for a run scaled out over pods.
     K8s(K8sArgs),
-}
-
-/// A subcommand of the contract that is not built yet.
-#[derive(Debug, Args)]
-pub struct Pending {
-    /// (accepted and ignored until the subcommand exists)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -565,4 +557,34 @@ pub struct K8sJobArgs {
 pub enum ManifestFormat {
     Yaml,
     Json,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Each PART is a segment's results.json, a directory holding one, or a
+directory whose subdirectories do (the k8s layout: /results/NAME/part-I/).
+The parts must be every segment of one run: the same scenario (its hash),
+seed and segment count, each index once; otherwise nothing is merged and
+the missing, duplicated or foreign part is named (exit 2).
+
+Histograms are added (latency, TTFB, chunk gaps, TTFT/TPOT/ITL, stages, flow
+latency), never percentiles averaged; counts are summed; rates are over the
+common load window; timelines are aligned by wall clock (each part's start
+instant), their per-second percentiles left out. Cost from a shared mock
+ledger is the widest segment's reading (each read the whole run's spend),
+cost from responses is summed. Thresholds are judged on the merged result;
+exit 1 if one fails, as a run.
+
+Example:
+  genbench merge /results/genbench-stress --out merged")]
+pub struct MergeArgs {
+    /// The segments' results (files or directories).
+    #[arg(value_name = "PART", required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Where results.json, report.html and summary.md go.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Also write junit.xml.
+    #[arg(long)]
+    pub junit: bool,
 }

@@ -1,7 +1,9 @@
 //! `--segment I/N` end to end: four segment processes started together
 //! (`--start-at`) against one loopback server send, between them, exactly
 //! the arrivals of one unsegmented run with the same seed; each says which
-//! segment it is; a segment that reaches its start too late sends nothing.
+//! segment it is; `genbench merge` makes them one result whose histogram
+//! holds every part's values; a segment that reaches its start too late
+//! sends nothing; parts that do not make one run are refused.
 
 mod support;
 
@@ -129,6 +131,73 @@ fn four_segments_send_exactly_the_whole_runs_arrivals() {
     union.sort_by(|a, b| key(a).total_cmp(&key(b)));
     assert!(all.len() > 50, "{} arrivals", all.len());
     assert_eq!(union, all, "the segments' arrivals are the whole run's");
+    merged_is_the_union_of_the_parts(&root, w["requests"]["total"].as_u64().unwrap());
+}
+
+fn histogram(v: &Value, key: &str) -> hdrhistogram::Histogram<u64> {
+    genbench_collectors::pool::decode_histogram(v["histograms"][key].as_str().unwrap()).unwrap()
+}
+
+fn merge(root: &Path, parts: &[&str]) -> std::process::Output {
+    genbench()
+        .arg("merge")
+        .args(parts.iter().map(|p| root.join(p)))
+        .arg("--out")
+        .arg(root.join("merged"))
+        .output()
+        .unwrap()
+}
+
+fn merged_is_the_union_of_the_parts(root: &Path, whole_total: u64) {
+    let o = merge(root, &["part-0", "part-1", "part-2", "part-3"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let m = results(&root.join("merged"));
+    assert_eq!(schema_errors(&m), Vec::<String>::new());
+    assert_eq!(m["requests"]["total"].as_u64().unwrap(), whole_total);
+    // The merged histogram is the parts' added, value for value.
+    let mut sum = histogram(&results(&root.join("part-0")), "latency_us");
+    for i in 1..4 {
+        sum.add(histogram(
+            &results(&root.join(format!("part-{i}"))),
+            "latency_us",
+        ))
+        .unwrap();
+    }
+    let merged = histogram(&m, "latency_us");
+    assert_eq!(merged, sum);
+    // Its p99 is the p99 of every request the parts recorded.
+    let mut all = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+    for i in 0..4 {
+        let text = std::fs::read_to_string(root.join(format!("part-{i}/records.jsonl"))).unwrap();
+        for l in text.lines() {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let us = (v["latency_ms"].as_f64().unwrap() * 1000.0).round() as u64;
+            all.record(us.max(1)).unwrap();
+        }
+    }
+    assert_eq!(merged.len(), all.len());
+    let (a, b) = (merged.value_at_quantile(0.99), all.value_at_quantile(0.99));
+    assert!(
+        merged.equivalent(a, b),
+        "merged p99 {a} µs, records' {b} µs"
+    );
+    assert_eq!(m["latency_ms"]["p99"].as_f64().unwrap(), a as f64 / 1000.0);
+    assert!(m.get("segment").is_none());
+    assert!(root.join("merged/report.html").is_file());
+    // Parts that are not one whole run are refused, naming what is wrong.
+    for (parts, words) in [
+        (
+            &["part-0", "part-1", "part-2"][..],
+            "segment is 3 of 4 missing",
+        ),
+        (&["part-0", "part-1", "part-2", "part-2"][..], "given twice"),
+        (&["whole", "part-1"][..], "is not a segment"),
+    ] {
+        let o = merge(root, parts);
+        assert_eq!(o.status.code(), Some(2), "{parts:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(words), "{parts:?}: {words:?} not in {err}");
+    }
 }
 
 #[test]

@@ -4,6 +4,7 @@ mod compare;
 mod gate;
 mod k8s;
 mod matrix;
+mod merge;
 mod mock;
 mod pipeline;
 mod report;
@@ -22,14 +23,7 @@ pub fn dispatch(command: Command) -> Result<u8, Exit> {
         Command::Compare(args) => compare::run(args),
         Command::Matrix(args) => matrix::run(*args),
         Command::Gate(args) => gate::run(args),
-        Command::Merge(_) => pending("merge", "segmented runs"),
+        Command::Merge(args) => merge::run(args),
         Command::K8s(args) => k8s::run(args),
     }
-}
-
-fn pending(name: &str, what: &str) -> Result<u8, Exit> {
-    Err(Exit::usage(anyhow::anyhow!(
-        "`genbench {name}` does not exist yet: it arrives with {what}. \
-         Available now: run, report, compare, matrix, gate, k8s, mock, pipeline (see `genbench --help`)."
-    )))
 }

@@ -1,0 +1,275 @@
+//! The segments of one run (`genbench run --segment I/N`, sent side by
+//! side from one start instant) as the one result a single machine would
+//! have measured: histograms added, never percentiles averaged; counts
+//! summed; rates over the common load window; timelines aligned by wall
+//! clock. Each part's `offset_s` is how long after the earliest part it
+//! started. What the parts cannot give exactly is left out: per-second
+//! percentiles and hit rates, the analyses, per-step flow latency.
+
+use std::collections::BTreeMap;
+
+use genbench_model::{
+    CacheStats, Cost, MAX_POINTS, RunResult, RunStatus, TargetKind, TimelinePoint,
+};
+
+use crate::pool::{
+    PoolError, pool_cache, pool_cost, pool_errors, pool_histograms, pool_llm, window_s,
+};
+use crate::summary::hit_rate;
+
+/// One segment's result and when it started.
+pub struct Part<'a> {
+    pub result: &'a RunResult,
+    /// Seconds after the earliest part's start.
+    pub offset_s: f64,
+}
+
+/// One result for `parts`, which the caller has checked are the segments
+/// of one run. Thresholds are left for the caller to judge.
+pub fn merge(parts: &[Part<'_>]) -> Result<RunResult, PoolError> {
+    let first = parts.first().ok_or(PoolError::Empty)?.result;
+    let runs: Vec<RunResult> = parts.iter().map(|p| p.result.clone()).collect();
+    let mut r = RunResult::new(
+        &first.tool_version,
+        first.scenario.clone(),
+        first.target.clone(),
+        parts
+            .iter()
+            .min_by(|a, b| a.offset_s.total_cmp(&b.offset_s))
+            .map_or(first.started_at.clone(), |p| p.result.started_at.clone()),
+    );
+    r.host = first.host.clone();
+    r.status = if runs.iter().all(|x| x.status == RunStatus::Completed) {
+        RunStatus::Completed
+    } else {
+        RunStatus::Interrupted
+    };
+    r.duration_s = parts
+        .iter()
+        .map(|p| p.offset_s + p.result.duration_s)
+        .fold(0.0, f64::max);
+    let sum = |f: fn(&RunResult) -> u64| runs.iter().map(f).sum::<u64>();
+    r.requests.total = sum(|x| x.requests.total);
+    r.requests.ok = sum(|x| x.requests.ok);
+    r.requests.failed = sum(|x| x.requests.failed);
+    // The segments share one load window: the planned stages.
+    let window = runs.iter().map(window_s).fold(0.0, f64::max);
+    let per = |n: u64, s: f64| if s > 0.0 { n as f64 / s } else { 0.0 };
+    r.throughput_rps = per(r.requests.total, window);
+    r.completions_rps = Some(per(r.requests.ok, r.duration_s));
+    pool_histograms(&mut r, &runs)?;
+    r.errors = pool_errors(&runs, r.requests.total);
+    r.llm = pool_llm(&runs, &r, window);
+    r.cache = pool_cache(&runs);
+    r.caches = named_caches(&runs);
+    r.cost = cost(&runs);
+    r.timeline = timeline(parts);
+    r.points = points(parts);
+    r.series = first.series.clone();
+    r.process.target = first.process.target.clone();
+    Ok(r)
+}
+
+fn named_caches(runs: &[RunResult]) -> BTreeMap<String, CacheStats> {
+    let mut out: BTreeMap<String, CacheStats> = BTreeMap::new();
+    for (name, c) in runs.iter().flat_map(|x| &x.caches) {
+        let m = out.entry(name.clone()).or_insert_with(|| CacheStats {
+            hits: 0,
+            misses: 0,
+            hit_rate: None,
+            source: c.source.clone(),
+            latency_hit_ms: None,
+            latency_miss_ms: None,
+        });
+        m.hits += c.hits;
+        m.misses += c.misses;
+        m.hit_rate = hit_rate(m.hits, m.misses);
+    }
+    out
+}
+
+/// Usage priced from responses adds up, and so do the ledgers of embedded
+/// targets (each segment had its own mock). A shared ledger does not: every
+/// segment of an external target read the same one, before waiting for the
+/// start instant and after its drain, so each saw the spend of all the
+/// segments that sent inside its window, and the widest reading (the
+/// largest) is the whole run's.
+fn cost(runs: &[RunResult]) -> Option<Cost> {
+    let all: Vec<&Cost> = runs.iter().filter_map(|x| x.cost.as_ref()).collect();
+    let shared = runs.iter().all(|x| x.target.kind == TargetKind::External)
+        && all.iter().all(|c| c.source == "mock_ledger");
+    if !shared {
+        return pool_cost(runs);
+    }
+    let widest = all
+        .iter()
+        .max_by(|a, b| a.total_usd.total_cmp(&b.total_usd))?;
+    let mut c = (*widest).clone();
+    c.articles = all.iter().map(|x| x.articles).sum();
+    c.source = "mock_ledger (the widest of the segments' readings)".into();
+    if c.articles > 0 {
+        let n = c.articles as f64;
+        c.per_article_usd = Some(c.total_usd / n);
+        c.tokens_per_article = Some((c.tokens.prompt + c.tokens.completion) as f64 / n);
+    }
+    Some(c)
+}
+
+/// Every part's seconds on one wall clock: counts and rates of one second
+/// add up; its percentiles cannot be told from the parts' and are left out.
+fn timeline(parts: &[Part<'_>]) -> Vec<TimelinePoint> {
+    let mut by_s: BTreeMap<i64, TimelinePoint> = BTreeMap::new();
+    for p in parts {
+        for x in &p.result.timeline {
+            let t = (p.offset_s + x.t_s).round();
+            let m = by_s.entry(t as i64).or_insert_with(|| TimelinePoint {
+                t_s: t,
+                ..Default::default()
+            });
+            m.rps += x.rps;
+            m.errors += x.errors;
+            m.in_flight += x.in_flight;
+            let add = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (None, None) => None,
+                (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+            };
+            m.target_rate = add(m.target_rate, x.target_rate);
+            let addn = |a: Option<u64>, b: Option<u64>| match (a, b) {
+                (None, None) => None,
+                (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+            };
+            m.flows_completed = addn(m.flows_completed, x.flows_completed);
+            m.flows_failed = addn(m.flows_failed, x.flows_failed);
+        }
+    }
+    by_s.into_values().collect()
+}
+
+fn points(parts: &[Part<'_>]) -> Option<Vec<genbench_model::RequestPoint>> {
+    let mut out = Vec::new();
+    for p in parts {
+        for x in p.result.points.as_ref()? {
+            let mut x = *x;
+            x.t_s += p.offset_s;
+            out.push(x);
+        }
+    }
+    if out.len() > MAX_POINTS {
+        return None;
+    }
+    out.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use genbench_model::{ScenarioInfo, ScenarioKind, TargetInfo, TokenCounts};
+    use hdrhistogram::Histogram;
+
+    use super::*;
+    use crate::pool::decode_histogram;
+    use crate::summary::encode_histogram;
+
+    fn part(lat: std::ops::Range<u64>, kind: TargetKind, usd: f64) -> RunResult {
+        let info = ScenarioInfo {
+            name: "s".into(),
+            kind: ScenarioKind::Stress,
+            resolved: serde_json::Value::Null,
+            seed: Some(1),
+        };
+        let target = TargetInfo {
+            kind,
+            url: "http://127.0.0.1:1".into(),
+            pid: None,
+            mock_time_scale: None,
+        };
+        let mut r = RunResult::new("0", info, target, "2026-12-03T00:00:00Z".into());
+        let n = lat.end - lat.start;
+        let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+        lat.for_each(|v| h.record(v).unwrap());
+        r.status = RunStatus::Completed;
+        r.duration_s = 10.0;
+        r.throughput_rps = n as f64 / 10.0;
+        r.requests.total = n;
+        r.requests.ok = n;
+        r.histograms.latency_us = encode_histogram(&h);
+        r.timeline = (1..=10)
+            .map(|t| TimelinePoint {
+                t_s: f64::from(t),
+                rps: 1.0,
+                target_rate: Some(1.0),
+                ..Default::default()
+            })
+            .collect();
+        r.cost = Some(Cost {
+            total_usd: usd,
+            per_article_usd: None,
+            tokens: TokenCounts::default(),
+            by_model: BTreeMap::new(),
+            search_calls: 0,
+            source: "mock_ledger".into(),
+            search_usd: 0.0,
+            tokens_per_article: None,
+            articles: n,
+        });
+        r
+    }
+
+    #[test]
+    fn parts_side_by_side_make_one_run() {
+        let (a, b) = (
+            part(1000..2000, TargetKind::External, 3.0),
+            part(5000..6000, TargetKind::External, 2.9),
+        );
+        let parts = [
+            Part {
+                result: &a,
+                offset_s: 0.0,
+            },
+            Part {
+                result: &b,
+                offset_s: 0.4,
+            },
+        ];
+        let m = merge(&parts).unwrap();
+        let h = decode_histogram(m.histograms.latency_us.as_deref().unwrap()).unwrap();
+        assert_eq!(h.len(), 2000);
+        assert_eq!(
+            h.value_at_quantile(0.25),
+            decode_histogram(a.histograms.latency_us.as_deref().unwrap())
+                .unwrap()
+                .value_at_quantile(0.5)
+        );
+        // Side by side: one 10 s window, not two.
+        assert_eq!(m.throughput_rps, 200.0);
+        assert!((m.duration_s - 10.4).abs() < 1e-9);
+        // Seconds on one clock: a part 0.4 s late lands in the same seconds.
+        assert_eq!(m.timeline.len(), 10);
+        assert!(
+            m.timeline
+                .iter()
+                .all(|p| p.rps == 2.0 && p.target_rate == Some(2.0))
+        );
+        // A shared ledger: the widest reading, over every part's articles.
+        let c = m.cost.unwrap();
+        assert_eq!((c.total_usd, c.articles), (3.0, 2000));
+        assert_eq!(c.per_article_usd, Some(3.0 / 2000.0));
+        // Embedded targets had a ledger each: they add up.
+        let (a, b) = (
+            part(1..10, TargetKind::Embedded, 1.0),
+            part(1..10, TargetKind::Embedded, 2.0),
+        );
+        let m = merge(&[
+            Part {
+                result: &a,
+                offset_s: 0.0,
+            },
+            Part {
+                result: &b,
+                offset_s: 0.0,
+            },
+        ])
+        .unwrap();
+        assert_eq!(m.cost.unwrap().total_usd, 3.0);
+    }
+}
