@@ -129,20 +129,20 @@ fn timeline(parts: &[Part<'_>]) -> Vec<TimelinePoint> {
             m.rps += x.rps;
             m.errors += x.errors;
             m.in_flight += x.in_flight;
-            let add = |a: Option<f64>, b: Option<f64>| match (a, b) {
-                (None, None) => None,
-                (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
-            };
             m.target_rate = add(m.target_rate, x.target_rate);
-            let addn = |a: Option<u64>, b: Option<u64>| match (a, b) {
-                (None, None) => None,
-                (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-            };
-            m.flows_completed = addn(m.flows_completed, x.flows_completed);
-            m.flows_failed = addn(m.flows_failed, x.flows_failed);
+            m.flows_completed = add(m.flows_completed, x.flows_completed);
+            m.flows_failed = add(m.flows_failed, x.flows_failed);
         }
     }
     by_s.into_values().collect()
+}
+
+/// The sum of two optional figures; none when neither part has one.
+fn add<T: std::ops::Add<Output = T> + Default>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or_default() + b.unwrap_or_default()),
+    }
 }
 
 fn points(parts: &[Part<'_>]) -> Option<Vec<genbench_model::RequestPoint>> {
