@@ -499,6 +499,27 @@ pub struct K8sArgs {
 pub enum K8sCommand {
     /// The Indexed Job that runs a scenario's load as N segments, one a pod.
     Job(Box<K8sJobArgs>),
+    /// The Job that merges a finished run's parts on the claim.
+    Merge(K8sMergeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Prints a one-pod Job running `genbench merge /results/NAME --out
+/results/NAME-merged --junit` on the claim the segments wrote to. Apply it
+once the segments' Job has completed:
+
+  kubectl wait --for=condition=complete --timeout=1h job/genbench-stress
+  genbench k8s merge genbench-stress | kubectl apply -f -")]
+pub struct K8sMergeArgs {
+    /// The segments' Job (its name, as `genbench k8s job` gave it).
+    pub name: String,
+    #[arg(long, value_name = "IMAGE", default_value = "genbench:latest")]
+    pub image: String,
+    #[arg(long)]
+    pub namespace: Option<String>,
+    #[arg(long, value_name = "PVC", default_value = "genbench-results")]
+    pub claim: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -53,11 +53,43 @@ fn labels(name: &str) -> Value {
 }
 
 fn metadata(s: &JobSpec, name: &str) -> Value {
-    let mut m = json!({"name": name, "labels": labels(&s.name)});
-    if let Some(ns) = &s.namespace {
+    metadata_of(&s.name, s.namespace.as_deref(), name)
+}
+
+fn metadata_of(run: &str, namespace: Option<&str>, name: &str) -> Value {
+    let mut m = json!({"name": name, "labels": labels(run)});
+    if let Some(ns) = namespace {
         m["namespace"] = json!(ns);
     }
     m
+}
+
+/// The one-pod Job that merges a run's parts from the claim, once the
+/// Indexed Job named `run` has completed: its result goes to
+/// `/results/RUN-merged`.
+pub fn merge_job(run: &str, namespace: Option<&str>, image: &str, claim: &str) -> Value {
+    json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": metadata_of(run, namespace, &format!("{run}-merge")),
+        "spec": {
+            "backoffLimit": 0,
+            "ttlSecondsAfterFinished": 86_400,
+            "template": {
+                "metadata": {"labels": labels(run)},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{
+                        "name": "merge",
+                        "image": image,
+                        "args": ["merge", format!("/results/{run}"), "--out", format!("/results/{run}-merged"), "--junit"],
+                        "volumeMounts": [{"name": "results", "mountPath": "/results"}],
+                    }],
+                    "volumes": [{"name": "results", "persistentVolumeClaim": {"claimName": claim}}],
+                },
+            },
+        },
+    })
 }
 
 /// The manifests, in apply order: the scenario's ConfigMap (for a file),
@@ -221,10 +253,12 @@ pub fn layout(name: &str, refs: &[String]) -> Result<(String, Vec<String>), Stri
     Ok((at(0, &[name]), paths))
 }
 
-/// What is wrong with an Indexed Job manifest that its schema accepts.
+/// What is wrong with a segmented run's Job (one whose pods `genbench
+/// run`) that its schema accepts.
 pub fn lint(m: &Value) -> Vec<String> {
     let mut bad = Vec::new();
-    if m["kind"] != "Job" {
+    let runs = m["spec"]["template"]["spec"]["containers"][0]["args"][0] == "run";
+    if m["kind"] != "Job" || !runs {
         return bad;
     }
     let spec = &m["spec"];
@@ -439,6 +473,32 @@ mod tests {
             layout("s.toml", &["/etc/x".into()])
                 .unwrap_err()
                 .contains("absolute")
+        );
+    }
+
+    #[test]
+    fn the_merge_job_reads_the_runs_parts_from_the_claim() {
+        let m = merge_job("genbench-stress", Some("load"), "img:1", "genbench-results");
+        let c = &m["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(
+            c["args"],
+            json!([
+                "merge",
+                "/results/genbench-stress",
+                "--out",
+                "/results/genbench-stress-merged",
+                "--junit"
+            ])
+        );
+        assert_eq!(m["metadata"]["name"], "genbench-stress-merge");
+        assert_eq!(
+            m["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"],
+            "genbench-results"
+        );
+        assert_eq!(
+            lint(&m).len(),
+            0,
+            "not an Indexed Job, so not linted as one"
         );
     }
 

@@ -11,6 +11,17 @@ use crate::k8s::{self, JobSpec, Scenario};
 pub fn run(args: K8sArgs) -> Result<u8, Exit> {
     match args.command {
         K8sCommand::Job(a) => job(*a),
+        K8sCommand::Merge(a) => {
+            if !dns_label(&a.name) {
+                return Err(Exit::usage(anyhow!(
+                    "`{}` is not a Job's name: lowercase letters, digits and `-`",
+                    a.name
+                )));
+            }
+            let m = k8s::merge_job(&a.name, a.namespace.as_deref(), &a.image, &a.claim);
+            print!("{}", k8s::to_yaml(&[m]));
+            Ok(0)
+        }
     }
 }
 
