@@ -12,6 +12,7 @@ mod h2_send;
 pub mod inspect;
 pub mod llm;
 pub mod open;
+mod paths;
 pub mod requests;
 pub mod schedule;
 pub mod segment;

@@ -22,6 +22,7 @@ use super::h1::RequestHead;
 use super::h2_send::H2Pool;
 use super::inspect::Inspect;
 use super::llm::Mark;
+use super::paths;
 use super::requests::Rendered;
 use crate::net::conn::{Connector, Stream};
 use crate::net::tls::{self, Verify};
@@ -422,24 +423,10 @@ impl Sender {
         self.timeout
     }
 
-    /// A `Location` (or any URL the target gave) as the path a later
-    /// request asks for: the target's origin and base path taken off, so
-    /// it is not sent twice. Anything else is kept as given.
+    /// A URL the target gave (a `Location`) as the path a later request
+    /// asks for ([`paths::on_target`]).
     pub fn path_on_target(&self, url: &str) -> String {
-        let Some(path) = same_origin_path(&self.target, url) else {
-            return url.to_string();
-        };
-        let base = self.target.base_path.as_str();
-        match path.strip_prefix(base) {
-            Some(rest) if !base.is_empty() && (rest.is_empty() || rest.starts_with(['/', '?'])) => {
-                if rest.is_empty() {
-                    "/".to_string()
-                } else {
-                    rest.to_string()
-                }
-            }
-            _ => path,
-        }
+        paths::on_target(&self.target, url)
     }
 
     pub fn inspect(&self) -> &Inspect {
@@ -504,7 +491,7 @@ impl Sender {
             }
             let next = std::str::from_utf8(&slot.location)
                 .ok()
-                .and_then(|l| same_origin_path(&self.target, l.trim()));
+                .and_then(|l| paths::same_origin(&self.target, l.trim()));
             match next {
                 Some(path) if hops < self.follow_redirects => {
                     hops += 1;
@@ -551,25 +538,6 @@ impl Sender {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// The path a `Location` leads to when it stays on the target's origin.
-fn same_origin_path(target: &TargetUrl, location: &str) -> Option<String> {
-    let path = if location.starts_with('/') && !location.starts_with("//") {
-        location
-    } else {
-        let origin = target.origin();
-        let rest = location.get(..origin.len())?;
-        if !rest.eq_ignore_ascii_case(&origin) {
-            return None;
-        }
-        match &location[origin.len()..] {
-            "" => "/",
-            p if p.starts_with('/') => p,
-            _ => return None,
-        }
-    };
-    super::h1::valid_path(path).then(|| path.to_string())
 }
 
 /// Times a body's arrival: the first byte, the gap before each chunk, and
@@ -639,54 +607,5 @@ impl Chunks<'_> {
             }
             self.last = Some(now);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redirects_stay_on_the_target_origin() {
-        let t = TargetUrl::parse("https://api.example.com/v1").unwrap();
-        let p = |l: &str| same_origin_path(&t, l);
-        assert_eq!(p("/jobs/1").as_deref(), Some("/jobs/1"));
-        assert_eq!(
-            p("https://api.example.com/x?y=1").as_deref(),
-            Some("/x?y=1")
-        );
-        assert_eq!(p("https://API.example.com").as_deref(), Some("/"));
-        assert_eq!(p("https://evil.example.com/x"), None);
-        assert_eq!(p("http://api.example.com/x"), None);
-        assert_eq!(p("//evil.example.com/x"), None);
-        assert_eq!(p("https://api.example.com.evil/x"), None);
-        assert_eq!(p("/a b"), None);
-    }
-
-    #[test]
-    fn paths_on_the_target_lose_its_origin_and_base_path() {
-        let s = |url| {
-            Sender::new(
-                url,
-                "GET",
-                &BTreeMap::new(),
-                Duration::from_secs(1),
-                Instant::now(),
-            )
-            .unwrap()
-        };
-        let (plain, based) = (s("http://127.0.0.1:9"), s("http://127.0.0.1:9/v1"));
-        assert_eq!(plain.path_on_target("/jobs/1"), "/jobs/1");
-        assert_eq!(plain.path_on_target("http://127.0.0.1:9/jobs/1"), "/jobs/1");
-        assert_eq!(
-            based.path_on_target("http://127.0.0.1:9/v1/jobs/1"),
-            "/jobs/1"
-        );
-        assert_eq!(based.path_on_target("/v1/jobs/1?x=2"), "/jobs/1?x=2");
-        assert_eq!(based.path_on_target("/v10/jobs"), "/v10/jobs");
-        assert_eq!(
-            plain.path_on_target("https://elsewhere/jobs/1"),
-            "https://elsewhere/jobs/1"
-        );
     }
 }
