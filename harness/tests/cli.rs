@@ -9,11 +9,25 @@ fn genbench() -> Command {
 }
 
 #[test]
-fn subcommands_not_built_yet_say_so_and_exit_2() {
+fn merge_without_parts_or_of_a_non_result_exits_2_saying_so() {
     let out = genbench().arg("merge").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("does not exist yet"), "{err}");
+    assert!(err.contains("<PART>") && err.contains("--out"), "{err}");
+    let dir = std::env::temp_dir().join(format!("genbench-cli-merge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bogus = dir.join("results.json");
+    std::fs::write(&bogus, "{}").unwrap();
+    let out = genbench()
+        .arg("merge")
+        .arg(&bogus)
+        .arg("--out")
+        .arg(dir.join("merged"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(bogus.to_str().unwrap()), "{err}");
 }
 
 #[test]
