@@ -40,11 +40,10 @@ pub fn line(
     secs(out, "sent_s", Some(s.sent));
     secs(out, "first_byte_s", s.first_byte);
     secs(out, "end_s", Some(s.end));
-    let _ = write!(
-        out,
-        ",\"latency_ms\":{:.3}",
-        s.latency().as_secs_f64() * 1000.0
-    );
+    // The whole µs the latency histogram records, so records and results
+    // agree value for value.
+    let us = (s.latency().as_micros() as u64).max(1);
+    let _ = write!(out, ",\"latency_ms\":{}.{:03}", us / 1000, us % 1000);
     match s.outcome {
         Outcome::Ok(status) => {
             let _ = write!(out, ",\"status\":{status},\"error\":null");
@@ -137,6 +136,12 @@ mod tests {
         assert_eq!(a["scheduled_s"], 1.0);
         assert_eq!(a["first_byte_s"], 1.1);
         assert_eq!(a["latency_ms"], 250.0);
+        let mut sub_us = String::new();
+        let mut s = sample(Outcome::Ok(200));
+        s.end = s.scheduled + std::time::Duration::from_nanos(1_234_999);
+        line(&mut sub_us, 0, &s, b"", b"", None);
+        let v: serde_json::Value = serde_json::from_str(&sub_us).unwrap();
+        assert_eq!(v["latency_ms"], 1.234, "whole µs, as the histogram records");
         assert_eq!(a["status"], 200);
         assert_eq!(a["cache"], "miss");
         assert_eq!(a["stages"]["llm"], 12.5);
