@@ -2,9 +2,10 @@
 //! side from one start instant) as the one result a single machine would
 //! have measured: histograms added, never percentiles averaged; counts
 //! summed; rates over the common load window; timelines aligned by wall
-//! clock. Each part's `offset_s` is how long after the earliest part it
-//! started. What the parts cannot give exactly is left out: per-second
-//! percentiles and hit rates, the analyses, per-step flow latency.
+//! clock, each second's percentiles from the parts' histograms of that
+//! second. Each part's `offset_s` is how long after the earliest part it
+//! started. What the parts cannot give exactly is left out: per-second hit
+//! rates, the analyses, per-step flow latency.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,8 @@ use genbench_model::{
 use crate::pool::{
     PoolError, pool_cache, pool_cost, pool_errors, pool_histograms, pool_llm, window_s,
 };
+use hdrhistogram::Histogram;
+
 use crate::summary::hit_rate;
 
 /// One segment's result and when it started.
@@ -22,6 +25,10 @@ pub struct Part<'a> {
     pub result: &'a RunResult,
     /// Seconds after the earliest part's start.
     pub offset_s: f64,
+    /// Its latency histogram of each second (its `intervals.hlog`), by the
+    /// second's start from its own start, when it was read: with every
+    /// part's, the merged seconds get their percentiles.
+    pub seconds: Option<Vec<(f64, Histogram<u64>)>>,
 }
 
 /// One result for `parts`, which the caller has checked are the segments
@@ -116,8 +123,41 @@ fn cost(runs: &[RunResult]) -> Option<Cost> {
 }
 
 /// Every part's seconds on one wall clock: counts and rates of one second
-/// add up; its percentiles cannot be told from the parts' and are left out.
+/// add up, and its percentiles come from the parts' histograms of that
+/// second added, when every part's interval log was read (else none).
 fn timeline(parts: &[Part<'_>]) -> Vec<TimelinePoint> {
+    let mut points = counts_by_second(parts);
+    let Some(by_s) = histograms_by_second(parts) else {
+        return points;
+    };
+    for p in &mut points {
+        if let Some(h) = by_s.get(&(p.t_s as i64)).filter(|h| !h.is_empty()) {
+            let q = |x: f64| Some(h.value_at_quantile(x) as f64 / 1000.0);
+            (p.p50_ms, p.p95_ms, p.p99_ms) = (q(0.5), q(0.95), q(0.99));
+        }
+    }
+    points
+}
+
+/// Each merged second's latency histogram: the parts' of that second added.
+fn histograms_by_second(parts: &[Part<'_>]) -> Option<BTreeMap<i64, Histogram<u64>>> {
+    let mut by_s: BTreeMap<i64, Histogram<u64>> = BTreeMap::new();
+    for p in parts {
+        for (start, h) in p.seconds.as_ref()? {
+            // The second [k, k+1) is the timeline's point k + 1.
+            let t = (p.offset_s + start + 1.0).round() as i64;
+            match by_s.get_mut(&t) {
+                Some(m) => m.add(h).ok()?,
+                None => {
+                    by_s.insert(t, h.clone());
+                }
+            }
+        }
+    }
+    Some(by_s)
+}
+
+fn counts_by_second(parts: &[Part<'_>]) -> Vec<TimelinePoint> {
     let mut by_s: BTreeMap<i64, TimelinePoint> = BTreeMap::new();
     for p in parts {
         for x in &p.result.timeline {
@@ -221,14 +261,21 @@ mod tests {
             part(1000..2000, TargetKind::External, 3.0),
             part(5000..6000, TargetKind::External, 2.9),
         );
+        let second = |v: u64| {
+            let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+            h.record(v).unwrap();
+            (0.0, h)
+        };
         let parts = [
             Part {
                 result: &a,
                 offset_s: 0.0,
+                seconds: Some(vec![second(1000)]),
             },
             Part {
                 result: &b,
                 offset_s: 0.4,
+                seconds: Some(vec![second(9000)]),
             },
         ];
         let m = merge(&parts).unwrap();
@@ -250,6 +297,13 @@ mod tests {
                 .iter()
                 .all(|p| p.rps == 2.0 && p.target_rate == Some(2.0))
         );
+        // The first second's percentiles: both parts' requests in it.
+        let p = &m.timeline[0];
+        assert_eq!(
+            (p.p50_ms.map(f64::round), p.p99_ms.map(f64::round)),
+            (Some(1.0), Some(9.0))
+        );
+        assert_eq!(m.timeline[1].p50_ms, None);
         // A shared ledger: the widest reading, over every part's articles.
         let c = m.cost.unwrap();
         assert_eq!((c.total_usd, c.articles), (3.0, 2000));
@@ -259,17 +313,12 @@ mod tests {
             part(1..10, TargetKind::Embedded, 1.0),
             part(1..10, TargetKind::Embedded, 2.0),
         );
-        let m = merge(&[
-            Part {
-                result: &a,
-                offset_s: 0.0,
-            },
-            Part {
-                result: &b,
-                offset_s: 0.0,
-            },
-        ])
-        .unwrap();
+        let part = |r| Part {
+            result: r,
+            offset_s: 0.0,
+            seconds: None,
+        };
+        let m = merge(&[part(&a), part(&b)]).unwrap();
         assert_eq!(m.cost.unwrap().total_usd, 3.0);
     }
 }

@@ -184,6 +184,20 @@ fn merged_is_the_union_of_the_parts(root: &Path, whole_total: u64) {
     );
     assert_eq!(m["latency_ms"]["p99"].as_f64().unwrap(), a as f64 / 1000.0);
     assert!(m.get("segment").is_none());
+    // Each second's percentiles come from the parts' interval logs added.
+    let tl = m["timeline"].as_array().unwrap();
+    let busy: Vec<&Value> = tl
+        .iter()
+        .filter(|p| p["rps"].as_f64().unwrap() > 0.0)
+        .collect();
+    assert!(busy.len() >= 3, "{tl:?}");
+    let max = m["latency_ms"]["max"].as_f64().unwrap();
+    for p in busy {
+        let p99 = p["p99_ms"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no p99 in {p}"));
+        assert!(p["p50_ms"].as_f64().unwrap() <= p99 && p99 <= max, "{p}");
+    }
     assert!(root.join("merged/report.html").is_file());
     // Parts that are not one whole run are refused, naming what is wrong.
     for (parts, words) in [

@@ -106,7 +106,7 @@ the missing, duplicated or foreign part is named (exit 2).
 Histograms are added (latency, TTFB, chunk gaps, TTFT/TPOT/ITL, stages, flow
 latency), never percentiles averaged; counts are summed; rates are over the
 common load window; timelines are aligned by wall clock (each part's start
-instant), their per-second percentiles left out. Cost from a shared mock
+instant), each second's percentiles from the parts' interval logs added. Cost from a shared mock
 ledger is the widest segment's reading (each read the whole run's spend),
 cost from responses is summed. Thresholds are judged on the merged result;
 exit 1 if one fails, as a run.

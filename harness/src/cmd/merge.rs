@@ -147,11 +147,17 @@ pub fn run(args: MergeArgs) -> Result<u8, Exit> {
     let merged_parts: Vec<Part<'_>> = parts
         .iter()
         .zip(&starts)
-        .map(|((_, r), t)| Part {
+        .map(|((path, r), t)| Part {
             result: r,
             offset_s: t.duration_since(earliest).unwrap_or_default().as_secs_f64(),
+            seconds: seconds_of(path, r),
         })
         .collect();
+    if merged_parts.iter().any(|p| p.seconds.is_none()) {
+        eprintln!(
+            "warning: not every part's interval log could be read: the merged timeline has no per-second percentiles"
+        );
+    }
     let mut r = merge(&merged_parts).map_err(|e| Exit::usage(anyhow!("cannot merge: {e}")))?;
     r.started_at = crate::timefmt::rfc3339(earliest);
     let thresholds = thresholds_of(&r).map_err(Exit::usage)?;
@@ -166,6 +172,22 @@ pub fn run(args: MergeArgs) -> Result<u8, Exit> {
     } else {
         Exit::FAILED_CHECKS
     })
+}
+
+/// A part's latency histogram of each second, from the interval log beside
+/// its results.json: (the second's start from the part's start, histogram).
+fn seconds_of(path: &Path, r: &RunResult) -> Option<Vec<(f64, hdrhistogram::Histogram<u64>)>> {
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+    let file = path.parent()?.join(r.artifacts.interval_log.as_deref()?);
+    let text = std::fs::read(&file).ok()?;
+    let mut out = Vec::new();
+    for e in IntervalLogIterator::new(&text) {
+        if let LogEntry::Interval(i) = e.ok()? {
+            let h = genbench_collectors::pool::decode_histogram(i.encoded_histogram())?;
+            out.push((i.start_timestamp().as_secs_f64(), h));
+        }
+    }
+    Some(out)
 }
 
 /// The scenario's thresholds, from the resolved scenario the parts carry.
