@@ -25,15 +25,22 @@ pub struct Part<'a> {
     pub result: &'a RunResult,
     /// Seconds after the earliest part's start.
     pub offset_s: f64,
-    /// Its latency histogram of each second (its `intervals.hlog`), by the
-    /// second's start from its own start, when it was read: with every
-    /// part's, the merged seconds get their percentiles.
-    pub seconds: Option<Vec<(f64, Histogram<u64>)>>,
+}
+
+/// Each merged second's latency histogram (the parts' of that second
+/// added), by its timeline `t_s`, for the seconds' percentiles.
+pub type Seconds = BTreeMap<i64, Histogram<u64>>;
+
+/// The second of the merged timeline that a part's second starting
+/// `start_s` into it falls in: the timeline's point for [k, k+1) is k + 1.
+pub fn second_of(offset_s: f64, start_s: f64) -> i64 {
+    (offset_s + start_s + 1.0).round() as i64
 }
 
 /// One result for `parts`, which the caller has checked are the segments
-/// of one run. Thresholds are left for the caller to judge.
-pub fn merge(parts: &[Part<'_>]) -> Result<RunResult, PoolError> {
+/// of one run; `seconds`, when every part's were read, gives each merged
+/// second its percentiles. Thresholds are left for the caller to judge.
+pub fn merge(parts: &[Part<'_>], seconds: Option<&Seconds>) -> Result<RunResult, PoolError> {
     let first = parts.first().ok_or(PoolError::Empty)?.result;
     let runs: Vec<RunResult> = parts.iter().map(|p| p.result.clone()).collect();
     let mut r = RunResult::new(
@@ -70,7 +77,7 @@ pub fn merge(parts: &[Part<'_>]) -> Result<RunResult, PoolError> {
     r.cache = pool_cache(&runs);
     r.caches = named_caches(&runs);
     r.cost = cost(&runs);
-    r.timeline = timeline(parts);
+    r.timeline = timeline(parts, seconds);
     r.points = points(parts);
     r.series = first.series.clone();
     r.process.target = first.process.target.clone();
@@ -125,9 +132,9 @@ fn cost(runs: &[RunResult]) -> Option<Cost> {
 /// Every part's seconds on one wall clock: counts and rates of one second
 /// add up, and its percentiles come from the parts' histograms of that
 /// second added, when every part's interval log was read (else none).
-fn timeline(parts: &[Part<'_>]) -> Vec<TimelinePoint> {
+fn timeline(parts: &[Part<'_>], seconds: Option<&Seconds>) -> Vec<TimelinePoint> {
     let mut points = counts_by_second(parts);
-    let Some(by_s) = histograms_by_second(parts) else {
+    let Some(by_s) = seconds else {
         return points;
     };
     for p in &mut points {
@@ -139,29 +146,11 @@ fn timeline(parts: &[Part<'_>]) -> Vec<TimelinePoint> {
     points
 }
 
-/// Each merged second's latency histogram: the parts' of that second added.
-fn histograms_by_second(parts: &[Part<'_>]) -> Option<BTreeMap<i64, Histogram<u64>>> {
-    let mut by_s: BTreeMap<i64, Histogram<u64>> = BTreeMap::new();
-    for p in parts {
-        for (start, h) in p.seconds.as_ref()? {
-            // The second [k, k+1) is the timeline's point k + 1.
-            let t = (p.offset_s + start + 1.0).round() as i64;
-            match by_s.get_mut(&t) {
-                Some(m) => m.add(h).ok()?,
-                None => {
-                    by_s.insert(t, h.clone());
-                }
-            }
-        }
-    }
-    Some(by_s)
-}
-
 fn counts_by_second(parts: &[Part<'_>]) -> Vec<TimelinePoint> {
     let mut by_s: BTreeMap<i64, TimelinePoint> = BTreeMap::new();
     for p in parts {
         for x in &p.result.timeline {
-            let t = (p.offset_s + x.t_s).round();
+            let t = second_of(p.offset_s, x.t_s - 1.0) as f64;
             let m = by_s.entry(t as i64).or_insert_with(|| TimelinePoint {
                 t_s: t,
                 ..Default::default()
@@ -261,24 +250,23 @@ mod tests {
             part(1000..2000, TargetKind::External, 3.0),
             part(5000..6000, TargetKind::External, 2.9),
         );
-        let second = |v: u64| {
-            let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
-            h.record(v).unwrap();
-            (0.0, h)
-        };
         let parts = [
             Part {
                 result: &a,
                 offset_s: 0.0,
-                seconds: Some(vec![second(1000)]),
             },
             Part {
                 result: &b,
                 offset_s: 0.4,
-                seconds: Some(vec![second(9000)]),
             },
         ];
-        let m = merge(&parts).unwrap();
+        // The first second: one request of each part.
+        let mut first = Histogram::<u64>::new(3).unwrap();
+        first.record(1000).unwrap();
+        first.record(9000).unwrap();
+        assert_eq!((second_of(0.0, 0.0), second_of(0.4, 0.0)), (1, 1));
+        let seconds = Seconds::from([(1, first)]);
+        let m = merge(&parts, Some(&seconds)).unwrap();
         let h = decode_histogram(m.histograms.latency_us.as_deref().unwrap()).unwrap();
         assert_eq!(h.len(), 2000);
         assert_eq!(
@@ -316,9 +304,8 @@ mod tests {
         let part = |r| Part {
             result: r,
             offset_s: 0.0,
-            seconds: None,
         };
-        let m = merge(&[part(&a), part(&b)]).unwrap();
+        let m = merge(&[part(&a), part(&b)], None).unwrap();
         assert_eq!(m.cost.unwrap().total_usd, 3.0);
     }
 }

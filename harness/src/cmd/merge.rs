@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use anyhow::anyhow;
-use genbench_collectors::merge::{Part, merge};
+use genbench_collectors::merge::{Part, Seconds, merge, second_of};
 use genbench_model::{RunResult, SegmentInfo};
 
 use crate::cli::MergeArgs;
@@ -147,18 +147,19 @@ pub fn run(args: MergeArgs) -> Result<u8, Exit> {
     let merged_parts: Vec<Part<'_>> = parts
         .iter()
         .zip(&starts)
-        .map(|((path, r), t)| Part {
+        .map(|((_, r), t)| Part {
             result: r,
             offset_s: t.duration_since(earliest).unwrap_or_default().as_secs_f64(),
-            seconds: seconds_of(path, r),
         })
         .collect();
-    if merged_parts.iter().any(|p| p.seconds.is_none()) {
+    let seconds = seconds(&parts, &merged_parts);
+    if seconds.is_none() {
         eprintln!(
             "warning: not every part's interval log could be read: the merged timeline has no per-second percentiles"
         );
     }
-    let mut r = merge(&merged_parts).map_err(|e| Exit::usage(anyhow!("cannot merge: {e}")))?;
+    let mut r = merge(&merged_parts, seconds.as_ref())
+        .map_err(|e| Exit::usage(anyhow!("cannot merge: {e}")))?;
     r.started_at = crate::timefmt::rfc3339(earliest);
     let thresholds = thresholds_of(&r).map_err(Exit::usage)?;
     r.thresholds = crate::run::evaluate(&thresholds, &r);
@@ -174,20 +175,35 @@ pub fn run(args: MergeArgs) -> Result<u8, Exit> {
     })
 }
 
-/// A part's latency histogram of each second, from the interval log beside
-/// its results.json: (the second's start from the part's start, histogram).
-fn seconds_of(path: &Path, r: &RunResult) -> Option<Vec<(f64, hdrhistogram::Histogram<u64>)>> {
+/// Each merged second's latency histogram: every part's interval log (beside
+/// its results.json) read one entry at a time and added into its second, so
+/// memory holds one histogram per merged second, however many parts.
+fn seconds(files: &[(PathBuf, RunResult)], parts: &[Part<'_>]) -> Option<Seconds> {
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
-    let file = path.parent()?.join(r.artifacts.interval_log.as_deref()?);
-    let text = std::fs::read(&file).ok()?;
-    let mut out = Vec::new();
-    for e in IntervalLogIterator::new(&text) {
-        if let LogEntry::Interval(i) = e.ok()? {
+    let mut by_s = Seconds::new();
+    for ((path, r), p) in files.iter().zip(parts) {
+        let file = path.parent()?.join(r.artifacts.interval_log.as_deref()?);
+        let text = std::fs::read(&file).ok()?;
+        for e in IntervalLogIterator::new(&text) {
+            let LogEntry::Interval(i) = e.ok()? else {
+                continue;
+            };
             let h = genbench_collectors::pool::decode_histogram(i.encoded_histogram())?;
-            out.push((i.start_timestamp().as_secs_f64(), h));
+            if h.is_empty() {
+                continue;
+            }
+            let t = second_of(p.offset_s, i.start_timestamp().as_secs_f64());
+            // Grows to what the second holds, not to the run's bounds.
+            let acc = match by_s.entry(t) {
+                std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(hdrhistogram::Histogram::new(3).ok()?)
+                }
+            };
+            acc.add(&h).ok()?;
         }
     }
-    Some(out)
+    Some(by_s)
 }
 
 /// The scenario's thresholds, from the resolved scenario the parts carry.
