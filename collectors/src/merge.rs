@@ -42,7 +42,8 @@ pub fn second_of(offset_s: f64, start_s: f64) -> i64 {
 /// second its percentiles. Thresholds are left for the caller to judge.
 pub fn merge(parts: &[Part<'_>], seconds: Option<&Seconds>) -> Result<RunResult, PoolError> {
     let first = parts.first().ok_or(PoolError::Empty)?.result;
-    let runs: Vec<RunResult> = parts.iter().map(|p| p.result.clone()).collect();
+    // The parts are borrowed, never copied: 100 of them are tens of MiB.
+    let runs: Vec<&RunResult> = parts.iter().map(|p| p.result).collect();
     let mut r = RunResult::new(
         &first.tool_version,
         first.scenario.clone(),
@@ -62,12 +63,12 @@ pub fn merge(parts: &[Part<'_>], seconds: Option<&Seconds>) -> Result<RunResult,
         .iter()
         .map(|p| p.offset_s + p.result.duration_s)
         .fold(0.0, f64::max);
-    let sum = |f: fn(&RunResult) -> u64| runs.iter().map(f).sum::<u64>();
+    let sum = |f: fn(&RunResult) -> u64| runs.iter().map(|x| f(x)).sum::<u64>();
     r.requests.total = sum(|x| x.requests.total);
     r.requests.ok = sum(|x| x.requests.ok);
     r.requests.failed = sum(|x| x.requests.failed);
     // The segments share one load window: the planned stages.
-    let window = runs.iter().map(window_s).fold(0.0, f64::max);
+    let window = runs.iter().map(|x| window_s(x)).fold(0.0, f64::max);
     let per = |n: u64, s: f64| if s > 0.0 { n as f64 / s } else { 0.0 };
     r.throughput_rps = per(r.requests.total, window);
     r.completions_rps = Some(per(r.requests.ok, r.duration_s));
@@ -84,7 +85,7 @@ pub fn merge(parts: &[Part<'_>], seconds: Option<&Seconds>) -> Result<RunResult,
     Ok(r)
 }
 
-fn named_caches(runs: &[RunResult]) -> BTreeMap<String, CacheStats> {
+fn named_caches(runs: &[&RunResult]) -> BTreeMap<String, CacheStats> {
     let mut out: BTreeMap<String, CacheStats> = BTreeMap::new();
     for (name, c) in runs.iter().flat_map(|x| &x.caches) {
         let m = out.entry(name.clone()).or_insert_with(|| CacheStats {
@@ -108,7 +109,7 @@ fn named_caches(runs: &[RunResult]) -> BTreeMap<String, CacheStats> {
 /// start instant and after its drain, so each saw the spend of all the
 /// segments that sent inside its window, and the widest reading (the
 /// largest) is the whole run's.
-fn cost(runs: &[RunResult]) -> Option<Cost> {
+fn cost(runs: &[&RunResult]) -> Option<Cost> {
     let all: Vec<&Cost> = runs.iter().filter_map(|x| x.cost.as_ref()).collect();
     let shared = runs.iter().all(|x| x.target.kind == TargetKind::External)
         && all.iter().all(|c| c.source == "mock_ledger");

@@ -85,17 +85,18 @@ pub fn pool(runs: &[RunResult]) -> Result<RunResult, PoolError> {
     let window: f64 = runs.iter().map(window_s).sum();
     r.throughput_rps = per_s(r.requests.total as f64, window);
     r.completions_rps = Some(per_s(r.requests.ok as f64, r.duration_s));
-    pool_histograms(&mut r, runs)?;
-    r.errors = pool_errors(runs, r.requests.total);
-    r.llm = pool_llm(runs, &r, window);
-    r.cache = pool_cache(runs);
-    r.cost = pool_cost(runs);
+    let refs: Vec<&RunResult> = runs.iter().collect();
+    pool_histograms(&mut r, &refs)?;
+    r.errors = pool_errors(&refs, r.requests.total);
+    r.llm = pool_llm(&refs, &r, window);
+    r.cache = pool_cache(&refs);
+    r.cost = pool_cost(&refs);
     r.timeline = timeline(runs);
     Ok(r)
 }
 
-pub(crate) fn pool_histograms(r: &mut RunResult, runs: &[RunResult]) -> Result<(), PoolError> {
-    let h = |f: fn(&RunResult) -> Option<&str>| added(runs.iter().map(f));
+pub(crate) fn pool_histograms(r: &mut RunResult, runs: &[&RunResult]) -> Result<(), PoolError> {
+    let h = |f: fn(&RunResult) -> Option<&str>| added(runs.iter().map(|x| f(x)));
     let latency = h(|x| x.histograms.latency_us.as_deref())?;
     let ttfb = h(|x| x.histograms.ttfb_us.as_deref())?;
     let gaps = h(|x| x.histograms.chunk_gap_us.as_deref())?;
@@ -115,7 +116,7 @@ pub(crate) fn pool_histograms(r: &mut RunResult, runs: &[RunResult]) -> Result<(
         }),
         (&mut r.histograms.itl_us, |x| x.histograms.itl_us.as_deref()),
     ] {
-        *field = encode(&added(runs.iter().map(get))?);
+        *field = encode(&added(runs.iter().map(|x| get(x)))?);
     }
     let names: std::collections::BTreeSet<&String> = runs
         .iter()
@@ -149,7 +150,7 @@ pub(crate) fn pool_histograms(r: &mut RunResult, runs: &[RunResult]) -> Result<(
     Ok(())
 }
 
-pub(crate) fn pool_errors(runs: &[RunResult], total: u64) -> Errors {
+pub(crate) fn pool_errors(runs: &[&RunResult], total: u64) -> Errors {
     let mut e = Errors::default();
     let mut failed = 0;
     for x in runs {
@@ -169,7 +170,7 @@ pub(crate) fn pool_errors(runs: &[RunResult], total: u64) -> Errors {
     e
 }
 
-pub(crate) fn pool_llm(runs: &[RunResult], r: &RunResult, window: f64) -> Option<LlmMetrics> {
+pub(crate) fn pool_llm(runs: &[&RunResult], r: &RunResult, window: f64) -> Option<LlmMetrics> {
     let all: Vec<&LlmMetrics> = runs.iter().filter_map(|x| x.llm.as_ref()).collect();
     if all.is_empty() {
         return None;
@@ -196,7 +197,7 @@ pub(crate) fn pool_llm(runs: &[RunResult], r: &RunResult, window: f64) -> Option
     })
 }
 
-pub(crate) fn pool_cache(runs: &[RunResult]) -> Option<CacheStats> {
+pub(crate) fn pool_cache(runs: &[&RunResult]) -> Option<CacheStats> {
     let all: Vec<&CacheStats> = runs.iter().filter_map(|x| x.cache.as_ref()).collect();
     let first = all.first()?;
     let hits = all.iter().map(|c| c.hits).sum();
@@ -211,7 +212,7 @@ pub(crate) fn pool_cache(runs: &[RunResult]) -> Option<CacheStats> {
     })
 }
 
-pub(crate) fn pool_cost(runs: &[RunResult]) -> Option<Cost> {
+pub(crate) fn pool_cost(runs: &[&RunResult]) -> Option<Cost> {
     let all: Vec<&Cost> = runs.iter().filter_map(|x| x.cost.as_ref()).collect();
     let first = all.first()?;
     let mut c = Cost {

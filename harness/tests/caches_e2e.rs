@@ -48,26 +48,14 @@ async fn metrics(State(c): State<Arc<Counts>>) -> String {
     )
 }
 
-/// The server on its own runtime; its URL.
+/// The server with its counts; its URL.
 fn server() -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let app = axum::Router::new()
-                .route("/article", axum::routing::post(article))
-                .route("/metrics", axum::routing::get(metrics))
-                .with_state(Arc::new(Counts::default()));
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(format!("http://{}", l.local_addr().unwrap()))
-                .unwrap();
-            axum::serve(l, app).await.unwrap();
-        });
-    });
-    rx.recv().unwrap()
+    support::serve(
+        axum::Router::new()
+            .route("/article", axum::routing::post(article))
+            .route("/metrics", axum::routing::get(metrics))
+            .with_state(Arc::new(Counts::default())),
+    )
 }
 
 const SCENARIO: &str = r#"

@@ -13,23 +13,9 @@ use std::process::{Child, Stdio};
 use serde_json::Value;
 use support::{genbench, out_dir, results, run_expecting, schema_errors};
 
-/// A server answering every request at once, on its own runtime.
+/// A server answering every request at once; its URL.
 fn server() -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let app = axum::Router::new().route("/work", axum::routing::post(|| async { "ok" }));
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(format!("http://{}", l.local_addr().unwrap()))
-                .unwrap();
-            axum::serve(l, app).await.unwrap();
-        });
-    });
-    rx.recv().unwrap()
+    support::serve(axum::Router::new().route("/work", axum::routing::post(|| async { "ok" })))
 }
 
 const SCENARIO: &str = r#"

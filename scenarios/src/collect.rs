@@ -235,7 +235,9 @@ pub(crate) struct RawCollect {
 /// header the engine keeps from every response.
 pub const MAX_NAMED_CACHES: usize = 8;
 
-fn valid_name(name: &str) -> bool {
+/// A name a scenario gives (a named cache, a flow variable): letters,
+/// digits, `_` and `-`.
+pub(crate) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()

@@ -152,14 +152,6 @@ struct RawPoll {
     timeout: Option<String>,
 }
 
-/// A flow variable's name: what `{{name}}` can hold.
-fn valid_var(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
 fn extract_from(text: &str) -> Result<ExtractFrom, String> {
     if let Some(h) = text.strip_prefix("header:") {
         let h = h.trim();
@@ -350,7 +342,7 @@ impl RawFlow {
             let mut extract = Vec::new();
             for (var, from) in &raw.extract {
                 let at = from.span().start;
-                if !valid_var(var) {
+                if !crate::collect::valid_name(var) {
                     return Err(named(loc.at(
                         at,
                         &format!("{key}.extract"),

@@ -68,3 +68,22 @@ pub fn interrupt_after(child: &mut std::process::Child, after: std::time::Durati
     assert!(kill.success(), "kill -INT {}", child.id());
     child.wait().unwrap().code()
 }
+
+/// Serves `app` on a loopback port from a runtime of its own (the tests
+/// that use it run the genbench binary, so they have none); its URL.
+pub fn serve(app: axum::Router) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(format!("http://{}", l.local_addr().unwrap()))
+                .unwrap();
+            axum::serve(l, app).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
