@@ -6,14 +6,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use genbench_model::{
-    ErrorKind, FlowErrorKind, FlowFailure, FlowPoint, FlowsResult, MAX_POINTS, PollsPerFlow,
-    StepResult,
+    ErrorKind, FlowErrorKind, FlowFailure, FlowPoint, FlowsResult, Histograms, MAX_POINTS,
+    PollsPerFlow, StepResult,
 };
 use hdrhistogram::Histogram;
 
+use crate::pool::{PoolError, decode_histogram};
 use crate::recorder::new_histogram;
 use crate::sample::{Outcome, Sample};
-use crate::summary::latency_ms;
+use crate::summary::{encode_histogram, latency_ms};
 
 fn us(d: Duration) -> u64 {
     (d.as_micros() as u64).max(1)
@@ -280,6 +281,71 @@ impl FlowStats {
     }
 }
 
+/// Encoded like `histograms.*`; none when nothing was recorded.
+fn encoded(h: &Histogram<u64>) -> Option<String> {
+    (!h.is_empty()).then(|| encode_histogram(h)).flatten()
+}
+
+impl FlowStats {
+    /// The histograms a merge needs beside the `flows` section, into `h`;
+    /// `names`: the steps', in order.
+    pub fn encode(&self, names: &[String], h: &mut Histograms) {
+        h.flow_latency_us = encoded(&self.latency_us);
+        h.flow_queued_us = encoded(&self.queued_us);
+        h.flow_polls = encoded(&self.polls);
+        h.flow_steps_us = names
+            .iter()
+            .zip(&self.steps)
+            .filter_map(|(n, s)| Some((n.clone(), encoded(&s.latency_us)?)))
+            .collect();
+    }
+
+    /// The recording a result's `flows` section and histograms came from,
+    /// to merge with another segment's. Points are moved `offset_s` later.
+    pub fn decode(f: &FlowsResult, h: &Histograms, offset_s: f64) -> Result<Self, PoolError> {
+        let hist = |b64: Option<&String>| -> Result<Histogram<u64>, PoolError> {
+            let mut out = new_histogram();
+            if let Some(b64) = b64 {
+                let d = decode_histogram(b64).ok_or(PoolError::BadHistogram(1))?;
+                out.add(d).map_err(|_| PoolError::BadHistogram(1))?;
+            }
+            Ok(out)
+        };
+        let mut stats = FlowStats::new(f.steps.len());
+        for (st, r) in stats.steps.iter_mut().zip(&f.steps) {
+            st.latency_us = hist(h.flow_steps_us.get(&r.name))?;
+            (st.ok, st.polls, st.retried_429) = (r.ok, r.polls, r.retried_429);
+            for (k, n) in &r.errors {
+                let at = ErrorKind::ALL.iter().position(|x| x.name() == k);
+                st.errors[at.unwrap_or(0)] += n;
+            }
+        }
+        stats.latency_us = hist(h.flow_latency_us.as_ref())?;
+        stats.queued_us = hist(h.flow_queued_us.as_ref())?;
+        stats.polls = hist(h.flow_polls.as_ref())?;
+        stats.completed = f.completed;
+        let index = |name: &str| f.steps.iter().position(|s| s.name == name).unwrap_or(0);
+        for x in &f.failures {
+            let t = stats.failed.entry((index(&x.step), x.kind)).or_default();
+            t.count += x.count;
+            t.example = t.example.take().or_else(|| x.example.clone());
+        }
+        match &f.points {
+            Some(p) => {
+                stats.points = p
+                    .iter()
+                    .map(|p| FlowPoint {
+                        t_s: p.t_s + offset_s,
+                        ..*p
+                    })
+                    .collect()
+            }
+            None => stats.points_overflowed = true,
+        }
+        Ok(stats)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,6 +412,49 @@ mod tests {
         assert_eq!(r.points.as_ref().unwrap().len(), 3);
         let p50 = r.latency_ms.unwrap().p50;
         assert!((999.0..=1001.0).contains(&p50), "{p50}");
+    }
+
+    /// What a results.json keeps of a recording is enough to recover it:
+    /// a segment's `flows` and histograms decode into stats that summarise
+    /// exactly as the run did, and two decoded segments add up to the
+    /// stats of both recordings merged.
+    #[test]
+    fn a_results_flows_decode_into_the_recording() {
+        let names = ["submit".to_string(), "poll".to_string()];
+        let mut a = FlowStats::new(2);
+        a.request(0, &sample(10, Outcome::Ok(202)), Attempt::First);
+        a.request(1, &sample(7, Outcome::Ok(200)), Attempt::Poll);
+        a.request(
+            1,
+            &sample(3, Outcome::Error(ErrorKind::Timeout)),
+            Attempt::First,
+        );
+        a.ended(ended(1000, None), 0);
+        a.ended(ended(1500, Some(FlowErrorKind::PollTimeout)), 1);
+        let mut b = FlowStats::new(2);
+        b.request(0, &sample(30, Outcome::Ok(202)), Attempt::First);
+        b.ended(ended(4000, None), 0);
+        let poll = Some(Duration::from_millis(250));
+        let d = Duration::from_secs(60);
+        let written = |f: &FlowStats| {
+            let mut h = Histograms::default();
+            f.encode(&names, &mut h);
+            (f.result(&names, d, 0, poll), h)
+        };
+        let ((ra, ha), (rb, hb)) = (written(&a), written(&b));
+        let da = FlowStats::decode(&ra, &ha, 0.0).unwrap();
+        assert_eq!(da.result(&names, d, 0, poll), ra);
+        let mut both = da;
+        both.merge(&FlowStats::decode(&rb, &hb, 0.0).unwrap());
+        a.merge(&b);
+        assert_eq!(
+            both.result(&names, d, 0, poll),
+            a.result(&names, d, 0, poll)
+        );
+        assert_eq!(both.steps[0].latency_us, a.steps[0].latency_us);
+        // A later part's flows end later on the merged clock.
+        let late = FlowStats::decode(&rb, &hb, 2.5).unwrap();
+        assert_eq!(late.points[0].t_s, rb.points.as_ref().unwrap()[0].t_s + 2.5);
     }
 
     #[test]

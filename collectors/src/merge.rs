@@ -3,16 +3,20 @@
 //! have measured: histograms added, never percentiles averaged; counts
 //! summed; rates over the common load window; timelines aligned by wall
 //! clock, each second's percentiles from the parts' histograms of that
-//! second. Each part's `offset_s` is how long after the earliest part it
-//! started. What the parts cannot give exactly is left out: per-second hit
-//! rates, the analyses, per-step flow latency.
+//! second; flows' recordings added and summarised again. Each part's
+//! `offset_s` is how long after the earliest part it started. What the
+//! parts cannot give exactly is left out: per-second hit rates, send lag.
+//! The analyses, which need the scenario's windows, are the caller's.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use genbench_model::{
-    CacheStats, Cost, MAX_POINTS, RunResult, RunStatus, TargetKind, TimelinePoint,
+    CacheStats, Cost, FlowsResult, Goodput, Histograms, MAX_POINTS, RunResult, RunStatus,
+    TargetKind, TimelinePoint,
 };
 
+use crate::flows::FlowStats;
 use crate::pool::{
     PoolError, pool_cache, pool_cost, pool_errors, pool_histograms, pool_llm, window_s,
 };
@@ -78,6 +82,8 @@ pub fn merge(parts: &[Part<'_>], seconds: Option<&Seconds>) -> Result<RunResult,
     r.cache = pool_cache(&runs);
     r.caches = named_caches(&runs);
     r.cost = cost(&runs);
+    r.goodput = goodput(&runs, r.requests.total, window);
+    r.flows = flows(parts, r.duration_s, &mut r.histograms)?;
     r.timeline = timeline(parts, seconds);
     r.points = points(parts);
     r.series = first.series.clone();
@@ -101,6 +107,61 @@ fn named_caches(runs: &[&RunResult]) -> BTreeMap<String, CacheStats> {
         m.hit_rate = hit_rate(m.hits, m.misses);
     }
     out
+}
+
+fn goodput(runs: &[&RunResult], total: u64, window_s: f64) -> Option<Goodput> {
+    let first = runs.iter().find_map(|x| x.goodput.as_ref())?;
+    let met = runs
+        .iter()
+        .filter_map(|x| x.goodput.as_ref())
+        .map(|g| g.met)
+        .sum();
+    Some(Goodput {
+        objectives: first.objectives,
+        met,
+        share: if total > 0 {
+            met as f64 / total as f64
+        } else {
+            0.0
+        },
+        rps: if window_s > 0.0 {
+            met as f64 / window_s
+        } else {
+            0.0
+        },
+    })
+}
+
+/// Every part's flow recording added, summarised as a run summarises its
+/// own; the merged histograms into `h`.
+fn flows(
+    parts: &[Part<'_>],
+    duration_s: f64,
+    h: &mut Histograms,
+) -> Result<Option<FlowsResult>, PoolError> {
+    let mut total: Option<(FlowStats, &FlowsResult)> = None;
+    let (mut unfinished, mut poll) = (0, None::<f64>);
+    for p in parts {
+        let Some(f) = &p.result.flows else { continue };
+        let stats = FlowStats::decode(f, &p.result.histograms, p.offset_s)?;
+        match &mut total {
+            Some((t, _)) => t.merge(&stats),
+            None => total = Some((stats, f)),
+        }
+        unfinished += f.unfinished;
+        poll = match (poll, f.poll_interval_s) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    let Some((stats, first)) = total else {
+        return Ok(None);
+    };
+    let names: Vec<String> = first.steps.iter().map(|s| s.name.clone()).collect();
+    stats.encode(&names, h);
+    let poll = poll.map(Duration::from_secs_f64);
+    let duration = Duration::from_secs_f64(duration_s.max(0.0));
+    Ok(Some(stats.result(&names, duration, unfinished, poll)))
 }
 
 /// Usage priced from responses adds up, and so do the ledgers of embedded

@@ -22,6 +22,8 @@ pub enum PoolError {
     Empty,
     #[error("run {0} has a histogram that does not decode")]
     BadHistogram(usize),
+    #[error("the parts do not match: {0}")]
+    Mismatch(String),
 }
 
 /// A histogram from `histograms.*` in results.json.

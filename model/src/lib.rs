@@ -11,11 +11,13 @@ mod errors;
 mod flows;
 mod llm;
 mod result;
+mod segment;
 
 pub use errors::ErrorKind;
 pub use flows::*;
 pub use llm::*;
 pub use result::*;
+pub use segment::*;
 
 /// Version of the `results.json` layout; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

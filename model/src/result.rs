@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::SCHEMA_VERSION;
+use crate::{SCHEMA_VERSION, SegmentInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -36,22 +36,6 @@ pub struct ScenarioInfo {
     /// The seed of arrivals and dataset draws (`--seed`).
     #[serde(default)]
     pub seed: Option<u64>,
-}
-
-/// Which share of a scenario's load this run sent (`--segment I/N`), so a
-/// merge can check its parts belong together.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SegmentInfo {
-    /// From 0, as `JOB_COMPLETION_INDEX` counts.
-    pub index: u32,
-    pub count: u32,
-    /// A hash of the resolved scenario: parts of one run have the same.
-    pub scenario_hash: String,
-    pub seed: u64,
-    /// `--start-at`, RFC 3339; null when the segment started at once.
-    pub start_at: Option<String>,
-    /// How late the load started after `start_at`, ms.
-    pub start_lag_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -292,6 +276,11 @@ pub struct Leak {
     /// `no_leak`.
     #[serde(default)]
     pub steps_mib_per_h: f64,
+    /// In a merged result whose segments each watched a target of their
+    /// own (an embedded one, or a process by pid): the segment whose fit
+    /// this is, the worst of theirs. Absent when one series was fitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<u32>,
 }
 
 fn rss() -> String {
@@ -481,6 +470,14 @@ pub struct Histograms {
     /// Completed flows' latency (`flows.latency_ms`), for gates and merges.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow_latency_us: Option<String>,
+    /// Flows' queued time (`flows.queued_ms`), polls per flow that polled,
+    /// and each step's latency by step name: what a merge adds up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_queued_us: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_polls: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub flow_steps_us: BTreeMap<String, String>,
 }
 
 /// Everything one run measured: the content of `results.json`.

@@ -189,6 +189,7 @@ fn full() -> RunResult {
         window_s: 10.0,
         level_shifts: 2,
         steps_mib_per_h: -1.5,
+        segment: None,
     });
     r.capacity = Some(Capacity {
         max_sustainable_rps: Some(40.0),

@@ -167,6 +167,7 @@ pub fn soak(seconds: usize) -> RunResult {
         window_s: 0.0,
         level_shifts: 0,
         steps_mib_per_h: 0.0,
+        segment: None,
     });
     r.timeline = timeline;
     r.thresholds = vec![ThresholdResult {

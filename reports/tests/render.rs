@@ -435,3 +435,14 @@ fn few_requests_are_drawn_one_by_one() {
     // 30 dots plus the legend's three (hit, miss, failed).
     assert_eq!(svg.matches("<circle").count(), 33, "{}", skeleton(svg));
 }
+
+/// A merged leak verdict from segments that each watched their own target
+/// says whose it is.
+#[test]
+fn a_merged_leak_names_its_segment() {
+    let mut r = fixture("soak-leak");
+    let said = |r: &RunResult| html(r, None).contains("the fit and memory shown are segment 3");
+    assert!(!said(&r));
+    r.leak.as_mut().unwrap().segment = Some(3);
+    assert!(said(&r));
+}

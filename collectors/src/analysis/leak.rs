@@ -132,6 +132,7 @@ pub fn leak(input: &LeakInput) -> Option<Leak> {
         window_s: input.window_s,
         level_shifts: starts.len() as u64 - 1,
         steps_mib_per_h: steps,
+        segment: None,
     })
 }
 

@@ -161,6 +161,7 @@ pub fn run(args: MergeArgs) -> Result<u8, Exit> {
     let mut r = merge(&merged_parts, seconds.as_ref())
         .map_err(|e| Exit::usage(anyhow!("cannot merge: {e}")))?;
     r.started_at = crate::timefmt::rfc3339(earliest);
+    crate::collect::merged::fill(&mut r, &merged_parts);
     let thresholds = thresholds_of(&r).map_err(Exit::usage)?;
     r.thresholds = crate::run::evaluate(&thresholds, &r);
     std::fs::create_dir_all(&args.out)

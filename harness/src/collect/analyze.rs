@@ -135,25 +135,39 @@ fn meets(slo: &[Threshold], rec: &Recorder, achieved_rps: f64, error_rate: f64) 
     })
 }
 
-/// Stress capacity from the steps' merged recordings. The SLO is the
-/// scenario's `slo`, else its thresholds, else an error rate under 1%.
-pub fn capacity(s: &Scenario, set: &WindowSet) -> Capacity {
-    let default_slo;
-    let slo: &[Threshold] = match (&s.slo, s.thresholds.is_empty()) {
-        (Some(slo), _) => &slo.thresholds,
-        (None, false) => &s.thresholds,
+/// The SLO a stress step is held to: the scenario's `slo`, else its
+/// thresholds, else an error rate under 1%.
+pub fn slo_of(s: &Scenario) -> Vec<Threshold> {
+    match (&s.slo, s.thresholds.is_empty()) {
+        (Some(slo), _) => slo.thresholds.clone(),
+        (None, false) => s.thresholds.clone(),
         (None, true) => {
-            default_slo = [genbench_scenarios::parse_threshold("error_rate < 1%").expect("valid")];
-            &default_slo
+            vec![genbench_scenarios::parse_threshold("error_rate < 1%").expect("valid")]
         }
-    };
-    let rates = stress_steps(s.load.stages());
+    }
+}
+
+/// Each analysis window's target rate: a stress step's; none for a
+/// spike's windows.
+pub fn window_rates(s: &Scenario) -> Vec<Option<f64>> {
+    match s.kind {
+        ScenarioKind::Stress => stress_steps(s.load.stages())
+            .into_iter()
+            .map(|(_, r)| Some(r))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Stress capacity from the steps' merged recordings, each held to `slo`;
+/// `rates`: each step's target rate.
+pub fn capacity(slo: &[Threshold], rates: &[Option<f64>], set: &WindowSet) -> Capacity {
     let steps = set
         .iter_covered()
         .zip(rates)
         // A step shorter than one whole interval has no recording of its own.
         .filter(|((_, _, covered), _)| *covered > 0.0)
-        .map(|((_, rec, covered), (_, target))| {
+        .map(|((_, rec, covered), target)| {
             let achieved_rps = rec.ok as f64 / covered;
             let total = rec.total();
             let error_rate = if total > 0 {
@@ -163,7 +177,7 @@ pub fn capacity(s: &Scenario, set: &WindowSet) -> Capacity {
             };
             let l = latency_ms(&rec.latency_us);
             CapacityStep {
-                target_rps: target,
+                target_rps: target.unwrap_or(0.0),
                 achieved_rps,
                 p50_ms: l.map(|l| l.p50),
                 p95_ms: l.map(|l| l.p95),
@@ -176,7 +190,9 @@ pub fn capacity(s: &Scenario, set: &WindowSet) -> Capacity {
     analysis::capacity(steps, slo.iter().map(|t| t.expr.clone()).collect())
 }
 
-pub fn spike(s: &Scenario, set: &WindowSet, timeline: &[TimelinePoint]) -> Option<Spike> {
+/// The spike from the windows before and during the burst and the
+/// per-second timeline after it.
+pub fn spike(recovery_factor: f64, set: &WindowSet, timeline: &[TimelinePoint]) -> Option<Spike> {
     let mut it = set.iter();
     let (_, before) = it.next()?;
     let (burst, during) = it.next()?;
@@ -186,7 +202,7 @@ pub fn spike(s: &Scenario, set: &WindowSet, timeline: &[TimelinePoint]) -> Optio
         burst_p95_ms: latency_ms(&during.latency_us).map(|l| l.p95),
         burst_errors: during.failed(),
     };
-    Some(analysis::spike(m, timeline, s.analysis.recovery_factor))
+    Some(analysis::spike(m, timeline, recovery_factor))
 }
 
 #[cfg(test)]

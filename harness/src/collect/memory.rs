@@ -96,13 +96,18 @@ pub fn window_s(span_s: f64) -> f64 {
     (span_s / WINDOWS_WANTED).floor().clamp(1.0, MAX_WINDOW_S)
 }
 
-/// Fills `r.leak` from the gauge (when one was read) or the target's RSS.
-pub fn fill_leak(r: &mut RunResult, s: &Scenario) {
-    let warmup = s
-        .analysis
+/// Seconds of the run whose readings are warm-up, left out of the fit:
+/// the scenario's `warmup`, else its first 20%.
+pub fn warmup_s(s: &Scenario) -> f64 {
+    s.analysis
         .warmup
         .unwrap_or_else(|| s.duration().mul_f64(0.2))
-        .as_secs_f64();
+        .as_secs_f64()
+}
+
+/// Fills `r.leak` from the gauge (when one was read) or the target's RSS.
+pub fn fill_leak(r: &mut RunResult, s: &Scenario) {
+    let warmup = warmup_s(s);
     let (series, signal): (Vec<(f64, f64)>, String) = match &r.process.memory_gauge {
         Some(g) => (
             g.samples.iter().map(|p| (p.t_s, p.mib)).collect(),

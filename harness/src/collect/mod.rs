@@ -7,6 +7,7 @@ pub mod caches;
 pub mod cost;
 pub mod http;
 pub mod memory;
+pub mod merged;
 pub mod profile;
 pub mod sampler;
 pub mod series;
@@ -17,7 +18,9 @@ use genbench_collectors::Recorder;
 use genbench_collectors::analysis::WindowSet;
 use genbench_collectors::cost::{PriceTable, Spend};
 use genbench_collectors::summary::{hit_rate, latency_ms};
-use genbench_model::{CacheStats, RunResult, ScenarioKind, TimelinePoint};
+use genbench_model::{
+    CacheStats, LeakSettings, RunResult, ScenarioKind, SegmentAnalysis, TimelinePoint,
+};
 use genbench_scenarios::{CacheSource, MemorySignal, Scenario};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -327,17 +330,31 @@ fn counter_timeline(timeline: &mut [TimelinePoint], readings: &[CounterReading])
 }
 
 /// Leak (soak, or any scenario with an `rss_growth` threshold), capacity
-/// (stress) and spike.
+/// (stress) and spike; a segment keeps what they were computed from.
 fn fill_analyses(r: &mut RunResult, s: &Scenario, windows: &WindowSet) {
     if memory::judged(s) {
         memory::fill_leak(r, s);
     }
+    let (slo, rates) = (analyze::slo_of(s), analyze::window_rates(s));
     match s.kind {
         ScenarioKind::Stress if !windows.is_empty() => {
-            r.capacity = Some(analyze::capacity(s, windows))
+            r.capacity = Some(analyze::capacity(&slo, &rates, windows))
         }
-        ScenarioKind::Spike => r.spike = analyze::spike(s, windows, &r.timeline),
+        ScenarioKind::Spike => {
+            r.spike = analyze::spike(s.analysis.recovery_factor, windows, &r.timeline)
+        }
         _ => {}
+    }
+    if let Some(seg) = &mut r.segment {
+        seg.analysis = Some(SegmentAnalysis {
+            windows: windows.recordings(&rates),
+            slo: slo.iter().map(|t| t.expr.clone()).collect(),
+            recovery_factor: s.analysis.recovery_factor,
+            leak: memory::judged(s).then(|| LeakSettings {
+                warmup_s: memory::warmup_s(s),
+                tolerance_mib_per_h: s.analysis.leak_tolerance_mib_per_h,
+            }),
+        });
     }
 }
 

@@ -79,7 +79,7 @@ pub fn flows(
     let empty = genbench_collectors::flows::FlowStats::new(names.len());
     let f = agg.total.flows.as_deref().unwrap_or(&empty);
     r.flows = Some(f.result(names, duration, unfinished, poll_interval));
-    r.histograms.flow_latency_us = encode_histogram(&f.latency_us);
+    f.encode(names, &mut r.histograms);
 }
 
 /// The requests that met every objective, when the scenario has any.

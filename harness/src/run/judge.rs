@@ -97,6 +97,7 @@ mod tests {
             window_s: 0.0,
             level_shifts: 0,
             steps_mib_per_h: 0.0,
+            segment: None,
         });
         r
     }

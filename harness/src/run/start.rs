@@ -70,5 +70,7 @@ pub fn info(
         seed: cfg.seed,
         start_at: cfg.start_at.map(rfc3339),
         start_lag_ms: lag.map(|d| d.as_secs_f64() * 1e3),
+        // Filled with the analyses, when the run ends.
+        analysis: None,
     })
 }

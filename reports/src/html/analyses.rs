@@ -76,6 +76,14 @@ pub fn process(o: &mut String, r: &RunResult) {
                 l.tolerance_mib_per_h
             ),
         );
+        if let Some(i) = l.segment {
+            para(
+                o,
+                &format!(
+                    "Merged from segments that each watched a target of their own: the fit and memory shown are segment {i}'s, the worst of theirs."
+                ),
+            );
+        }
     }
 }
 
