@@ -38,6 +38,7 @@ pub fn main_with<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
         }
     };
     init_tracing(cli.verbose);
+    target::exit_with_parent();
     match cmd::dispatch(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

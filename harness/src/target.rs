@@ -2,8 +2,11 @@
 //! child processes on loopback ports the OS picks, so the target's CPU, RSS
 //! and flamegraph are its own; or, for scenarios with `embedded = "mock"`,
 //! the mock alone, its LLM API the target. Children are killed when this is
-//! dropped — on success, error, Ctrl-C or panic alike.
+//! dropped — on success, error, Ctrl-C or panic alike — and exit by
+//! themselves when genbench is gone without dropping it (`kill -9`, a
+//! second Ctrl-C): each watches a pipe only genbench holds open.
 
+use std::io::Read as _;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -17,17 +20,63 @@ pub struct Embedded {
     pub pid: Option<u32>,
     /// The mock LLM's URL, where its ledger is.
     pub llm_url: String,
-    // Held for kill_on_drop, and their stdout kept open.
-    _mock: (Child, Output),
-    _pipeline: Option<(Child, Output)>,
+    _mock: Held,
+    _pipeline: Option<Held>,
+}
+
+/// A child, held for kill_on_drop, with its stdout kept open (a late write
+/// cannot fail with EPIPE) and the stdin it watches.
+struct Held {
+    child: Child,
+    _out: Output,
+    _watched: tokio::process::ChildStdin,
+}
+
+/// Set in an embedded target's environment: its stdin is a pipe whose
+/// other end only the genbench that started it holds.
+const PARENT_PIPE_ENV: &str = "GENBENCH_PARENT_PIPE";
+
+/// Exit status of a child whose genbench is gone.
+const PARENT_GONE: i32 = 70;
+
+/// In a genbench started as an embedded target: exits as soon as the
+/// genbench that started it is gone, however it went. The kernel closes a
+/// dead process's pipes, so stdin reads end-of-file within moments of a
+/// `kill -9`; a thread of its own waits for that (PR_SET_PDEATHSIG would
+/// fire when the spawning thread ends, which in a runtime is any time).
+pub fn exit_with_parent() {
+    if std::env::var_os(PARENT_PIPE_ENV).is_none() {
+        return;
+    }
+    let watch = || {
+        let mut stdin = std::io::stdin().lock();
+        let mut buf = [0u8; 64];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        std::process::exit(PARENT_GONE);
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .name("parent-watch".into())
+        .spawn(watch)
+    {
+        tracing::warn!("cannot watch for the parent genbench's exit: {e}");
+    }
 }
 
 /// Starts a child and reads the one JSON line it prints when ready.
-async fn spawn_ready(args: &[String]) -> anyhow::Result<(Child, Output, serde_json::Value)> {
+async fn spawn_ready(args: &[String]) -> anyhow::Result<(Held, serde_json::Value)> {
     let exe = std::env::current_exe()
         .context("cannot find the genbench executable to start the embedded target")?;
     let mut child = Command::new(exe)
         .args(args)
+        .stdin(Stdio::piped())
+        .env(PARENT_PIPE_ENV, "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -38,6 +87,7 @@ async fn spawn_ready(args: &[String]) -> anyhow::Result<(Child, Output, serde_js
         .spawn()
         .with_context(|| format!("cannot start `genbench {}`", args.join(" ")))?;
     let stdout = child.stdout.take().context("child has no stdout")?;
+    let watched = child.stdin.take().context("child has no stdin")?;
     let mut line = String::new();
     let mut reader = BufReader::new(stdout);
     match tokio::time::timeout(Duration::from_secs(30), reader.read_line(&mut line)).await {
@@ -49,7 +99,12 @@ async fn spawn_ready(args: &[String]) -> anyhow::Result<(Child, Output, serde_js
     }
     let v = serde_json::from_str(&line)
         .with_context(|| format!("unexpected ready line from `genbench {}`: {line}", args[0]))?;
-    Ok((child, reader, v))
+    let held = Held {
+        child,
+        _out: reader,
+        _watched: watched,
+    };
+    Ok((held, v))
 }
 
 /// A child's stdout, kept open so a late write cannot fail with EPIPE.
@@ -64,7 +119,7 @@ impl Embedded {
         pipeline_toml: &str,
         out_dir: &std::path::Path,
     ) -> anyhow::Result<Self> {
-        let (mock, mock_out, llm, search) = start_mock(mock_time_scale).await?;
+        let (mock, llm, search) = start_mock(mock_time_scale).await?;
         let any = "127.0.0.1:0".to_string();
         let mut pipe_args: Vec<String> = [
             "pipeline",
@@ -85,36 +140,36 @@ impl Embedded {
                 .with_context(|| format!("cannot write {}", path.display()))?;
             pipe_args.extend(["--config".to_string(), path.display().to_string()]);
         }
-        let (pipeline, pipe_out, ready) = spawn_ready(&pipe_args).await?;
+        let (pipeline, ready) = spawn_ready(&pipe_args).await?;
         let url = ready["url"]
             .as_str()
             .context("pipeline reported no URL")?
             .to_string();
         Ok(Embedded {
-            pid: pipeline.id(),
+            pid: pipeline.child.id(),
             url,
             llm_url: llm,
-            _mock: (mock, mock_out),
-            _pipeline: Some((pipeline, pipe_out)),
+            _mock: mock,
+            _pipeline: Some(pipeline),
         })
     }
 
     /// The mock providers alone; the target is the mock LLM's API.
     pub async fn start_mock_only(mock_time_scale: f64) -> anyhow::Result<Self> {
-        let (mock, mock_out, llm, _) = start_mock(mock_time_scale).await?;
+        let (mock, llm, _) = start_mock(mock_time_scale).await?;
         Ok(Embedded {
             url: llm.clone(),
-            pid: mock.id(),
+            pid: mock.child.id(),
             llm_url: llm,
-            _mock: (mock, mock_out),
+            _mock: mock,
             _pipeline: None,
         })
     }
 }
 
-/// `genbench mock` on ports the OS picks: the child, its stdout, and the
-/// LLM's and search API's URLs.
-async fn start_mock(mock_time_scale: f64) -> anyhow::Result<(Child, Output, String, String)> {
+/// `genbench mock` on ports the OS picks: the child, and the LLM's and
+/// search API's URLs.
+async fn start_mock(mock_time_scale: f64) -> anyhow::Result<(Held, String, String)> {
     let any = "127.0.0.1:0".to_string();
     let mock_args: Vec<String> = [
         "mock",
@@ -130,7 +185,7 @@ async fn start_mock(mock_time_scale: f64) -> anyhow::Result<(Child, Output, Stri
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let (mock, mock_out, urls) = spawn_ready(&mock_args).await?;
+    let (mock, urls) = spawn_ready(&mock_args).await?;
     let llm = urls["llm"]
         .as_str()
         .context("mock reported no llm URL")?
@@ -139,5 +194,5 @@ async fn start_mock(mock_time_scale: f64) -> anyhow::Result<(Child, Output, Stri
         .as_str()
         .context("mock reported no search URL")?
         .to_string();
-    Ok((mock, mock_out, llm, search))
+    Ok((mock, llm, search))
 }

@@ -315,7 +315,8 @@ pub fn exit_code(result: &genbench_model::RunResult) -> u8 {
     }
 }
 
-/// A runtime, and a stop signal that fires on Ctrl-C or SIGTERM.
+/// A runtime, and a stop signal that fires on Ctrl-C, SIGTERM or SIGHUP;
+/// a second one exits at once.
 pub fn runtime_with_stop() -> Result<(tokio::runtime::Runtime, watch::Receiver<bool>), Exit> {
     let rt = tokio::runtime::Runtime::new()
         .context("cannot start the async runtime")
@@ -329,8 +330,14 @@ pub fn runtime_with_stop() -> Result<(tokio::runtime::Runtime, watch::Receiver<b
     };
     rt.spawn(async move {
         stop.await;
-        eprintln!("genbench: stopping; writing what was measured so far");
+        eprintln!("genbench: stopping; writing what was measured so far (again to exit at once)");
+        // The second signal's handlers are in place before the run is told.
+        let again = super::signal::stop();
         let _ = stop_tx.send(true);
+        again.await;
+        eprintln!("genbench: stopped at once; results not written");
+        // The embedded target's children see their pipe close and exit.
+        std::process::exit(130);
     });
     Ok((rt, stop_rx))
 }

@@ -1,4 +1,5 @@
-//! Waiting for Ctrl-C or SIGTERM, how servers and runs are told to stop.
+//! Waiting for Ctrl-C, SIGTERM or SIGHUP (a closed terminal, a CI runner
+//! cancelling a job), how servers and runs are told to stop.
 //!
 //! The handlers are installed when `stop()` is called, not when its future is
 //! first polled: a server announces it is ready and only then waits, and a
@@ -12,12 +13,14 @@ pub fn stop() -> impl Future<Output = ()> {
         use tokio::signal::unix::{SignalKind, signal};
         let term = signal(SignalKind::terminate()).ok();
         let int = signal(SignalKind::interrupt()).ok();
+        let hup = signal(SignalKind::hangup()).ok();
         async move {
-            match (term, int) {
-                (Some(mut term), Some(mut int)) => {
+            match (term, int, hup) {
+                (Some(mut term), Some(mut int), Some(mut hup)) => {
                     tokio::select! {
                         _ = term.recv() => {}
                         _ = int.recv() => {}
+                        _ = hup.recv() => {}
                     }
                 }
                 _ => {

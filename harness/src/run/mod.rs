@@ -35,6 +35,10 @@ use crate::net::tls::Verify;
 use crate::target::Embedded;
 use crate::timefmt::rfc3339;
 
+/// How long a stopped run waits for its last readings of the target (the
+/// ledger, counters, profile): a stop writes its results within 2 s.
+const FINAL_READS_WHEN_STOPPED: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Where the load goes.
 #[derive(Debug, Clone)]
 pub enum TargetChoice {
@@ -386,7 +390,11 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     );
     // "Before" readings (ledger, counters) are taken before the clock
     // starts, so their time is not charged to the first requests.
-    let collecting = Collecting::prepare(setup, s, &url).await;
+    let mut stopping = stop.clone();
+    let collecting = tokio::select! {
+        c = Collecting::prepare(setup, s, &url) => c,
+        _ = stopping.changed() => anyhow::bail!("interrupted before the load started"),
+    };
     let lag = start::wait(&cfg, stop.clone()).await?;
     let started = SystemTime::now();
     let t0 = Instant::now();
@@ -436,9 +444,19 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         fill::flows(&mut r, &agg, names, *poll, duration);
     }
     r.connections = Some(connections(&agg, protocol, tls));
-    collecting
-        .finish(&mut r, &agg.total, s, &cfg.out_dir, stopped)
-        .await;
+    let finish = collecting.finish(&mut r, &agg.total, s, &cfg.out_dir, stopped);
+    if !stopped {
+        finish.await;
+    } else if tokio::time::timeout(FINAL_READS_WHEN_STOPPED, finish)
+        .await
+        .is_err()
+    {
+        // Whatever was filled in stays; what needed the target is left out.
+        eprintln!(
+            "warning: stopping: the final readings of the target (cost, cache counters, memory) took over {} s and were cut short",
+            FINAL_READS_WHEN_STOPPED.as_secs_f64()
+        );
+    }
     // The target outlives collection: its ledger, counters and profile are
     // read from it at the end.
     drop(embedded);
