@@ -27,15 +27,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        // A full disk leaves no half file behind, only the error.
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::bail!("cannot write {}: {e}", path.display());
+    }
+    Ok(())
 }
 
+/// Writes results.json into `dir`. If it cannot be written there (a full
+/// disk, a directory gone), the results are saved in the temporary
+/// directory instead and the error says where: a run's measurements are
+/// never lost to its output directory.
 pub fn write_results(dir: &Path, r: &RunResult) -> anyhow::Result<std::path::PathBuf> {
     let path = dir.join(RESULTS);
     let json = serde_json::to_vec_pretty(r).context("cannot serialize results")?;
-    write_atomic(&path, &json)?;
-    Ok(path)
+    let Err(e) = write_atomic(&path, &json) else {
+        return Ok(path);
+    };
+    let rescue = std::env::temp_dir().join(format!("genbench-results-{}.json", std::process::id()));
+    match write_atomic(&rescue, &json) {
+        Ok(()) => anyhow::bail!(
+            "{e:#}; the results were saved to {} instead (`genbench report` reads them there)",
+            rescue.display()
+        ),
+        Err(e2) => anyhow::bail!("{e:#}; nor could they be saved elsewhere: {e2:#}"),
+    }
 }
 
 /// The run's flamegraph, if results.json names one that is there.
@@ -60,17 +78,26 @@ pub fn write_run(dir: &Path, r: &mut RunResult, junit: bool) -> anyhow::Result<s
         r.artifacts.junit_xml = Some(JUNIT.into());
     }
     let path = write_results(dir, r)?;
+    let whole = |e: anyhow::Error| {
+        anyhow::anyhow!(
+            "{e:#}; {} is whole: `genbench report {}` writes the report again once there is room",
+            path.display(),
+            path.display()
+        )
+    };
     let flame = read_flamegraph(dir, r);
     write_atomic(
         &dir.join(REPORT),
         &genbench_reports::report_html(r, flame.as_deref()),
-    )?;
+    )
+    .map_err(whole)?;
     write_atomic(
         &dir.join(SUMMARY),
         genbench_reports::summary_markdown(r).as_bytes(),
-    )?;
+    )
+    .map_err(whole)?;
     if junit {
-        write_atomic(&dir.join(JUNIT), genbench_reports::junit(r).as_bytes())?;
+        write_atomic(&dir.join(JUNIT), genbench_reports::junit(r).as_bytes()).map_err(whole)?;
     }
     Ok(path)
 }
