@@ -179,7 +179,9 @@ struct RawLoad {
     model: LoadModel,
     #[serde(default)]
     arrivals: Option<Arrivals>,
-    stages: Spanned<RawStages>,
+    /// A shorthand string or a list of `{ duration, target }` tables, read
+    /// by hand so a wrong one is told what a stage looks like.
+    stages: Spanned<toml::Value>,
     #[serde(default)]
     think_time: Option<Spanned<String>>,
     #[serde(default)]
@@ -196,18 +198,54 @@ struct RawLoad {
     max_streams: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RawStages {
-    Shorthand(String),
-    List(Vec<RawStage>),
-}
+const STAGE_FORM: &str = "a stage is { duration = \"30s\", target = 10 } (target: requests/s in the open model, users in the closed)";
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStage {
-    duration: String,
-    target: f64,
+/// `load.stages`: the shorthand (`"10,30s;20,30s"`) or a list of tables.
+fn raw_stages(v: &toml::Value) -> Result<Vec<Stage>, String> {
+    let list = match v {
+        toml::Value::String(s) => return parse_shorthand(s),
+        toml::Value::Array(list) => list,
+        other => {
+            return Err(format!(
+                "expected a string such as \"10,30s;20,30s\" or a list of stages, found {}; {STAGE_FORM}",
+                other.type_str()
+            ));
+        }
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let n = i + 1;
+            let t = st
+                .as_table()
+                .ok_or_else(|| format!("stage {n} is {st}, not a table; {STAGE_FORM}"))?;
+            if let Some(k) = t.keys().find(|k| *k != "duration" && *k != "target") {
+                return Err(format!("stage {n} has an unknown key `{k}`; {STAGE_FORM}"));
+            }
+            let duration = match t.get("duration") {
+                Some(toml::Value::String(d)) => {
+                    parse_duration(d).map_err(|e| format!("stage {n}: {e}"))?
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "stage {n}: duration = {other} must be a string such as \"30s\""
+                    ));
+                }
+                None => return Err(format!("stage {n} has no duration; {STAGE_FORM}")),
+            };
+            let target = match t.get("target") {
+                Some(toml::Value::Integer(x)) => *x as f64,
+                Some(toml::Value::Float(x)) => *x,
+                Some(other) => {
+                    return Err(format!(
+                        "stage {n}: target = {other} must be a number; {STAGE_FORM}"
+                    ));
+                }
+                None => return Err(format!("stage {n} has no target; {STAGE_FORM}")),
+            };
+            Ok(Stage { duration, target })
+        })
+        .collect()
 }
 
 /// Reads a dataset file named in a scenario; `Err` is the message to show.
@@ -512,20 +550,9 @@ fn parse_all(
 impl RawLoad {
     fn validate(&self, loc: &Locator<'_>) -> Result<Load, ScenarioError> {
         let at = self.stages.span().start;
-        let stages = match self.stages.get_ref() {
-            RawStages::Shorthand(s) => parse_shorthand(s),
-            RawStages::List(list) => list
-                .iter()
-                .map(|s| {
-                    Ok(Stage {
-                        duration: parse_duration(&s.duration)?,
-                        target: s.target,
-                    })
-                })
-                .collect(),
-        }
-        .and_then(|s| stages::validate(&s).map(|()| s))
-        .map_err(|m| loc.at(at, "load.stages", m))?;
+        let stages = raw_stages(self.stages.get_ref())
+            .and_then(|s| stages::validate(&s).map(|()| s))
+            .map_err(|m| loc.at(at, "load.stages", m))?;
         match self.model {
             LoadModel::Open => {
                 if let Some(t) = &self.think_time {

@@ -94,6 +94,53 @@ fn errors_point_at_the_problem() {
     );
 }
 
+/// A list of stages that is wrong says what a stage is, not serde's words.
+#[test]
+fn stage_lists_say_what_a_stage_is() {
+    let list = |stages: &str| GOOD.replace("\"10,60s;100,30s;0,10s\"", stages);
+    for (stages, words) in [
+        (
+            r#"[{ duration = "5s", target = "ten" }]"#,
+            "stage 1: target = \"ten\" must be a number",
+        ),
+        (
+            r#"[{ duration = "5s", target = 1 }, { duration = 5, target = 2 }]"#,
+            "stage 2: duration = 5 must be a string",
+        ),
+        (r#"[{ duration = "5s" }]"#, "stage 1 has no target"),
+        (r#"[{ target = 3 }]"#, "stage 1 has no duration"),
+        (
+            r#"[{ duration = "5s", target = 1, ramp = true }]"#,
+            "unknown key `ramp`",
+        ),
+        (r#"[{ duration = "5 s", target = 1 }]"#, "stage 1:"),
+        ("[10, 20]", "stage 1 is 10, not a table"),
+        ("10", "expected a string such as"),
+    ] {
+        let e = parse(&list(stages)).unwrap_err();
+        assert_eq!(
+            (e.line, e.key.as_str()),
+            (8, "load.stages"),
+            "{stages}: {e}"
+        );
+        assert!(e.message.contains(words), "{stages}: {e}");
+        assert!(!e.message.contains("untagged"), "{e}");
+        if !stages.starts_with("[{ duration = \"5 s\"") {
+            assert!(
+                e.message.contains("{ duration = \"30s\", target = 10 }")
+                    || e.message.contains("must be a string"),
+                "the form is shown: {e}"
+            );
+        }
+    }
+    let s = parse(&list(
+        r#"[{ duration = "5s", target = 2 }, { duration = "1m", target = 4 }]"#,
+    ))
+    .unwrap();
+    assert_eq!(s.load.stages().len(), 2);
+    assert_eq!(s.load.stages()[1].target, 4.0);
+}
+
 #[test]
 fn unknown_keys_and_bad_toml_are_located() {
     let e = parse(&GOOD.replace("think_time", "thinktime")).unwrap_err();
