@@ -231,3 +231,56 @@ fn pipeline_config_errors_exit_2() {
     assert!(err.contains("p.toml") && err.contains("modle"), "{err}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// stderr of a server started with `args`, once it was ready and stopped.
+#[cfg(unix)]
+fn server_stderr(args: &[&str]) -> String {
+    let mut child = genbench()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = lines.next().unwrap().unwrap();
+    assert!(ready.starts_with('{'), "{ready}");
+    assert!(
+        Command::new("kill")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let o = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Bound beyond loopback (nothing is sent to them here), the servers say
+/// which control endpoints anyone on the network can call; on loopback,
+/// their default, they do not.
+#[cfg(unix)]
+#[test]
+fn servers_beyond_loopback_say_what_is_open() {
+    let mock = |llm: &str| {
+        server_stderr(&[
+            "mock",
+            "--llm",
+            llm,
+            "--search",
+            "127.0.0.1:0",
+            "--web",
+            "127.0.0.1:0",
+        ])
+    };
+    let open = mock("0.0.0.0:0");
+    assert!(open.contains("/mock/ledger/reset"), "{open}");
+    assert!(open.contains("Bind 127.0.0.1"), "{open}");
+    assert!(!mock("127.0.0.1:0").contains("warning"));
+    let pipeline = |addr: &str| server_stderr(&["pipeline", "--addr", addr, "--cache", "off"]);
+    let open = pipeline("0.0.0.0:0");
+    assert!(
+        open.contains("/config") && open.contains("0.0.0.0:"),
+        "{open}"
+    );
+    assert!(!pipeline("127.0.0.1:0").contains("warning"));
+}

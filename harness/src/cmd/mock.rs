@@ -43,6 +43,11 @@ pub fn run(args: MockArgs) -> Result<u8, Exit> {
         search: args.search,
         web: args.web,
     };
+    // The LLM API carries the control endpoints; search and web serve pages.
+    let endpoints = "/mock/ledger/reset and /mock/config";
+    if let Some(w) = super::exposure::warning("genbench mock's LLM API", addrs.llm, endpoints) {
+        eprintln!("{w}");
+    }
     let rt = runtime(args.threads.map(usize::from))
         .context("cannot start the async runtime")
         .map_err(Exit::could_not_run)?;

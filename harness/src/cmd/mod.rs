@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod compare;
+mod exposure;
 mod gate;
 mod k8s;
 mod matrix;

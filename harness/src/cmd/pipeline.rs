@@ -74,6 +74,14 @@ fn config(args: &PipelineArgs) -> Result<PipelineConfig, Exit> {
 
 pub fn run(args: PipelineArgs) -> Result<u8, Exit> {
     let config = config(&args)?;
+    let endpoints = if config.profiling {
+        "/config and the profiler (/debug/pprof/profile)"
+    } else {
+        "/config"
+    };
+    if let Some(w) = super::exposure::warning("genbench pipeline", args.addr, endpoints) {
+        eprintln!("{w}");
+    }
     let rt = tokio::runtime::Runtime::new()
         .context("cannot start the async runtime")
         .map_err(Exit::could_not_run)?;
