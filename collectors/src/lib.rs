@@ -14,6 +14,7 @@ pub mod flows;
 pub mod host;
 pub mod llm;
 pub mod merge;
+pub mod outages;
 pub mod pool;
 pub mod process;
 pub mod profile;

@@ -85,6 +85,7 @@ pub fn merge(parts: &[Part<'_>], seconds: Option<&Seconds>) -> Result<RunResult,
     r.goodput = goodput(&runs, r.requests.total, window);
     r.flows = flows(parts, r.duration_s, &mut r.histograms)?;
     r.timeline = timeline(parts, seconds);
+    r.outages = crate::outages::outages(&r.timeline);
     r.points = points(parts);
     r.series = first.series.clone();
     r.process.target = first.process.target.clone();

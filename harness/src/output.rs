@@ -320,6 +320,9 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
             .collect();
         let _ = writeln!(o, "  errors      {}", kinds.join(", "));
     }
+    for x in &r.outages {
+        let _ = writeln!(o, "  outage      {}", genbench_reports::outage_text(x));
+    }
     if !r.errors.by_check.is_empty() {
         let checks: Vec<String> = r
             .errors

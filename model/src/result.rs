@@ -287,6 +287,17 @@ fn rss() -> String {
     "rss".into()
 }
 
+/// Seconds of the run in which requests were sent and none succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Outage {
+    /// From the run's start, at the start of the first such second.
+    pub start_s: f64,
+    /// When a request succeeded again; null if none did before the end.
+    pub end_s: Option<f64>,
+    /// Requests that failed in between.
+    pub failed: u64,
+}
+
 /// One request, for a report that shows each request when there are few:
 /// when it ended, how long it took from its schedule, and how it went.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -551,6 +562,10 @@ pub struct RunResult {
     /// say more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points: Option<Vec<RequestPoint>>,
+    /// When the target stopped answering (no request succeeded for two
+    /// seconds or more) and when it came back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outages: Vec<Outage>,
     /// A `[[flow.steps]]` scenario's per-step and per-flow figures; absent
     /// for one-request scenarios.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -604,6 +619,7 @@ impl RunResult {
             profile: None,
             timeline: Vec::new(),
             points: None,
+            outages: Vec::new(),
             flows: None,
             thresholds: Vec::new(),
             artifacts: Artifacts::default(),

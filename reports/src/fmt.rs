@@ -60,6 +60,18 @@ pub fn num(v: f64) -> String {
     }
 }
 
+/// When the target stopped answering and came back, as a sentence.
+pub fn outage_text(o: &genbench_model::Outage) -> String {
+    let back = match o.end_s {
+        Some(e) => format!("back at {e:.0} s"),
+        None => "not back before the end".into(),
+    };
+    format!(
+        "The target stopped answering at {:.0} s, {back}: no request succeeded ({} failed).",
+        o.start_s, o.failed
+    )
+}
+
 /// `ttft < 600 ms, tpot < 50.0 ms`: the `[slo]` objectives as a phrase.
 pub fn objectives_text(o: &genbench_model::Objectives) -> String {
     let parts: Vec<String> = [

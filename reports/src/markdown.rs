@@ -16,6 +16,9 @@ fn lat(s: &Option<LatencySummaryMs>) -> String {
 }
 
 fn analyses(o: &mut String, r: &RunResult) {
+    for x in &r.outages {
+        let _ = writeln!(o, "| outage | {} |", md_cell(&crate::fmt::outage_text(x)));
+    }
     if let Some(l) = &r.leak {
         let _ = writeln!(
             o,

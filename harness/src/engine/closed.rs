@@ -16,6 +16,7 @@ use genbench_scenarios::{Stage, target_at};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::backoff::Backoff;
 use super::segment::LoadSegment;
 use super::workers::{self, INTERVAL, IntervalReport, Slots, Work, WorkerCtx, go};
 
@@ -71,14 +72,17 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
     let drain_deadline = end + plan.drain;
     let run_length = end - t0;
     let mut started = 0u64;
-    // Starts one user iteration: think (unless first), then send. Latency
-    // counts from the send: a user never sends while waiting.
-    let mut launch = |think: bool, rng: &mut Rng, slots: &mut Slots| {
-        let pause = if think {
-            plan.think_time
-        } else {
-            Duration::ZERO
-        };
+    let mut backoff = Backoff::default();
+    // Starts one user iteration: think (unless first) and back off a
+    // refusing target, then send. Latency counts from the send: a user
+    // never sends while waiting.
+    let mut launch = |think: bool, wait: Duration, rng: &mut Rng, slots: &mut Slots| {
+        let pause = wait
+            + if think {
+                plan.think_time
+            } else {
+                Duration::ZERO
+            };
         let id = cx.flow_id(started);
         started += 1;
         go(cx.work.begin(id, rng, slots.take(), None, pause))
@@ -87,7 +91,7 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
         let now = Instant::now();
         let want = if now < end { my_users(now - t0) } else { 0 };
         while active < want && take_send(budget) {
-            inflight.push(launch(false, &mut rng, &mut slots));
+            inflight.push(launch(false, Duration::ZERO, &mut rng, &mut slots));
             active += 1;
         }
         if inflight.is_empty() && (now >= end || budget.load(Ordering::Relaxed) == 0) {
@@ -102,7 +106,7 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
             }
             Some(done) = inflight.next(), if !inflight.is_empty() => {
                 // The answer's end time is "now", without reading the clock.
-                let end = done.sample.end;
+                let (end, outcome) = (done.sample.end, done.sample.outcome);
                 if let Some(l) = cx.work.finish(done, &mut slots, &mut rec) {
                     // The same iteration goes on: a flow's next request.
                     inflight.push(go(l));
@@ -110,7 +114,8 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
                 }
                 let still_wanted = end < run_length && active <= my_users(end);
                 if still_wanted && take_send(budget) {
-                    inflight.push(launch(true, &mut rng, &mut slots));
+                    let wait = backoff.after(outcome);
+                    inflight.push(launch(true, wait, &mut rng, &mut slots));
                 } else {
                     active -= 1;
                 }

@@ -3,6 +3,7 @@
 //! and the aggregation of their recordings.
 
 pub mod aggregate;
+pub mod backoff;
 pub mod clock;
 pub mod closed;
 pub mod flow;

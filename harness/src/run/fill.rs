@@ -57,6 +57,7 @@ pub fn fill(
     r.chunk_gap_ms = latency_ms(&t.chunk_gap_us);
     r.errors = errors(t);
     r.timeline = agg.timeline.clone();
+    r.outages = genbench_collectors::outages::outages(&r.timeline);
     r.points = t.points();
     r.histograms.latency_us = encode_histogram(&t.latency_us);
     r.histograms.ttfb_us = encode_histogram(&t.ttfb_us);

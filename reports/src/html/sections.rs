@@ -289,6 +289,9 @@ pub fn throughput(o: &mut String, r: &RunResult) {
         "No timeline was recorded.",
     );
     para(o, &throughput_definition(r));
+    for x in &r.outages {
+        para(o, &crate::fmt::outage_text(x));
+    }
     if r.errors.by_kind.is_empty() {
         para(o, "No request failed.");
     } else {
