@@ -60,9 +60,22 @@ pub fn merge(parts: &[Part<'_>], seconds: Option<&Seconds>) -> Result<RunResult,
     r.host = first.host.clone();
     r.status = if runs.iter().all(|x| x.status == RunStatus::Completed) {
         RunStatus::Completed
+    } else if runs.iter().any(|x| x.status == RunStatus::Aborted) {
+        RunStatus::Aborted
     } else {
         RunStatus::Interrupted
     };
+    // The earliest abort on the merged clock.
+    r.abort = parts
+        .iter()
+        .filter_map(|p| {
+            let a = p.result.abort.as_ref()?;
+            Some(genbench_model::AbortInfo {
+                at_s: a.at_s + p.offset_s,
+                rule: a.rule.clone(),
+            })
+        })
+        .min_by(|a, b| a.at_s.total_cmp(&b.at_s));
     r.duration_s = parts
         .iter()
         .map(|p| p.offset_s + p.result.duration_s)

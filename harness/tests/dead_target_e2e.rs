@@ -83,3 +83,101 @@ path = "/work"
         "{last}"
     );
 }
+
+/// A loopback port nothing listens on: connections are refused.
+fn closed_port() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    format!("http://{addr}")
+}
+
+fn run_file(name: &str, text: &str, url: &str) -> (Option<i32>, serde_json::Value, String) {
+    let dir = out_dir(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("s.toml");
+    std::fs::write(&file, text).unwrap();
+    let o = genbench()
+        .args(["run", file.to_str().unwrap(), "--target", url])
+        .args(["--profile", "off", "--out"])
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    (o.status.code(), results(&dir.join("out")), stderr)
+}
+
+/// `[abort] on_fail`: a threshold broken mid-run stops it (after the
+/// grace), status `aborted`, exit 1, everything so far written, and the
+/// threshold judged at the end as well.
+#[test]
+fn a_broken_abort_threshold_stops_the_run_early() {
+    let url = support::serve(axum::Router::new().route(
+        "/work",
+        get(|| async { (axum::http::StatusCode::SERVICE_UNAVAILABLE, "busy") }),
+    ));
+    let (code, r, err) = run_file(
+        "abort-on-fail",
+        r#"
+name = "abort"
+[abort]
+on_fail = ["error_rate < 50%"]
+grace = "2s"
+[load]
+model = "open"
+stages = "20,1s;20,30s"
+[request]
+path = "/work"
+"#,
+        &url,
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(r["status"], "aborted");
+    assert_eq!(r["abort"]["rule"], "error_rate < 50%");
+    let at = r["abort"]["at_s"].as_f64().unwrap();
+    assert!((2.0..=4.0).contains(&at), "aborted at {at} s");
+    assert!(
+        r["duration_s"].as_f64().unwrap() < 6.0,
+        "{}",
+        r["duration_s"]
+    );
+    assert!(r["requests"]["total"].as_u64().unwrap() > 10);
+    let t = &r["thresholds"][0];
+    assert_eq!(
+        (&t["expr"], &t["passed"]),
+        (&"error_rate < 50%".into(), &false.into())
+    );
+    assert!(err.contains("aborting at"), "{err}");
+}
+
+/// The built-ins stop once every request has failed for 10 s: a dead
+/// target does not hold a CI job for the scenario's whole length.
+#[test]
+fn a_builtin_against_a_dead_target_aborts_after_10_s() {
+    let dir = out_dir("abort-builtin");
+    let o = genbench()
+        .args([
+            "run",
+            "baseline",
+            "--target",
+            &closed_port(),
+            "--duration",
+            "40s",
+        ])
+        .args(["--profile", "off", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = results(&dir);
+    assert_eq!(r["status"], "aborted");
+    assert_eq!(r["abort"]["rule"], "every request failed for 10s");
+    let at = r["abort"]["at_s"].as_f64().unwrap();
+    assert!((10.0..=13.0).contains(&at), "aborted at {at} s");
+    assert!(r["errors"]["by_kind"]["connect"].as_u64().unwrap() > 0);
+}

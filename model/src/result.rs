@@ -14,6 +14,9 @@ pub enum RunStatus {
     Completed,
     /// Stopped early (Ctrl-C); everything measured until then is kept.
     Interrupted,
+    /// Stopped early by the scenario's `[abort]` rules (`abort` says
+    /// which); everything measured until then is kept.
+    Aborted,
     Failed,
 }
 
@@ -285,6 +288,15 @@ pub struct Leak {
 
 fn rss() -> String {
     "rss".into()
+}
+
+/// The `[abort]` rule that stopped a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AbortInfo {
+    /// Seconds from the run's start.
+    pub at_s: f64,
+    /// The threshold that failed, or `every request failed for 10s`.
+    pub rule: String,
 }
 
 /// Seconds of the run in which requests were sent and none succeeded.
@@ -562,6 +574,9 @@ pub struct RunResult {
     /// say more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points: Option<Vec<RequestPoint>>,
+    /// Why and when `[abort]` stopped the run; absent when it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort: Option<AbortInfo>,
     /// When the target stopped answering (no request succeeded for two
     /// seconds or more) and when it came back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -620,6 +635,7 @@ impl RunResult {
             timeline: Vec::new(),
             points: None,
             outages: Vec::new(),
+            abort: None,
             flows: None,
             thresholds: Vec::new(),
             artifacts: Artifacts::default(),

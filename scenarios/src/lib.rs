@@ -5,6 +5,7 @@
 //! May depend on `genbench-model` only; never on the engine, collectors or
 //! reports, so a scenario can be checked without running anything.
 
+mod abort;
 mod builtin;
 mod collect;
 mod dataset;
@@ -20,6 +21,7 @@ mod slo;
 mod stages;
 mod threshold;
 
+pub use abort::Abort;
 pub use builtin::{BUILTIN_NAMES, builtin, builtin_overridden};
 pub use collect::{
     Analysis, CacheSource, Collect, CostConfig, MemorySignal, PIPELINE_HEAP_GAUGE, Price, Series,

@@ -131,6 +131,8 @@ pub struct Scenario {
     pub collect: Collect,
     /// How the leak and spike analyses judge.
     pub analysis: Analysis,
+    /// When the run stops early (`[abort]`).
+    pub abort: crate::abort::Abort,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,6 +166,8 @@ struct RawScenario {
     collect: Option<RawCollect>,
     #[serde(default)]
     analysis: Option<Spanned<RawAnalysis>>,
+    #[serde(default)]
+    abort: Option<Spanned<crate::abort::RawAbort>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -469,6 +473,22 @@ impl RawScenario {
             .1
             .validate(rss_growth)
             .map_err(|(k, m)| loc.at(analysis.0, &k, m))?;
+        let abort = match self.abort {
+            None => crate::abort::Abort::default(),
+            Some(a) => {
+                let at = a.span().start;
+                a.into_inner()
+                    .validate()
+                    .map_err(|(k, m)| loc.at(at, &k, m))?
+            }
+        };
+        // An abort rule is a threshold too: judged at the end like the rest.
+        let mut thresholds = thresholds;
+        for t in &abort.on_fail {
+            if !thresholds.iter().any(|x| x.expr == t.expr) {
+                thresholds.push(t.clone());
+            }
+        }
         let name = self.name.trim().to_string();
         if name.is_empty() {
             return Err(loc.at(
@@ -523,6 +543,7 @@ impl RawScenario {
             pipeline: self.pipeline,
             collect,
             analysis,
+            abort,
         })
     }
 }

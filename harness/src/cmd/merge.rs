@@ -169,11 +169,7 @@ pub fn run(args: MergeArgs) -> Result<u8, Exit> {
     let path = output::write_run(&args.out, &mut r, args.junit).map_err(Exit::could_not_run)?;
     print!("{}", output::summary(&r, &path));
     eprintln!("merged {} segments", parts.len());
-    Ok(if r.thresholds.iter().all(|t| t.passed) {
-        Exit::OK
-    } else {
-        Exit::FAILED_CHECKS
-    })
+    Ok(super::run::exit_code(&r))
 }
 
 /// Each merged second's latency histogram: every part's interval log (beside

@@ -308,7 +308,8 @@ pub async fn execute(
 pub fn exit_code(result: &genbench_model::RunResult) -> u8 {
     if result.status == RunStatus::Interrupted {
         Exit::COULD_NOT_RUN
-    } else if result.thresholds.iter().any(|t| !t.passed) {
+    } else if result.status == RunStatus::Aborted || result.thresholds.iter().any(|t| !t.passed) {
+        // An abort is a rule the target broke, like a failed threshold.
         Exit::FAILED_CHECKS
     } else {
         Exit::OK

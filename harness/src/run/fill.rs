@@ -33,6 +33,28 @@ pub fn fill(
     planned: Duration,
     open: bool,
 ) {
+    summaries(r, agg, duration, planned, open);
+    let t = &agg.total;
+    r.timeline = agg.timeline.clone();
+    r.outages = genbench_collectors::outages::outages(&r.timeline);
+    r.points = t.points();
+    r.histograms.latency_us = encode_histogram(&t.latency_us);
+    r.histograms.ttfb_us = encode_histogram(&t.ttfb_us);
+    r.histograms.chunk_gap_us = encode_histogram(&t.chunk_gap_us);
+    r.histograms.ttft_us = encode_histogram(&t.llm.ttft_us);
+    r.histograms.tpot_us = encode_histogram(&t.llm.tpot_us);
+    r.histograms.itl_us = encode_histogram(&t.llm.itl_us);
+}
+
+/// The request-level figures (counts, rates, percentiles, errors), cheap
+/// enough to take each second of a run for its `[abort]` thresholds.
+pub fn summaries(
+    r: &mut RunResult,
+    agg: &Aggregator,
+    duration: Duration,
+    planned: Duration,
+    open: bool,
+) {
     let t = &agg.total;
     r.duration_s = duration.as_secs_f64();
     r.requests = RequestCounts {
@@ -56,15 +78,6 @@ pub fn fill(
     r.ttfb_ms = latency_ms(&t.ttfb_us);
     r.chunk_gap_ms = latency_ms(&t.chunk_gap_us);
     r.errors = errors(t);
-    r.timeline = agg.timeline.clone();
-    r.outages = genbench_collectors::outages::outages(&r.timeline);
-    r.points = t.points();
-    r.histograms.latency_us = encode_histogram(&t.latency_us);
-    r.histograms.ttfb_us = encode_histogram(&t.ttfb_us);
-    r.histograms.chunk_gap_us = encode_histogram(&t.chunk_gap_us);
-    r.histograms.ttft_us = encode_histogram(&t.llm.ttft_us);
-    r.histograms.tpot_us = encode_histogram(&t.llm.tpot_us);
-    r.histograms.itl_us = encode_histogram(&t.llm.itl_us);
 }
 
 /// A flow scenario's `flows` section: `names` of its steps, its shortest

@@ -2,6 +2,7 @@
 //! start the load model's workers, aggregate their reports as they come,
 //! then assemble the `RunResult` and judge its thresholds.
 
+mod abort;
 mod fill;
 mod hlog;
 mod judge;
@@ -16,7 +17,8 @@ use std::time::SystemTime;
 use anyhow::Context as _;
 use genbench_collectors::Recorder;
 use genbench_model::{
-    Connections, ProfilerKind, RunResult, RunStatus, ScenarioInfo, TargetInfo, TargetKind,
+    AbortInfo, Connections, ProfilerKind, RunResult, RunStatus, ScenarioInfo, TargetInfo,
+    TargetKind,
 };
 use genbench_scenarios::{EmbeddedTarget, Load, RequestTemplate, Scenario};
 use tokio::sync::watch;
@@ -328,29 +330,37 @@ fn start_load(
 
 /// Merges the workers' reports as they arrive: progress on stderr, the
 /// interval log, and the per-second collectors.
+/// Merges the workers' reports a second at a time, judging `[abort]` on
+/// each: a broken rule stops the load through `stop_load`.
 async fn aggregate(
     cfg: &RunConfig,
     mut reports: tokio::sync::mpsc::UnboundedReceiver<IntervalReport>,
     collecting: &mut Collecting,
     started: SystemTime,
-) -> anyhow::Result<Aggregator> {
+    stop_load: &watch::Sender<bool>,
+) -> anyhow::Result<(Aggregator, Option<AbortInfo>)> {
     let s = &cfg.scenario;
     let mut agg =
         Aggregator::new(cfg.workers, s.load.stages().to_vec()).with_flows(s.flow.is_some());
     let total_s = s.duration().as_secs_f64();
     let mut hlog = hlog::IntervalLog::create(&cfg.out_dir.join(hlog::INTERVAL_LOG), started)?;
+    let mut abort = abort::AbortWatch::new(&s.abort, &s.objectives);
+    let open = matches!(s.load, Load::Open { .. });
     while let Some(r) = reports.recv().await {
         for (p, rec) in agg.add(r) {
             progress(&p, total_s, &agg.total);
             hlog.write(&p, &rec)?;
             collecting.interval(&p, &rec);
+            if abort.second(&p, &agg, s.duration(), open).is_some() {
+                let _ = stop_load.send(true);
+            }
         }
     }
     for (p, rec) in agg.finish() {
         hlog.write(&p, &rec)?;
         collecting.interval(&p, &rec);
     }
-    Ok(agg)
+    Ok((agg, abort.fired))
 }
 
 /// How requests reached the target.
@@ -404,8 +414,20 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         Work::Flow(plan) => Some((plan.names(), plan.poll_interval())),
         Work::Request { .. } => None,
     };
-    let reports = start_load(&cfg, work, t0, stop.clone());
-    let agg = aggregate(&cfg, reports, &mut collecting, started).await?;
+    // The load stops on a signal or on an [abort] rule.
+    let (stop_load, load_stopped) = watch::channel(false);
+    let stop_load = std::sync::Arc::new(stop_load);
+    let forward = {
+        let (tx, mut signal) = (stop_load.clone(), stop.clone());
+        tokio::spawn(async move {
+            if signal.wait_for(|s| *s).await.is_ok() {
+                let _ = tx.send(true);
+            }
+        })
+    };
+    let reports = start_load(&cfg, work, t0, load_stopped);
+    let (agg, aborted) = aggregate(&cfg, reports, &mut collecting, started, &stop_load).await?;
+    forward.abort();
     let duration = t0.elapsed();
     // Every worker has ended, so every records sender is gone.
     let records = match records {
@@ -431,11 +453,12 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     r.host = Some(genbench_collectors::host::host());
     r.segment = start::info(&cfg, &r.scenario.resolved, lag);
     let stopped = *stop.borrow();
-    r.status = if stopped {
-        RunStatus::Interrupted
-    } else {
-        RunStatus::Completed
+    r.status = match (&aborted, stopped) {
+        (Some(_), _) => RunStatus::Aborted,
+        (None, true) => RunStatus::Interrupted,
+        (None, false) => RunStatus::Completed,
     };
+    r.abort = aborted;
     let open = matches!(s.load, Load::Open { .. });
     fill::fill(&mut r, &agg, duration, s.duration(), open);
     fill::goodput(&mut r, &agg, &s.objectives, duration, s.duration());

@@ -17,6 +17,7 @@ pub fn header(o: &mut String, r: &RunResult) {
     let (class, status) = match r.status {
         RunStatus::Completed => ("ok", "completed"),
         RunStatus::Interrupted => ("warn", "interrupted"),
+        RunStatus::Aborted => ("bad", "aborted"),
         RunStatus::Failed => ("bad", "failed"),
     };
     let _ = writeln!(
@@ -30,6 +31,15 @@ pub fn header(o: &mut String, r: &RunResult) {
         r.duration_s,
         html(&r.tool_version),
     );
+    if let Some(a) = &r.abort {
+        para(
+            o,
+            &format!(
+                "Aborted at {:.0} s by [abort]: {}. Everything measured until then is below.",
+                a.at_s, a.rule
+            ),
+        );
+    }
     let flows = if r.flows.is_some() {
         "<a href=\"#flows\">flows</a>"
     } else {
