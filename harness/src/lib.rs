@@ -8,6 +8,8 @@ mod cmd;
 pub mod collect;
 pub mod engine;
 mod exit;
+#[doc(hidden)]
+pub mod fuzzing;
 mod k8s;
 pub mod net;
 pub mod output;

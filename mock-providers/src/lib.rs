@@ -14,6 +14,8 @@
 mod body;
 mod error;
 pub mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ledger;
 mod llm;
 pub mod presets;

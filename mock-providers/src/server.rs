@@ -160,7 +160,7 @@ fn spawn(listener: TcpListener, app: Router, mut stop: watch::Receiver<bool>) ->
     })
 }
 
-fn with_common(router: Router<Shared>, state: &Shared) -> Router {
+pub(crate) fn with_common(router: Router<Shared>, state: &Shared) -> Router {
     router
         .route(
             "/health",
