@@ -8,8 +8,9 @@
 //! `genbench mock` runs them as servers; tests start them in-process with
 //! [`MockServers::start`] on `127.0.0.1:0`.
 //!
-//! This crate must not depend on any other genbench crate: users run it on
-//! its own, and the harness only talks to it over HTTP.
+//! This crate depends on no other genbench crate but `genbench-presets`
+//! (the presets and seeded generator it shares with the harness): users run
+//! it on its own, and the harness only talks to it over HTTP.
 
 mod body;
 mod error;
@@ -18,8 +19,7 @@ pub mod faults;
 pub mod fuzzing;
 pub mod ledger;
 mod llm;
-pub mod presets;
-pub mod rng;
+pub use genbench_presets::{presets, rng};
 mod search;
 mod server;
 mod state;

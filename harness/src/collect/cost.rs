@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use genbench_collectors::body::Usage;
 use genbench_collectors::cost::{ModelPrice, ModelSpend, PriceTable, Spend};
-use genbench_mock::presets::Presets;
+use genbench_presets::Presets;
 use genbench_scenarios::CostConfig;
 
 use super::http;

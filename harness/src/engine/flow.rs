@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use genbench_collectors::flows::{Attempt, Ended};
 use genbench_collectors::{Recorder, Sample};
-use genbench_mock::rng::Rng;
 use genbench_model::{ErrorKind, FlowErrorKind};
+use genbench_presets::rng::Rng;
 use genbench_scenarios::{Dataset, ExtractFrom, Flow, Poll, RequestTemplate};
 
 use super::requests::{Draws, Template};

@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use genbench_collectors::Recorder;
-use genbench_mock::rng::Rng;
+use genbench_presets::rng::Rng;
 use genbench_scenarios::{Arrivals, Stage};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use genbench_mock::rng::Rng;
+use genbench_presets::rng::Rng;
 use genbench_scenarios::{Dataset, Repeat, RequestTemplate};
 
 /// Draws indices into one dataset.

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use genbench_mock::rng::Rng;
+use genbench_presets::rng::Rng;
 use genbench_scenarios::{Arrivals, Stage};
 
 /// One stage in the form inversion needs.

@@ -87,12 +87,12 @@ impl LoadSegment {
     /// in the same order), and for the whole load what it always was.
     pub fn draw_seed(self, seed: u64, parts: &[&str]) -> u64 {
         if self.is_whole() {
-            return genbench_mock::rng::hash_parts(seed, parts);
+            return genbench_presets::rng::hash_parts(seed, parts);
         }
         let label = format!("segment {}/{}", self.index, self.count);
         let mut all = vec![label.as_str()];
         all.extend_from_slice(parts);
-        genbench_mock::rng::hash_parts(seed, &all)
+        genbench_presets::rng::hash_parts(seed, &all)
     }
 }
 
@@ -123,7 +123,7 @@ mod tests {
         );
         let parts = ["users", "0"];
         let whole = LoadSegment::WHOLE.draw_seed(7, &parts);
-        assert_eq!(whole, genbench_mock::rng::hash_parts(7, &parts));
+        assert_eq!(whole, genbench_presets::rng::hash_parts(7, &parts));
         let (a, b) = (
             LoadSegment::new(0, 2).unwrap(),
             LoadSegment::new(1, 2).unwrap(),

@@ -11,7 +11,7 @@ use genbench_collectors::{Recorder, Sample};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use genbench_mock::rng::Rng;
+use genbench_presets::rng::Rng;
 
 use super::flow::{FlowPlan, FlowRun};
 use super::llm::{self, Scratch};

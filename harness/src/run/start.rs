@@ -50,7 +50,7 @@ segments have been sending without this one, so it sends nothing. Give the pods 
 /// A hash of the resolved scenario, so a merge knows parts of one run.
 pub fn scenario_hash(resolved: &serde_json::Value) -> String {
     let text = resolved.to_string();
-    format!("{:016x}", genbench_mock::rng::hash_parts(0, &[&text]))
+    format!("{:016x}", genbench_presets::rng::hash_parts(0, &[&text]))
 }
 
 /// The `segment` section, for a segmented run or one told when to start.

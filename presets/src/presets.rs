@@ -6,10 +6,17 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::MockError;
 use crate::rng::LogNormal;
 
 const BUILTIN: &str = include_str!("../presets.toml");
+
+/// A presets file that does not parse.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{origin}: {message}")]
+pub struct PresetsError {
+    pub origin: String,
+    pub message: String,
+}
 
 /// A latency or length distribution as published: median and p95.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -126,8 +133,8 @@ impl Presets {
     }
 
     /// Parses a user presets file; `origin` names it in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<Self, MockError> {
-        toml::from_str(text).map_err(|e| MockError::Config {
+    pub fn parse(text: &str, origin: &str) -> Result<Self, PresetsError> {
+        toml::from_str(text).map_err(|e| PresetsError {
             origin: origin.to_string(),
             message: e.to_string(),
         })
