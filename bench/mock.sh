@@ -7,16 +7,24 @@
 #     intended gap (1 / the speed the mock drew, from its response header).
 #  2. Non-stream completions per second with the `instant` preset.
 #
-# The mock is pinned to core 0 (one thread, current-thread runtime) and the client (mock-providers/examples/
-# mock_load.rs, raw HTTP/1.1 so its own cost stays small) to core 1. Server CPU
-# comes from /proc/PID/stat.
+# The mock runs WORKERS worker threads (`--workers`, default 1) pinned to
+# cores 0..WORKERS-1, and the client (mock-providers/examples/mock_load.rs,
+# raw HTTP/1.1 so its own cost stays small) to the core after them: per-core
+# figures need WORKERS + 1 cores. Server CPU comes from /proc/PID/stat.
 #
 # Usage: bench/mock.sh [CONCURRENCY...]   (default: 500 1000 1500 2000)
-# Env:   DURATION (s, default 20), NONSTREAM_CONNS (default 128)
+# Env:   DURATION (s, default 20), NONSTREAM_CONNS (default 128), WORKERS (default 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-20}
+WORKERS=${WORKERS:-1}
+if [ $((WORKERS + 1)) -gt "$(nproc)" ]; then
+    echo "WORKERS=$WORKERS needs $((WORKERS + 1)) cores (one for the client); this machine has $(nproc)" >&2
+    exit 2
+fi
+MOCK_CORES=0-$((WORKERS - 1))
+CLIENT_CORE=$WORKERS
 NONSTREAM_CONNS=${NONSTREAM_CONNS:-128}
 LEVELS=("$@")
 [ ${#LEVELS[@]} -eq 0 ] && LEVELS=(500 1000 1500 2000)
@@ -32,7 +40,7 @@ trap 'kill $MOCK_PID 2>/dev/null || true; rm -rf "$OUT"' EXIT
 MOCK_PID=
 
 start_mock() {
-    taskset -c 0 "$BIN" mock --threads 1 --llm 127.0.0.1:0 --search 127.0.0.1:0 --web 127.0.0.1:0 \
+    taskset -c "$MOCK_CORES" "$BIN" mock --workers "$WORKERS" --llm 127.0.0.1:0 --search 127.0.0.1:0 --web 127.0.0.1:0 \
         >"$OUT/mock.out" 2>/dev/null &
     MOCK_PID=$!
     for _ in $(seq 50); do [ -s "$OUT/mock.out" ] && break; sleep 0.1; done
@@ -48,7 +56,7 @@ printf '%8s %10s %9s %9s %9s %11s %12s %6s\n' streams mean_open tok/s p50_ms p99
 for C in "${LEVELS[@]}"; do
     start_mock
     T0=$(cpu_ticks)
-    taskset -c 1 "$LOAD" --addr "$ADDR" --mode stream --concurrency "$C" \
+    taskset -c "$CLIENT_CORE" "$LOAD" --addr "$ADDR" --mode stream --concurrency "$C" \
         --duration-s "$DURATION" --model gpt-4o-mini --max-tokens 200 >"$OUT/load.json"
     T1=$(cpu_ticks)
     stop_mock
@@ -70,7 +78,7 @@ echo
 echo "2. non-stream completions, instant preset, ${NONSTREAM_CONNS} keep-alive connections, ${DURATION}s"
 start_mock
 T0=$(cpu_ticks)
-taskset -c 1 "$LOAD" --addr "$ADDR" --mode nonstream --concurrency "$NONSTREAM_CONNS" \
+taskset -c "$CLIENT_CORE" "$LOAD" --addr "$ADDR" --mode nonstream --concurrency "$NONSTREAM_CONNS" \
     --duration-s "$DURATION" --model instant --max-tokens none >"$OUT/ns.json"
 T1=$(cpu_ticks)
 stop_mock

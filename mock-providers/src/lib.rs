@@ -26,6 +26,7 @@ mod state;
 mod text;
 mod tokens;
 mod web;
+mod workers;
 
 pub use error::MockError;
 pub use faults::Faults;

@@ -49,11 +49,26 @@ pub struct MockServers {
     state: Shared,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    workers: Option<crate::workers::Workers>,
 }
+
+/// How long worker threads give requests in flight after a stop.
+const WORKER_GRACE: Duration = Duration::from_secs(2);
 
 impl MockServers {
     /// Binds all three listeners, then serves them on the current runtime.
     pub async fn start(config: MockConfig, addrs: MockAddrs) -> Result<Self, MockError> {
+        Self::start_on(config, addrs, 1).await
+    }
+
+    /// Like [`MockServers::start`], with `workers` threads serving (each a
+    /// single-threaded runtime; the current runtime only accepts) when
+    /// more than one.
+    pub async fn start_on(
+        config: MockConfig,
+        addrs: MockAddrs,
+        workers: usize,
+    ) -> Result<Self, MockError> {
         config.validate()?;
         let bind = |a: SocketAddr| async move {
             TcpListener::bind(a)
@@ -83,15 +98,32 @@ impl MockServers {
             web_base: format!("http://{a_web}"),
         });
         let (stop, stop_rx) = watch::channel(false);
-        let tasks = vec![
-            spawn(l_llm, with_common(llm::router(), &state), stop_rx.clone()),
-            spawn(
-                l_search,
-                with_common(search::router(), &state),
-                stop_rx.clone(),
-            ),
-            spawn(l_web, with_common(web::router(), &state), stop_rx),
+        let apps = [
+            (with_common(llm::router(), &state), a_llm),
+            (with_common(search::router(), &state), a_search),
+            (with_common(web::router(), &state), a_web),
         ];
+        let listeners = [l_llm, l_search, l_web];
+        let (tasks, workers) = if workers <= 1 {
+            let tasks = listeners
+                .into_iter()
+                .zip(apps)
+                .map(|(l, (app, _))| spawn(l, app, stop_rx.clone()))
+                .collect();
+            (tasks, None)
+        } else {
+            let w = crate::workers::Workers::start(workers, &apps, &stop_rx, WORKER_GRACE)
+                .map_err(|source| MockError::Bind {
+                    addr: "worker threads".into(),
+                    source,
+                })?;
+            let tasks = listeners
+                .into_iter()
+                .enumerate()
+                .map(|(k, l)| tokio::spawn(w.acceptor(k, l, stop_rx.clone())))
+                .collect();
+            (tasks, Some(w))
+        };
         Ok(MockServers {
             llm: a_llm,
             search: a_search,
@@ -99,7 +131,13 @@ impl MockServers {
             state,
             stop,
             tasks,
+            workers,
         })
+    }
+
+    /// Threads serving requests: 1 when the current runtime serves.
+    pub fn workers(&self) -> usize {
+        self.workers.as_ref().map_or(1, |w| w.threads())
     }
 
     pub fn llm_url(&self) -> String {
@@ -130,6 +168,10 @@ impl MockServers {
             .is_err()
         {
             aborts.iter().for_each(|a| a.abort());
+        }
+        if let Some(w) = self.workers.take() {
+            // They end within their grace after the stop.
+            let _ = tokio::task::spawn_blocking(move || w.join()).await;
         }
         self.state.ledger.snapshot()
     }

@@ -247,9 +247,11 @@ pub struct MockArgs {
     /// counts unchanged), 0.1 = ten times faster than the preset.
     #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
     pub time_scale: f64,
-    /// Worker threads (default: one per core available to the process).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub threads: Option<u16>,
+    /// Threads serving requests, each a single-threaded runtime that keeps
+    /// its connections (one accepts and deals them out): stream capacity
+    /// grows with them. Default: one per core available to the process.
+    #[arg(long, alias = "threads", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
     /// Largest request body accepted; larger ones get 413.
     #[arg(long, default_value_t = 8 * 1024 * 1024, value_name = "BYTES")]
     pub max_body_bytes: usize,

@@ -48,31 +48,22 @@ pub fn run(args: MockArgs) -> Result<u8, Exit> {
     if let Some(w) = super::exposure::warning("genbench mock's LLM API", addrs.llm, endpoints) {
         eprintln!("{w}");
     }
-    let rt = runtime(args.threads.map(usize::from))
+    let workers = args.workers.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    // It only accepts (and serves, with one worker): one thread is enough.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
         .context("cannot start the async runtime")
         .map_err(Exit::could_not_run)?;
-    rt.block_on(serve(config, addrs))
+    rt.block_on(serve(config, addrs, workers))
 }
 
-/// One thread runs a current-thread runtime, which skips the work-stealing
-/// scheduler's synchronisation; more use the multi-thread runtime.
-fn runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
-    match threads {
-        Some(1) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build(),
-        Some(n) => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(n)
-            .enable_all()
-            .build(),
-        None => tokio::runtime::Runtime::new(),
-    }
-}
-
-async fn serve(config: MockConfig, addrs: MockAddrs) -> Result<u8, Exit> {
+async fn serve(config: MockConfig, addrs: MockAddrs, workers: usize) -> Result<u8, Exit> {
     // Installed before the ready line goes out (see signal.rs).
     let stop = super::signal::stop();
-    let servers = MockServers::start(config, addrs)
+    let servers = MockServers::start_on(config, addrs, workers)
         .await
         .map_err(|e| match e {
             MockError::Bind { .. } => Exit::could_not_run(e),
@@ -88,7 +79,10 @@ async fn serve(config: MockConfig, addrs: MockAddrs) -> Result<u8, Exit> {
             "web": servers.web_url()
         })
     );
-    eprintln!("genbench mock: serving until Ctrl-C");
+    eprintln!(
+        "genbench mock: serving on {} worker thread(s) until Ctrl-C",
+        servers.workers()
+    );
     eprintln!("  LLM     {}/v1   (OpenAI base_url)", servers.llm_url());
     eprintln!("  search  {}/customsearch/v1?q=...", servers.search_url());
     eprintln!("  web     {}/pages/{{id}}", servers.web_url());
