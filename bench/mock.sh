@@ -74,6 +74,7 @@ PY
 done
 BEST=$(awk '$8=="yes"{b=$1} END{print b+0}' "$OUT/streams.txt")
 echo "   most concurrent streams with p99 gap error < ${TARGET_P99_MS} ms: ${BEST} (target ${TARGET_STREAMS}; ratio $(python3 -c "print(round($BEST/$TARGET_STREAMS, 2))"))"
+echo "   per core: $(python3 -c "print(round($BEST / $WORKERS))") streams on each of ${WORKERS} worker core(s)"
 echo
 echo "2. non-stream completions, instant preset, ${NONSTREAM_CONNS} keep-alive connections, ${DURATION}s"
 start_mock
