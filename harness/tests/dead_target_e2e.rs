@@ -65,6 +65,7 @@ path = "/work"
     // 4 users over 3 s of refused connections: backing off to 1 s, a few
     // attempts a user a second, where resending at once made thousands.
     let refused = r["errors"]["by_kind"]["connect"].as_u64().unwrap_or(0);
+    eprintln!("{refused} refused connections in the outage");
     assert!((4..100).contains(&refused), "{refused} refused connections");
     let outages = r["outages"].as_array().expect("an outage");
     assert_eq!(outages.len(), 1, "{outages:?}");
