@@ -73,6 +73,7 @@ path = "/work"
         outages[0]["start_s"].as_f64().unwrap(),
         outages[0]["end_s"].as_f64().expect("it came back"),
     );
+    eprintln!("outage from {start} s to {end} s");
     assert!((1.0..=3.0).contains(&start), "stopped at {start} s");
     assert!((4.0..=7.0).contains(&end), "back at {end} s");
     assert!(stdout.contains("stopped answering"), "{stdout}");
