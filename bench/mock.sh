@@ -91,3 +91,47 @@ cpu = (int(sys.argv[3]) - int(sys.argv[2])) / hz
 print(f'   {d["completions_per_s"]:.0f} completions/s, {d["tokens"] / max(d["completed"], 1):.0f} tokens each, '
       f'{cpu / max(d["completed"], 1) * 1e6:.1f} µs server CPU per completion, {d["failed"]} failed')
 PY
+
+# 3. The same streams against a peer: GuideLLM's mock-server (PyPI
+# guidellm, in a venv of its own), at a fixed 12.5 ms inter-token gap (80
+# tokens/s, the preset's mean), TTFT 450 ms, 200 tokens, on the same cores
+# with as many worker processes. PEER=0 skips it.
+if [ "${PEER:-1}" != 0 ]; then
+    VENV=${GUIDELLM_VENV:-/var/tmp/genbench-guidellm-venv}
+    [ -x "$VENV/bin/guidellm" ] || { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q guidellm==0.8.1; }
+    echo
+    echo "3. the same streams against GuideLLM's mock-server ($("$VENV/bin/pip" show guidellm | awk '/^Version/{print $2}')), ${DURATION}s per level"
+    printf '%8s %10s %9s %9s %9s %11s %12s %6s\n' streams mean_open tok/s p50_ms p99_ms abs_p99_ms cpu_us/tok ok
+    for C in "${LEVELS[@]}"; do
+        PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+        taskset -c "$MOCK_CORES" "$VENV/bin/guidellm" mock-server --host 127.0.0.1 --port "$PORT" \
+            --workers "$WORKERS" --model gpt-4o-mini --itl-ms 12.5 --ttft-ms 450 --output-tokens 200 \
+            >"$OUT/peer.log" 2>&1 &
+        MOCK_PID=$!
+        for _ in $(seq 100); do
+            python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null && break
+            sleep 0.2
+        done
+        # Its worker processes are children of the one started here.
+        peer_ticks() { for p in $MOCK_PID $(pgrep -P "$MOCK_PID"); do awk '{print $14+$15}' "/proc/$p/stat" 2>/dev/null; done | paste -sd+ | bc; }
+        T0=$(peer_ticks)
+        taskset -c "$CLIENT_CORE" "$LOAD" --addr "127.0.0.1:$PORT" --mode stream --concurrency "$C" \
+            --duration-s "$DURATION" --model gpt-4o-mini --max-tokens 200 --intended-gap-ms 12.5 >"$OUT/load.json"
+        T1=$(peer_ticks)
+        pkill -P "$MOCK_PID" 2>/dev/null || true
+        stop_mock
+        python3 - "$OUT/load.json" "$C" "$T0" "$T1" "$TARGET_P99_MS" >>"$OUT/peer.txt" <<'PY'
+import json, sys, os
+d = json.load(open(sys.argv[1]))
+c, t0, t1, target = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+hz = os.sysconf("SC_CLK_TCK")
+cpu_us_per_tok = (t1 - t0) / hz / max(d["tokens"], 1) * 1e6
+g = d["gap_error_ms"]
+ok = g["p99"] < target and d["failed"] == 0
+print(f'{c:8d} {d["concurrent_streams"]["mean"]:10.0f} {d["tokens_per_s"]:9.0f} {g["p50"]:9.3f} {g["p99"]:9.3f} {g["abs_p99"]:11.3f} {cpu_us_per_tok:12.2f} {"yes" if ok else "no":>6}')
+PY
+        tail -1 "$OUT/peer.txt"
+    done
+    PEER_BEST=$(awk '$8=="yes"{b=$1} END{print b+0}' "$OUT/peer.txt")
+    echo "   most concurrent streams with p99 gap error < ${TARGET_P99_MS} ms: genbench mock ${BEST}, GuideLLM's ${PEER_BEST}"
+fi

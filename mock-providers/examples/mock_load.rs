@@ -4,7 +4,9 @@
 //!
 //! stream:    N concurrent streamed completions, reopened as each ends, for D
 //!            seconds; records each token's arrival gap minus the intended gap
-//!            (1 / the speed the mock reports in x-genbench-tokens-per-second).
+//!            (1 / the speed the mock reports in x-genbench-tokens-per-second,
+//!            or `--intended-gap-ms` for a server that sends no such header,
+//!            such as GuideLLM's mock-server run with a fixed --itl-ms).
 //! nonstream: C keep-alive connections issuing completions back to back.
 
 use std::net::SocketAddr;
@@ -23,6 +25,7 @@ struct Opts {
     model: String,
     max_tokens: Option<u32>,
     ramp: Duration,
+    intended_gap_us: f64,
 }
 
 fn opts() -> Opts {
@@ -34,6 +37,7 @@ fn opts() -> Opts {
         model: "gpt-4o-mini".into(),
         max_tokens: Some(200),
         ramp: Duration::from_secs(3),
+        intended_gap_us: 0.0,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -49,6 +53,9 @@ fn opts() -> Opts {
                 o.duration = Duration::from_secs_f64(v.parse().expect("--duration-s S"))
             }
             "--ramp-s" => o.ramp = Duration::from_secs_f64(v.parse().expect("--ramp-s S")),
+            "--intended-gap-ms" => {
+                o.intended_gap_us = v.parse::<f64>().expect("--intended-gap-ms MS") * 1e3
+            }
             "--model" => o.model = v.into(),
             "--max-tokens" => {
                 o.max_tokens = if v == "none" {
@@ -100,7 +107,21 @@ struct Shared {
     tokens: AtomicU64,
 }
 
-const TOKEN: &[u8] = b"\"delta\":{\"content\":\"";
+/// A content event's start, as serde_json writes it and as Python's json
+/// module does (with spaces).
+const TOKENS: [&[u8]; 2] = [
+    b"\"delta\":{\"content\":\"",
+    b"\"delta\": {\"content\": \"",
+];
+const LONGEST_TOKEN: usize = TOKENS[1].len();
+
+/// The first content event in `d`: where it starts and its marker's length.
+fn find_token(d: &[u8]) -> Option<(usize, usize)> {
+    TOKENS
+        .iter()
+        .filter_map(|t| find(d, t).map(|p| (p, t.len())))
+        .min_by_key(|x| x.0)
+}
 
 /// One streamed completion on a fresh connection; pushes gap errors in µs.
 async fn one_stream(o: &Opts, i: usize, errs: &mut Vec<i32>, sh: &Shared) -> std::io::Result<bool> {
@@ -126,7 +147,11 @@ async fn one_stream(o: &Opts, i: usize, errs: &mut Vec<i32>, sh: &Shared) -> std
     let speed: f64 = header(&head_text, "x-genbench-tokens-per-second")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
-    let intended_us = if speed > 0.0 { 1e6 / speed } else { 0.0 };
+    let intended_us = if speed > 0.0 {
+        1e6 / speed
+    } else {
+        o.intended_gap_us
+    };
     let mut last: Option<Instant> = None;
     let mut carry: Vec<u8> = head[body_start..].to_vec();
     let mut done = false;
@@ -148,20 +173,20 @@ async fn one_stream(o: &Opts, i: usize, errs: &mut Vec<i32>, sh: &Shared) -> std
             d
         };
         let mut pos = 0;
-        while let Some(p) = find(&data[pos..], TOKEN) {
+        while let Some((p, len)) = find_token(&data[pos..]) {
             if let Some(prev) = last {
                 let gap_us = now.duration_since(prev).as_secs_f64() * 1e6;
                 errs.push((gap_us - intended_us).round() as i32);
             }
             last = Some(now);
             sh.tokens.fetch_add(1, Ordering::Relaxed);
-            pos += p + TOKEN.len();
+            pos += p + len;
         }
         if find(&data, b"[DONE]").is_some() {
             done = true;
         }
         // Keep a tail so a marker split across reads is still found.
-        let keep = data.len().saturating_sub(TOKEN.len() - 1).max(pos);
+        let keep = data.len().saturating_sub(LONGEST_TOKEN - 1).max(pos);
         carry = data[keep..].to_vec();
     }
     Ok(done)
