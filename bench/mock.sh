@@ -43,7 +43,8 @@ start_mock() {
     taskset -c "$MOCK_CORES" "$BIN" mock --workers "$WORKERS" --llm 127.0.0.1:0 --search 127.0.0.1:0 --web 127.0.0.1:0 \
         >"$OUT/mock.out" 2>/dev/null &
     MOCK_PID=$!
-    for _ in $(seq 50); do [ -s "$OUT/mock.out" ] && break; sleep 0.1; done
+    # A loaded machine can take seconds to start it.
+    for _ in $(seq 300); do [ -s "$OUT/mock.out" ] && break; sleep 0.1; done
     ADDR=$(head -1 "$OUT/mock.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["llm"][7:])')
 }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$MOCK_PID/stat"; }
