@@ -109,10 +109,7 @@ struct Shared {
 
 /// A content event's start, as serde_json writes it and as Python's json
 /// module does (with spaces).
-const TOKENS: [&[u8]; 2] = [
-    b"\"delta\":{\"content\":\"",
-    b"\"delta\": {\"content\": \"",
-];
+const TOKENS: [&[u8]; 2] = [b"\"delta\":{\"content\":\"", b"\"delta\": {\"content\": \""];
 const LONGEST_TOKEN: usize = TOKENS[1].len();
 
 /// The first content event in `d`: where it starts and its marker's length.
