@@ -50,6 +50,20 @@ start_mock() {
 cpu_ticks() { awk '{print $14+$15}' "/proc/$MOCK_PID/stat"; }
 stop_mock() { kill "$MOCK_PID"; wait "$MOCK_PID" 2>/dev/null || true; MOCK_PID=; }
 
+# One level's row: the client's figures and the server's CPU per token.
+stream_row() { # load.json streams t0 t1
+    python3 - "$1" "$2" "$3" "$4" "$TARGET_P99_MS" <<'PY'
+import json, sys, os
+d = json.load(open(sys.argv[1]))
+c, t0, t1, target = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+hz = os.sysconf("SC_CLK_TCK")
+cpu_us_per_tok = (t1 - t0) / hz / max(d["tokens"], 1) * 1e6
+g = d["gap_error_ms"]
+ok = g["p99"] < target and d["failed"] == 0
+print(f'{c:8d} {d["concurrent_streams"]["mean"]:10.0f} {d["tokens_per_s"]:9.0f} {g["p50"]:9.3f} {g["p99"]:9.3f} {g["abs_p99"]:11.3f} {cpu_us_per_tok:12.2f} {"yes" if ok else "no":>6}')
+PY
+}
+
 echo "genbench mock benchmark, $(nproc) cores, $(date -u +%Y-%m-%d)"
 echo
 echo "1. streams at gpt-4o-mini pace, 200 tokens each, ${DURATION}s per level"
@@ -61,16 +75,7 @@ for C in "${LEVELS[@]}"; do
         --duration-s "$DURATION" --model gpt-4o-mini --max-tokens 200 >"$OUT/load.json"
     T1=$(cpu_ticks)
     stop_mock
-    python3 - "$OUT/load.json" "$C" "$T0" "$T1" "$TARGET_P99_MS" >>"$OUT/streams.txt" <<'PY'
-import json, sys, os
-d = json.load(open(sys.argv[1]))
-c, t0, t1, target = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-hz = os.sysconf("SC_CLK_TCK")
-cpu_us_per_tok = (t1 - t0) / hz / max(d["tokens"], 1) * 1e6
-g = d["gap_error_ms"]
-ok = g["p99"] < target and d["failed"] == 0
-print(f'{c:8d} {d["concurrent_streams"]["mean"]:10.0f} {d["tokens_per_s"]:9.0f} {g["p50"]:9.3f} {g["p99"]:9.3f} {g["abs_p99"]:11.3f} {cpu_us_per_tok:12.2f} {"yes" if ok else "no":>6}')
-PY
+    stream_row "$OUT/load.json" "$C" "$T0" "$T1" >>"$OUT/streams.txt"
     tail -1 "$OUT/streams.txt"
 done
 BEST=$(awk '$8=="yes"{b=$1} END{print b+0}' "$OUT/streams.txt")
@@ -121,16 +126,7 @@ if [ "${PEER:-1}" != 0 ]; then
         T1=$(peer_ticks)
         pkill -P "$MOCK_PID" 2>/dev/null || true
         stop_mock
-        python3 - "$OUT/load.json" "$C" "$T0" "$T1" "$TARGET_P99_MS" >>"$OUT/peer.txt" <<'PY'
-import json, sys, os
-d = json.load(open(sys.argv[1]))
-c, t0, t1, target = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-hz = os.sysconf("SC_CLK_TCK")
-cpu_us_per_tok = (t1 - t0) / hz / max(d["tokens"], 1) * 1e6
-g = d["gap_error_ms"]
-ok = g["p99"] < target and d["failed"] == 0
-print(f'{c:8d} {d["concurrent_streams"]["mean"]:10.0f} {d["tokens_per_s"]:9.0f} {g["p50"]:9.3f} {g["p99"]:9.3f} {g["abs_p99"]:11.3f} {cpu_us_per_tok:12.2f} {"yes" if ok else "no":>6}')
-PY
+        stream_row "$OUT/load.json" "$C" "$T0" "$T1" >>"$OUT/peer.txt"
         tail -1 "$OUT/peer.txt"
     done
     PEER_BEST=$(awk '$8=="yes"{b=$1} END{print b+0}' "$OUT/peer.txt")
