@@ -1,18 +1,26 @@
-//! Precision of the open model, alone in its own test binary so that no
-//! other test competes for the two cores while it measures.
+//! The open model's schedule and its latency accounting, checked exactly.
+//!
+//! How *precisely* requests leave (send lag in microseconds, p50 within a
+//! millisecond of the server's delay) is a speed figure: it depends on the
+//! machine's load, so it is measured by `bench/pacer.sh` beside k6 and kept
+//! in BENCHMARKS.md, never asserted here. What holds on any machine is
+//! asserted instead: every scheduled arrival is sent once, and latency counts
+//! from the scheduled instant, so it is service time plus send lag for every
+//! request (coordinated omission corrected by construction).
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use genbench_collectors::summary::latency_ms;
 use tokio::time::Instant;
 
+const DELAY: Duration = Duration::from_millis(20);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fixed_delay_p50_is_within_1ms_and_the_rate_is_met() {
+async fn every_arrival_is_sent_and_latency_counts_from_its_scheduled_instant() {
     let t0 = Instant::now();
-    let url = delay_server(Duration::from_millis(20), None, t0).await;
+    let url = delay_server(DELAY, None, t0).await;
     let agg = run(
         &url,
         "/work",
@@ -25,35 +33,34 @@ async fn fixed_delay_p50_is_within_1ms_and_the_rate_is_met() {
     // 25 during the ramp, 200 at 50/s: the schedule is exact.
     assert_eq!(total.total(), 225);
     assert_eq!(total.failed(), 0);
-    let s = latency_ms(&total.latency_us).unwrap();
-    let service = latency_ms(&total.service_us).unwrap();
+    assert_eq!(total.send_lag_us.len(), 225, "a send lag for every request");
+    // The timeline loses none of them and says what was asked of each second.
+    let completed: f64 = agg.timeline.iter().map(|p| p.rps).sum();
+    assert_eq!(completed.round() as u64, 225, "{:?}", agg.timeline);
+    // A point's t_s is the end of its one-second interval: 1.0 is the ramp.
+    assert_eq!(agg.timeline[0].t_s, 1.0, "{:?}", agg.timeline);
+    assert_eq!(agg.timeline[0].target_rate, Some(25.0), "{:?}", agg.timeline);
+    for p in agg.timeline.iter().filter(|p| p.t_s > 1.0 && p.t_s <= 5.0) {
+        assert_eq!(p.target_rate, Some(50.0), "{p:?}");
+    }
+    // No answer can come sooner than the server's delay after it was sent.
+    let delay_us = DELAY.as_micros() as u64;
+    assert!(total.service_us.min() >= delay_us, "{}", total.service_us.min());
+    // Latency = service + send lag for each request, so latency dominates
+    // service at every quantile and their means differ by the mean lag
+    // (within the histograms' 0.1% precision).
+    for q in [0.0, 0.5, 0.9, 0.99, 1.0] {
+        let (l, s) = (
+            total.latency_us.value_at_quantile(q),
+            total.service_us.value_at_quantile(q),
+        );
+        assert!(l >= s, "q{q}: latency {l} µs < service {s} µs");
+    }
+    let gap = total.latency_us.mean() - total.service_us.mean();
+    let lag = total.send_lag_us.mean();
+    let tolerance = 0.002 * total.latency_us.mean() + 1.0;
     assert!(
-        (s.p50 - 20.0).abs() <= 1.0,
-        "p50 {} ms, service p50 {} ms",
-        s.p50,
-        service.p50
-    );
-    // The steady seconds ran at 50/s within 1% (completions straddle
-    // interval edges, so individual seconds read 49 or 51)...
-    let steady: Vec<f64> = agg
-        .timeline
-        .iter()
-        .filter(|p| p.t_s >= 2.0 && p.t_s <= 5.0)
-        .map(|p| p.rps)
-        .collect();
-    assert_eq!(steady.len(), 4, "{:?}", agg.timeline);
-    let mean = steady.iter().sum::<f64>() / 4.0;
-    assert!(
-        (mean - 50.0).abs() <= 0.5,
-        "{mean} rps in {:?}",
-        agg.timeline
-    );
-    // ...because requests left on time: typically within tens of
-    // microseconds; the bound leaves room for a shared machine's hiccups.
-    let lag_p50_ms = total.send_lag_us.value_at_quantile(0.5) as f64 / 1000.0;
-    let lag_p99_ms = total.send_lag_us.value_at_quantile(0.99) as f64 / 1000.0;
-    assert!(
-        lag_p50_ms < 0.5 && lag_p99_ms < 5.0,
-        "sends late by p50 {lag_p50_ms} ms, p99 {lag_p99_ms} ms"
+        (gap - lag).abs() <= tolerance,
+        "latency - service = {gap:.1} µs, send lag {lag:.1} µs"
     );
 }
