@@ -18,7 +18,7 @@ use crate::overrides::{self, Override};
 use crate::request::RawRequest;
 pub use crate::request::RequestTemplate;
 pub use crate::slo::Slo;
-use crate::stages::{self, Stage, parse_shorthand};
+use crate::stages::{self, Stage};
 use crate::threshold::{Threshold, parse_threshold};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,56 +200,6 @@ struct RawLoad {
     connections: Option<u32>,
     #[serde(default)]
     max_streams: Option<u32>,
-}
-
-const STAGE_FORM: &str = "a stage is { duration = \"30s\", target = 10 } (target: requests/s in the open model, users in the closed)";
-
-/// `load.stages`: the shorthand (`"10,30s;20,30s"`) or a list of tables.
-fn raw_stages(v: &toml::Value) -> Result<Vec<Stage>, String> {
-    let list = match v {
-        toml::Value::String(s) => return parse_shorthand(s),
-        toml::Value::Array(list) => list,
-        other => {
-            return Err(format!(
-                "expected a string such as \"10,30s;20,30s\" or a list of stages, found {}; {STAGE_FORM}",
-                other.type_str()
-            ));
-        }
-    };
-    list.iter()
-        .enumerate()
-        .map(|(i, st)| {
-            let n = i + 1;
-            let t = st
-                .as_table()
-                .ok_or_else(|| format!("stage {n} is {st}, not a table; {STAGE_FORM}"))?;
-            if let Some(k) = t.keys().find(|k| *k != "duration" && *k != "target") {
-                return Err(format!("stage {n} has an unknown key `{k}`; {STAGE_FORM}"));
-            }
-            let duration = match t.get("duration") {
-                Some(toml::Value::String(d)) => {
-                    parse_duration(d).map_err(|e| format!("stage {n}: {e}"))?
-                }
-                Some(other) => {
-                    return Err(format!(
-                        "stage {n}: duration = {other} must be a string such as \"30s\""
-                    ));
-                }
-                None => return Err(format!("stage {n} has no duration; {STAGE_FORM}")),
-            };
-            let target = match t.get("target") {
-                Some(toml::Value::Integer(x)) => *x as f64,
-                Some(toml::Value::Float(x)) => *x,
-                Some(other) => {
-                    return Err(format!(
-                        "stage {n}: target = {other} must be a number; {STAGE_FORM}"
-                    ));
-                }
-                None => return Err(format!("stage {n} has no target; {STAGE_FORM}")),
-            };
-            Ok(Stage { duration, target })
-        })
-        .collect()
 }
 
 /// Reads a dataset file named in a scenario; `Err` is the message to show.
@@ -520,7 +470,7 @@ impl RawScenario {
         };
         let max_start_lag = match self.max_start_lag {
             None => DEFAULT_MAX_START_LAG,
-            Some(t) => crate::duration::parse_duration(t.get_ref())
+            Some(t) => parse_duration(t.get_ref())
                 .map_err(|m| loc.at(t.span().start, "max_start_lag", m))?,
         };
         Ok(Scenario {
@@ -571,7 +521,7 @@ fn parse_all(
 impl RawLoad {
     fn validate(&self, loc: &Locator<'_>) -> Result<Load, ScenarioError> {
         let at = self.stages.span().start;
-        let stages = raw_stages(self.stages.get_ref())
+        let stages = stages::from_toml(self.stages.get_ref())
             .and_then(|s| stages::validate(&s).map(|()| s))
             .map_err(|m| loc.at(at, "load.stages", m))?;
         match self.model {

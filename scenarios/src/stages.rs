@@ -89,6 +89,56 @@ pub fn target_at(stages: &[Stage], t: Duration) -> f64 {
     0.0
 }
 
+const STAGE_FORM: &str = "a stage is { duration = \"30s\", target = 10 } (target: requests/s in the open model, users in the closed)";
+
+/// `load.stages`: the shorthand (`"10,30s;20,30s"`) or a list of tables.
+pub fn from_toml(v: &toml::Value) -> Result<Vec<Stage>, String> {
+    let list = match v {
+        toml::Value::String(s) => return parse_shorthand(s),
+        toml::Value::Array(list) => list,
+        other => {
+            return Err(format!(
+                "expected a string such as \"10,30s;20,30s\" or a list of stages, found {}; {STAGE_FORM}",
+                other.type_str()
+            ));
+        }
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let n = i + 1;
+            let t = st
+                .as_table()
+                .ok_or_else(|| format!("stage {n} is {st}, not a table; {STAGE_FORM}"))?;
+            if let Some(k) = t.keys().find(|k| *k != "duration" && *k != "target") {
+                return Err(format!("stage {n} has an unknown key `{k}`; {STAGE_FORM}"));
+            }
+            let duration = match t.get("duration") {
+                Some(toml::Value::String(d)) => {
+                    parse_duration(d).map_err(|e| format!("stage {n}: {e}"))?
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "stage {n}: duration = {other} must be a string such as \"30s\""
+                    ));
+                }
+                None => return Err(format!("stage {n} has no duration; {STAGE_FORM}")),
+            };
+            let target = match t.get("target") {
+                Some(toml::Value::Integer(x)) => *x as f64,
+                Some(toml::Value::Float(x)) => *x,
+                Some(other) => {
+                    return Err(format!(
+                        "stage {n}: target = {other} must be a number; {STAGE_FORM}"
+                    ));
+                }
+                None => return Err(format!("stage {n} has no target; {STAGE_FORM}")),
+            };
+            Ok(Stage { duration, target })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
