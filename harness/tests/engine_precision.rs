@@ -35,17 +35,18 @@ async fn every_arrival_is_sent_and_latency_counts_from_its_scheduled_instant() {
     assert_eq!(total.failed(), 0);
     assert_eq!(total.send_lag_us.len(), 225, "a send lag for every request");
     // The timeline loses none of them and says what was asked of each second.
-    let completed: f64 = agg.timeline.iter().map(|p| p.rps).sum();
-    assert_eq!(completed.round() as u64, 225, "{:?}", agg.timeline);
+    let tl = &agg.timeline;
+    let completed: f64 = tl.iter().map(|p| p.rps).sum();
+    assert_eq!(completed.round() as u64, 225, "{tl:?}");
     // A point's t_s is the end of its one-second interval: 1.0 is the ramp.
-    assert_eq!(agg.timeline[0].t_s, 1.0, "{:?}", agg.timeline);
-    assert_eq!(agg.timeline[0].target_rate, Some(25.0), "{:?}", agg.timeline);
-    for p in agg.timeline.iter().filter(|p| p.t_s > 1.0 && p.t_s <= 5.0) {
+    assert_eq!((tl[0].t_s, tl[0].target_rate), (1.0, Some(25.0)), "{tl:?}");
+    for p in tl.iter().filter(|p| p.t_s > 1.0 && p.t_s <= 5.0) {
         assert_eq!(p.target_rate, Some(50.0), "{p:?}");
     }
     // No answer can come sooner than the server's delay after it was sent.
     let delay_us = DELAY.as_micros() as u64;
-    assert!(total.service_us.min() >= delay_us, "{}", total.service_us.min());
+    let fastest = total.service_us.min();
+    assert!(fastest >= delay_us, "{fastest} µs");
     // Latency = service + send lag for each request, so latency dominates
     // service at every quantile and their means differ by the mean lag
     // (within the histograms' 0.1% precision).
