@@ -227,24 +227,33 @@ mod timerfd {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::FutureExt;
+
+    /// A median lateness no working timer comes near, even on a loaded
+    /// machine; not a precision target.
+    const LOOSE: Duration = Duration::from_millis(5);
 
     async fn lateness(mut wait: impl AsyncFnMut(Instant)) -> Vec<Duration> {
         let mut late = Vec::new();
         for i in 0..20u64 {
             let deadline = Instant::now() + Duration::from_micros(3_000 + i * 137);
             wait(deadline).await;
-            late.push(Instant::now() - deadline);
+            let woke = Instant::now();
+            assert!(woke >= deadline, "woke {:?} early", deadline - woke);
+            late.push(woke - deadline);
         }
         late.sort();
         late
     }
 
     #[tokio::test]
-    async fn wakes_at_the_deadline_not_a_tick_later() {
+    async fn wakes_at_or_just_after_the_deadline_never_before() {
+        // Never early (checked by `lateness`). How late is a speed figure
+        // (tens of µs here; `bench/pacer.sh` measures it): on a shared CI
+        // machine this bound catches only a gross fault, such as a wait
+        // armed in the wrong unit or for the wrong deadline.
         let late = lateness(sleep_until_precise).await;
-        // Never early; typically within tens of microseconds. The bound is
-        // loose because test machines are shared.
-        assert!(late[10] < Duration::from_micros(500), "median {late:?}");
+        assert!(late[10] < LOOSE, "median {late:?}");
     }
 
     #[tokio::test]
@@ -252,12 +261,11 @@ mod tests {
         let mut p = Pacer::new();
         assert_eq!(p.is_precise_sleep(), cfg!(target_os = "linux"));
         let late = lateness(async |d| p.sleep_until(d).await).await;
-        assert!(late[10] < Duration::from_micros(500), "median {late:?}");
-        // A deadline already past returns at once; one re-armed before it
-        // fired does not fire early.
-        let before = Instant::now();
-        p.sleep_until(before - Duration::from_millis(1)).await;
-        assert!(before.elapsed() < Duration::from_millis(1));
+        assert!(late[10] < LOOSE, "median {late:?}");
+        // A deadline already past returns at once (on its first poll); one
+        // re-armed before it fired does not fire early.
+        let past = Instant::now() - Duration::from_millis(1);
+        assert!(p.sleep_until(past).now_or_never().is_some());
         assert!(p.early() <= MAX_EARLY);
         let far = Instant::now() + Duration::from_secs(5);
         let _ = tokio::time::timeout(Duration::from_millis(2), p.sleep_until(far)).await;
