@@ -29,6 +29,9 @@ pub struct JobSpec {
     pub claim: String,
     /// `--set KEY=VALUE` overrides, passed on to every pod.
     pub set: Vec<String>,
+    /// Secrets whose keys become the pods' environment, for the
+    /// `${env:NAME}` the target and requests reference.
+    pub env_from_secrets: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +153,21 @@ pub fn manifests(s: &JobSpec) -> Vec<Value> {
         args.push("--set".into());
         args.push(kv.clone());
     }
+    let mut container = json!({
+        "name": "genbench",
+        "image": s.image,
+        "args": args,
+        "volumeMounts": mounts,
+        "resources": {"requests": {"cpu": "1", "memory": "256Mi"}},
+    });
+    if !s.env_from_secrets.is_empty() {
+        let from: Vec<Value> = s
+            .env_from_secrets
+            .iter()
+            .map(|name| json!({"secretRef": {"name": name}}))
+            .collect();
+        container["envFrom"] = json!(from);
+    }
     out.push(json!({
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -166,13 +184,7 @@ pub fn manifests(s: &JobSpec) -> Vec<Value> {
                 "metadata": {"labels": labels(&s.name)},
                 "spec": {
                     "restartPolicy": "Never",
-                    "containers": [{
-                        "name": "genbench",
-                        "image": s.image,
-                        "args": args,
-                        "volumeMounts": mounts,
-                        "resources": {"requests": {"cpu": "1", "memory": "256Mi"}},
-                    }],
+                    "containers": [container],
                     "volumes": volumes,
                 },
             },
@@ -396,7 +408,24 @@ mod tests {
             start_at: "2026-12-03T14:00:00Z".into(),
             claim: "genbench-results".into(),
             set: vec!["load.timeout=30s".into()],
+            env_from_secrets: Vec::new(),
         }
+    }
+
+    #[test]
+    fn secrets_become_the_pods_environment_only_when_named() {
+        let plain = manifests(&spec(2, Scenario::Builtin("stress".into())));
+        let c = &plain[0]["spec"]["template"]["spec"]["containers"][0];
+        assert!(c.get("envFrom").is_none(), "{c}");
+        let mut s = spec(2, Scenario::Builtin("stress".into()));
+        s.env_from_secrets = vec!["staging-api".into(), "llm-keys".into()];
+        let docs = manifests(&s);
+        let c = &docs[0]["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(
+            c["envFrom"],
+            json!([{"secretRef": {"name": "staging-api"}}, {"secretRef": {"name": "llm-keys"}}])
+        );
+        assert!(lint(&docs[0]).is_empty());
     }
 
     #[test]

@@ -124,3 +124,62 @@ fn bad_input_is_refused_with_the_fix() {
         assert!(err.contains(words), "{args:?}: {words:?} not in {err}");
     }
 }
+
+#[test]
+fn an_env_reference_without_a_default_needs_a_secret_for_the_pods() {
+    let gateway = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/examples/https-gateway.toml"
+    );
+    let target = "https://${env:STAGING_HOST}/api";
+    // The header's key and the target's host: no Secret named, refused.
+    let (code, out, err) = render(&[gateway, "--segments", "2", "--target", target]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("--target uses ${env:STAGING_HOST}")
+            && err.contains("STAGING_HOST, GATEWAY_API_KEY")
+            && err.contains("--env-from-secret NAME"),
+        "{err}"
+    );
+    // Named, every pod gets the Secret's keys as its environment.
+    let (code, out, err) = render(&[
+        gateway,
+        "--segments",
+        "2",
+        "--target",
+        target,
+        "--env-from-secret",
+        "staging-api",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("STAGING_HOST, GATEWAY_API_KEY"), "{err}");
+    let list: Value = serde_json::from_str(&out).unwrap();
+    let job = &list["items"][1];
+    let c = &job["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["envFrom"][0]["secretRef"]["name"], "staging-api", "{c}");
+    // The target keeps its reference: resolved in the pod, never written.
+    assert!(c["args"].as_array().unwrap().iter().any(|a| a == target));
+    // Defaults need nothing (the llm built-in's key and model have them).
+    let (code, _, err) = render(&[
+        "llm",
+        "--segments",
+        "2",
+        "--target",
+        "https://llm.example.com",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = render(&[
+        "llm",
+        "--segments",
+        "2",
+        "--target",
+        "https://llm.example.com",
+        "--env-from-secret",
+        "Not_A_Name",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("`Not_A_Name` is not a Secret's name"), "{err}");
+}

@@ -37,16 +37,40 @@ fn split_ref(inner: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// One `${env:...}` found in a text.
+struct Ref<'a> {
+    /// The text before it.
+    before: &'a str,
+    name: &'a str,
+    default: Option<&'a str>,
+    /// The text after its `}`.
+    after: &'a str,
+}
+
+/// The first reference in `text`; `Err(at)` when a `${env:` starting at
+/// byte `at` is never closed.
+fn next_ref(text: &str) -> Option<Result<Ref<'_>, usize>> {
+    let p = text.find(OPEN)?;
+    let inner = &text[p + OPEN.len()..];
+    let Some(end) = inner.find('}') else {
+        return Some(Err(p));
+    };
+    let (name, default) = split_ref(&inner[..end]);
+    Some(Ok(Ref {
+        before: &text[..p],
+        name,
+        default,
+        after: &inner[end + 1..],
+    }))
+}
+
 /// The names `text` references, in order; `Err` says what is malformed.
 pub fn env_refs(text: &str) -> Result<Vec<&str>, String> {
     let mut out = Vec::new();
     let mut rest = text;
-    while let Some(p) = rest.find(OPEN) {
-        let after = &rest[p + OPEN.len()..];
-        let end = after
-            .find('}')
-            .ok_or_else(|| "a `${env:` is never closed with `}`".to_string())?;
-        let (name, _) = split_ref(&after[..end]);
+    while let Some(r) = next_ref(rest) {
+        let r = r.map_err(|_| "a `${env:` is never closed with `}`".to_string())?;
+        let name = r.name;
         let valid = !name.is_empty()
             && !name.starts_with(|c: char| c.is_ascii_digit())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -56,9 +80,23 @@ pub fn env_refs(text: &str) -> Result<Vec<&str>, String> {
             ));
         }
         out.push(name);
-        rest = &after[end + 1..];
+        rest = r.after;
     }
     Ok(out)
+}
+
+/// The names `text` references without a default: what must be set
+/// wherever it is resolved (in a Kubernetes pod, say).
+pub fn required_env(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(Ok(r)) = next_ref(rest) {
+        if r.default.is_none() && !out.contains(&r.name) {
+            out.push(r.name);
+        }
+        rest = r.after;
+    }
+    out
 }
 
 /// `text` with every `${env:NAME}` replaced by `lookup(NAME)`, or by its
@@ -68,28 +106,20 @@ pub fn resolve_env(
     used_in: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, MissingEnv> {
-    if !text.contains(OPEN) {
-        return Ok(text.to_string());
-    }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(p) = rest.find(OPEN) {
-        out.push_str(&rest[..p]);
-        let after = &rest[p + OPEN.len()..];
+    while let Some(r) = next_ref(rest) {
         // Validated at parse time; a stray one is kept as written.
-        let Some(end) = after.find('}') else {
-            out.push_str(&rest[p..]);
-            return Ok(out);
-        };
-        let (name, default) = split_ref(&after[..end]);
-        let value = lookup(name)
-            .or_else(|| default.map(str::to_string))
+        let Ok(r) = r else { break };
+        out.push_str(r.before);
+        let value = lookup(r.name)
+            .or_else(|| r.default.map(str::to_string))
             .ok_or_else(|| MissingEnv {
-                name: name.to_string(),
+                name: r.name.to_string(),
                 used_in: used_in.to_string(),
             })?;
         out.push_str(&value);
-        rest = &after[end + 1..];
+        rest = r.after;
     }
     out.push_str(rest);
     Ok(out)
@@ -144,6 +174,19 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.contains("request.headers.authorization"), "{msg}");
         assert!(msg.contains("export OPENAI_API_KEY="), "{msg}");
+    }
+
+    #[test]
+    fn only_references_without_a_default_are_required() {
+        let text = "${env:HOST}/${env:KEY:-none}?${env:HOST}&${env:TOKEN}";
+        assert_eq!(required_env(text), ["HOST", "TOKEN"]);
+        assert!(required_env("{{topic}} ${env:A:-x}").is_empty());
+        // An unclosed reference is resolved as written, and requires nothing.
+        assert_eq!(
+            resolve_env("a ${env:KEY", "h", &env).unwrap(),
+            "a ${env:KEY"
+        );
+        assert!(required_env("${env:KEY").is_empty());
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub use collect::{
     SeriesKind,
 };
 pub use duration::parse_duration;
-pub use env::{MissingEnv, env_refs, process_env, resolve_env};
+pub use env::{MissingEnv, env_refs, process_env, required_env, resolve_env};
 pub use error::ScenarioError;
 pub use flow::{Extract, ExtractFrom, Flow, Poll, Step};
 pub use http::{HttpSettings, HttpVersion};

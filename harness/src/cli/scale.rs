@@ -47,10 +47,18 @@ failed pod is never tried again, since a second try would send its
 segment's load twice. A scenario file travels in a ConfigMap; a built-in
 needs nothing. The scenario, --set and --target are validated first.
 
+${env:NAME} in --target or in the scenario's headers and bodies is resolved
+in each pod, from the Secrets named with --env-from-secret; one without a
+default and no Secret named is refused here, not in 100 pods later.
+
 Examples:
   genbench k8s job stress --segments 8 --target https://staging.example.com/api > job.yaml
   kubectl apply -f job.yaml
-  kubectl wait --for=condition=complete --timeout=1h job/genbench-stress")]
+  kubectl wait --for=condition=complete --timeout=1h job/genbench-stress
+
+  kubectl create secret generic staging-api --from-literal=API_KEY=...
+  genbench k8s job llm.toml --segments 4 --target https://llm.staging.example.com \\
+      --env-from-secret staging-api > job.yaml")]
 pub struct K8sJobArgs {
     /// Built-in scenario name or scenario file.
     pub scenario: String,
@@ -81,6 +89,10 @@ pub struct K8sJobArgs {
     /// A scenario key to change in every pod (repeatable), as for run.
     #[arg(long, value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// A Secret whose keys become the pods' environment (repeatable): how
+    /// the ${env:NAME} in --target, headers and bodies reach the pods.
+    #[arg(long, value_name = "SECRET")]
+    pub env_from_secret: Vec<String>,
     /// Write the manifests here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<std::path::PathBuf>,

@@ -55,6 +55,7 @@ fn job(a: K8sJobArgs) -> Result<u8, Exit> {
         crate::net::url::TargetUrl::parse(&target)
             .map_err(|e| Exit::usage(anyhow!("--target: {}", e.why)))?;
     }
+    pod_environment(&target, &scenario, &a.env_from_secret)?;
     let name = a.name.unwrap_or_else(|| {
         format!(
             "genbench-{}",
@@ -91,6 +92,7 @@ fn job(a: K8sJobArgs) -> Result<u8, Exit> {
         start_at: crate::timefmt::rfc3339(start_at),
         claim: a.claim,
         set: a.set,
+        env_from_secrets: a.env_from_secret,
     };
     let docs = k8s::manifests(&spec);
     let problems: Vec<String> = docs.iter().flat_map(k8s::lint).collect();
@@ -119,6 +121,71 @@ fn job(a: K8sJobArgs) -> Result<u8, Exit> {
         None => print!("{yaml}"),
     }
     Ok(0)
+}
+
+/// The pods resolve `${env:NAME}` themselves: one with no default needs a
+/// Secret to come from, checked here rather than in every pod at its start.
+fn pod_environment(
+    target: &str,
+    scenario: &genbench_scenarios::Scenario,
+    secrets: &[String],
+) -> Result<(), Exit> {
+    if let Some(bad) = secrets.iter().find(|s| !dns_subdomain(s)) {
+        return Err(Exit::usage(anyhow!(
+            "--env-from-secret `{bad}` is not a Secret's name: lowercase letters, digits, `-` and `.`"
+        )));
+    }
+    let mut texts = vec![("--target".to_string(), target.to_string())];
+    let steps = scenario.flow.iter().flat_map(|f| f.steps.iter());
+    let requests = std::iter::once(("request".to_string(), &scenario.request)).chain(
+        steps
+            .enumerate()
+            .map(|(i, st)| (format!("flow.steps[{}]", i + 1), &st.request)),
+    );
+    for (key, r) in requests {
+        for (h, v) in &r.headers {
+            texts.push((format!("{key}.headers.{h}"), v.clone()));
+        }
+        if let Some(b) = &r.body {
+            texts.push((format!("{key}.body"), b.clone()));
+        }
+    }
+    let mut needed: Vec<(String, &str)> = Vec::new();
+    for (used_in, text) in &texts {
+        for name in genbench_scenarios::required_env(text) {
+            if !needed.iter().any(|(n, _)| n == name) {
+                needed.push((name.to_string(), used_in));
+            }
+        }
+    }
+    if needed.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = needed.iter().map(|(n, _)| n.as_str()).collect();
+    if secrets.is_empty() {
+        let (first, used_in) = &needed[0];
+        return Err(Exit::usage(anyhow!(
+            "{used_in} uses ${{env:{first}}}, which the pods must resolve, but the Job gives them no environment; \
+             put {} in a Secret (kubectl create secret generic NAME --from-literal={first}=...) and pass --env-from-secret NAME",
+            names.join(", ")
+        )));
+    }
+    eprintln!(
+        "the pods resolve {} from Secret(s) {}: a key missing there stops each pod before it sends",
+        names.join(", "),
+        secrets.join(", ")
+    );
+    Ok(())
+}
+
+/// A Kubernetes object name (RFC 1123 subdomain), such as a Secret's.
+fn dns_subdomain(s: &str) -> bool {
+    let edge = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    s.len() <= 253
+        && edge(s.as_bytes().first())
+        && edge(s.as_bytes().last())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
 }
 
 /// A scenario file and the files it names, read to ship in a ConfigMap.
