@@ -56,9 +56,9 @@ Examples:
   kubectl apply -f job.yaml
   kubectl wait --for=condition=complete --timeout=1h job/genbench-stress
 
-  kubectl create secret generic staging-api --from-literal=API_KEY=...
-  genbench k8s job llm.toml --segments 4 --target https://llm.staging.example.com \\
-      --env-from-secret staging-api > job.yaml")]
+  kubectl create secret generic staging-api --from-literal=GATEWAY_API_KEY=...
+  genbench k8s job scenarios/examples/https-gateway.toml --segments 4 \\
+      --target https://gateway.staging.example.com --env-from-secret staging-api > job.yaml")]
 pub struct K8sJobArgs {
     /// Built-in scenario name or scenario file.
     pub scenario: String,
