@@ -1,4 +1,4 @@
-//! RFC 3339 timestamps without a date-time dependency.
+//! RFC 3339 timestamps and HTTP dates without a date-time dependency.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -91,6 +91,39 @@ pub fn parse_rfc3339(s: &str) -> Result<SystemTime, String> {
     )
 }
 
+/// Parses an HTTP date in the form servers must send (RFC 9110's
+/// IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`. The obsolete RFC 850 and
+/// asctime forms are not read.
+pub fn parse_http_date(s: &str) -> Option<SystemTime> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut parts = s.trim().split(' ');
+    let (_weekday, day, month, year, time, zone) = (
+        parts.next()?.strip_suffix(',')?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    if zone != "GMT" || parts.next().is_some() || day.len() != 2 || year.len() != 4 {
+        return None;
+    }
+    let m = MONTHS.iter().position(|&x| x == month)? as u32 + 1;
+    let (d, y): (u32, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let hms: Vec<u32> = time
+        .split(':')
+        .map(|v| v.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, mi, sec] = hms[..] else { return None };
+    if time.len() != 8 || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let secs = days_from_civil(y, m, d) * 86_400 + i64::from(h * 3600 + mi * 60 + sec);
+    Some(UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
 /// `20261122-203000`, for directory names.
 pub fn compact(t: SystemTime) -> String {
     rfc3339(t)
@@ -105,6 +138,30 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn http_dates_in_the_fixed_form_are_read_and_others_refused() {
+        let t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(t, UNIX_EPOCH + Duration::from_secs(784_111_777));
+        assert_eq!(
+            parse_http_date(" Thu, 03 Dec 2026 14:00:00 GMT "),
+            parse_rfc3339("2026-12-03T14:00:00Z").ok()
+        );
+        for bad in [
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 6 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 8:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49 GMT",
+            "Sun, 06 Nov 1994 25:00:00 GMT",
+            "Sun, 06 Nov 1994 08:49:37 GMT extra",
+            "",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn rfc3339_parses_back_what_it_writes_and_offsets() {

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use genbench_collectors::flows::{Attempt, Ended};
 use genbench_collectors::{Recorder, Sample};
@@ -275,7 +275,7 @@ impl FlowPlan {
                 .captured_index(name)
                 .and_then(|i| slot.captured(i))
         };
-        let retry_after = header("retry-after").and_then(retry_after);
+        let retry_after = header("retry-after").and_then(|v| retry_after(v, SystemTime::now()));
         match s.outcome {
             genbench_collectors::Outcome::Error(ErrorKind::RateLimited)
                 if retry_after.is_some() && run.retries < MAX_RETRIES_429 =>
@@ -390,15 +390,18 @@ fn set_var(vars: &mut Vec<(String, String)>, name: &str, v: String) {
     }
 }
 
-/// `Retry-After` in seconds (`2`, or `1.5`); an HTTP date is read as one
-/// second. Capped at [`MAX_RETRY_AFTER`].
-fn retry_after(v: &[u8]) -> Option<Duration> {
+/// `Retry-After` in seconds (`2`, or `1.5`), or an HTTP date, read as the
+/// wait from `now` until then (none when it has passed; the server's clock
+/// is taken as ours). Capped at [`MAX_RETRY_AFTER`].
+fn retry_after(v: &[u8], now: SystemTime) -> Option<Duration> {
     let s = std::str::from_utf8(v).ok()?.trim();
     let d = match s.parse::<f64>() {
         Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
         Ok(_) => return None,
-        Err(_) if s.contains("GMT") => Duration::from_secs(1),
-        Err(_) => return None,
+        Err(_) => {
+            let at = crate::timefmt::parse_http_date(s)?;
+            at.duration_since(now).unwrap_or_default()
+        }
     };
     Some(d.min(MAX_RETRY_AFTER))
 }
@@ -409,15 +412,25 @@ mod tests {
 
     #[test]
     fn retry_after_reads_seconds_and_caps_them() {
-        assert_eq!(retry_after(b"2"), Some(Duration::from_secs(2)));
-        assert_eq!(retry_after(b" 0.5 "), Some(Duration::from_millis(500)));
-        assert_eq!(retry_after(b"86400"), Some(MAX_RETRY_AFTER));
+        let now = crate::timefmt::parse_rfc3339("2026-10-21T07:28:00Z").unwrap();
+        let after = |v: &[u8]| retry_after(v, now);
+        assert_eq!(after(b"2"), Some(Duration::from_secs(2)));
+        assert_eq!(after(b" 0.5 "), Some(Duration::from_millis(500)));
+        assert_eq!(after(b"86400"), Some(MAX_RETRY_AFTER));
+        assert_eq!(after(b"soon"), None);
+        assert_eq!(after(b"-1"), None);
+        // A date is the wait until it; one already past is no wait.
+        let in_12s = b"Wed, 21 Oct 2026 07:28:12 GMT";
+        assert_eq!(after(in_12s), Some(Duration::from_secs(12)));
         assert_eq!(
-            retry_after(b"Wed, 21 Oct 2026 07:28:00 GMT"),
-            Some(Duration::from_secs(1))
+            after(b"Wed, 21 Oct 2026 07:27:00 GMT"),
+            Some(Duration::ZERO)
         );
-        assert_eq!(retry_after(b"soon"), None);
-        assert_eq!(retry_after(b"-1"), None);
+        assert_eq!(
+            after(b"Thu, 22 Oct 2026 07:28:00 GMT"),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(after(b"Wed, 21 Oct 2026 07:28:12 PST"), None);
     }
 
     #[test]
