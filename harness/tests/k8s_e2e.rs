@@ -163,23 +163,16 @@ fn an_env_reference_without_a_default_needs_a_secret_for_the_pods() {
     // The target keeps its reference: resolved in the pod, never written.
     assert!(c["args"].as_array().unwrap().iter().any(|a| a == target));
     // Defaults need nothing (the llm built-in's key and model have them).
-    let (code, _, err) = render(&[
+    let llm = [
         "llm",
         "--segments",
         "2",
         "--target",
         "https://llm.example.com",
-    ]);
+    ];
+    let (code, _, err) = render(&llm);
     assert_eq!(code, Some(0), "{err}");
-    let (code, _, err) = render(&[
-        "llm",
-        "--segments",
-        "2",
-        "--target",
-        "https://llm.example.com",
-        "--env-from-secret",
-        "Not_A_Name",
-    ]);
+    let (code, _, err) = render(&[&llm[..], &["--env-from-secret", "Not_A_Name"]].concat());
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("`Not_A_Name` is not a Secret's name"), "{err}");
 }

@@ -135,7 +135,8 @@ fn pod_environment(
             "--env-from-secret `{bad}` is not a Secret's name: lowercase letters, digits, `-` and `.`"
         )));
     }
-    let mut texts = vec![("--target".to_string(), target.to_string())];
+    // Where each text stands, and the text: borrowed, nothing copied.
+    let mut texts: Vec<(String, &str)> = vec![("--target".into(), target)];
     let steps = scenario.flow.iter().flat_map(|f| f.steps.iter());
     let requests = std::iter::once(("request".to_string(), &scenario.request)).chain(
         steps
@@ -143,25 +144,26 @@ fn pod_environment(
             .map(|(i, st)| (format!("flow.steps[{}]", i + 1), &st.request)),
     );
     for (key, r) in requests {
-        for (h, v) in &r.headers {
-            texts.push((format!("{key}.headers.{h}"), v.clone()));
-        }
-        if let Some(b) = &r.body {
-            texts.push((format!("{key}.body"), b.clone()));
-        }
+        texts.extend(
+            r.headers
+                .iter()
+                .map(|(h, v)| (format!("{key}.headers.{h}"), v.as_str())),
+        );
+        texts.extend(r.body.as_deref().map(|b| (format!("{key}.body"), b)));
     }
-    let mut needed: Vec<(String, &str)> = Vec::new();
+    // Each variable once, with the first place that needs it.
+    let mut needed: Vec<(&str, &str)> = Vec::new();
     for (used_in, text) in &texts {
         for name in genbench_scenarios::required_env(text) {
-            if !needed.iter().any(|(n, _)| n == name) {
-                needed.push((name.to_string(), used_in));
+            if !needed.iter().any(|(n, _)| *n == name) {
+                needed.push((name, used_in));
             }
         }
     }
     if needed.is_empty() {
         return Ok(());
     }
-    let names: Vec<&str> = needed.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = needed.iter().map(|(n, _)| *n).collect();
     if secrets.is_empty() {
         let (first, used_in) = &needed[0];
         return Err(Exit::usage(anyhow!(
