@@ -88,6 +88,7 @@ impl Spend {
             search_usd: self.search_usd,
             tokens_per_article: per((tokens.prompt + tokens.completion) as f64),
             articles,
+            unpriced: None,
         }
     }
 }
@@ -114,6 +115,22 @@ impl ModelPrice {
 pub struct PriceTable {
     pub models: BTreeMap<String, ModelPrice>,
     pub search_usd_per_call: f64,
+}
+
+impl PriceTable {
+    /// `model`'s price; a dated snapshot (`gpt-4o-mini-2024-07-18`, as
+    /// providers name the model that answered) takes its family's price
+    /// unless the table names the snapshot itself.
+    pub fn get(&self, model: &str) -> Option<&ModelPrice> {
+        self.models.get(model).or_else(|| {
+            let cut = model.len().checked_sub("-2024-07-18".len())?;
+            let (family, date) = (model.get(..cut)?, model.get(cut..)?);
+            let parts: Vec<&str> = date.strip_prefix('-')?.split('-').collect();
+            let is_date = parts.iter().map(|p| p.len()).eq([4, 2, 2])
+                && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()));
+            is_date.then(|| self.models.get(family)).flatten()
+        })
+    }
 }
 
 /// Usage reported by responses, per worker: model names are looked up by a
@@ -167,7 +184,7 @@ impl UsageTally {
             .models
             .iter()
             .map(|(m, calls, u)| {
-                let usd = match prices.models.get(&**m) {
+                let usd = match prices.get(m) {
                     Some(p) => p.usd(u),
                     None => {
                         unpriced.push(m.to_string());

@@ -359,6 +359,7 @@ mod tests {
             outcome,
             bytes: 0,
             cache: None,
+            trace: None,
         }
     }
 

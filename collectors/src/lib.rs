@@ -24,6 +24,7 @@ pub mod records;
 pub mod sample;
 pub mod stages;
 pub mod summary;
+pub mod traces;
 
 pub use recorder::Recorder;
 pub use sample::{CacheStatus, Outcome, Sample};

@@ -189,6 +189,7 @@ mod tests {
             outcome,
             bytes: 0,
             cache: None,
+            trace: None,
         }
     }
 

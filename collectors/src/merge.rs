@@ -316,6 +316,7 @@ mod tests {
             search_usd: 0.0,
             tokens_per_article: None,
             articles: n,
+            unpriced: None,
         });
         r
     }

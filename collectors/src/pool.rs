@@ -145,6 +145,7 @@ pub(crate) fn pool_histograms(r: &mut RunResult, runs: &[&RunResult]) -> Result<
                     p95: ms(hist.value_at_quantile(0.95)),
                     p99: ms(hist.value_at_quantile(0.99)),
                     count: hist.len(),
+                    source: None,
                 },
             );
         }
@@ -227,6 +228,7 @@ pub(crate) fn pool_cost(runs: &[&RunResult]) -> Option<Cost> {
         search_usd: 0.0,
         tokens_per_article: None,
         articles: 0,
+        unpriced: None,
     };
     for x in &all {
         c.total_usd += x.total_usd;
@@ -321,6 +323,7 @@ mod tests {
             search_usd: 0.0,
             tokens_per_article: Some(110.0),
             articles: n - failed,
+            unpriced: None,
         });
         r.timeline = vec![TimelinePoint {
             t_s: 1.0,

@@ -82,6 +82,11 @@ pub struct Recorder {
     pub flows: Option<Box<FlowStats>>,
     /// Flows this worker has ended over the whole run, as `points_seen`.
     flows_seen: usize,
+    /// This interval's successful requests that carried a trace context:
+    /// (genbench's span id, service time µs), for joining to the target's
+    /// root spans. Taken out each second ([`Recorder::take_traced`]), never
+    /// merged into a run's total.
+    pub traced: Vec<(u64, u32)>,
 }
 
 impl Default for Recorder {
@@ -111,6 +116,7 @@ impl Default for Recorder {
             named_caches: Vec::new(),
             flows: None,
             flows_seen: 0,
+            traced: Vec::new(),
         }
     }
 }
@@ -137,6 +143,7 @@ impl Recorder {
                     Outcome::Error(k) => Some(k),
                 },
                 cache_hit: s.cache.map(|c| c == CacheStatus::Hit),
+                trace_id: s.trace.map(|t| genbench_model::TraceId(t.trace)),
             });
             self.cap_points();
         }
@@ -145,6 +152,10 @@ impl Recorder {
         match s.outcome {
             Outcome::Ok(_) => {
                 self.ok += 1;
+                if let Some(t) = s.trace {
+                    let service = s.service().as_micros().min(u128::from(u32::MAX)) as u32;
+                    self.traced.push((t.span, service));
+                }
                 self.latency_us.saturating_record(us(s.latency()));
                 self.service_us.saturating_record(us(s.service()));
                 if let Some(t) = s.ttfb() {
@@ -311,6 +322,11 @@ impl Recorder {
         self.check_failed[index] += 1;
     }
 
+    /// The traced requests recorded since the last call.
+    pub fn take_traced(&mut self) -> Vec<(u64, u32)> {
+        std::mem::take(&mut self.traced)
+    }
+
     /// Hands over this interval's data and starts the next one empty.
     pub fn take_interval(&mut self) -> Recorder {
         let (seen, over) = (self.points_seen, self.points_overflowed);
@@ -340,6 +356,7 @@ mod tests {
             outcome,
             bytes: 10,
             cache: Some(CacheStatus::Hit),
+            trace: None,
         }
     }
 

@@ -77,6 +77,12 @@ pub fn line(
         Ok(id) if !id.is_empty() => string(out, id.trim()),
         _ => out.push_str("null"),
     }
+    match s.trace {
+        Some(t) => {
+            let _ = write!(out, ",\"trace_id\":\"{:032x}\"", t.trace);
+        }
+        None => out.push_str(",\"trace_id\":null"),
+    }
     match flow {
         Some((id, step)) => {
             let _ = write!(out, ",\"flow\":{id},\"step\":");
@@ -104,6 +110,7 @@ mod tests {
             outcome,
             bytes: 10,
             cache: Some(CacheStatus::Miss),
+            trace: None,
         }
     }
 

@@ -32,6 +32,8 @@ pub struct Sample {
     pub outcome: Outcome,
     pub bytes: u64,
     pub cache: Option<CacheStatus>,
+    /// The trace context the request carried (`[collect.traces]`).
+    pub trace: Option<crate::traces::TraceIds>,
 }
 
 impl Sample {

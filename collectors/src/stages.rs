@@ -115,6 +115,7 @@ impl Stages {
                     p95: ms(h.value_at_quantile(0.95)),
                     p99: ms(h.value_at_quantile(0.99)),
                     count: h.len(),
+                    source: None,
                 };
                 (name.to_string(), s)
             })

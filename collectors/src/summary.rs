@@ -107,6 +107,7 @@ mod tests {
                 outcome: Outcome::Ok(200),
                 bytes: 0,
                 cache: None,
+                trace: None,
             });
         }
         for _ in 0..errors {
@@ -118,6 +119,7 @@ mod tests {
                 outcome: Outcome::Error(ErrorKind::Server5xx),
                 bytes: 0,
                 cache: None,
+                trace: None,
             });
         }
         r

@@ -12,12 +12,14 @@ mod flows;
 mod llm;
 mod result;
 mod segment;
+mod traces;
 
 pub use errors::ErrorKind;
 pub use flows::*;
 pub use llm::*;
 pub use result::*;
 pub use segment::*;
+pub use traces::*;
 
 /// Version of the `results.json` layout; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -155,6 +155,21 @@ pub struct StageSummaryMs {
     /// Responses that reported this stage.
     #[serde(default)]
     pub count: u64,
+    /// Where the stage's times came from: "server_timing" (the response
+    /// header; also when absent, as in results written before sources
+    /// were named), "traces" (the service's spans) or "prometheus" (its
+    /// histogram, percentiles interpolated within buckets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<StageSource>,
+}
+
+/// Where a stage's times came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageSource {
+    ServerTiming,
+    Traces,
+    Prometheus,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,6 +197,28 @@ pub struct Cost {
     /// Successful articles the per-article figures divide by.
     #[serde(default)]
     pub articles: u64,
+    /// Tokens that no price covered: the cost above leaves them out, so it
+    /// is a lower bound, never a "$0.00" that looks measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unpriced: Option<Unpriced>,
+}
+
+/// Tokens the cost could not price, and how to price them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Unpriced {
+    /// Prompt plus completion tokens left out of the cost.
+    pub tokens: u64,
+    /// The models with no price ("unknown" where no model was named).
+    pub models: Vec<String>,
+    /// The scenario key that prices them.
+    pub key: String,
+}
+
+impl Cost {
+    /// Whether the cost is known: some tokens went unpriced.
+    pub fn is_unknown(&self) -> bool {
+        self.unpriced.as_ref().is_some_and(|u| u.tokens > 0)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -321,6 +358,9 @@ pub struct RequestPoint {
     pub error: Option<crate::ErrorKind>,
     /// `Some(true)` a cache hit, `Some(false)` a miss, `None` not reported.
     pub cache_hit: Option<bool>,
+    /// The W3C trace id the request carried (`[collect.traces]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<crate::TraceId>,
 }
 
 /// A `[collect.metrics]` series as it was read, once a second.
@@ -585,6 +625,9 @@ pub struct RunResult {
     /// for one-request scenarios.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flows: Option<crate::FlowsResult>,
+    /// What the target's OpenTelemetry spans said (`[collect.traces]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces: Option<crate::TracesResult>,
     pub thresholds: Vec<ThresholdResult>,
     pub artifacts: Artifacts,
     pub histograms: Histograms,
@@ -637,6 +680,7 @@ impl RunResult {
             outages: Vec::new(),
             abort: None,
             flows: None,
+            traces: None,
             thresholds: Vec::new(),
             artifacts: Artifacts::default(),
             histograms: Histograms::default(),

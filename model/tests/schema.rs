@@ -149,6 +149,7 @@ fn full() -> RunResult {
             p95: 2.0,
             p99: 3.0,
             count: 10,
+            source: None,
         },
     );
     r.cost = Some(Cost {
@@ -165,6 +166,7 @@ fn full() -> RunResult {
         search_usd: 0.015,
         tokens_per_article: Some(950.0),
         articles: 10,
+        unpriced: None,
     });
     r.process = Processes {
         target: Some(proc.clone()),

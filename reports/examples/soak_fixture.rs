@@ -137,6 +137,7 @@ pub fn soak(seconds: usize) -> RunResult {
                 p95: 6100.0,
                 p99: 7900.0,
                 count: requests * 2 / 5,
+                source: None,
             },
         ),
         (
@@ -147,6 +148,7 @@ pub fn soak(seconds: usize) -> RunResult {
                 p95: 700.0,
                 p99: 900.0,
                 count: requests * 2 / 5,
+                source: None,
             },
         ),
     ]);

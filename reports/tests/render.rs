@@ -422,6 +422,7 @@ fn few_requests_are_drawn_one_by_one() {
                 latency_ms: if i % 3 == 0 { 1.0 } else { 800.0 },
                 error: (i == 7).then_some(genbench_model::ErrorKind::Timeout),
                 cache_hit: Some(i % 3 == 0),
+                trace_id: None,
             })
             .collect(),
     );

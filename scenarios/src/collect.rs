@@ -70,6 +70,9 @@ pub struct Collect {
     pub request_id_header: String,
     /// `[collect.metrics]`: series read from the target each second.
     pub series: Vec<Series>,
+    /// `[collect.traces]`: the target's OpenTelemetry spans.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traces: Option<crate::traces::Traces>,
 }
 
 /// One `[collect.metrics]` series: what the target publishes, read once a
@@ -229,6 +232,8 @@ pub(crate) struct RawCollect {
     metrics: Option<Spanned<BTreeMap<String, RawSeries>>>,
     #[serde(default)]
     caches: Option<Spanned<BTreeMap<String, Spanned<RawCache>>>>,
+    #[serde(default)]
+    traces: Option<Spanned<crate::traces::RawTraces>>,
 }
 
 /// Most `[collect.caches.NAME]` tables: each header-read cache is a
@@ -532,12 +537,20 @@ impl RawCollect {
             .map(|(name, r)| series(&name, r))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| (at, e))?;
+        let traces = self
+            .traces
+            .map(|t| {
+                let at = t.span().start;
+                t.into_inner().validate().map_err(|e| (at, e))
+            })
+            .transpose()?;
         Ok(Collect {
             cache,
             caches,
             cost,
             request_id_header,
             series,
+            traces,
         })
     }
 }

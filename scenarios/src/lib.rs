@@ -20,6 +20,7 @@ mod scenario;
 mod slo;
 mod stages;
 mod threshold;
+mod traces;
 
 pub use abort::Abort;
 pub use builtin::{BUILTIN_NAMES, builtin, builtin_overridden};
@@ -40,3 +41,4 @@ pub use scenario::{
 };
 pub use stages::{Stage, parse_shorthand, target_at, total as total_duration};
 pub use threshold::{LatencyStat, Metric, Op, SeriesStat, Threshold, parse_threshold};
+pub use traces::{SpanMatch, SpanSource, StageRule, Traces};

@@ -172,6 +172,7 @@ mod tests {
             outcome: Outcome::Ok(200),
             bytes: 1,
             cache: None,
+            trace: None,
         });
         for k in 0..4 {
             set.add(k as f64, k as f64 + 1.0, &one);
@@ -193,6 +194,7 @@ mod tests {
             outcome,
             bytes: 1,
             cache: None,
+            trace: None,
         }
     }
 

@@ -1,7 +1,7 @@
 //! One module per subcommand.
 
 mod compare;
-mod exposure;
+pub(crate) mod exposure;
 mod gate;
 mod k8s;
 mod matrix;

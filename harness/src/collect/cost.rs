@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use genbench_collectors::body::Usage;
-use genbench_collectors::cost::{ModelPrice, ModelSpend, PriceTable, Spend};
+use genbench_collectors::cost::{ModelPrice, ModelSpend, PriceTable, Spend, UsageTally};
+use genbench_model::{Cost, Unpriced};
 use genbench_presets::Presets;
 use genbench_scenarios::CostConfig;
 
@@ -78,9 +79,78 @@ pub fn price_table(cfg: &CostConfig) -> PriceTable {
     }
 }
 
+/// `usage` priced as the `cost` section. Tokens of a model with no price
+/// leave the cost unknown (`unpriced`, with the key that prices them),
+/// never a "$0.00" that reads as measured.
+pub fn priced(usage: &UsageTally, prices: &PriceTable, articles: u64, source: &str) -> Cost {
+    let (spend, unpriced) = usage.priced(prices);
+    let mut cost = spend.cost(articles, source);
+    if unpriced.is_empty() {
+        return cost;
+    }
+    let tokens = unpriced
+        .iter()
+        .filter_map(|m| spend.models.get(m))
+        .map(|m| m.usage.prompt + m.usage.completion)
+        .sum();
+    let key = price_key(&unpriced[0]);
+    eprintln!(
+        "warning: cost unknown: {tokens} tokens of {} have no price; add [{key}] with input_usd_per_1m and output_usd_per_1m",
+        unpriced.join(", ")
+    );
+    cost.unpriced = Some(Unpriced {
+        tokens,
+        models: unpriced,
+        key,
+    });
+    cost
+}
+
+/// The scenario key that prices `model` (a response that names no model
+/// is priced as the model `collect.cost.model` names).
+pub fn price_key(model: &str) -> String {
+    match model {
+        "unknown" | "" => "collect.cost.model = \"NAME\" and collect.cost.prices.\"NAME\"".into(),
+        m => format!("collect.cost.prices.\"{m}\""),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_without_a_price_make_the_cost_unknown() {
+        let mut u = UsageTally::default();
+        let usage = |p, c| Usage {
+            prompt: p,
+            completion: c,
+            cached_prompt: 0,
+        };
+        u.record("gpt-4o-mini", usage(100, 20));
+        u.record("local-llama", usage(70, 30));
+        let cfg = CostConfig {
+            ledger: None,
+            usage_pointer: "/usage".into(),
+            model_pointer: "/model".into(),
+            model: None,
+            search_calls_pointer: None,
+            prices: Default::default(),
+            search_usd_per_call: None,
+        };
+        let c = priced(&u, &price_table(&cfg), 2, "traces");
+        assert!(c.is_unknown());
+        let un = c.unpriced.as_ref().unwrap();
+        assert_eq!(
+            (un.tokens, un.models.clone()),
+            (100, vec!["local-llama".to_string()])
+        );
+        assert_eq!(un.key, "collect.cost.prices.\"local-llama\"");
+        assert!(c.total_usd > 0.0, "the priced model still counts");
+        u = UsageTally::default();
+        u.record("gpt-4o-mini", usage(100, 20));
+        assert!(!priced(&u, &price_table(&cfg), 1, "traces").is_unknown());
+    }
 
     #[test]
     fn scenario_prices_override_the_presets() {

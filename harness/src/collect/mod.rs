@@ -11,6 +11,7 @@ pub mod merged;
 pub mod profile;
 pub mod sampler;
 pub mod series;
+pub mod traces;
 
 use std::path::Path;
 
@@ -43,6 +44,8 @@ pub struct Setup {
     pub memory: Option<MemorySignal>,
     /// `[collect.metrics]`.
     pub series: Vec<genbench_scenarios::Series>,
+    /// `[collect.traces]`, and the run's trace nonce its requests carry.
+    pub traces: Option<(genbench_scenarios::Traces, u64)>,
 }
 
 impl Setup {
@@ -66,6 +69,11 @@ impl Setup {
             caches: s.collect.caches.clone(),
             memory: memory::signal(s, mock_llm.is_some()),
             series: s.collect.series.clone(),
+            traces: s
+                .collect
+                .traces
+                .clone()
+                .map(|t| (t, genbench_collectors::traces::ids::run_nonce())),
             ledger,
             usage,
             profile,
@@ -92,6 +100,11 @@ impl Setup {
                 })
                 .collect(),
         }
+    }
+
+    /// The nonce of the trace ids requests carry, when they carry one.
+    pub fn trace_run(&self) -> Option<u64> {
+        self.traces.as_ref().map(|t| t.1)
     }
 
     /// The header the engine reads cache status from ("" for none).
@@ -124,6 +137,7 @@ pub struct Collecting {
     gauge: Option<memory::Gauge>,
     series: Option<series::Sampling>,
     windows: WindowSet,
+    traces: Option<traces::Traces>,
 }
 
 /// Collection with its "before" readings taken, about to start.
@@ -134,11 +148,21 @@ pub struct Prepared {
     named: Vec<(String, (CounterSource, CounterReading))>,
     ledger_before: Option<anyhow::Result<Spend>>,
     windows: WindowSet,
+    traces: Option<traces::Traces>,
 }
 
 impl Collecting {
-    /// Takes the "before" readings: the ledger and the cache counters.
-    pub async fn prepare(mut setup: Setup, s: &Scenario, target_url: &str) -> Prepared {
+    /// Takes the "before" readings: the ledger and the cache counters; starts
+    /// the span receiver (binding its address is the one thing that fails).
+    pub async fn prepare(
+        mut setup: Setup,
+        s: &Scenario,
+        target_url: &str,
+    ) -> anyhow::Result<Prepared> {
+        let traces = match &setup.traces {
+            Some((t, run)) => Some(traces::Traces::start(t, *run).await?),
+            None => None,
+        };
         if let Some(MemorySignal::Metrics { url, gauge }) = &setup.memory
             && let Err(e) = memory::Gauge::probe(url, gauge, target_url).await
         {
@@ -151,14 +175,15 @@ impl Collecting {
             Some(url) => Some(cost::read_ledger(url).await),
             None => None,
         };
-        Prepared {
+        Ok(Prepared {
             windows: analyze::windows_for(s),
             target_url: target_url.to_string(),
             counters,
             named,
             ledger_before,
             setup,
-        }
+            traces,
+        })
     }
 }
 
@@ -199,6 +224,7 @@ impl Prepared {
             profiler,
             windows: self.windows,
             setup: self.setup,
+            traces: self.traces,
         }
     }
 }
@@ -207,6 +233,14 @@ impl Collecting {
     /// One completed second of the run.
     pub fn interval(&mut self, p: &TimelinePoint, rec: &Recorder) {
         self.windows.add(p.t_s - 1.0, p.t_s, rec);
+    }
+
+    /// Traced requests (genbench's span id, service µs), for the join to
+    /// the target's root spans.
+    pub fn traced(&mut self, batch: &[(u64, u32)]) {
+        if let Some(t) = &self.traces {
+            t.requests(batch);
+        }
     }
 
     /// Stops everything and fills the result's collector sections and
@@ -231,7 +265,8 @@ impl Collecting {
         r.caches = named.finish(&self.setup.caches, total, r.duration_s).await;
         r.stages = total.stages.summary();
         r.histograms.stages_us = total.stages.encoded();
-        self.fill_cost(r, total).await;
+        let span_usage = self.fill_traces(r, total, stopped).await;
+        self.fill_cost(r, total, span_usage).await;
         fill_analyses(r, s, &self.windows);
         self.fill_profile(r, out_dir, stopped).await;
     }
@@ -254,7 +289,34 @@ impl Collecting {
         }
     }
 
-    async fn fill_cost(&mut self, r: &mut RunResult, total: &Recorder) {
+    /// The `traces` section, its stages beside any from `Server-Timing`,
+    /// and the token usage GenAI spans reported.
+    async fn fill_traces(
+        &mut self,
+        r: &mut RunResult,
+        total: &Recorder,
+        stopped: bool,
+    ) -> Option<genbench_collectors::cost::UsageTally> {
+        let (section, usage) = self.traces.take()?.finish(total, stopped).await?;
+        for (name, s) in traces::stages(&section) {
+            r.stages.entry(name).or_insert(s);
+        }
+        if section.join_rate.is_some_and(|j| j < 0.99) {
+            eprintln!(
+                "warning: spans: {} of {} requests' traces arrived; is the service exporting to the receiver, and is its sampler on (traceparent says sampled)?",
+                section.joined, section.requests
+            );
+        }
+        r.traces = Some(section);
+        (!usage.is_empty()).then_some(usage)
+    }
+
+    async fn fill_cost(
+        &mut self,
+        r: &mut RunResult,
+        total: &Recorder,
+        span_usage: Option<genbench_collectors::cost::UsageTally>,
+    ) {
         // A flow makes one article however many requests it sends.
         let articles = match &total.flows {
             Some(f) => f.completed,
@@ -269,18 +331,15 @@ impl Collecting {
                     eprintln!("warning: no cost: cannot read the mock ledger: {e:#}");
                 }
             }
-        } else if let Some((_, prices)) = &self.setup.usage
-            && !total.usage.is_empty()
-        {
-            let (spend, unpriced) = total.usage.priced(prices);
-            if !unpriced.is_empty() {
-                eprintln!(
-                    "warning: no price for model(s) {}: their tokens are counted at $0; \
-add [collect.cost.prices.\"NAME\"] to the scenario",
-                    unpriced.join(", ")
-                );
-            }
-            r.cost = Some(spend.cost(articles, "responses"));
+        } else if let Some((_, prices)) = &self.setup.usage {
+            // The service's GenAI spans name the model of every call; a
+            // response's usage often names none.
+            let (usage, source) = match &span_usage {
+                Some(u) => (u, "traces"),
+                None if !total.usage.is_empty() => (&total.usage, "responses"),
+                None => return,
+            };
+            r.cost = Some(cost::priced(usage, prices, articles, source));
         }
     }
 

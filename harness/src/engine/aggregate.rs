@@ -26,6 +26,8 @@ pub struct Aggregator {
     pub timeline: Vec<TimelinePoint>,
     /// A flow run: every second says how many flows ended, zero included.
     flows: bool,
+    /// Traced requests not yet handed on ([`Aggregator::take_traced`]).
+    traced: Vec<(u64, u32)>,
 }
 
 impl Aggregator {
@@ -37,6 +39,7 @@ impl Aggregator {
             total: Recorder::default(),
             timeline: Vec::new(),
             flows: false,
+            traced: Vec::new(),
         }
     }
 
@@ -48,7 +51,9 @@ impl Aggregator {
 
     /// Adds a report; returns the intervals it completed, each as its
     /// timeline point and its merged recording.
-    pub fn add(&mut self, r: IntervalReport) -> Vec<(TimelinePoint, Recorder)> {
+    pub fn add(&mut self, mut r: IntervalReport) -> Vec<(TimelinePoint, Recorder)> {
+        // Traced requests go to the span join, never into the run's total.
+        self.traced.append(&mut r.rec.traced);
         self.total.merge(&r.rec);
         let p = self.pending.entry(r.k).or_default();
         p.reports += 1;
@@ -81,6 +86,12 @@ impl Aggregator {
             pt.flows_failed.get_or_insert(0);
         }
         pt
+    }
+
+    /// The traced requests (genbench's span id, service µs) added since
+    /// the last call.
+    pub fn take_traced(&mut self) -> Vec<(u64, u32)> {
+        std::mem::take(&mut self.traced)
     }
 
     /// Emits what is left (the final, partial intervals).

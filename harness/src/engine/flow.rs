@@ -62,6 +62,8 @@ pub struct FlowRun {
     initial_state: Option<serde_json::Value>,
     queued: Option<Duration>,
     pub(super) attempt: Attempt,
+    /// Requests rendered so far: the next one's span in the flow's trace.
+    pub(super) sent: u32,
 }
 
 impl FlowPlan {
@@ -175,9 +177,10 @@ impl FlowPlan {
             initial_state: None,
             queued: None,
             attempt: Attempt::First,
+            sent: 0,
         });
         self.draws.draw(rng, &mut run.rows);
-        self.render(&run, &mut slot);
+        self.render(&mut run, &mut slot);
         Launch {
             sender: self.steps[0].sender.clone(),
             pause,
@@ -187,15 +190,18 @@ impl FlowPlan {
         }
     }
 
-    fn render(&self, run: &FlowRun, slot: &mut Slot) {
+    /// Renders `run`'s next request into `slot`; its requests share one
+    /// trace, each with a span of its own.
+    fn render(&self, run: &mut FlowRun, slot: &mut Slot) {
         let mut values = BTreeMap::new();
         self.draws.values(&run.rows, &mut values);
         for (k, v) in &run.vars {
             values.insert(k.as_str(), v.as_str());
         }
-        self.steps[run.step]
-            .template
-            .render_into(&values, slot.request_mut());
+        let step = &self.steps[run.step];
+        step.template.render_into(&values, slot.request_mut());
+        slot.request_mut().trace = step.sender.trace_ids(run.id, run.sent);
+        run.sent = run.sent.wrapping_add(1);
     }
 
     /// Records a finished request of `run` and decides what follows: the
@@ -240,7 +246,7 @@ impl FlowPlan {
         }
         run.attempt = attempt;
         let mut slot = slots.take();
-        self.render(&run, &mut slot);
+        self.render(&mut run, &mut slot);
         Some(Launch {
             sender: self.steps[run.step].sender.clone(),
             pause,

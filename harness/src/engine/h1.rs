@@ -68,6 +68,18 @@ impl RequestHead {
         path: &str,
         body: Option<&[u8]>,
     ) -> Result<(), BadTarget> {
+        self.encode_traced(out, base, path, body, None)
+    }
+
+    /// As [`RequestHead::encode_under`], with a `traceparent` header.
+    pub fn encode_traced(
+        &self,
+        out: &mut Vec<u8>,
+        base: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        traceparent: Option<&[u8]>,
+    ) -> Result<(), BadTarget> {
         if !valid_path(path) {
             return Err(BadTarget);
         }
@@ -78,6 +90,11 @@ impl RequestHead {
         out.extend_from_slice(path.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
         out.extend_from_slice(&self.fixed_headers);
+        if let Some(tp) = traceparent {
+            out.extend_from_slice(b"traceparent: ");
+            out.extend_from_slice(tp);
+            out.extend_from_slice(b"\r\n");
+        }
         if let Some(b) = body {
             out.extend_from_slice(b"content-length: ");
             out.extend_from_slice(itoa(b.len()).as_bytes());

@@ -50,8 +50,15 @@ pub(super) async fn exchange(
         true => None,
         false => slot.request.body.as_deref().map(str::as_bytes),
     };
-    head.encode_under(&mut slot.write, base, path, body)
-        .map_err(|_| ErrorKind::Invalid)?;
+    let traceparent = slot.request.trace.map(|t| t.traceparent());
+    head.encode_traced(
+        &mut slot.write,
+        base,
+        path,
+        body,
+        traceparent.as_ref().map(|t| &t[..]),
+    )
+    .map_err(|_| ErrorKind::Invalid)?;
     let (reused, mut conn) = match slot.conn.take() {
         Some(conn) => (true, conn),
         None => (false, open(c, slot).await?),

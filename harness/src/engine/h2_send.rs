@@ -149,6 +149,11 @@ impl H2Pool {
         };
         *req.uri_mut() = uri;
         *req.headers_mut() = self.headers.clone();
+        if let Some(t) = slot.request.trace
+            && let Ok(v) = HeaderValue::from_bytes(&t.traceparent())
+        {
+            req.headers_mut().insert("traceparent", v);
+        }
         sr.ready().await.map_err(|_| ErrorKind::Connect)?;
         let resp = sr.send_request(req).await.map_err(|_| ErrorKind::Connect)?;
         let status = resp.status().as_u16();

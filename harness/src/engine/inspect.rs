@@ -136,6 +136,7 @@ mod tests {
             outcome: Outcome::Ok(200),
             bytes: 0,
             cache: Some(CacheStatus::Hit),
+            trace: None,
         };
         let mut rec = Recorder::default();
         let body = br#"{"cache": "miss", "tts": {"cache": "hit"}, "search_calls": 1, "usage": {"prompt_tokens": 100, "completion_tokens": 20}}"#;

@@ -128,6 +128,8 @@ fn render(template: &str, values: &BTreeMap<&str, &str>, how: Escape, out: &mut 
 pub struct Rendered {
     pub path: String,
     pub body: Option<String>,
+    /// The `traceparent` it carries, when the run propagates one.
+    pub trace: Option<genbench_collectors::traces::TraceIds>,
 }
 
 /// Renders requests from a validated template and its datasets.

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use genbench_collectors::connections::ConnEvent;
+use genbench_collectors::traces::TraceIds;
 use genbench_collectors::{Outcome, Sample};
 use genbench_model::{ErrorKind, Objectives};
 use genbench_scenarios::{CheckRule, Checks, HttpSettings, HttpVersion};
@@ -74,6 +75,9 @@ pub struct Sender {
     keep_all_bodies: bool,
     /// The scenario's `[slo]`: each request is judged against it.
     objectives: Option<Objectives>,
+    /// `[collect.traces]`: the run's trace nonce; each request carries a
+    /// `traceparent` in it.
+    trace_run: Option<u64>,
     pub(super) t0: Instant,
 }
 
@@ -252,6 +256,7 @@ impl Sender {
             capture_body: false,
             keep_all_bodies: false,
             objectives: None,
+            trace_run: None,
             t0,
         };
         s.transport = s.build_transport(Net::default().http.version)?;
@@ -414,6 +419,18 @@ impl Sender {
         self
     }
 
+    /// Requests carry a W3C `traceparent` of run `run` ([`TraceIds`]).
+    pub fn with_trace_run(mut self, run: Option<u64>) -> Self {
+        self.trace_run = run;
+        self
+    }
+
+    /// The trace context of request `n` of iteration `iteration`, when
+    /// requests carry one.
+    pub fn trace_ids(&self, iteration: u64, n: u32) -> Option<TraceIds> {
+        self.trace_run.map(|run| TraceIds::new(run, iteration, n))
+    }
+
     pub fn objectives(&self) -> Option<&Objectives> {
         self.objectives.as_ref()
     }
@@ -462,6 +479,7 @@ impl Sender {
             outcome: Outcome::Error(ErrorKind::Invalid),
             bytes: 0,
             cache: None,
+            trace: slot.request.trace,
         };
         let exchange = self.follow(&mut slot, &mut sample);
         sample.outcome = match tokio::time::timeout(self.timeout, exchange).await {

@@ -88,6 +88,7 @@ impl Work {
         match self {
             Work::Request { factory, sender } => {
                 factory.render_into(rng, slot.request_mut());
+                slot.request_mut().trace = sender.trace_ids(flow_id, 0);
                 Launch {
                     sender: sender.clone(),
                     pause,

@@ -218,7 +218,8 @@ fn configure(
         .with_request_id_header(&cfg.scenario.collect.request_id_header)
         .with_inspect(setup.inspect())
         .with_checks(t.checks.clone(), t.follow_redirects)
-        .with_objectives(Some(cfg.scenario.objectives));
+        .with_objectives(Some(cfg.scenario.objectives))
+        .with_trace_run(setup.trace_run());
     Ok(sender)
 }
 
@@ -351,6 +352,7 @@ async fn aggregate(
             progress(&p, total_s, &agg.total);
             hlog.write(&p, &rec)?;
             collecting.interval(&p, &rec);
+            collecting.traced(&agg.take_traced());
             if abort.second(&p, &agg, s.duration(), open).is_some() {
                 let _ = stop_load.send(true);
             }
@@ -360,6 +362,7 @@ async fn aggregate(
         hlog.write(&p, &rec)?;
         collecting.interval(&p, &rec);
     }
+    collecting.traced(&agg.take_traced());
     Ok((agg, abort.fired))
 }
 
@@ -402,7 +405,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     // starts, so their time is not charged to the first requests.
     let mut stopping = stop.clone();
     let collecting = tokio::select! {
-        c = Collecting::prepare(setup, s, &url) => c,
+        c = Collecting::prepare(setup, s, &url) => c?,
         _ = stopping.changed() => anyhow::bail!("interrupted before the load started"),
     };
     let lag = start::wait(&cfg, stop.clone()).await?;

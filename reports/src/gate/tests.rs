@@ -149,6 +149,7 @@ fn exact_metrics_flag_any_increase_and_report_improvements() {
             search_usd: 0.0,
             tokens_per_article: None,
             articles: 10,
+            unpriced: None,
         });
         r
     };

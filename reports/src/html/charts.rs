@@ -401,6 +401,7 @@ mod tests {
                 p95: *mean,
                 p99: *mean,
                 count: *count,
+                source: None,
             };
             r.stages.insert(name.to_string(), s);
         }
