@@ -186,6 +186,54 @@ fn flow_lines(o: &mut String, f: &genbench_model::FlowsResult) {
     }
 }
 
+/// What the target's spans said: the join, the critical path by stage,
+/// upstream failures.
+fn traces_lines(o: &mut String, t: &genbench_model::TracesResult) {
+    let _ = writeln!(
+        o,
+        "  traces      {} of {} requests joined ({}), {} spans ({} of other traces, {} batches refused)",
+        t.joined,
+        t.requests,
+        t.join_rate
+            .map_or("-".into(), |j| format!("{:.1}%", j * 100.0)),
+        t.spans.ours,
+        t.spans.other,
+        t.spans.rejected_batches
+    );
+    let mut path: Vec<_> = t
+        .stages
+        .iter()
+        .filter(|(_, s)| s.critical_path_ms_per_request > 0.0)
+        .collect();
+    path.sort_by(|a, b| {
+        b.1.critical_path_ms_per_request
+            .total_cmp(&a.1.critical_path_ms_per_request)
+    });
+    let mut parts: Vec<String> = path
+        .iter()
+        .take(6)
+        .map(|(n, s)| format!("{n} {}", ms(s.critical_path_ms_per_request)))
+        .collect();
+    if let Some(s) = &t.self_ms {
+        parts.push(format!("service's own {}", ms(s.mean)));
+    }
+    if let Some(s) = &t.outside_root_ms {
+        parts.push(format!("outside its span {}", ms(s.mean)));
+    }
+    if !parts.is_empty() {
+        let _ = writeln!(o, "  path        per request: {}", parts.join(", "));
+    }
+    if !t.failures.is_empty() {
+        let f: Vec<String> = t
+            .failures
+            .iter()
+            .take(6)
+            .map(|f| format!("{} {} x{}", f.stage, f.status, f.count))
+            .collect();
+        let _ = writeln!(o, "  upstream    failed spans: {}", f.join(", "));
+    }
+}
+
 /// The collectors' and analyses' lines of the summary.
 fn collected(o: &mut String, r: &RunResult) {
     if !r.stages.is_empty() {
@@ -198,11 +246,14 @@ fn collected(o: &mut String, r: &RunResult) {
             .collect();
         let _ = writeln!(o, "  stages      mean (responses): {}", parts.join(", "));
     }
+    if let Some(t) = &r.traces {
+        traces_lines(o, t);
+    }
     if let Some(c) = &r.cost {
-        let per = c.per_article_usd.map_or("-".to_string(), usd);
+        let per = genbench_reports::cost_per_article(c);
         let _ = writeln!(
             o,
-            "  cost        {per} per article, {} total, {:.0} tokens per article ({})",
+            "  cost        {per}, {} total, {:.0} tokens per article ({})",
             usd(c.total_usd),
             c.tokens_per_article.unwrap_or(0.0),
             c.source

@@ -179,7 +179,7 @@ pub struct TokenCounts {
     pub cached_prompt: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Cost {
     pub total_usd: f64,
     pub per_article_usd: Option<f64>,

@@ -33,6 +33,21 @@ pub fn opt_usd(v: Option<f64>) -> String {
     v.map_or_else(|| "-".into(), usd)
 }
 
+/// Cost per article, or "unknown" when tokens went unpriced: a lower
+/// bound must never read as a measured "$0.00".
+pub fn cost_per_article(c: &genbench_model::Cost) -> String {
+    match &c.unpriced {
+        Some(u) if u.tokens > 0 => format!(
+            "unknown ({} tokens of {} have no price: set {}; {} per article priced)",
+            u.tokens,
+            u.models.join(", "),
+            u.key,
+            opt_usd(c.per_article_usd)
+        ),
+        _ => format!("{} per article", opt_usd(c.per_article_usd)),
+    }
+}
+
 /// A 0-1 ratio as a percentage.
 pub fn pct(v: f64) -> String {
     let p = v * 100.0;
@@ -96,6 +111,30 @@ pub fn enum_name<T: serde::Serialize>(v: &T) -> String {
         .ok()
         .and_then(|v| v.as_str().map(String::from))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod cost_tests {
+    use genbench_model::{Cost, Unpriced};
+
+    use super::cost_per_article;
+
+    #[test]
+    fn unpriced_tokens_read_unknown_never_zero() {
+        let mut c = Cost {
+            per_article_usd: Some(0.0),
+            ..Cost::default()
+        };
+        assert_eq!(cost_per_article(&c), "$0.00 per article");
+        c.unpriced = Some(Unpriced {
+            tokens: 1029,
+            models: vec!["unknown".into()],
+            key: "collect.cost.model".into(),
+        });
+        let s = cost_per_article(&c);
+        assert!(s.starts_with("unknown (1029 tokens of unknown"), "{s}");
+        assert!(s.contains("collect.cost.model"), "{s}");
+    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ mod markdown;
 mod pareto;
 
 pub use compare::{Run, comparison_html, comparison_markdown};
-pub use fmt::{objectives_text, observed as threshold_value, outage_text};
+pub use fmt::{cost_per_article, objectives_text, observed as threshold_value, outage_text};
 pub use junit::junit;
 pub use markdown::summary as summary_markdown;
 

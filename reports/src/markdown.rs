@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use genbench_model::{LatencySummaryMs, RunResult};
 
 use crate::escape::md_cell;
-use crate::fmt::{enum_name, ms, num, opt_ms, opt_pct, opt_usd, pct, usd};
+use crate::fmt::{enum_name, ms, num, opt_ms, opt_pct, pct, usd};
 
 fn lat(s: &Option<LatencySummaryMs>) -> String {
     match s {
@@ -124,8 +124,8 @@ fn body(o: &mut String, r: &RunResult) {
     if let Some(c) = &r.cost {
         let _ = writeln!(
             o,
-            "| cost | {} per article, {} total |",
-            opt_usd(c.per_article_usd),
+            "| cost | {}, {} total |",
+            md_cell(&crate::fmt::cost_per_article(c)),
             usd(c.total_usd)
         );
     }

@@ -8,7 +8,7 @@ use genbench_model::RunResult;
 use super::charts;
 use super::page::{figure, h2, para, table};
 use crate::escape::html;
-use crate::fmt::{enum_name, opt_usd, usd};
+use crate::fmt::{enum_name, usd};
 
 pub fn cost(o: &mut String, r: &RunResult) {
     h2(o, "cost", "Cost");
@@ -22,8 +22,8 @@ pub fn cost(o: &mut String, r: &RunResult) {
     para(
         o,
         &format!(
-            "{} per article over {} articles ({} total, source {}); {} tokens per article: {} prompt ({} of them cached), {} completion over the run.",
-            opt_usd(c.per_article_usd),
+            "{} over {} articles ({} total, source {}); {} tokens per article: {} prompt ({} of them cached), {} completion over the run.",
+            crate::fmt::cost_per_article(c),
             c.articles,
             usd(c.total_usd),
             c.source,

@@ -120,6 +120,7 @@ mod tests {
                     value: Some(AnyValue {
                         value: Some(Value::StringValue((*v).into())),
                     }),
+                    ..KeyValue::default()
                 })
                 .collect(),
             ..Span::default()

@@ -1,0 +1,408 @@
+//! `[collect.traces]` end to end: a loopback service reads the
+//! `traceparent` genbench sends, records the spans an instrumented article
+//! service would (its server span; search; two page fetches side by side;
+//! a GenAI chat span with token usage) and exports them in batches to the
+//! run's OTLP/HTTP receiver, alternating protobuf, JSON and gzip, with a
+//! span of another trace and a truncated batch among them. genbench must
+//! join every request, report each stage's mean exactly as the service
+//! timed it, its critical path, and cost from the spans' tokens.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::http::HeaderMap;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span::SpanKind};
+use prost::Message;
+use support::{genbench, out_dir, results, schema_errors};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// What the service timed itself: per stage, the sum of durations (ns) and
+/// count; and the tokens it reported.
+#[derive(Default)]
+struct Own {
+    sums: std::collections::BTreeMap<&'static str, (u128, u64)>,
+    longest_fetch_ns: u128,
+    tokens: (u64, u64),
+    pending: Vec<Span>,
+    statuses: Vec<u16>,
+}
+
+struct Svc {
+    own: Mutex<Own>,
+    endpoint: OnceLock<String>,
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+fn kv(k: &str, v: Value) -> KeyValue {
+    KeyValue {
+        key: k.into(),
+        value: Some(AnyValue { value: Some(v) }),
+        ..KeyValue::default()
+    }
+}
+
+fn s(v: &str) -> Value {
+    Value::StringValue(v.into())
+}
+
+fn span(
+    trace: &[u8],
+    id: u64,
+    parent: &[u8],
+    name: &str,
+    kind: SpanKind,
+    t: (u64, u64),
+    attrs: Vec<KeyValue>,
+) -> Span {
+    Span {
+        trace_id: trace.to_vec(),
+        span_id: id.to_be_bytes().to_vec(),
+        parent_span_id: parent.to_vec(),
+        name: name.into(),
+        kind: kind as i32,
+        start_time_unix_nano: t.0,
+        end_time_unix_nano: t.1,
+        attributes: attrs,
+        ..Span::default()
+    }
+}
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+async fn timed(ms: u64) -> (u64, u64) {
+    let a = now_ns();
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    (a, now_ns())
+}
+
+async fn article(
+    axum::extract::State(svc): axum::extract::State<Arc<Svc>>,
+    headers: HeaderMap,
+) -> String {
+    let tp = headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let parts: Vec<&str> = tp.split('-').collect();
+    assert_eq!(parts.len(), 4, "traceparent {tp:?}");
+    let (trace, parent) = (hex(parts[1]), hex(parts[2]));
+    let start = now_ns();
+    let root_id = next_id();
+    let root = root_id.to_be_bytes();
+    let search = timed(3).await;
+    let (f1, f2) = tokio::join!(timed(4), timed(9));
+    let chat = timed(6).await;
+    let (input, output) = (
+        120 + u64::from(trace[15] % 7),
+        30 + u64::from(trace[14] % 5),
+    );
+    let end = now_ns();
+    let client = |t, host: &str| {
+        span(
+            &trace,
+            next_id(),
+            &root,
+            "GET",
+            SpanKind::Client,
+            t,
+            vec![
+                kv("http.request.method", s("GET")),
+                kv("server.address", s(host)),
+                kv("server.port", Value::IntValue(443)),
+            ],
+        )
+    };
+    let spans = vec![
+        client(search, "search.example"),
+        client(f1, "pages.example"),
+        client(f2, "pages.example"),
+        span(
+            &trace,
+            next_id(),
+            &root,
+            "chat gpt-4o-mini",
+            SpanKind::Client,
+            chat,
+            vec![
+                kv("gen_ai.operation.name", s("chat")),
+                kv("gen_ai.request.model", s("gpt-4o-mini")),
+                kv("gen_ai.usage.input_tokens", Value::IntValue(input as i64)),
+                kv("gen_ai.usage.output_tokens", Value::IntValue(output as i64)),
+            ],
+        ),
+        span(
+            &trace,
+            root_id,
+            &parent,
+            "POST /article",
+            SpanKind::Server,
+            (start, end),
+            vec![],
+        ),
+    ];
+    let mut own = svc.own.lock().unwrap();
+    let d = |t: (u64, u64)| u128::from(t.1 - t.0);
+    for (stage, t) in [
+        ("search.example:443", search),
+        ("pages.example:443", f1),
+        ("pages.example:443", f2),
+        ("chat gpt-4o-mini", chat),
+    ] {
+        let e = own.sums.entry(stage).or_default();
+        e.0 += d(t);
+        e.1 += 1;
+    }
+    own.longest_fetch_ns += d(f1).max(d(f2));
+    own.tokens.0 += input;
+    own.tokens.1 += output;
+    own.pending.extend(spans);
+    "{\"article\": \"text\"}".into()
+}
+
+async fn post(endpoint: &str, content_type: &str, gzip: bool, body: Vec<u8>) -> u16 {
+    let addr = endpoint.trim_start_matches("http://");
+    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let enc = if gzip {
+        "Content-Encoding: gzip\r\n"
+    } else {
+        ""
+    };
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\n{enc}Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    c.write_all(head.as_bytes()).await.unwrap();
+    c.write_all(&body).await.unwrap();
+    let mut resp = Vec::new();
+    c.read_to_end(&mut resp).await.unwrap();
+    String::from_utf8_lossy(&resp)[9..12].parse().unwrap()
+}
+
+/// The exporter: every 100 ms, what the service recorded, in turn as
+/// protobuf, JSON and gzipped JSON, with one span of a trace not
+/// genbench's; first, a truncated batch.
+async fn export(svc: Arc<Svc>) {
+    let endpoint = loop {
+        if let Some(e) = svc.endpoint.get() {
+            break e.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let truncated = ExportTraceServiceRequest::default().encode_to_vec();
+    let mut bad = vec![0x0a, 0x10];
+    bad.extend_from_slice(&truncated);
+    let status = post(&endpoint, "application/x-protobuf", false, bad).await;
+    svc.own.lock().unwrap().statuses.push(status);
+    for n in 0u64.. {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut spans = std::mem::take(&mut svc.own.lock().unwrap().pending);
+        if spans.is_empty() {
+            continue;
+        }
+        spans.push(span(
+            &[7; 16],
+            next_id(),
+            &[],
+            "background",
+            SpanKind::Internal,
+            (1, 2),
+            vec![],
+        ));
+        let req = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..ScopeSpans::default()
+                }],
+                ..ResourceSpans::default()
+            }],
+        };
+        let status = match n % 3 {
+            0 => {
+                post(
+                    &endpoint,
+                    "application/x-protobuf",
+                    false,
+                    req.encode_to_vec(),
+                )
+                .await
+            }
+            1 => {
+                post(
+                    &endpoint,
+                    "application/json",
+                    false,
+                    serde_json::to_vec(&req).unwrap(),
+                )
+                .await
+            }
+            _ => {
+                use std::io::Write;
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gz.write_all(&serde_json::to_vec(&req).unwrap()).unwrap();
+                post(&endpoint, "application/json", true, gz.finish().unwrap()).await
+            }
+        };
+        svc.own.lock().unwrap().statuses.push(status);
+    }
+}
+
+const SCENARIO: &str = r#"
+name = "traces"
+[load]
+model = "closed"
+think_time = "0s"
+stages = "4,1ms;4,20s"
+max_requests = 40
+
+[request]
+method = "POST"
+path = "/article"
+body = "{}"
+
+[collect.traces]
+listen = "127.0.0.1:0"
+drain = "5s"
+slowest = 3
+"#;
+
+#[test]
+fn spans_become_stages_critical_path_and_cost() {
+    let svc = Arc::new(Svc {
+        own: Mutex::new(Own::default()),
+        endpoint: OnceLock::new(),
+    });
+    let url = support::serve(
+        axum::Router::new()
+            .route("/article", axum::routing::post(article))
+            .with_state(svc.clone()),
+    );
+    {
+        let svc = svc.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(export(svc));
+        });
+    }
+    let dir = out_dir("traces");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("traces.toml");
+    std::fs::write(&file, SCENARIO).unwrap();
+    let mut child = genbench()
+        .args(["run", file.to_str().unwrap(), "--target", &url, "--records"])
+        .arg(dir.join("records.jsonl"))
+        .arg("--out")
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut err_text = String::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if let Some(at) = line.find("OTEL_EXPORTER_OTLP_ENDPOINT=") {
+            let _ = svc.endpoint.set(line[at + 28..].trim().to_string());
+        }
+        err_text.push_str(&line);
+        err_text.push('\n');
+    }
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{err_text}");
+    let r = results(&dir);
+    assert_eq!(schema_errors(&r), Vec::<String>::new());
+    let own = svc.own.lock().unwrap();
+    let t = &r["traces"];
+    assert_eq!(t["requests"], 40, "{t:#}");
+    assert_eq!(
+        (t["joined"].as_u64(), t["join_rate"].as_f64()),
+        (Some(40), Some(1.0)),
+        "{err_text}"
+    );
+    assert_eq!(t["spans"]["ours"], 200);
+    assert!(t["spans"]["other"].as_u64().unwrap() >= 1);
+    assert_eq!(t["spans"]["rejected_batches"], 1);
+    assert_eq!(own.statuses[0], 400, "a truncated batch is refused");
+    assert!(
+        own.statuses[1..].iter().all(|s| *s == 200),
+        "{:?}",
+        own.statuses
+    );
+    // Each stage's mean is the service's own, to the nanosecond's rounding.
+    for (stage, (sum, n)) in &own.sums {
+        let s = &t["stages"][*stage];
+        assert_eq!(s["count"].as_u64(), Some(*n), "{stage}: {t:#}");
+        let mean = *sum as f64 / *n as f64 / 1e6;
+        let got = s["duration_ms"]["mean"].as_f64().unwrap();
+        assert!((got - mean).abs() < 1e-6, "{stage}: {got} vs {mean}");
+        assert_eq!(r["stages"][*stage]["source"], "traces");
+    }
+    // Two fetches side by side: the longer one is on the path.
+    let path = t["stages"]["pages.example:443"]["critical_path_ms_per_request"]
+        .as_f64()
+        .unwrap();
+    let longest = own.longest_fetch_ns as f64 / 40.0 / 1e6;
+    assert!((path - longest).abs() < 1e-6, "{path} vs {longest}");
+    assert_eq!(t["slowest"].as_array().unwrap().len(), 3);
+    assert_eq!(t["slowest"][0]["spans"].as_array().unwrap().len(), 5);
+    // Cost from the spans' tokens at gpt-4o-mini's preset price.
+    let c = &r["cost"];
+    assert_eq!(c["source"], "traces");
+    assert_eq!(
+        (
+            c["tokens"]["prompt"].as_u64(),
+            c["tokens"]["completion"].as_u64()
+        ),
+        (Some(own.tokens.0), Some(own.tokens.1))
+    );
+    assert!(c.get("unpriced").is_none(), "{c}");
+    let price = genbench_presets::Presets::builtin().llm["gpt-4o-mini"].usd_per_1m;
+    let usd = (own.tokens.0 as f64 * price.input + own.tokens.1 as f64 * price.output) / 1e6;
+    assert!(
+        (c["total_usd"].as_f64().unwrap() - usd).abs() < 1e-12,
+        "{c}"
+    );
+    assert!(stdout.contains("40 of 40 requests joined"), "{stdout}");
+    // The trace id is in the records and the points.
+    let records = std::fs::read_to_string(dir.join("records.jsonl")).unwrap();
+    let ids: std::collections::HashSet<String> = records
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["trace_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 40);
+    let p = r["points"][0]["trace_id"].as_str().unwrap();
+    assert!(ids.contains(p));
+}
