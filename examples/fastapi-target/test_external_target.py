@@ -7,32 +7,13 @@ and RSS by pid, a py-spy flamegraph, and the cost from the mock's ledger.
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import urllib.request
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.path.abspath(os.environ.get("GENBENCH_BIN", "target/debug/genbench"))
-
-
-def ready_line(proc, what):
-    line = proc.stdout.readline()
-    if not line:
-        raise RuntimeError(f"{what} did not start")
-    return json.loads(line)
-
-
-@pytest.fixture
-def mock():
-    p = subprocess.Popen([BIN, "mock", "--llm", "127.0.0.1:0", "--search", "127.0.0.1:0",
-                          "--web", "127.0.0.1:0", "--time-scale", "0.05"],
-                         stdout=subprocess.PIPE, text=True)
-    yield ready_line(p, "genbench mock")
-    p.send_signal(signal.SIGTERM)
-    p.communicate(timeout=10)
+from conftest import BIN, HERE, ready_line
 
 
 @pytest.fixture

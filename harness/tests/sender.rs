@@ -82,6 +82,7 @@ fn get() -> Rendered {
     Rendered {
         path: "/".into(),
         body: None,
+        trace: None,
     }
 }
 

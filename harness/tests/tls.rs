@@ -65,6 +65,7 @@ async fn send_n(s: &Sender, path: &str, n: usize) -> (Vec<Outcome>, Vec<ConnEven
         *slot.request_mut() = Rendered {
             path: path.into(),
             body: None,
+            trace: None,
         };
         let (sample, back) = s.send(Some(Duration::ZERO), slot).await;
         events.extend(back.conn_event());

@@ -297,10 +297,10 @@ impl SpanCollector {
         if !slow_enough {
             return;
         }
-        if self.slowest.len() >= self.keep {
-            if let Some(i) = (0..self.slowest.len()).min_by_key(|&i| self.slowest[i].0) {
-                self.slowest.swap_remove(i);
-            }
+        if self.slowest.len() >= self.keep
+            && let Some(i) = (0..self.slowest.len()).min_by_key(|&i| self.slowest[i].0)
+        {
+            self.slowest.swap_remove(i);
         }
         self.slowest.push((dur, tree));
     }
@@ -384,7 +384,7 @@ impl SpanCollector {
                 count,
             })
             .collect();
-        self.slowest.sort_by(|a, b| b.0.cmp(&a.0));
+        self.slowest.sort_by_key(|t| std::cmp::Reverse(t.0));
         let mut slowest: Vec<SpanTree> = self.slowest.into_iter().map(|(_, t)| t).collect();
         if slowest.is_empty() {
             slowest = self.sample;

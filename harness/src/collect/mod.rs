@@ -307,6 +307,10 @@ impl Collecting {
                 section.joined, section.requests
             );
         }
+        // A stage the scenario named `search` is the search API's calls,
+        // priced like the ledger's search calls.
+        let mut usage = usage;
+        usage.search_calls += section.stages.get("search").map_or(0, |s| s.count);
         r.traces = Some(section);
         (!usage.is_empty()).then_some(usage)
     }

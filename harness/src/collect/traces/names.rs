@@ -39,8 +39,27 @@ impl Namer {
     }
 }
 
+/// Attributes the semantic conventions renamed (new, old): a rule naming
+/// either matches a span of instrumentation on either side of the change.
+const RENAMED: [(&str, &str); 5] = [
+    ("url.full", "http.url"),
+    ("http.request.method", "http.method"),
+    ("http.response.status_code", "http.status_code"),
+    ("server.address", "net.peer.name"),
+    ("server.port", "net.peer.port"),
+];
+
 fn matches(m: &SpanMatch, s: &Span) -> bool {
-    let a = |k: &str| attr_str(&s.attributes, k);
+    let a = |k: &str| {
+        attr_str(&s.attributes, k).or_else(|| {
+            let other = RENAMED.iter().find_map(|&(new, old)| match k {
+                _ if k == new => Some(old),
+                _ if k == old => Some(new),
+                _ => None,
+            })?;
+            attr_str(&s.attributes, other)
+        })
+    };
     match m {
         SpanMatch::Name(n) => s.name == *n,
         SpanMatch::NamePrefix(p) => s.name.starts_with(p.as_str()),
@@ -193,6 +212,12 @@ mod tests {
             ],
         );
         assert_eq!(n.name(&s), "search");
+        // The same rule matches instrumentation still on the old names.
+        let old = [
+            ("http.method", "GET"),
+            ("http.url", "http://127.0.0.1:9/customsearch/v1"),
+        ];
+        assert_eq!(n.name(&span("GET", SpanKind::Client, &old)), "search");
         assert_eq!(n.name(&span("extract", SpanKind::Internal, &[])), "extract");
         let long = "x".repeat(500);
         assert_eq!(
