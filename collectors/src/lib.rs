@@ -22,6 +22,7 @@ pub mod prometheus;
 pub mod recorder;
 pub mod records;
 pub mod sample;
+pub mod stage_histograms;
 pub mod stages;
 pub mod summary;
 pub mod traces;

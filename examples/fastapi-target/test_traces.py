@@ -58,21 +58,54 @@ def mock():
     stop(p)
 
 
+def start_service(mock, **env):
+    """The example service on the mock's search and LLM, without
+    Server-Timing, with `env` on top."""
+    env = {**os.environ, "LLM_BASE_URL": mock["llm"] + "/v1", "SEARCH_URL": mock["search"],
+           "SERVER_TIMING": "0", **env}
+    p = subprocess.Popen([sys.executable, os.path.join(HERE, "serve.py")],
+                         stdout=subprocess.PIPE, text=True, env=env)
+    return p, ready_line(p, "the FastAPI service")
+
+
 @pytest.fixture(params=["http/protobuf", "http/json"])
 def traced_service(request, mock):
     port = free_port()
-    env = {**os.environ, "LLM_BASE_URL": mock["llm"] + "/v1", "SEARCH_URL": mock["search"],
-           "SERVER_TIMING": "0",
-           "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
-           "OTEL_EXPORTER_OTLP_PROTOCOL": request.param,
-           # The SDK's batch processor exports every 5 s by default; 1 s
-           # keeps the run's wait for late spans short.
-           "OTEL_BSP_SCHEDULE_DELAY": "1000"}
-    p = subprocess.Popen([sys.executable, os.path.join(HERE, "serve.py")],
-                         stdout=subprocess.PIPE, text=True, env=env)
-    yield {**ready_line(p, "the FastAPI service"), "receiver": f"127.0.0.1:{port}"}
+    p, svc = start_service(
+        mock,
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}",
+        OTEL_EXPORTER_OTLP_PROTOCOL=request.param,
+        # The SDK's batch processor exports every 5 s by default; 1 s keeps
+        # the run's wait for late spans short.
+        OTEL_BSP_SCHEDULE_DELAY="1000")
+    yield {**svc, "receiver": f"127.0.0.1:{port}"}
     p.terminate()
     p.communicate(timeout=10)
+
+
+def test_stages_come_from_the_services_prometheus_histogram(mock, tmp_path):
+    p, svc = start_service(mock)
+    try:
+        before = stage_histogram(svc["url"])
+        out = tmp_path / "out"
+        run = subprocess.run(
+            [BIN, "run", os.path.join(HERE, "histogram.toml"), "--target", svc["url"],
+             "--out", str(out)],
+            capture_output=True, text=True, timeout=120)
+        after = stage_histogram(svc["url"])
+    finally:
+        p.terminate()
+        p.communicate(timeout=10)
+    assert run.returncode == 0, run.stdout + run.stderr
+    r = json.loads((out / "results.json").read_text())
+    assert set(r["stages"]) == {"search", "fetch", "llm"}, r["stages"]
+    for stage, s in r["stages"].items():
+        was = before.get(stage, {"_sum": 0.0, "_count": 0.0})
+        n = after[stage]["_count"] - was["_count"]
+        assert s["count"] == n
+        assert s["mean"] == pytest.approx((after[stage]["_sum"] - was["_sum"]) / n * 1000, rel=1e-9)
+        assert s["source"] == "prometheus"
+        assert 0 < s["p50"] <= s["p95"] <= s["p99"]
 
 
 def test_stages_tokens_and_cost_come_from_the_services_spans(mock, traced_service, tmp_path):

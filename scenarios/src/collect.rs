@@ -73,6 +73,9 @@ pub struct Collect {
     /// `[collect.traces]`: the target's OpenTelemetry spans.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub traces: Option<crate::traces::Traces>,
+    /// `[collect.stages] prometheus`: stages from the target's histogram.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage_histogram: Option<crate::stage_source::StageHistogram>,
 }
 
 /// One `[collect.metrics]` series: what the target publishes, read once a
@@ -234,6 +237,8 @@ pub(crate) struct RawCollect {
     caches: Option<Spanned<BTreeMap<String, Spanned<RawCache>>>>,
     #[serde(default)]
     traces: Option<Spanned<crate::traces::RawTraces>>,
+    #[serde(default)]
+    stages: Option<Spanned<crate::stage_source::RawStages>>,
 }
 
 /// Most `[collect.caches.NAME]` tables: each header-read cache is a
@@ -544,6 +549,8 @@ impl RawCollect {
                 t.into_inner().validate().map_err(|e| (at, e))
             })
             .transpose()?;
+        let (at, stages) = located(self.stages);
+        let stage_histogram = stages.validate().map_err(|e| (at, e))?;
         Ok(Collect {
             cache,
             caches,
@@ -551,6 +558,7 @@ impl RawCollect {
             request_id_header,
             series,
             traces,
+            stage_histogram,
         })
     }
 }

@@ -18,6 +18,7 @@ mod overrides;
 mod request;
 mod scenario;
 mod slo;
+mod stage_source;
 mod stages;
 mod threshold;
 mod traces;
@@ -39,6 +40,7 @@ pub use scenario::{
     Arrivals, Dataset, EmbeddedTarget, FileReader, Load, Repeat, RequestTemplate, Scenario, Slo,
     variables,
 };
+pub use stage_source::StageHistogram;
 pub use stages::{Stage, parse_shorthand, target_at, total as total_duration};
 pub use threshold::{LatencyStat, Metric, Op, SeriesStat, Threshold, parse_threshold};
 pub use traces::{SpanMatch, SpanSource, StageRule, Traces};

@@ -11,6 +11,7 @@ pub mod merged;
 pub mod profile;
 pub mod sampler;
 pub mod series;
+pub mod stage_histogram;
 pub mod traces;
 
 use std::path::Path;
@@ -138,6 +139,7 @@ pub struct Collecting {
     series: Option<series::Sampling>,
     windows: WindowSet,
     traces: Option<traces::Traces>,
+    stage_histogram: Option<stage_histogram::Watch>,
 }
 
 /// Collection with its "before" readings taken, about to start.
@@ -149,6 +151,7 @@ pub struct Prepared {
     ledger_before: Option<anyhow::Result<Spend>>,
     windows: WindowSet,
     traces: Option<traces::Traces>,
+    stage_histogram: Option<stage_histogram::Watch>,
 }
 
 impl Collecting {
@@ -171,6 +174,10 @@ impl Collecting {
         }
         let counters = caches::first_reading(&setup.cache, target_url, "the cache").await;
         let named = caches::Named::prepare(&setup.caches, target_url).await;
+        let stage_histogram = match &s.collect.stage_histogram {
+            Some(h) => Some(stage_histogram::Watch::start(h, target_url).await),
+            None => None,
+        };
         let ledger_before = match &setup.ledger {
             Some(url) => Some(cost::read_ledger(url).await),
             None => None,
@@ -183,6 +190,7 @@ impl Collecting {
             ledger_before,
             setup,
             traces,
+            stage_histogram,
         })
     }
 }
@@ -225,6 +233,7 @@ impl Prepared {
             windows: self.windows,
             setup: self.setup,
             traces: self.traces,
+            stage_histogram: self.stage_histogram,
         }
     }
 }
@@ -265,6 +274,11 @@ impl Collecting {
         r.caches = named.finish(&self.setup.caches, total, r.duration_s).await;
         r.stages = total.stages.summary();
         r.histograms.stages_us = total.stages.encoded();
+        if let Some(w) = self.stage_histogram.take() {
+            for (name, s) in w.finish().await {
+                r.stages.entry(name).or_insert(s);
+            }
+        }
         let span_usage = self.fill_traces(r, total, stopped).await;
         self.fill_cost(r, total, span_usage).await;
         fill_analyses(r, s, &self.windows);
