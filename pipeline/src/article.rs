@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::app::App;
@@ -12,52 +11,7 @@ use crate::coalesce::Made;
 use crate::error::{Failure, Stage, StageError};
 use crate::extract::extract;
 use crate::prompt::{Prompt, SourceText, build};
-use crate::providers::{SearchHit, Usage};
-
-/// A validated request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ArticleRequest {
-    pub topic: String,
-    pub industry: Option<String>,
-    /// Words wanted.
-    pub target_length: Option<u32>,
-}
-
-impl ArticleRequest {
-    pub fn cache_key(&self, app: &App) -> String {
-        let c = &app.cfg;
-        format!(
-            "genbench:article:v1:{}:{}:{}:{}|{}|{}",
-            c.model,
-            c.top_k,
-            c.context_token_budget,
-            self.topic.to_lowercase(),
-            self.industry.as_deref().unwrap_or("").to_lowercase(),
-            self.target_length.unwrap_or(0)
-        )
-    }
-
-    /// Output tokens to ask for: about 4 tokens per 3 English words.
-    pub fn max_tokens(&self, app: &App) -> u32 {
-        self.target_length.map_or(app.cfg.max_output_tokens, |w| {
-            w.saturating_mul(4).div_ceil(3)
-        })
-    }
-
-    pub fn search_query(&self) -> String {
-        match &self.industry {
-            Some(i) => format!("{} {i}", self.topic),
-            None => self.topic.clone(),
-        }
-    }
-}
-
-/// What the cache stores.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CachedArticle {
-    pub article: String,
-    pub sources: Vec<SearchHit>,
-}
+use crate::types::{ArticleRequest, CachedArticle, SearchHit, Usage};
 
 /// Start and end of each stage, relative to the request's arrival.
 #[derive(Debug, Clone)]
@@ -184,7 +138,7 @@ async fn probe(app: &App, req: &ArticleRequest, tm: &mut Timings) -> Option<Cach
     let start = Instant::now();
     let hit = app
         .cache
-        .get(&req.cache_key(app))
+        .get(&req.cache_key(&app.cfg))
         .await
         .and_then(|s| serde_json::from_str(&s).ok());
     app.extra_delay(Stage::Cache).await;
@@ -278,7 +232,7 @@ pub async fn generate(
     }
     let (m, led) = app
         .flights
-        .run(&req.cache_key(app), || make(app, req, tm))
+        .run(&req.cache_key(&app.cfg), || make(app, req, tm))
         .await?;
     if led {
         app.metrics.cache(false);
@@ -309,7 +263,7 @@ async fn make(app: &App, req: &ArticleRequest, tm: &mut Timings) -> Result<Made,
     let start = Instant::now();
     let (text, usage) = app
         .providers
-        .complete(&prompt.messages, req.max_tokens(app))
+        .complete(&prompt.messages, req.max_tokens(&app.cfg))
         .await?;
     app.extra_delay(Stage::Llm).await;
     tm.record(Stage::Llm, start, app);
@@ -330,6 +284,6 @@ async fn make(app: &App, req: &ArticleRequest, tm: &mut Timings) -> Result<Made,
 
 pub async fn store(app: &App, req: &ArticleRequest, article: &CachedArticle) {
     if let Ok(s) = serde_json::to_string(article) {
-        app.cache.put(&req.cache_key(app), s).await;
+        app.cache.put(&req.cache_key(&app.cfg), s).await;
     }
 }

@@ -11,9 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use crate::article::CachedArticle;
 use crate::error::StageError;
-use crate::providers::Usage;
+use crate::types::{CachedArticle, Usage};
 
 /// What the request that made an article knows of it.
 #[derive(Debug, Clone)]

@@ -103,7 +103,7 @@ pub struct PipelineConfig {
     /// Serves `/debug/pprof/profile` (the profiler allocates ~150 MB when it starts).
     pub profiling: bool,
     /// The job API's worker pool and queue (`POST /api/v1/jobs`).
-    pub jobs: crate::jobs::JobsConfig,
+    pub jobs: JobsConfig,
     pub prices: Prices,
 }
 
@@ -131,7 +131,7 @@ impl Default for PipelineConfig {
             leak_bytes_per_request: 0,
             extra_delay_ms: ExtraDelayMs::default(),
             profiling: false,
-            jobs: crate::jobs::JobsConfig::default(),
+            jobs: JobsConfig::default(),
             prices: Prices::default(),
         }
     }
@@ -235,6 +235,31 @@ impl PipelineConfig {
             ));
         }
         Ok(())
+    }
+}
+
+/// The worker pool's settings (`[jobs]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Jobs generated at once.
+    pub workers: usize,
+    /// Jobs waiting for a worker; one more is refused with 429.
+    pub queue_capacity: usize,
+    /// Finished jobs kept for their result; the oldest go first.
+    pub kept: usize,
+    /// Seconds a refused client is told to wait (`Retry-After`).
+    pub retry_after_s: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            workers: 4,
+            queue_capacity: 64,
+            kept: 10_000,
+            retry_after_s: 1,
+        }
     }
 }
 

@@ -1,39 +1,24 @@
-//! HTTP routes of the pipeline.
+//! What the pipeline's HTTP handlers share (reading and validating an
+//! article request, the timing headers, streamed bodies) and the
+//! non-streamed article handler. The routes are in `router`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::app::App;
-use crate::article::{ArticleRequest, Timings, generate};
+use crate::article::{Timings, generate};
 use crate::error::BadRequest;
+use crate::types::ArticleRequest;
 
 pub type Shared = Arc<App>;
-
-pub fn router(app: Shared) -> Router {
-    Router::new()
-        .route("/api/v1/generate-article", post(generate_article))
-        .route("/api/v1/generate-article/stream", post(crate::stream::generate_article_stream))
-        .route("/api/v1/generate-articles/batch", post(crate::batch::batch))
-        .route("/api/v1/jobs", post(crate::jobs::submit))
-        .route("/api/v1/jobs/{id}", get(crate::jobs::status))
-        .route("/api/v1/jobs/{id}/result", get(crate::jobs::result))
-        .route("/metrics", get(metrics))
-        .route("/health", get(|| async { axum::Json(json!({"status": "ok"})) }))
-        .route("/config", get(config))
-        .route("/debug/pprof/profile", get(crate::profile::profile))
-        .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(json!({"error": {"kind": "not_found", "message": "no such route; see POST /api/v1/generate-article"}}))) })
-        .with_state(app)
-}
 
 /// Reads a JSON body: 400 when it is not JSON.
 pub fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, BadRequest> {
@@ -120,7 +105,7 @@ pub fn with_timing(mut resp: Response, tm: &Timings, cache_hit: Option<bool>) ->
     resp
 }
 
-async fn generate_article(
+pub async fn generate_article(
     State(app): State<Shared>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -154,36 +139,6 @@ async fn generate_article(
     app.metrics
         .request("generate-article", resp.status().as_u16());
     resp
-}
-
-async fn metrics(State(app): State<Shared>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        {
-            let mut text = app.metrics.render();
-            app.jobs.render(&mut text);
-            text.push_str(&format!(
-                "# HELP genbench_pipeline_cache_flights articles being made that others wait for (cache.coalesce)\n# TYPE genbench_pipeline_cache_flights gauge\ngenbench_pipeline_cache_flights {}\n",
-                app.flights.len()
-            ));
-            text
-        },
-    )
-        .into_response()
-}
-
-async fn config(State(app): State<Shared>) -> Response {
-    let mut c = serde_json::to_value(&app.cfg).unwrap_or_default();
-    // Echo everything but secrets.
-    for key in ["llm_api_key", "search_key"] {
-        if c.get(key).is_some() {
-            c[key] = json!("<redacted>");
-        }
-    }
-    axum::Json(c).into_response()
 }
 
 /// A body fed from a channel, for responses produced by a spawned task.

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::Stage;
-use crate::providers::Usage;
+use crate::types::Usage;
 
 /// Histogram bucket upper bounds in seconds: 1 ms to 60 s.
 const BUCKETS_S: [f64; 14] = [

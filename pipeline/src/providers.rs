@@ -13,33 +13,7 @@ use tokio::sync::Semaphore;
 use crate::config::PipelineConfig;
 use crate::error::{Failure, Stage, StageError};
 use crate::metrics::Metrics;
-
-/// A search result.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SearchHit {
-    pub title: String,
-    pub url: String,
-}
-
-/// Token usage reported by the LLM.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Usage {
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-    pub cached_prompt_tokens: u64,
-}
-
-impl Usage {
-    pub fn from_json(u: &Value) -> Self {
-        Usage {
-            prompt_tokens: u["prompt_tokens"].as_u64().unwrap_or(0),
-            completion_tokens: u["completion_tokens"].as_u64().unwrap_or(0),
-            cached_prompt_tokens: u["prompt_tokens_details"]["cached_tokens"]
-                .as_u64()
-                .unwrap_or(0),
-        }
-    }
-}
+use crate::types::{SearchHit, Usage};
 
 pub struct Providers {
     http: reqwest::Client,

@@ -24,7 +24,7 @@ impl Pipeline {
     /// Validates the config, connects the cache, binds `addr`, and serves.
     pub async fn start(config: PipelineConfig, addr: SocketAddr) -> Result<Self, PipelineError> {
         let app = Arc::new(App::new(config).await?);
-        crate::jobs::start_workers(app.clone());
+        crate::job_api::start_workers(app.clone());
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| PipelineError::Bind {
@@ -41,7 +41,7 @@ impl Pipeline {
             let _ = tcp.set_nodelay(true);
         });
         let (stop, mut rx) = watch::channel(false);
-        let router = crate::http::router(app);
+        let router = crate::router::router(app);
         let task = tokio::spawn(async move {
             let signal = async move {
                 let _ = rx.wait_for(|s| *s).await;

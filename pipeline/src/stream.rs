@@ -17,10 +17,10 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::article::{ArticleRequest, CachedArticle, Timings, cost, gather, lookup, store};
+use crate::article::{Timings, cost, gather, lookup, store};
 use crate::error::Stage;
 use crate::http::{Shared, channel_body, parse_request, with_timing};
-use crate::providers::{SearchHit, Usage};
+use crate::types::{ArticleRequest, CachedArticle, SearchHit, Usage};
 
 fn event(name: Option<&str>, data: &Value) -> Bytes {
     match name {
@@ -88,7 +88,7 @@ pub async fn generate_article_stream(
     app.extra_delay(Stage::Llm).await;
     let upstream = match app
         .providers
-        .complete_stream(&prompt.messages, req.max_tokens(&app))
+        .complete_stream(&prompt.messages, req.max_tokens(&app.cfg))
         .await
     {
         Ok(r) => r,
