@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
-use genbench_model::{LatencySummaryMs, RunResult};
+use genbench_model::{LatencySummaryMs, RunResult, StageSource};
 
 pub const RESULTS: &str = "results.json";
 pub const REPORT: &str = "report.html";
@@ -236,15 +236,26 @@ fn traces_lines(o: &mut String, t: &genbench_model::TracesResult) {
 
 /// The collectors' and analyses' lines of the summary.
 fn collected(o: &mut String, r: &RunResult) {
-    if !r.stages.is_empty() {
-        let mut by_mean: Vec<_> = r.stages.iter().collect();
+    // The spans' stages have lines of their own (traces, path).
+    for (source, label) in [
+        (None, "responses"),
+        (Some(StageSource::Prometheus), "its histogram"),
+    ] {
+        let mut by_mean: Vec<_> = r
+            .stages
+            .iter()
+            .filter(|(_, s)| s.source.filter(|x| *x != StageSource::ServerTiming) == source)
+            .collect();
+        if by_mean.is_empty() {
+            continue;
+        }
         by_mean.sort_by(|a, b| b.1.mean.total_cmp(&a.1.mean));
         let parts: Vec<String> = by_mean
             .iter()
             .take(6)
             .map(|(name, s)| format!("{name} {} ({})", ms(s.mean), s.count))
             .collect();
-        let _ = writeln!(o, "  stages      mean (responses): {}", parts.join(", "));
+        let _ = writeln!(o, "  stages      mean ({label}): {}", parts.join(", "));
     }
     if let Some(t) = &r.traces {
         traces_lines(o, t);

@@ -69,12 +69,30 @@ pub fn exit_with_parent() {
     }
 }
 
-/// Starts a child and reads the one JSON line it prints when ready.
-async fn spawn_ready(args: &[String]) -> anyhow::Result<(Held, serde_json::Value)> {
+/// The OpenTelemetry exporter settings a child takes from genbench alone:
+/// a user's own `OTEL_EXPORTER_OTLP_ENDPOINT` must not send the embedded
+/// pipeline's spans to their collector.
+const OTEL_ENV: [&str; 3] = [
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_BSP_SCHEDULE_DELAY",
+];
+
+/// Starts a child with `env` set and reads the one JSON line it prints
+/// when ready.
+async fn spawn_ready(
+    args: &[String],
+    env: &[(&str, String)],
+) -> anyhow::Result<(Held, serde_json::Value)> {
     let exe = std::env::current_exe()
         .context("cannot find the genbench executable to start the embedded target")?;
-    let mut child = Command::new(exe)
+    let mut cmd = Command::new(exe);
+    for k in OTEL_ENV {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd
         .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v)))
         .stdin(Stdio::piped())
         .env(PARENT_PIPE_ENV, "1")
         .stdout(Stdio::piped())
@@ -114,10 +132,12 @@ impl Embedded {
     /// `mock_time_scale` 0 makes the mock providers instant (fast tests).
     /// A non-empty `pipeline_toml` is written to `out_dir/pipeline.toml`,
     /// where it also records what ran, and given to the pipeline.
+    /// `otlp`: the span receiver the pipeline exports its spans to.
     pub async fn start(
         mock_time_scale: f64,
         pipeline_toml: &str,
         out_dir: &std::path::Path,
+        otlp: Option<&str>,
     ) -> anyhow::Result<Self> {
         let (mock, llm, search) = start_mock(mock_time_scale).await?;
         let any = "127.0.0.1:0".to_string();
@@ -140,7 +160,17 @@ impl Embedded {
                 .with_context(|| format!("cannot write {}", path.display()))?;
             pipe_args.extend(["--config".to_string(), path.display().to_string()]);
         }
-        let (pipeline, ready) = spawn_ready(&pipe_args).await?;
+        // Batches every 500 ms rather than the SDK's 5 s: the run waits for
+        // the last ones after the load.
+        let env: Vec<(&str, String)> = otlp
+            .map(|url| {
+                vec![
+                    ("OTEL_EXPORTER_OTLP_ENDPOINT", url.to_string()),
+                    ("OTEL_BSP_SCHEDULE_DELAY", "500".to_string()),
+                ]
+            })
+            .unwrap_or_default();
+        let (pipeline, ready) = spawn_ready(&pipe_args, &env).await?;
         let url = ready["url"]
             .as_str()
             .context("pipeline reported no URL")?
@@ -185,7 +215,7 @@ async fn start_mock(mock_time_scale: f64) -> anyhow::Result<(Held, String, Strin
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let (mock, urls) = spawn_ready(&mock_args).await?;
+    let (mock, urls) = spawn_ready(&mock_args, &[]).await?;
     let llm = urls["llm"]
         .as_str()
         .context("mock reported no llm URL")?

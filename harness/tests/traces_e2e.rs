@@ -406,3 +406,53 @@ fn spans_become_stages_critical_path_and_cost() {
     let p = r["points"][0]["trace_id"].as_str().unwrap();
     assert!(ids.contains(p));
 }
+
+/// The embedded pipeline sends its spans to the run's receiver beside its
+/// `Server-Timing`; the built-in baseline shows the two sources of one
+/// service's stages agreeing.
+#[test]
+fn the_embedded_pipeline_s_spans_agree_with_its_server_timing() {
+    let dir = out_dir("traces-baseline");
+    let stdout = support::run_ok(
+        &[
+            "run",
+            "baseline",
+            "--duration",
+            "6s",
+            "--mock-time-scale",
+            "0.05",
+            "--profile",
+            "off",
+        ],
+        &dir,
+    );
+    let r = results(&dir);
+    assert_eq!(schema_errors(&r), Vec::<String>::new());
+    let t = &r["traces"];
+    assert_eq!(t["joined"], t["requests"], "{stdout}");
+    assert!(t["requests"].as_u64().unwrap() >= 8, "{t:#}");
+    for stage in ["cache", "search", "fetch", "extract", "prompt", "llm"] {
+        let spans = &t["stages"][stage];
+        let header = &r["stages"][stage];
+        assert_eq!(spans["count"], header["count"], "{stage}");
+        let (a, b) = (
+            spans["duration_ms"]["mean"].as_f64().unwrap(),
+            header["mean"].as_f64().unwrap(),
+        );
+        // The same instants, timed once: the header's histogram keeps two
+        // significant figures and µs.
+        assert!(
+            (a - b).abs() <= 0.02 * b + 0.002,
+            "{stage}: spans {a} ms, Server-Timing {b} ms"
+        );
+    }
+    assert!(header_source_is_server_timing(&r["stages"]["llm"]));
+    // The LLM call's GenAI span: the model and its time.
+    let chat = &t["stages"]["chat gpt-4o-mini"];
+    assert_eq!(chat["count"], r["stages"]["llm"]["count"]);
+    assert!(stdout.contains("requests joined (100.0%)"), "{stdout}");
+}
+
+fn header_source_is_server_timing(s: &serde_json::Value) -> bool {
+    s.get("source").is_none_or(|v| v == "server_timing")
+}

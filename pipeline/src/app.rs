@@ -22,6 +22,8 @@ pub struct App {
     pub flights: crate::coalesce::Flights,
     /// The job queue's receiving end, until the workers take it.
     pub job_queue: Mutex<Option<tokio::sync::mpsc::Receiver<u64>>>,
+    /// OpenTelemetry spans, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+    pub telemetry: Option<crate::telemetry::Telemetry>,
     /// Held while a CPU profile is being taken: one at a time.
     pub profiling: tokio::sync::Mutex<()>,
     leaked: Mutex<Vec<Box<[u8]>>>,
@@ -32,12 +34,14 @@ impl App {
         cfg.validate()?;
         let metrics = Arc::new(Metrics::default());
         let (jobs, job_queue) = crate::jobs::Jobs::new(cfg.jobs);
+        let providers = Providers::new(cfg.clone(), metrics.clone())?;
         Ok(App {
+            telemetry: crate::telemetry::Telemetry::from_env(providers.client()),
             jobs,
             flights: Default::default(),
             job_queue: Mutex::new(Some(job_queue)),
             cache: Cache::from_config(&cfg.cache).await?,
-            providers: Providers::new(cfg.clone(), metrics.clone())?,
+            providers,
             limit: Arc::new(Semaphore::new(cfg.max_concurrent_requests)),
             metrics,
             profiling: tokio::sync::Mutex::new(()),

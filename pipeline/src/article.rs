@@ -1,7 +1,7 @@
 //! One article, stage by stage: cache → search → fetch → extract → prompt →
 //! LLM, timing every stage.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
@@ -11,76 +11,9 @@ use crate::coalesce::Made;
 use crate::error::{Failure, Stage, StageError};
 use crate::extract::extract;
 use crate::prompt::{Prompt, SourceText, build};
+use crate::timings::LlmFacts;
+use crate::timings::Timings;
 use crate::types::{ArticleRequest, CachedArticle, SearchHit, Usage};
-
-/// Start and end of each stage, relative to the request's arrival.
-#[derive(Debug, Clone)]
-pub struct Timings {
-    t0: Instant,
-    spans: Vec<(Stage, Duration, Duration)>,
-    pub total: Duration,
-    /// Counts finished stages for a job's progress.
-    progress: Option<std::sync::Arc<std::sync::atomic::AtomicUsize>>,
-}
-
-impl Timings {
-    pub fn new(t0: Instant) -> Self {
-        Timings {
-            t0,
-            spans: Vec::with_capacity(6),
-            total: Duration::ZERO,
-            progress: None,
-        }
-    }
-
-    /// Also counts each finished stage into `stages`.
-    pub fn with_progress(mut self, stages: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Self {
-        self.progress = Some(stages);
-        self
-    }
-
-    pub fn record(&mut self, stage: Stage, start: Instant, app: &App) {
-        let end = Instant::now();
-        app.metrics.stage(stage, end - start);
-        self.spans.push((stage, start - self.t0, end - self.t0));
-        if let Some(p) = &self.progress {
-            p.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-
-    pub fn finish(&mut self) {
-        self.total = self.t0.elapsed();
-    }
-
-    fn ms(d: Duration) -> f64 {
-        (d.as_secs_f64() * 1e6).round() / 1e3
-    }
-
-    /// `Server-Timing` header value, durations in ms.
-    pub fn server_timing(&self) -> String {
-        let mut parts: Vec<String> = self
-            .spans
-            .iter()
-            .map(|(s, a, b)| format!("{};dur={:.3}", s.name(), Self::ms(*b - *a)))
-            .collect();
-        parts.push(format!("total;dur={:.3}", Self::ms(self.total)));
-        parts.join(", ")
-    }
-
-    pub fn json(&self) -> (Value, Value) {
-        let mut t = serde_json::Map::new();
-        for (s, a, b) in &self.spans {
-            t.insert(format!("{}_ms", s.name()), json!(Self::ms(*b - *a)));
-        }
-        t.insert("total_ms".into(), json!(Self::ms(self.total)));
-        let trace: Vec<Value> = self
-            .spans
-            .iter()
-            .map(|(s, a, b)| json!({"stage": s.name(), "start_ms": Self::ms(*a), "end_ms": Self::ms(*b)}))
-            .collect();
-        (Value::Object(t), Value::Array(trace))
-    }
-}
 
 /// A generated (or cached) article.
 #[derive(Debug, Clone)]
@@ -153,7 +86,14 @@ pub async fn gather(
     tm: &mut Timings,
 ) -> Result<(Prompt, Vec<SearchHit>), StageError> {
     let start = Instant::now();
-    let hits = app.providers.search(&req.search_query()).await?;
+    let hits = app.providers.search(&req.search_query()).await;
+    tm.call(
+        Stage::Search,
+        &app.cfg.search_url,
+        start,
+        hits.as_ref().ok().map(|_| 200),
+    );
+    let hits = hits?;
     app.extra_delay(Stage::Search).await;
     tm.record(Stage::Search, start, app);
     if hits.is_empty() {
@@ -165,7 +105,15 @@ pub async fn gather(
     }
 
     let start = Instant::now();
-    let pages = join_all(hits.iter().map(|h| app.providers.fetch(&h.url))).await;
+    let pages = join_all(hits.iter().map(|h| async {
+        let at = Instant::now();
+        (at, app.providers.fetch(&h.url).await)
+    }))
+    .await;
+    for (h, (at, p)) in hits.iter().zip(&pages) {
+        tm.call(Stage::Fetch, &h.url, *at, p.as_ref().ok().map(|_| 200));
+    }
+    let pages = pages.into_iter().map(|(_, p)| p);
     app.extra_delay(Stage::Fetch).await;
     tm.record(Stage::Fetch, start, app);
     // A page that fails is dropped; an article needs at least one.
@@ -261,10 +209,22 @@ fn made_here(m: Made, waited: bool) -> Article {
 async fn make(app: &App, req: &ArticleRequest, tm: &mut Timings) -> Result<Made, StageError> {
     let (prompt, sources) = gather(app, req, tm).await?;
     let start = Instant::now();
-    let (text, usage) = app
+    let answer = app
         .providers
         .complete(&prompt.messages, req.max_tokens(&app.cfg))
-        .await?;
+        .await;
+    tm.call(
+        Stage::Llm,
+        &app.cfg.llm_url,
+        start,
+        answer.as_ref().ok().map(|_| 200),
+    );
+    let (text, usage) = answer?;
+    tm.set_llm(LlmFacts {
+        model: app.cfg.model.clone(),
+        input_tokens: usage.prompt_tokens,
+        output_tokens: usage.completion_tokens,
+    });
     app.extra_delay(Stage::Llm).await;
     tm.record(Stage::Llm, start, app);
     let cached = CachedArticle {

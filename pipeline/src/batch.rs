@@ -13,9 +13,10 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
-use crate::article::{Timings, generate};
+use crate::article::generate;
 use crate::error::BadRequest;
 use crate::http::{Shared, article_request, json_body};
+use crate::timings::Timings;
 use crate::types::ArticleRequest;
 
 /// Items in one batch, at most.

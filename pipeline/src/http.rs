@@ -14,8 +14,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::app::App;
-use crate::article::{Timings, generate};
+use crate::article::generate;
 use crate::error::BadRequest;
+use crate::timings::Timings;
 use crate::types::ArticleRequest;
 
 pub type Shared = Arc<App>;
@@ -107,38 +108,60 @@ pub fn with_timing(mut resp: Response, tm: &Timings, cache_hit: Option<bool>) ->
 
 pub async fn generate_article(
     State(app): State<Shared>,
+    headers: axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let t0 = Instant::now();
     let _in_flight = app.metrics.enter();
-    let resp = match parse_request(body) {
+    let (resp, tm) = answer(&app, t0, body).await;
+    app.metrics
+        .request("generate-article", resp.status().as_u16());
+    if let Some(t) = &app.telemetry {
+        t.request(
+            &headers,
+            "/api/v1/generate-article",
+            resp.status().as_u16(),
+            &tm,
+        );
+    }
+    resp
+}
+
+/// The answer to one article request, and its timings.
+async fn answer(
+    app: &Shared,
+    t0: Instant,
+    body: Result<Bytes, BytesRejection>,
+) -> (Response, Timings) {
+    match parse_request(body) {
         Err(e) => {
             let mut tm = Timings::new(t0);
             tm.finish();
-            with_timing(e.into_response(), &tm, None)
+            (with_timing(e.into_response(), &tm, None), tm)
         }
         Ok(req) => {
             let Ok(_permit) = app.limit.clone().acquire_owned().await else {
-                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                    Timings::new(t0),
+                );
             };
             app.leak();
             let mut tm = Timings::new(t0);
-            let result = generate(&app, &req, &mut tm).await;
+            let result = generate(app, &req, &mut tm).await;
             tm.finish();
             app.metrics.total(tm.total);
-            match result {
+            let resp = match result {
                 Ok(article) => with_timing(
                     axum::Json(article.json(&tm)).into_response(),
                     &tm,
                     Some(article.cache_hit),
                 ),
                 Err(e) => with_timing(e.into_response(), &tm, None),
-            }
+            };
+            (resp, tm)
         }
-    };
-    app.metrics
-        .request("generate-article", resp.status().as_u16());
-    resp
+    }
 }
 
 /// A body fed from a channel, for responses produced by a spawned task.

@@ -15,9 +15,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::app::App;
-use crate::article::{Timings, generate};
+use crate::article::generate;
 use crate::http::{Shared, parse_request};
 use crate::jobs::JobState;
+use crate::timings::Timings;
 
 /// Spawns the pool's workers; they run until the queue closes. Once.
 pub fn start_workers(app: Arc<App>) {

@@ -27,6 +27,8 @@ mod redis_cache;
 mod router;
 mod server;
 mod stream;
+mod telemetry;
+mod timings;
 mod types;
 
 pub use config::JobsConfig;

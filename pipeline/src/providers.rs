@@ -131,6 +131,12 @@ impl Providers {
         }
     }
 
+    /// The HTTP client the providers are called with (connection pools,
+    /// TLS roots), for the span exporter to share.
+    pub fn client(&self) -> reqwest::Client {
+        self.http.clone()
+    }
+
     pub async fn search(&self, query: &str) -> Result<Vec<SearchHit>, StageError> {
         let url = format!("{}/customsearch/v1", self.cfg.search_url);
         let num = self.cfg.top_k.to_string();

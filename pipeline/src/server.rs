@@ -41,7 +41,7 @@ impl Pipeline {
             let _ = tcp.set_nodelay(true);
         });
         let (stop, mut rx) = watch::channel(false);
-        let router = crate::router::router(app);
+        let router = crate::router::router(app.clone());
         let task = tokio::spawn(async move {
             let signal = async move {
                 let _ = rx.wait_for(|s| *s).await;
@@ -52,6 +52,14 @@ impl Pipeline {
             {
                 tracing::error!("pipeline server stopped: {e}");
             }
+            // Spans still queued go out before the pipeline ends; the SDK
+            // blocks while it exports, so off the runtime's threads.
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Some(t) = &app.telemetry {
+                    t.shutdown();
+                }
+            })
+            .await;
         });
         Ok(Pipeline {
             addr,

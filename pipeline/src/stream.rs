@@ -17,9 +17,10 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::article::{Timings, cost, gather, lookup, store};
+use crate::article::{cost, gather, lookup, store};
 use crate::error::Stage;
 use crate::http::{Shared, channel_body, parse_request, with_timing};
+use crate::timings::Timings;
 use crate::types::{ArticleRequest, CachedArticle, SearchHit, Usage};
 
 fn event(name: Option<&str>, data: &Value) -> Bytes {

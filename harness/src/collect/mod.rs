@@ -45,8 +45,9 @@ pub struct Setup {
     pub memory: Option<MemorySignal>,
     /// `[collect.metrics]`.
     pub series: Vec<genbench_scenarios::Series>,
-    /// `[collect.traces]`, and the run's trace nonce its requests carry.
-    pub traces: Option<(genbench_scenarios::Traces, u64)>,
+    /// The nonce of the trace ids the run's requests carry
+    /// (`[collect.traces]`).
+    trace_run: Option<u64>,
 }
 
 impl Setup {
@@ -70,11 +71,7 @@ impl Setup {
             caches: s.collect.caches.clone(),
             memory: memory::signal(s, mock_llm.is_some()),
             series: s.collect.series.clone(),
-            traces: s
-                .collect
-                .traces
-                .clone()
-                .map(|t| (t, genbench_collectors::traces::ids::run_nonce())),
+            trace_run: None,
             ledger,
             usage,
             profile,
@@ -103,9 +100,15 @@ impl Setup {
         }
     }
 
+    /// Requests carry trace ids of run `run` (the span receiver's).
+    pub fn with_trace_run(mut self, run: Option<u64>) -> Self {
+        self.trace_run = run;
+        self
+    }
+
     /// The nonce of the trace ids requests carry, when they carry one.
     pub fn trace_run(&self) -> Option<u64> {
-        self.traces.as_ref().map(|t| t.1)
+        self.trace_run
     }
 
     /// The header the engine reads cache status from ("" for none).
@@ -155,17 +158,14 @@ pub struct Prepared {
 }
 
 impl Collecting {
-    /// Takes the "before" readings: the ledger and the cache counters; starts
-    /// the span receiver (binding its address is the one thing that fails).
+    /// Takes the "before" readings: the ledger and the cache counters;
+    /// `traces` is the run's span receiver, already listening.
     pub async fn prepare(
         mut setup: Setup,
         s: &Scenario,
         target_url: &str,
-    ) -> anyhow::Result<Prepared> {
-        let traces = match &setup.traces {
-            Some((t, run)) => Some(traces::Traces::start(t, *run).await?),
-            None => None,
-        };
+        traces: Option<traces::Traces>,
+    ) -> Prepared {
         if let Some(MemorySignal::Metrics { url, gauge }) = &setup.memory
             && let Err(e) = memory::Gauge::probe(url, gauge, target_url).await
         {
@@ -182,7 +182,7 @@ impl Collecting {
             Some(url) => Some(cost::read_ledger(url).await),
             None => None,
         };
-        Ok(Prepared {
+        Prepared {
             windows: analyze::windows_for(s),
             target_url: target_url.to_string(),
             counters,
@@ -191,7 +191,7 @@ impl Collecting {
             setup,
             traces,
             stage_histogram,
-        })
+        }
     }
 }
 

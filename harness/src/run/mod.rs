@@ -154,6 +154,7 @@ fn progress(p: &genbench_model::TimelinePoint, total_s: f64, total: &Recorder) {
 async fn start_target(
     cfg: &RunConfig,
     plan: &ProfilePlan,
+    otlp: Option<&str>,
 ) -> anyhow::Result<(Option<Embedded>, TargetInfo, String)> {
     match &cfg.target {
         TargetChoice::Embedded {
@@ -175,7 +176,7 @@ async fn start_target(
             let e = match cfg.scenario.embedded {
                 EmbeddedTarget::Mock => Embedded::start_mock_only(*mock_time_scale).await,
                 EmbeddedTarget::Pipeline => {
-                    Embedded::start(*mock_time_scale, &toml, &cfg.out_dir).await
+                    Embedded::start(*mock_time_scale, &toml, &cfg.out_dir, otlp).await
                 }
             }
             .context("cannot start the embedded target")?;
@@ -385,8 +386,12 @@ fn connections(agg: &Aggregator, sender_protocol: &str, tls: Option<&Verify>) ->
 pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<RunResult> {
     let s = &cfg.scenario;
     let plan = profile_plan(&cfg);
-    let (embedded, target, url) = start_target(&cfg, &plan).await?;
-    let setup = Setup::new(s, embedded.as_ref().map(|e| e.llm_url.as_str()), plan);
+    // The span receiver is up before the target, which is told of it.
+    let traces = crate::collect::traces::Traces::for_scenario(s).await?;
+    let otlp = traces.as_ref().and_then(|t| t.endpoint());
+    let (embedded, target, url) = start_target(&cfg, &plan, otlp).await?;
+    let setup = Setup::new(s, embedded.as_ref().map(|e| e.llm_url.as_str()), plan)
+        .with_trace_run(traces.as_ref().map(|t| t.run()));
     let mut sender = build_sender(&cfg, &url, &setup).await?;
     let records = match &cfg.records {
         Some(path) => {
@@ -405,7 +410,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     // starts, so their time is not charged to the first requests.
     let mut stopping = stop.clone();
     let collecting = tokio::select! {
-        c = Collecting::prepare(setup, s, &url) => c?,
+        c = Collecting::prepare(setup, s, &url, traces) => c,
         _ = stopping.changed() => anyhow::bail!("interrupted before the load started"),
     };
     let lag = start::wait(&cfg, stop.clone()).await?;

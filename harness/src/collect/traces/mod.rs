@@ -13,6 +13,7 @@ use std::time::Duration;
 use genbench_collectors::Recorder;
 use genbench_collectors::cost::UsageTally;
 use genbench_collectors::traces::SpanCollector;
+use genbench_collectors::traces::ids::run_nonce;
 use genbench_model::{ErrorKind, StageSource, StageSummaryMs, TracesResult};
 use genbench_scenarios::SpanSource;
 
@@ -31,6 +32,25 @@ pub struct Traces {
 }
 
 impl Traces {
+    /// The scenario's spans, if it collects any, under a new run nonce.
+    pub async fn for_scenario(s: &genbench_scenarios::Scenario) -> anyhow::Result<Option<Traces>> {
+        match &s.collect.traces {
+            Some(t) => Ok(Some(Traces::start(t, run_nonce()).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The run nonce in the trace ids of the requests.
+    pub fn run(&self) -> u64 {
+        self.collector().run()
+    }
+
+    /// The receiver's URL (an OTLP endpoint: the service appends
+    /// `/v1/traces`), when spans come to genbench.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
     /// Starts the receiver (if the spans come to genbench) for run `run`'s
     /// trace ids, and says where the service should send them.
     pub async fn start(t: &genbench_scenarios::Traces, run: u64) -> anyhow::Result<Traces> {
