@@ -61,6 +61,49 @@ pub fn prometheus(data: &[u8]) {
     for name in ["genbench_cache_hits_total", "x", ""] {
         let _ = genbench_collectors::prometheus::counter(&text, name);
     }
+    use genbench_collectors::stage_histograms::{read, stages};
+    let after = read(&text, "article_stage_seconds", "stage");
+    let _ = stages(&read("", "article_stage_seconds", "stage"), &after, 1000.0);
+}
+
+/// An OTLP trace export as the span receiver gets it: the first byte picks
+/// the Content-Type (bit 0: JSON, else protobuf) and the Content-Encoding
+/// (bit 1: gzip); the rest is the body. Whatever it is, the receiver
+/// answers and its collector still reports.
+pub fn otlp_traces(data: &[u8]) {
+    use crate::collect::traces::receiver::{Shared, ingest};
+    use axum::http::{HeaderMap, HeaderValue, header};
+    let Some((&flags, body)) = data.split_first() else {
+        return;
+    };
+    let mut headers = HeaderMap::new();
+    let ct = if flags & 1 == 1 {
+        "application/json"
+    } else {
+        "application/x-protobuf"
+    };
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    if flags & 2 == 2 {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    let rules = [genbench_scenarios::StageRule {
+        stage: "search".into(),
+        matches: genbench_scenarios::SpanMatch::AttrContains {
+            attr: "url.full".into(),
+            text: "/search".into(),
+        },
+    }];
+    // The run nonce of the trace ids in the corpus, so their spans join.
+    let shared = Shared {
+        collector: std::sync::Mutex::new(genbench_collectors::traces::SpanCollector::new(1, 3)),
+        namer: crate::collect::traces::Namer::new(&rules),
+    };
+    let _ = ingest(&shared, &headers, body);
+    let c = shared
+        .collector
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    let _ = c.finish(1, "otlp_http", None);
 }
 
 /// A scenario file through parsing and validation; files it names read

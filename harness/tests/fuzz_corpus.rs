@@ -38,6 +38,11 @@ fn prometheus() {
 }
 
 #[test]
+fn otlp_traces() {
+    replay("otlp_traces", fuzzing::otlp_traces);
+}
+
+#[test]
 fn scenario() {
     replay("scenario", fuzzing::scenario);
 }
@@ -68,5 +73,5 @@ fn every_target_is_replayed() {
             "no corpus for {t}"
         );
     }
-    assert_eq!(targets.len(), 7, "{targets:?}");
+    assert_eq!(targets.len(), 8, "{targets:?}");
 }

@@ -101,3 +101,68 @@ pub async fn serve(
     });
     Ok((local, task))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    /// Three requests' spans as the Python SDK's protobuf and the
+    /// protocol's JSON encode them (the fuzz corpus' seeds, made with the
+    /// `opentelemetry-proto` Python package), of run nonce 1.
+    fn ingest_seed(seed: &[u8]) -> (Result<Encoding, BadExport>, genbench_model::TracesResult) {
+        let shared = Shared {
+            collector: Mutex::new(SpanCollector::new(1, 2)),
+            namer: Namer::new(&[]),
+        };
+        let mut h = HeaderMap::new();
+        let ct = if seed[0] & 1 == 1 {
+            "application/json"
+        } else {
+            "application/x-protobuf"
+        };
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+        if seed[0] & 2 == 2 {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        let got = ingest(&shared, &h, &seed[1..]);
+        let c = shared.collector.into_inner().unwrap();
+        (got, c.finish(3, "otlp_http", None).0)
+    }
+
+    #[test]
+    fn real_encodings_join_their_requests() {
+        let seeds: [&[u8]; 4] = [
+            include_bytes!("../../../../fuzz/corpus/otlp_traces/protobuf"),
+            include_bytes!("../../../../fuzz/corpus/otlp_traces/json"),
+            include_bytes!("../../../../fuzz/corpus/otlp_traces/json-gzip"),
+            include_bytes!("../../../../fuzz/corpus/otlp_traces/protobuf-gzip"),
+        ];
+        let mut all = Vec::new();
+        for seed in seeds {
+            let (got, r) = ingest_seed(seed);
+            assert!(got.is_ok(), "{got:?}");
+            assert_eq!((r.joined, r.spans.ours), (3, 9));
+            let f: Vec<(&str, &str, u64)> = r
+                .failures
+                .iter()
+                .map(|f| (f.stage.as_str(), f.status.as_str(), f.count))
+                .collect();
+            assert_eq!(
+                f,
+                [("127.0.0.1:9", "429", 1), ("chat gpt-4o-mini", "error", 1)]
+            );
+            all.push(r);
+        }
+        assert!(
+            all.windows(2).all(|w| w[0] == w[1]),
+            "every encoding reads the same"
+        );
+        let (got, r) = ingest_seed(include_bytes!(
+            "../../../../fuzz/corpus/otlp_traces/truncated"
+        ));
+        assert!(matches!(got, Err(BadExport::Decode(_))), "{got:?}");
+        assert_eq!((r.spans.received, r.spans.rejected_batches), (0, 1));
+    }
+}
