@@ -130,10 +130,19 @@ pub fn latency_distribution(r: &RunResult) -> Option<Svg> {
 }
 
 /// Stages by mean, longest first, as the summary lists them.
+/// The stages the target reported per response (`Server-Timing`) or in
+/// its histogram, slowest first; the spans' stages have a section of their
+/// own.
 pub fn stages_by_mean(r: &RunResult) -> Vec<(&String, &genbench_model::StageSummaryMs)> {
-    let mut v: Vec<_> = r.stages.iter().collect();
+    let mut v: Vec<_> = reported(r).collect();
     v.sort_by(|a, b| b.1.mean.total_cmp(&a.1.mean).then(a.0.cmp(b.0)));
     v
+}
+
+fn reported(r: &RunResult) -> impl Iterator<Item = (&String, &genbench_model::StageSummaryMs)> {
+    r.stages
+        .iter()
+        .filter(|(_, s)| s.source != Some(genbench_model::StageSource::Traces))
 }
 
 /// Server-Timing's conventional name for the whole request, which would
@@ -146,11 +155,7 @@ pub const TOTAL: &str = "total";
 /// the means are over the same requests.
 pub fn unaccounted_ms(r: &RunResult) -> Option<f64> {
     let total = r.stages.get(TOTAL)?;
-    let parts: Vec<_> = r
-        .stages
-        .iter()
-        .filter(|(n, _)| n.as_str() != TOTAL)
-        .collect();
+    let parts: Vec<_> = reported(r).filter(|(n, _)| n.as_str() != TOTAL).collect();
     if parts.is_empty() || parts.iter().any(|(_, s)| s.count != total.count) {
         return None;
     }

@@ -9,6 +9,7 @@ pub mod page;
 mod resources;
 mod sections;
 mod series;
+mod traces;
 
 use genbench_model::RunResult;
 
@@ -29,6 +30,7 @@ pub fn report(r: &RunResult, flamegraph_svg: Option<&[u8]>) -> Vec<u8> {
     sections::throughput(&mut o, r);
     series::series(&mut o, r);
     sections::stages(&mut o, r);
+    traces::traces(&mut o, r);
     sections::cache(&mut o, r);
     analyses::process(&mut o, r);
     analyses::analyses(&mut o, r);

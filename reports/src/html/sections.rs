@@ -49,7 +49,11 @@ pub fn header(o: &mut String, r: &RunResult) {
         o,
         "<nav><a href=\"#thresholds\">thresholds</a><a href=\"#latency\">latency</a>{flows}"
     );
-    o.push_str("<a href=\"#throughput\">throughput</a><a href=\"#stages\">stages</a><a href=\"#cache\">cache</a><a href=\"#process\">CPU and memory</a><a href=\"#analysis\">analysis</a><a href=\"#cost\">cost</a><a href=\"#flamegraph\">flamegraph</a><a href=\"#environment\">scenario</a></nav>\n");
+    o.push_str("<a href=\"#throughput\">throughput</a><a href=\"#stages\">stages</a>");
+    if r.traces.is_some() {
+        o.push_str("<a href=\"#traces\">spans</a>");
+    }
+    o.push_str("<a href=\"#cache\">cache</a><a href=\"#process\">CPU and memory</a><a href=\"#analysis\">analysis</a><a href=\"#cost\">cost</a><a href=\"#flamegraph\">flamegraph</a><a href=\"#environment\">scenario</a></nav>\n");
 }
 
 /// A flow run's cards: flows ended and their latency, before the requests'.
@@ -387,9 +391,16 @@ fn connections(o: &mut String, r: &RunResult) {
 
 pub fn stages(o: &mut String, r: &RunResult) {
     h2(o, "stages", "Where the time goes");
-    let mut caption =
+    let from_histogram = r
+        .stages
+        .values()
+        .any(|s| s.source == Some(genbench_model::StageSource::Prometheus));
+    let mut caption = if from_histogram {
+        "Time per stage, from the target's Server-Timing header and its own Prometheus histogram (percentiles interpolated within its buckets): mean, with p95 behind it."
+    } else {
         "Time per stage, from the target's Server-Timing header: mean, with p95 behind it."
-            .to_string();
+    }
+    .to_string();
     if let Some(t) = r.stages.get(charts::TOTAL) {
         caption.push_str(&format!(
             " The whole request (\"{}\") took {} on average, p95 {}.",
@@ -409,7 +420,11 @@ pub fn stages(o: &mut String, r: &RunResult) {
         "stages",
         &caption,
         charts::stages(r),
-        "The target reported no Server-Timing stages besides the total.",
+        if r.traces.is_some() {
+            "The target reported no Server-Timing stages besides the total; its spans' stages are in the next section."
+        } else {
+            "The target reported no Server-Timing stages besides the total: send Server-Timing, or name its spans ([collect.traces]) or stage histogram ([collect.stages])."
+        },
     );
     let rows: Vec<Vec<String>> = charts::stages_by_mean(r)
         .into_iter()
