@@ -386,7 +386,7 @@ pub struct SeriesSample {
 }
 
 /// One constant-rate step of a stress run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CapacityStep {
     pub target_rps: f64,
     /// Successful responses per second over the step.
@@ -396,6 +396,10 @@ pub struct CapacityStep {
     pub p99_ms: Option<f64>,
     pub error_rate: f64,
     pub meets_slo: bool,
+    /// Each `Server-Timing` stage's p95 over the step: which stage grows
+    /// first as the rate rises.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stages_p95_ms: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

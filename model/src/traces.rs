@@ -99,6 +99,19 @@ pub struct SpanTree {
     pub spans: Vec<TreeSpan>,
 }
 
+/// One stress step as the spans that ended in it saw it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TraceStep {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub target_rps: Option<f64>,
+    /// Each stage's spans' p95.
+    pub stages_p95_ms: BTreeMap<String, f64>,
+    /// Failed spans by stage and status: which provider's limit binds
+    /// first as the rate rises.
+    pub failures: Vec<UpstreamFailure>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TracesResult {
     /// "otlp_http" (genbench's receiver) or "file".
@@ -121,4 +134,7 @@ pub struct TracesResult {
     pub failures: Vec<UpstreamFailure>,
     /// The slowest requests' trees, slowest first.
     pub slowest: Vec<SpanTree>,
+    /// A stress run's steps, each with its stages' p95 and failures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<TraceStep>,
 }

@@ -6,7 +6,9 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use genbench_model::{SpanCounts, SpanTree, TraceStage, TracesResult, TreeSpan, UpstreamFailure};
+use genbench_model::{
+    SpanCounts, SpanTree, TraceStage, TraceStep, TracesResult, TreeSpan, UpstreamFailure,
+};
 use hdrhistogram::Histogram;
 
 use super::ids::{is_genbench_span, is_ours, trace_hex};
@@ -29,6 +31,11 @@ const SAMPLE_TREES: usize = 3;
 /// Most spans of one kept tree.
 const MAX_TREE_SPANS: usize = 500;
 
+/// A step's stage histogram: two significant figures, for a p95.
+fn step_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid histogram bounds")
+}
+
 fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }
@@ -49,6 +56,15 @@ impl Default for StageAcc {
             path_ns: 0,
         }
     }
+}
+
+/// One stress step: the spans that ended in it, by stage.
+struct Step {
+    start_ns: u64,
+    end_ns: u64,
+    info: TraceStep,
+    stages: HashMap<u16, Histogram<u64>>,
+    failures: BTreeMap<(u16, Failure), u64>,
 }
 
 /// genbench's requests (its span id → service time, µs) a second at a
@@ -114,6 +130,7 @@ pub struct SpanCollector {
     keep: usize,
     slowest: Vec<(u64, SpanTree)>,
     sample: Vec<SpanTree>,
+    steps: Vec<Step>,
 }
 
 impl SpanCollector {
@@ -136,7 +153,30 @@ impl SpanCollector {
             keep,
             slowest: Vec::new(),
             sample: Vec::new(),
+            steps: Vec::new(),
         }
+    }
+
+    /// A stress run's steps, `[start_s, end_s)` from the load's start at
+    /// `t0_unix_ns` with their target rates: spans are counted into the
+    /// step they ended in, by the service's clock.
+    pub fn set_steps(&mut self, t0_unix_ns: u64, steps: &[(f64, f64, Option<f64>)]) {
+        let at = |s: f64| t0_unix_ns.saturating_add((s.max(0.0) * 1e9) as u64);
+        self.steps = steps
+            .iter()
+            .map(|&(start_s, end_s, target_rps)| Step {
+                start_ns: at(start_s),
+                end_ns: at(end_s),
+                info: TraceStep {
+                    start_s,
+                    end_s,
+                    target_rps,
+                    ..TraceStep::default()
+                },
+                stages: HashMap::new(),
+                failures: BTreeMap::new(),
+            })
+            .collect();
     }
 
     pub fn run(&self) -> u64 {
@@ -212,6 +252,19 @@ impl SpanCollector {
         if let Some(f) = s.failure {
             acc.errors += 1;
             *self.failures.entry((s.stage, f)).or_default() += 1;
+        }
+        if let Some(step) = self
+            .steps
+            .iter_mut()
+            .find(|w| (w.start_ns..w.end_ns).contains(&s.end_ns))
+        {
+            step.stages
+                .entry(s.stage)
+                .or_insert_with(step_histogram)
+                .saturating_record((ns / 1000).max(1));
+            if let Some(f) = s.failure {
+                *step.failures.entry((s.stage, f)).or_default() += 1;
+            }
         }
         if let Some(u) = &s.usage {
             let usage = Usage {
@@ -335,6 +388,20 @@ impl SpanCollector {
         }
     }
 
+    fn failure_rows(&self, failures: &BTreeMap<(u16, Failure), u64>) -> Vec<UpstreamFailure> {
+        failures
+            .iter()
+            .map(|(&(stage, f), &count)| UpstreamFailure {
+                stage: self.name(stage).to_string(),
+                status: match f {
+                    Failure::Status(s) => s.to_string(),
+                    Failure::Error => "error".into(),
+                },
+                count,
+            })
+            .collect()
+    }
+
     fn name(&self, stage: u16) -> &str {
         self.names.get(usize::from(stage)).map_or(OTHER, |n| n)
     }
@@ -372,16 +439,23 @@ impl SpanCollector {
                 (n.to_string(), stage)
             })
             .collect();
-        let failures = self
-            .failures
+        let failures = self.failure_rows(&self.failures);
+        let steps = self
+            .steps
             .iter()
-            .map(|(&(stage, f), &count)| UpstreamFailure {
-                stage: self.name(stage).to_string(),
-                status: match f {
-                    Failure::Status(s) => s.to_string(),
-                    Failure::Error => "error".into(),
-                },
-                count,
+            .map(|w| TraceStep {
+                stages_p95_ms: w
+                    .stages
+                    .iter()
+                    .map(|(&i, h)| {
+                        (
+                            self.name(i).to_string(),
+                            h.value_at_quantile(0.95) as f64 / 1000.0,
+                        )
+                    })
+                    .collect(),
+                failures: self.failure_rows(&w.failures),
+                ..w.info.clone()
             })
             .collect();
         self.slowest.sort_by_key(|t| std::cmp::Reverse(t.0));
@@ -401,6 +475,7 @@ impl SpanCollector {
             outside_root_ms: latency_ms(&self.outside_us),
             failures,
             slowest,
+            steps,
         };
         (result, self.usage)
     }

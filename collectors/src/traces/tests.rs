@@ -149,6 +149,30 @@ fn outside_the_root_is_service_time_minus_the_root_either_order() {
 }
 
 #[test]
+fn spans_count_into_the_step_they_ended_in() {
+    let mut c = SpanCollector::new(RUN, 1);
+    // Steps of 1 s from t0 = 0: request 0's spans end by 100 ms (step 0);
+    // a request whose spans end 1.0x s in (step 1), its search failing 429.
+    c.set_steps(0, &[(0.0, 1.0, Some(5.0)), (1.0, 2.0, Some(10.0))]);
+    let a = article(&mut c, 0);
+    c.add(a);
+    let mut b = article(&mut c, 1);
+    for s in &mut b {
+        s.start_ns += 1_000_000_000;
+        s.end_ns += 1_000_000_000;
+    }
+    b[0].failure = Some(Failure::Status(429));
+    c.add(b);
+    let (r, _) = c.finish(2, "otlp_http", None);
+    assert_eq!(r.steps.len(), 2);
+    assert_eq!(r.steps[0].target_rps, Some(5.0));
+    assert!((r.steps[0].stages_p95_ms["search"] - 20.0).abs() < 0.2);
+    assert!(r.steps[0].failures.is_empty());
+    assert_eq!(r.steps[1].failures[0].status, "429");
+    assert_eq!(r.steps[1].stages_p95_ms.len(), 4);
+}
+
+#[test]
 fn failures_are_counted_by_stage_and_status() {
     let mut c = SpanCollector::new(RUN, 5);
     let mut spans = article(&mut c, 1);

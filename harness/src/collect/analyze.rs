@@ -184,6 +184,12 @@ pub fn capacity(slo: &[Threshold], rates: &[Option<f64>], set: &WindowSet) -> Ca
                 p99_ms: l.map(|l| l.p99),
                 error_rate,
                 meets_slo: total > 0 && meets(slo, rec, achieved_rps, error_rate),
+                stages_p95_ms: rec
+                    .stages
+                    .summary()
+                    .into_iter()
+                    .map(|(n, s)| (n, s.p95))
+                    .collect(),
             }
         })
         .collect();

@@ -155,6 +155,8 @@ pub struct Prepared {
     windows: WindowSet,
     traces: Option<traces::Traces>,
     stage_histogram: Option<stage_histogram::Watch>,
+    /// The analysis windows with their target rates, for the spans.
+    steps: Vec<(f64, f64, Option<f64>)>,
 }
 
 impl Collecting {
@@ -182,8 +184,16 @@ impl Collecting {
             Some(url) => Some(cost::read_ledger(url).await),
             None => None,
         };
+        let windows = analyze::windows_for(s);
+        let rates = analyze::window_rates(s);
+        let steps = windows
+            .iter()
+            .enumerate()
+            .map(|(i, (w, _))| (w.start_s, w.end_s, rates.get(i).copied().flatten()))
+            .collect();
         Prepared {
-            windows: analyze::windows_for(s),
+            steps,
+            windows,
             target_url: target_url.to_string(),
             counters,
             named,
@@ -198,6 +208,11 @@ impl Collecting {
 impl Prepared {
     /// Starts the samplers and the profiler; `t0` is the load's start.
     pub fn start(self, target_pid: Option<u32>, out_dir: &Path, t0: Instant) -> Collecting {
+        if let Some(t) = &self.traces
+            && !self.steps.is_empty()
+        {
+            t.set_steps(&self.steps);
+        }
         let counters = self.counters.map(|c| caches::Counters::start(c, t0));
         let profiler = match &self.setup.profile {
             ProfilePlan::Run {

@@ -143,6 +143,7 @@ fn capacity(o: &mut String, r: &RunResult) {
         ],
         &rows,
     );
+    super::breaks::breaks_first(o, r);
 }
 
 fn spike(o: &mut String, r: &RunResult) {

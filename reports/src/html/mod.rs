@@ -1,6 +1,7 @@
 //! `report.html`: one self-contained page per run.
 
 mod analyses;
+mod breaks;
 mod charts;
 mod flamegraph;
 mod flows;

@@ -83,6 +83,15 @@ impl Traces {
         })
     }
 
+    /// The run's analysis windows (a stress run's steps), from the load's
+    /// start now: spans are counted into the one they end in.
+    pub fn set_steps(&self, steps: &[(f64, f64, Option<f64>)]) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        self.collector().set_steps(now, steps);
+    }
+
     /// One second of traced requests, for the join to their root spans.
     pub fn requests(&self, batch: &[(u64, u32)]) {
         if !batch.is_empty() {
