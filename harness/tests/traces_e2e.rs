@@ -456,3 +456,173 @@ fn the_embedded_pipeline_s_spans_agree_with_its_server_timing() {
 fn header_source_is_server_timing(s: &serde_json::Value) -> bool {
     s.get("source").is_none_or(|v| v == "server_timing")
 }
+
+/// A service whose search slows and starts answering 429 once more than
+/// 12 requests a second arrive: a stress run's steps must say that search
+/// is what breaks first, and at which step its provider's limit binds.
+#[test]
+fn a_stress_run_says_which_stage_breaks_first() {
+    #[derive(Default)]
+    struct Busy {
+        arrivals: Mutex<std::collections::VecDeque<std::time::Instant>>,
+    }
+    let busy = Arc::new(Busy::default());
+    let svc = Arc::new(Svc {
+        own: Mutex::new(Own::default()),
+        endpoint: OnceLock::new(),
+    });
+    async fn stressed(
+        axum::extract::State((svc, busy)): axum::extract::State<(Arc<Svc>, Arc<Busy>)>,
+        headers: HeaderMap,
+    ) -> String {
+        let rate = {
+            let mut a = busy.arrivals.lock().unwrap();
+            let now = std::time::Instant::now();
+            a.push_back(now);
+            while a.front().is_some_and(|t| now - *t > Duration::from_secs(1)) {
+                a.pop_front();
+            }
+            a.len()
+        };
+        let tp = headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let parts: Vec<&str> = tp.split('-').collect();
+        let (trace, parent) = (hex(parts[1]), hex(parts[2]));
+        let start = now_ns();
+        let root = next_id().to_be_bytes();
+        let overloaded = rate > 12;
+        let search = timed(if overloaded { 30 } else { 3 }).await;
+        let chat = timed(5).await;
+        let mut attrs = vec![
+            kv("http.request.method", s("GET")),
+            kv("server.address", s("search.example")),
+        ];
+        if overloaded {
+            attrs.push(kv("http.response.status_code", Value::IntValue(429)));
+        }
+        let spans = vec![
+            span(
+                &trace,
+                next_id(),
+                &root,
+                "GET",
+                SpanKind::Client,
+                search,
+                attrs,
+            ),
+            span(
+                &trace,
+                next_id(),
+                &root,
+                "chat",
+                SpanKind::Client,
+                chat,
+                vec![kv("gen_ai.operation.name", s("chat"))],
+            ),
+            span(
+                &trace,
+                u64::from_be_bytes(root),
+                &parent,
+                "POST /article",
+                SpanKind::Server,
+                (start, now_ns()),
+                vec![],
+            ),
+        ];
+        svc.own.lock().unwrap().pending.extend(spans);
+        "{}".into()
+    }
+    let url = support::serve(
+        axum::Router::new()
+            .route("/article", axum::routing::post(stressed))
+            .with_state((svc.clone(), busy)),
+    );
+    {
+        let svc = svc.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(export(svc));
+        });
+    }
+    let dir = out_dir("traces-stress");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("stress.toml");
+    std::fs::write(
+        &file,
+        r#"
+name = "traces-stress"
+kind = "stress"
+slo = ["error_rate < 50%"]
+[load]
+model = "open"
+arrivals = "constant"
+stages = "5,1ms;5,3s;25,1ms;25,3s"
+timeout = "10s"
+[request]
+method = "POST"
+path = "/article"
+body = "{}"
+[collect.traces]
+listen = "127.0.0.1:0"
+drain = "5s"
+"#,
+    )
+    .unwrap();
+    let child = genbench()
+        .args(["run", file.to_str().unwrap(), "--target", &url, "--out"])
+        .arg(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = follow_endpoint(child, &svc);
+    let r = results(&dir);
+    assert_eq!(schema_errors(&r), Vec::<String>::new());
+    let steps = r["traces"]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2, "{err}");
+    let p95 = |i: usize, stage: &str| steps[i]["stages_p95_ms"][stage].as_f64().unwrap();
+    assert!(
+        p95(0, "search.example") < 10.0 && p95(1, "search.example") > 25.0,
+        "{steps:?}"
+    );
+    assert!(p95(1, "chat") < 10.0);
+    assert!(steps[0]["failures"].as_array().unwrap().is_empty());
+    let f = &steps[1]["failures"][0];
+    assert_eq!(
+        (f["stage"].as_str(), f["status"].as_str()),
+        (Some("search.example"), Some("429"))
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(
+        html.contains("search.example grows fastest"),
+        "report says what breaks first"
+    );
+}
+
+/// Waits for a genbench run, giving `svc` the receiver's endpoint when the
+/// run prints it; returns its stderr.
+fn follow_endpoint(mut child: std::process::Child, svc: &Svc) -> String {
+    let stderr = child.stderr.take().unwrap();
+    let mut text = String::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if let Some(at) = line.find("OTEL_EXPORTER_OTLP_ENDPOINT=") {
+            let _ = svc.endpoint.set(line[at + 28..].trim().to_string());
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{text}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    text
+}
