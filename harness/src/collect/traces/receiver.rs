@@ -165,4 +165,43 @@ mod tests {
         assert!(matches!(got, Err(BadExport::Decode(_))), "{got:?}");
         assert_eq!((r.spans.received, r.spans.rejected_batches), (0, 1));
     }
+
+    async fn post(addr: std::net::SocketAddr, content_type: &str, body: &[u8]) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        c.write_all(head.as_bytes()).await.unwrap();
+        // A refused body may be cut off mid-write: the answer still comes.
+        let _ = c.write_all(body).await;
+        let mut resp = Vec::new();
+        let _ = c.read_to_end(&mut resp).await;
+        String::from_utf8_lossy(&resp)
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
+    #[tokio::test]
+    async fn bad_exports_get_a_4xx_and_the_receiver_serves_on() {
+        let shared = Arc::new(Shared {
+            collector: Mutex::new(SpanCollector::new(1, 2)),
+            namer: Namer::new(&[]),
+        });
+        let (addr, task) = serve("127.0.0.1:0", shared.clone()).await.unwrap();
+        let big = vec![0u8; otlp::MAX_BODY_BYTES + 1];
+        assert_eq!(post(addr, "application/x-protobuf", &big).await, 413);
+        assert_eq!(post(addr, "text/plain", b"{}").await, 415);
+        assert_eq!(
+            post(addr, "application/x-protobuf", &[0x0a, 0xff]).await,
+            400
+        );
+        let json = include_bytes!("../../../../fuzz/corpus/otlp_traces/json");
+        assert_eq!(post(addr, "application/json", &json[1..]).await, 200);
+        task.abort();
+        let c = shared.collector.lock().unwrap();
+        assert_eq!((c.roots(), c.run()), (3, 1));
+    }
 }
