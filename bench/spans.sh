@@ -21,7 +21,7 @@ SPANS=${SPANS:-10}
 SPANS_TOTAL=${SPANS_TOTAL:-1000000}
 SECONDS_LOAD=$(( SPANS_TOTAL / SPANS / RATE ))
 
-cargo build --release -q -p genbench --example span_service
+cargo build --release -q -p genbench --bins --example span_service
 GENBENCH=target/release/genbench
 OUT=$(mktemp -d)
 PORT=$(free_port)
