@@ -21,6 +21,7 @@ pub mod profile;
 pub mod prometheus;
 pub mod recorder;
 pub mod records;
+pub mod response;
 pub mod sample;
 pub mod stage_histograms;
 pub mod stages;
@@ -28,4 +29,5 @@ pub mod summary;
 pub mod traces;
 
 pub use recorder::Recorder;
+pub use response::{BodyFacts, Response};
 pub use sample::{CacheStatus, Outcome, Sample};

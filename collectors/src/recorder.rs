@@ -8,8 +8,9 @@ use hdrhistogram::Histogram;
 
 use crate::connections::ConnStats;
 use crate::cost::UsageTally;
-use crate::flows::{Attempt, Ended, FlowStats};
+use crate::flows::{Ended, FlowStats};
 use crate::llm::{self, LlmSample, LlmStats};
+use crate::response::Response;
 use crate::sample::{CacheStatus, Outcome, Sample};
 use crate::stages::Stages;
 
@@ -126,8 +127,40 @@ fn kind_index(k: ErrorKind) -> usize {
 }
 
 impl Recorder {
-    /// Records one sample. Failed requests count as errors and are kept out
-    /// of the latency histograms, so a fast failure cannot flatter p50.
+    /// Records everything one request produced: the one way the engine's
+    /// measurements come in.
+    pub fn response(&mut self, r: &Response) {
+        let s = &r.sample;
+        if s.ok() {
+            self.stages.record(r.server_timing);
+            for (i, c) in r.body.caches.iter().enumerate() {
+                if let Some(st) = c {
+                    self.record_named_cache(i, *st);
+                }
+            }
+            if let Some((model, u)) = r.body.usage {
+                self.usage.record(model, u);
+            }
+            self.usage.search_calls += r.body.search_calls;
+        }
+        if let Some(e) = r.conn {
+            self.connections.record(e);
+        }
+        if let Some(i) = r.failed_check {
+            self.record_check_failure(i);
+        }
+        if let Some((step, attempt)) = r.step {
+            self.flows_mut().request(step, s, attempt);
+        }
+        self.record(s);
+        self.record_gaps(r.gaps_us);
+        let (llm, itl) = r.llm.map_or((None, &[][..]), |(l, itl)| (Some(l), itl));
+        self.record_llm(s, llm, itl, r.objectives);
+    }
+
+    /// Records one sample's timing and outcome. Failed requests count as
+    /// errors and are kept out of the latency histograms, so a fast failure
+    /// cannot flatter p50.
     pub fn record(&mut self, s: &Sample) {
         self.bytes += s.bytes;
         self.points_seen += 1;
@@ -180,7 +213,7 @@ impl Recorder {
 
     /// Records one response's chunk gaps, in µs. Kept apart from `record`
     /// so that `Sample` stays fixed-size; the caller owns the buffer.
-    pub fn record_gaps(&mut self, gaps_us: &[u32]) {
+    fn record_gaps(&mut self, gaps_us: &[u32]) {
         for &g in gaps_us {
             self.chunk_gap_us.saturating_record(u64::from(g).max(1));
         }
@@ -243,7 +276,7 @@ impl Recorder {
     }
 
     /// Counts a hit or miss of named cache `i`.
-    pub fn record_named_cache(&mut self, i: usize, status: CacheStatus) {
+    fn record_named_cache(&mut self, i: usize, status: CacheStatus) {
         if self.named_caches.len() <= i {
             self.named_caches.resize(i + 1, [0, 0]);
         }
@@ -256,13 +289,6 @@ impl Recorder {
     fn flows_mut(&mut self) -> &mut FlowStats {
         self.flows
             .get_or_insert_with(|| Box::new(FlowStats::new(0)))
-    }
-
-    /// Records one request of a flow's step `step` (also record the sample
-    /// itself with [`Recorder::record`]: the run's request figures count
-    /// every step's requests).
-    pub fn record_step(&mut self, step: usize, s: &Sample, attempt: Attempt) {
-        self.flows_mut().request(step, s, attempt);
     }
 
     /// Records how a flow ended.
@@ -296,7 +322,7 @@ impl Recorder {
     /// Records what a successful stream's events said (with the gaps
     /// between its content events, µs), and judges the request against
     /// `objectives` when there are any. Call before or after `record`.
-    pub fn record_llm(
+    fn record_llm(
         &mut self,
         s: &Sample,
         l: Option<&LlmSample>,
@@ -315,7 +341,7 @@ impl Recorder {
 
     /// Counts a failure of check number `index` (the sample itself is
     /// recorded as an error of kind `check`).
-    pub fn record_check_failure(&mut self, index: usize) {
+    fn record_check_failure(&mut self, index: usize) {
         if self.check_failed.len() <= index {
             self.check_failed.resize(index + 1, 0);
         }

@@ -220,8 +220,7 @@ impl FlowPlan {
             run.step_sent = sample.sent;
         }
         let next = self.judge(&mut run, step, &sample, &slot);
-        rec.record_step(run.step, &sample, run.attempt);
-        let tag = (run.id, step.name.as_str());
+        let tag = (run.id, step.name.as_str(), run.step, run.attempt);
         slots.finish(sample, slot, &step.sender, rec, Some(tag));
         let (pause, attempt) = match next {
             Next::Again(pause, attempt) => (pause, attempt),

@@ -4,7 +4,8 @@
 //! a header or the body. Runs only on successful responses.
 
 use genbench_collectors::body::{self, documents};
-use genbench_collectors::{Recorder, Sample};
+use genbench_collectors::response::MAX_NAMED;
+use genbench_collectors::{BodyFacts, Sample};
 use serde_json::Value;
 
 /// JSON pointers for usage: the OpenAI-shaped usage object, the model's
@@ -55,52 +56,50 @@ impl Inspect {
             .collect()
     }
 
-    /// Sets the sample's cache status from the body (before it is recorded),
-    /// tallies the usage the body reports into `rec`, and each named
-    /// cache's status (`header` finds a kept response header by name).
-    pub fn apply<'a>(
-        &self,
-        sample: &mut Sample,
-        body: &[u8],
-        header: impl Fn(&str) -> Option<&'a [u8]>,
-        rec: &mut Recorder,
-    ) {
-        if !self.needs_body() && self.caches.is_empty() {
-            return;
+    /// The body's JSON documents, when anything reads them (the events of
+    /// an event stream, or the one document).
+    pub fn documents(&self, body: &[u8]) -> Vec<Value> {
+        if !self.needs_body() || body.is_empty() {
+            return Vec::new();
         }
-        let docs = if body.is_empty() {
-            Vec::new()
-        } else {
-            documents(body)
-        };
-        for (i, c) in self.caches.iter().enumerate() {
-            let status = match c {
+        documents(body)
+    }
+
+    /// Sets the sample's cache status from the body (before it is recorded)
+    /// and reads what else it says: each named cache's status (`header`
+    /// finds a kept response header by name), the usage and search calls.
+    pub fn read<'a>(
+        &'a self,
+        sample: &mut Sample,
+        docs: &'a [Value],
+        header: impl Fn(&str) -> Option<&'a [u8]>,
+    ) -> BodyFacts<'a> {
+        let mut facts = BodyFacts::default();
+        for (i, c) in self.caches.iter().enumerate().take(MAX_NAMED) {
+            facts.caches[i] = match c {
                 NamedRead::Header(h) => header(h).and_then(super::h1::cache_status),
-                NamedRead::Json(p) => body::cache_status(&docs, p),
+                NamedRead::Json(p) => body::cache_status(docs, p),
                 NamedRead::None => None,
             };
-            if let Some(st) = status {
-                rec.record_named_cache(i, st);
-            }
         }
         if docs.is_empty() {
-            return;
+            return facts;
         }
         if let Some(p) = &self.cache_pointer {
-            sample.cache = body::cache_status(&docs, p);
+            sample.cache = body::cache_status(docs, p);
         }
         if let Some(u) = &self.usage {
-            if let Some(usage) = body::usage(&docs, &u.usage) {
-                let model = body::find(&docs, &u.model)
+            if let Some(usage) = body::usage(docs, &u.usage) {
+                let model = body::find(docs, &u.model)
                     .and_then(Value::as_str)
                     .unwrap_or(&u.default_model);
-                rec.usage.record(model, usage);
+                facts.usage = Some((model, usage));
             }
             if let Some(p) = &u.search_calls {
-                let n = body::find(&docs, p).and_then(Value::as_u64).unwrap_or(0);
-                rec.usage.search_calls += n;
+                facts.search_calls = body::find(docs, p).and_then(Value::as_u64).unwrap_or(0);
             }
         }
+        facts
     }
 }
 
@@ -138,10 +137,15 @@ mod tests {
             cache: Some(CacheStatus::Hit),
             trace: None,
         };
-        let mut rec = Recorder::default();
+        let mut rec = genbench_collectors::Recorder::default();
         let body = br#"{"cache": "miss", "tts": {"cache": "hit"}, "search_calls": 1, "usage": {"prompt_tokens": 100, "completion_tokens": 20}}"#;
         let header = |h: &str| (h == "x-audio-cache").then_some(&b"MISS"[..]);
-        inspect.apply(&mut s, body, header, &mut rec);
+        let docs = inspect.documents(body);
+        let facts = inspect.read(&mut s, &docs, header);
+        rec.response(&genbench_collectors::Response {
+            body: facts,
+            ..genbench_collectors::Response::of(s)
+        });
         assert_eq!(rec.named_caches, [[0, 1], [1, 0]]);
         assert_eq!(s.cache, Some(CacheStatus::Miss));
         let (spend, unpriced) = rec.usage.priced(&Default::default());

@@ -7,7 +7,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use genbench_collectors::{Recorder, Sample};
+use genbench_collectors::flows::Attempt;
+use genbench_collectors::{BodyFacts, Recorder, Response, Sample};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -202,29 +203,43 @@ impl Slots {
 
     /// Records a finished request into `rec` (with its stages, chunk gaps,
     /// what its body says, its LLM stream's figures and whether it met the
-    /// objectives) and keeps its slot for the next request.
+    /// objectives) and keeps its slot for the next request. `flow`: the
+    /// flow's id and step name, and the step's index with the attempt.
     pub fn finish(
         &mut self,
         mut sample: Sample,
         slot: Slot,
         sender: &Sender,
         rec: &mut Recorder,
-        flow: Option<(u64, &str)>,
+        flow: Option<(u64, &str, usize, Attempt)>,
     ) {
-        if sample.ok() {
-            rec.stages.record(slot.server_timing());
-            let header = |n: &str| sender.captured_index(n).and_then(|i| slot.captured(i));
-            sender
-                .inspect()
-                .apply(&mut sample, slot.body(), header, rec);
-        }
-        if let Some(e) = slot.conn_event() {
-            rec.connections.record(e);
-        }
-        if let Some(i) = slot.failed_check() {
-            rec.record_check_failure(i);
-        }
-        rec.record(&sample);
+        let inspect = sender.inspect();
+        let docs = match sample.ok() {
+            true => inspect.documents(slot.body()),
+            false => Vec::new(),
+        };
+        let body = match sample.ok() {
+            true => {
+                let header = |n: &str| sender.captured_index(n).and_then(|i| slot.captured(i));
+                inspect.read(&mut sample, &docs, header)
+            }
+            false => BodyFacts::default(),
+        };
+        let llm = match slot.marks() {
+            [] => None,
+            marks => llm::read_stream(slot.body(), marks, &mut self.llm),
+        };
+        rec.response(&Response {
+            sample,
+            server_timing: slot.server_timing(),
+            conn: slot.conn_event(),
+            failed_check: slot.failed_check(),
+            gaps_us: slot.gaps_us(),
+            llm: llm.as_ref().map(|l| (l, &self.llm.itl_us[..])),
+            objectives: sender.objectives(),
+            body,
+            step: flow.map(|f| (f.2, f.3)),
+        });
         if let Some(tx) = sender.records() {
             genbench_collectors::records::line(
                 &mut self.records,
@@ -232,19 +247,13 @@ impl Slots {
                 &sample,
                 slot.server_timing(),
                 slot.request_id(),
-                flow,
+                flow.map(|f| (f.0, f.1)),
             );
             self.records_to.get_or_insert_with(|| tx.clone());
             if self.records.len() >= RECORDS_CHUNK {
                 self.flush_records();
             }
         }
-        rec.record_gaps(slot.gaps_us());
-        let llm = match slot.marks() {
-            [] => None,
-            marks => llm::read_stream(slot.body(), marks, &mut self.llm),
-        };
-        rec.record_llm(&sample, llm.as_ref(), &self.llm.itl_us, sender.objectives());
         self.idle.push(slot);
     }
 }
