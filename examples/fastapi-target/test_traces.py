@@ -106,6 +106,11 @@ def test_stages_come_from_the_services_prometheus_histogram(mock, tmp_path):
         assert s["mean"] == pytest.approx((after[stage]["_sum"] - was["_sum"]) / n * 1000, rel=1e-9)
         assert s["source"] == "prometheus"
         assert 0 < s["p50"] <= s["p95"] <= s["p99"]
+        # And each second's mean, as a series over the run.
+        series = r["series"][f"stage_{stage}_mean_ms"]
+        assert series["kind"] == "histogram_mean"
+        assert len(series["samples"]) >= 2
+        assert series["min"] <= s["mean"] * 1.5 and series["max"] >= s["mean"] / 1.5
 
 
 def test_stages_tokens_and_cost_come_from_the_services_spans(mock, traced_service, tmp_path):

@@ -213,6 +213,10 @@ impl Prepared {
         {
             t.set_steps(&self.steps);
         }
+        let mut stage_histogram = self.stage_histogram;
+        if let Some(w) = &mut stage_histogram {
+            w.every_second(t0);
+        }
         let counters = self.counters.map(|c| caches::Counters::start(c, t0));
         let profiler = match &self.setup.profile {
             ProfilePlan::Run {
@@ -248,7 +252,7 @@ impl Prepared {
             windows: self.windows,
             setup: self.setup,
             traces: self.traces,
-            stage_histogram: self.stage_histogram,
+            stage_histogram,
         }
     }
 }
@@ -289,7 +293,8 @@ impl Collecting {
         r.caches = named.finish(&self.setup.caches, total, r.duration_s).await;
         r.stages = total.stages.summary();
         r.histograms.stages_us = total.stages.encoded();
-        if let Some(w) = self.stage_histogram.take() {
+        if let Some(mut w) = self.stage_histogram.take() {
+            r.series.extend(w.series());
             for (name, s) in w.finish().await {
                 r.stages.entry(name).or_insert(s);
             }
