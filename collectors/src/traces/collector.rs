@@ -206,6 +206,11 @@ impl SpanCollector {
         self.counts.rejected_batches += 1;
     }
 
+    /// Traces held for their root span, and ids kept to drop them in order.
+    pub fn waiting(&self) -> usize {
+        self.pending.len() + self.order.len()
+    }
+
     /// Root spans of this run's requests so far.
     pub fn roots(&self) -> u64 {
         self.roots
@@ -284,6 +289,12 @@ impl SpanCollector {
         }
         waiting.push(s);
         self.pending_spans += 1;
+        // Traces that got their root leave their id behind in `order`;
+        // dropping those now and then keeps it as small as `pending`.
+        if self.order.len() > 2 * self.pending.len() + 1024 {
+            let pending = &self.pending;
+            self.order.retain(|t| pending.contains_key(t));
+        }
         while self.pending_spans > MAX_PENDING_SPANS {
             let Some(old) = self.order.pop_front() else {
                 break;
@@ -331,7 +342,6 @@ impl SpanCollector {
             let trace = rest[0].trace;
             self.pending_spans += rest.len();
             self.pending.insert(trace, rest);
-            self.order.push_back(trace);
         }
     }
 

@@ -190,6 +190,17 @@ fn failures_are_counted_by_stage_and_status() {
 }
 
 #[test]
+fn finished_traces_leave_nothing_behind() {
+    let mut c = SpanCollector::new(RUN, 1);
+    for i in 0..20_000 {
+        let spans = article(&mut c, i);
+        c.add(spans);
+    }
+    assert_eq!(c.roots(), 20_000);
+    assert!(c.waiting() <= 2 * 1024 + 2, "{}", c.waiting());
+}
+
+#[test]
 fn memory_is_bounded_whatever_arrives() {
     let mut c = SpanCollector::new(RUN, 5);
     for i in 0..1000 {
