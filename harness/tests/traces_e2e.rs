@@ -626,3 +626,78 @@ fn follow_endpoint(mut child: std::process::Child, svc: &Svc) -> String {
     );
     text
 }
+
+/// The Collector's file exporter as a source: OTLP JSON, one export
+/// request a line, read once the load has ended.
+async fn export_to_file(svc: Arc<Svc>, path: std::path::PathBuf) {
+    use std::io::Write;
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let spans = std::mem::take(&mut svc.own.lock().unwrap().pending);
+        if spans.is_empty() {
+            continue;
+        }
+        let req = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..ScopeSpans::default()
+                }],
+                ..ResourceSpans::default()
+            }],
+        };
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        writeln!(f, "{}", serde_json::to_string(&req).unwrap()).unwrap();
+        // A line the Collector never writes: counted as refused, skipped.
+        writeln!(f, "{{\"resourceSpans\": [{{").unwrap();
+    }
+}
+
+#[test]
+fn spans_from_a_collector_s_file_are_read_after_the_load() {
+    let svc = Arc::new(Svc {
+        own: Mutex::new(Own::default()),
+        endpoint: OnceLock::new(),
+    });
+    let url = support::serve(
+        axum::Router::new()
+            .route("/article", axum::routing::post(article))
+            .with_state(svc.clone()),
+    );
+    let dir = out_dir("traces-file");
+    std::fs::create_dir_all(&dir).unwrap();
+    let spans = dir.join("spans.jsonl");
+    {
+        let (svc, spans) = (svc.clone(), spans.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(export_to_file(svc, spans));
+        });
+    }
+    let file = dir.join("file.toml");
+    let scenario = SCENARIO.replace(
+        "listen = \"127.0.0.1:0\"\ndrain = \"5s\"",
+        &format!("file = {:?}\ndrain = \"1s\"", spans.display().to_string()),
+    );
+    assert_ne!(scenario, SCENARIO);
+    std::fs::write(&file, scenario).unwrap();
+    support::run_ok(&["run", file.to_str().unwrap(), "--target", &url], &dir);
+    let r = results(&dir);
+    assert_eq!(schema_errors(&r), Vec::<String>::new());
+    let t = &r["traces"];
+    assert_eq!(t["source"], "file");
+    assert_eq!(
+        (t["requests"].as_u64(), t["joined"].as_u64()),
+        (Some(40), Some(40)),
+        "{t:#}"
+    );
+    assert!(t["spans"]["rejected_batches"].as_u64().unwrap() >= 1);
+    assert_eq!(r["cost"]["source"], "traces");
+}
