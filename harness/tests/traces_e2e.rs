@@ -38,6 +38,27 @@ struct Svc {
     endpoint: OnceLock<String>,
 }
 
+impl Svc {
+    fn new() -> Arc<Svc> {
+        Arc::new(Svc {
+            own: Mutex::new(Own::default()),
+            endpoint: OnceLock::new(),
+        })
+    }
+}
+
+/// Runs `f` on a runtime of its own, in a thread of its own, until the
+/// test process ends (the exporters loop for ever).
+fn in_thread(f: impl std::future::Future<Output = ()> + Send + 'static) {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(f);
+    });
+}
+
 fn now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -292,25 +313,13 @@ slowest = 3
 
 #[test]
 fn spans_become_stages_critical_path_and_cost() {
-    let svc = Arc::new(Svc {
-        own: Mutex::new(Own::default()),
-        endpoint: OnceLock::new(),
-    });
+    let svc = Svc::new();
     let url = support::serve(
         axum::Router::new()
             .route("/article", axum::routing::post(article))
             .with_state(svc.clone()),
     );
-    {
-        let svc = svc.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(export(svc));
-        });
-    }
+    in_thread(export(svc.clone()));
     let dir = out_dir("traces");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("traces.toml");
@@ -467,10 +476,7 @@ fn a_stress_run_says_which_stage_breaks_first() {
         arrivals: Mutex<std::collections::VecDeque<std::time::Instant>>,
     }
     let busy = Arc::new(Busy::default());
-    let svc = Arc::new(Svc {
-        own: Mutex::new(Own::default()),
-        endpoint: OnceLock::new(),
-    });
+    let svc = Svc::new();
     async fn stressed(
         axum::extract::State((svc, busy)): axum::extract::State<(Arc<Svc>, Arc<Busy>)>,
         headers: HeaderMap,
@@ -540,16 +546,7 @@ fn a_stress_run_says_which_stage_breaks_first() {
             .route("/article", axum::routing::post(stressed))
             .with_state((svc.clone(), busy)),
     );
-    {
-        let svc = svc.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(export(svc));
-        });
-    }
+    in_thread(export(svc.clone()));
     let dir = out_dir("traces-stress");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("stress.toml");
@@ -659,10 +656,7 @@ async fn export_to_file(svc: Arc<Svc>, path: std::path::PathBuf) {
 
 #[test]
 fn spans_from_a_collector_s_file_are_read_after_the_load() {
-    let svc = Arc::new(Svc {
-        own: Mutex::new(Own::default()),
-        endpoint: OnceLock::new(),
-    });
+    let svc = Svc::new();
     let url = support::serve(
         axum::Router::new()
             .route("/article", axum::routing::post(article))
@@ -671,16 +665,7 @@ fn spans_from_a_collector_s_file_are_read_after_the_load() {
     let dir = out_dir("traces-file");
     std::fs::create_dir_all(&dir).unwrap();
     let spans = dir.join("spans.jsonl");
-    {
-        let (svc, spans) = (svc.clone(), spans.clone());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(export_to_file(svc, spans));
-        });
-    }
+    in_thread(export_to_file(svc.clone(), spans.clone()));
     let file = dir.join("file.toml");
     let scenario = SCENARIO.replace(
         "listen = \"127.0.0.1:0\"\ndrain = \"5s\"",

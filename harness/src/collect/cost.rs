@@ -119,6 +119,18 @@ pub fn price_key(model: &str) -> String {
 mod tests {
     use super::*;
 
+    fn config(search_usd_per_call: Option<f64>) -> CostConfig {
+        CostConfig {
+            ledger: None,
+            usage_pointer: "/usage".into(),
+            model_pointer: "/model".into(),
+            model: None,
+            search_calls_pointer: None,
+            prices: Default::default(),
+            search_usd_per_call,
+        }
+    }
+
     #[test]
     fn tokens_without_a_price_make_the_cost_unknown() {
         let mut u = UsageTally::default();
@@ -129,15 +141,7 @@ mod tests {
         };
         u.record("gpt-4o-mini", usage(100, 20));
         u.record("local-llama", usage(70, 30));
-        let cfg = CostConfig {
-            ledger: None,
-            usage_pointer: "/usage".into(),
-            model_pointer: "/model".into(),
-            model: None,
-            search_calls_pointer: None,
-            prices: Default::default(),
-            search_usd_per_call: None,
-        };
+        let cfg = config(None);
         let c = priced(&u, &price_table(&cfg), 2, "traces");
         assert!(c.is_unknown());
         let un = c.unpriced.as_ref().unwrap();
@@ -154,15 +158,7 @@ mod tests {
 
     #[test]
     fn scenario_prices_override_the_presets() {
-        let mut cfg = CostConfig {
-            ledger: None,
-            usage_pointer: "/usage".into(),
-            model_pointer: "/model".into(),
-            model: None,
-            search_calls_pointer: None,
-            prices: Default::default(),
-            search_usd_per_call: Some(0.01),
-        };
+        let mut cfg = config(Some(0.01));
         let base = price_table(&cfg);
         assert!(
             base.models.contains_key("gpt-4o-mini"),
