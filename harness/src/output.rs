@@ -7,6 +7,8 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use genbench_model::{LatencySummaryMs, RunResult, StageSource};
+// The summary formats numbers as the report and summary.md do.
+use genbench_reports::fmt::{ms, usd};
 
 pub const RESULTS: &str = "results.json";
 pub const REPORT: &str = "report.html";
@@ -102,14 +104,6 @@ pub fn write_run(dir: &Path, r: &mut RunResult, junit: bool) -> anyhow::Result<s
     Ok(path)
 }
 
-fn ms(v: f64) -> String {
-    if v >= 1000.0 {
-        format!("{:.2} s", v / 1000.0)
-    } else {
-        format!("{v:.1} ms")
-    }
-}
-
 fn lat(s: &Option<LatencySummaryMs>) -> String {
     match s {
         Some(s) => format!(
@@ -120,14 +114,6 @@ fn lat(s: &Option<LatencySummaryMs>) -> String {
             ms(s.max)
         ),
         None => "no successful responses".into(),
-    }
-}
-
-fn usd(v: f64) -> String {
-    if v != 0.0 && v.abs() < 0.01 {
-        format!("${v:.5}")
-    } else {
-        format!("${v:.2}")
     }
 }
 
@@ -507,4 +493,52 @@ fn connections_line(c: &genbench_model::Connections) -> String {
         });
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use genbench_model::{Cost, ScenarioInfo, ScenarioKind, TargetInfo, TargetKind};
+
+    use super::*;
+
+    /// The summary, summary.md and the report write a figure the same way.
+    #[test]
+    fn the_summary_formats_numbers_as_the_reports_do() {
+        let mut r = RunResult::new(
+            "0",
+            ScenarioInfo {
+                name: "s".into(),
+                kind: ScenarioKind::Baseline,
+                resolved: serde_json::Value::Null,
+                seed: None,
+            },
+            TargetInfo {
+                kind: TargetKind::External,
+                url: "http://x".into(),
+                pid: None,
+                mock_time_scale: None,
+            },
+            "2026-12-04T00:00:00Z".into(),
+        );
+        r.latency_ms = Some(LatencySummaryMs {
+            p50: 0.35,
+            p95: 1.5,
+            p99: 12.26,
+            max: 1500.0,
+            ..LatencySummaryMs::default()
+        });
+        r.cost = Some(Cost {
+            per_article_usd: Some(0.002_18),
+            total_usd: 0.0218,
+            ..Cost::default()
+        });
+        let text = summary(&r, Path::new("results.json"));
+        let md = genbench_reports::summary_markdown(&r);
+        for figure in ["0.35 ms", "1.50 ms", "12.3 ms", "$0.00218"] {
+            assert!(text.contains(figure), "summary lacks {figure}:\n{text}");
+            assert!(md.contains(figure), "summary.md lacks {figure}:\n{md}");
+        }
+        // Where the summary.md has no max, the summary's is the same style.
+        assert!(text.contains("max 1.50 s"), "{text}");
+    }
 }

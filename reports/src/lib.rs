@@ -11,7 +11,7 @@ mod chart;
 mod compare;
 mod decimate;
 mod escape;
-mod fmt;
+pub mod fmt;
 pub mod gate;
 mod hdr;
 mod html;
