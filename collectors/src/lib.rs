@@ -23,6 +23,7 @@ pub mod recorder;
 pub mod records;
 pub mod response;
 pub mod sample;
+pub mod self_limit;
 pub mod stage_histograms;
 pub mod stages;
 pub mod summary;

@@ -243,6 +243,9 @@ fn collected(o: &mut String, r: &RunResult) {
             .collect();
         let _ = writeln!(o, "  stages      mean ({label}): {}", parts.join(", "));
     }
+    if let Some(g) = &r.generator_limited {
+        let _ = writeln!(o, "  generator   {}", g.message);
+    }
     if let Some(t) = &r.traces {
         traces_lines(o, t);
     }
@@ -540,5 +543,28 @@ mod tests {
         }
         // Where the summary.md has no max, the summary's is the same style.
         assert!(text.contains("max 1.50 s"), "{text}");
+    }
+
+    /// A saturated load generator is said on every output.
+    #[test]
+    fn every_output_says_when_genbench_was_the_limit() {
+        let mut r: RunResult =
+            serde_json::from_str(include_str!("../../reports/tests/fixtures/stress.json"))
+                .expect("fixture");
+        let samples: Vec<genbench_model::ProcessSample> =
+            [(1.0, 150.0), (2.0, 198.0), (3.0, 199.0)]
+                .iter()
+                .map(|&(t_s, cpu_pct)| genbench_model::ProcessSample {
+                    t_s,
+                    cpu_pct,
+                    rss_mib: 20.0,
+                })
+                .collect();
+        r.generator_limited = genbench_collectors::self_limit::judge(&samples, 2.0, None, false);
+        let said = "genbench used 2.0 of 2 cores from 2 s";
+        assert!(summary(&r, Path::new("r.json")).contains(said));
+        assert!(genbench_reports::summary_markdown(&r).contains(said));
+        let html = String::from_utf8(genbench_reports::report_html(&r, None)).unwrap();
+        assert!(html.contains(said) && html.contains("load generator"));
     }
 }

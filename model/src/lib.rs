@@ -9,6 +9,7 @@
 
 mod errors;
 mod flows;
+mod limits;
 mod llm;
 mod result;
 mod segment;
@@ -16,6 +17,7 @@ mod traces;
 
 pub use errors::ErrorKind;
 pub use flows::*;
+pub use limits::*;
 pub use llm::*;
 pub use result::*;
 pub use segment::*;

@@ -629,6 +629,10 @@ pub struct RunResult {
     /// for one-request scenarios.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flows: Option<crate::FlowsResult>,
+    /// genbench itself was the bottleneck (its CPU at its cores, or its
+    /// schedule far behind); absent when it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_limited: Option<crate::GeneratorLimited>,
     /// What the target's OpenTelemetry spans said (`[collect.traces]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traces: Option<crate::TracesResult>,
@@ -685,6 +689,7 @@ impl RunResult {
             abort: None,
             flows: None,
             traces: None,
+            generator_limited: None,
             thresholds: Vec::new(),
             artifacts: Artifacts::default(),
             histograms: Histograms::default(),

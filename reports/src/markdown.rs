@@ -217,6 +217,9 @@ pub fn summary(r: &RunResult) -> String {
         r.duration_s,
         md_cell(&r.started_at)
     );
+    if let Some(g) = &r.generator_limited {
+        let _ = writeln!(o, "> **Weak figures:** {}.\n", md_cell(&g.message));
+    }
     body(&mut o, r);
     thresholds(&mut o, r);
     if let Some(stage) = crate::html::stages_by_mean(r)

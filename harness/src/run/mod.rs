@@ -491,8 +491,24 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     // The target outlives collection: its ledger, counters and profile are
     // read from it at the end.
     drop(embedded);
+    r.generator_limited = self_limited(&r);
     r.thresholds = evaluate(&s.thresholds, &r);
     r.artifacts.interval_log = Some(hlog::INTERVAL_LOG.into());
     r.artifacts.records = records;
     Ok(r)
+}
+
+/// Whether genbench itself limited what it measured; said on stderr at
+/// once, and kept in the result for every output.
+fn self_limited(r: &RunResult) -> Option<genbench_model::GeneratorLimited> {
+    use genbench_collectors::self_limit;
+    let samples = r
+        .process
+        .harness
+        .as_ref()
+        .map_or(&[][..], |h| &h.samples[..]);
+    let lag = r.send_lag_ms.map(|l| l.p99);
+    let g = self_limit::judge(samples, self_limit::cores(), lag, r.llm.is_some())?;
+    eprintln!("warning: {}", g.message);
+    Some(g)
 }

@@ -87,6 +87,18 @@ fn p(s: &Option<LatencySummaryMs>, f: fn(&LatencySummaryMs) -> f64) -> String {
 /// The verdicts in one line each: thresholds, leak, capacity, spike.
 fn verdicts(r: &RunResult) -> Vec<(String, String, String, &'static str)> {
     let mut v = Vec::new();
+    if let Some(g) = &r.generator_limited {
+        let what = match g.send_lag_p99_ms {
+            Some(_) if g.cores_used < g.cores * 0.9 => "behind schedule",
+            _ => "saturated",
+        };
+        v.push((
+            "load generator".into(),
+            what.into(),
+            g.message.clone(),
+            "warn",
+        ));
+    }
     if !r.thresholds.is_empty() {
         let passed = r.thresholds.iter().filter(|t| t.passed).count();
         let all = passed == r.thresholds.len();
