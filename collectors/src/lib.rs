@@ -26,6 +26,7 @@ pub mod sample;
 pub mod self_limit;
 pub mod stage_histograms;
 pub mod stages;
+pub mod steady;
 pub mod summary;
 pub mod traces;
 

@@ -220,6 +220,14 @@ fn traces_lines(o: &mut String, t: &genbench_model::TracesResult) {
     }
 }
 
+/// "; steady 9.98 req/s over 5-60 s", when the run had a plateau.
+pub fn steady_text(r: &RunResult) -> String {
+    match (r.steady_rps, r.steady_window_s) {
+        (Some(rps), Some([a, b])) => format!("; steady {rps:.2} req/s over {a:.0}-{b:.0} s"),
+        _ => String::new(),
+    }
+}
+
 /// The collectors' and analyses' lines of the summary.
 fn collected(o: &mut String, r: &RunResult) {
     // The spans' stages have lines of their own (traces, path).
@@ -385,9 +393,10 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
     }
     let _ = writeln!(
         o,
-        "  throughput  {:.2} req/s sent in the load window; {:.2} completions/s over the run",
+        "  throughput  {:.2} req/s sent in the load window; {:.2} completions/s over the run{}",
         r.throughput_rps,
-        r.completions_rps.unwrap_or(0.0)
+        r.completions_rps.unwrap_or(0.0),
+        steady_text(r)
     );
     if let Some(l) = &r.send_lag_ms {
         let _ = writeln!(

@@ -575,6 +575,15 @@ pub struct RunResult {
     /// drain included); null in results written before it was recorded.
     #[serde(default)]
     pub completions_rps: Option<f64>,
+    /// Successful responses per second over the plateau (the seconds at
+    /// the load's highest rate or most users, inside the planned load):
+    /// no ramp, no drain. Thresholds and the gate read `throughput_rps`
+    /// (`throughput_rps` and `completions_rps` thresholds each their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steady_rps: Option<f64>,
+    /// The plateau `steady_rps` is over: [from, to] seconds into the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steady_window_s: Option<[f64; 2]>,
     /// How late the open model sent requests, from their scheduled instant;
     /// null in the closed model (which sends when a user is ready).
     #[serde(default)]
@@ -664,6 +673,8 @@ impl RunResult {
             requests: RequestCounts::default(),
             throughput_rps: 0.0,
             completions_rps: None,
+            steady_rps: None,
+            steady_window_s: None,
             send_lag_ms: None,
             latency_ms: None,
             ttfb_ms: None,

@@ -86,9 +86,12 @@ fn body(o: &mut String, r: &RunResult) {
         r.requests.failed,
         pct(r.errors.rate)
     );
-    let completions = r.completions_rps.map_or(String::new(), |c| {
+    let mut completions = r.completions_rps.map_or(String::new(), |c| {
         format!("; {c:.2} completions/s over the run")
     });
+    if let (Some(rps), Some([a, b])) = (r.steady_rps, r.steady_window_s) {
+        completions.push_str(&format!("; steady {rps:.2} req/s over {a:.0}-{b:.0} s"));
+    }
     let _ = writeln!(
         o,
         "| throughput | {:.2} req/s sent in the load window{completions} |",

@@ -36,6 +36,11 @@ pub fn fill(
     summaries(r, agg, duration, planned, open);
     let t = &agg.total;
     r.timeline = agg.timeline.clone();
+    if let Some((rps, window)) =
+        genbench_collectors::steady::steady(&r.timeline, planned.as_secs_f64())
+    {
+        (r.steady_rps, r.steady_window_s) = (Some(rps), Some(window));
+    }
     r.outages = genbench_collectors::outages::outages(&r.timeline);
     r.points = t.points();
     r.histograms.latency_us = encode_histogram(&t.latency_us);
