@@ -324,7 +324,7 @@ fn spans_become_stages_critical_path_and_cost() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("traces.toml");
     std::fs::write(&file, SCENARIO).unwrap();
-    let mut child = genbench()
+    let child = genbench()
         .args(["run", file.to_str().unwrap(), "--target", &url, "--records"])
         .arg(dir.join("records.jsonl"))
         .arg("--out")
@@ -333,19 +333,7 @@ fn spans_become_stages_critical_path_and_cost() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut err_text = String::new();
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        if let Some(at) = line.find("OTEL_EXPORTER_OTLP_ENDPOINT=") {
-            let _ = svc.endpoint.set(line[at + 28..].trim().to_string());
-        }
-        err_text.push_str(&line);
-        err_text.push('\n');
-    }
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{err_text}");
+    let (stdout, err_text) = follow_endpoint(child, &svc);
     let r = results(&dir);
     assert_eq!(schema_errors(&r), Vec::<String>::new());
     let own = svc.own.lock().unwrap();
@@ -578,7 +566,7 @@ drain = "5s"
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let err = follow_endpoint(child, &svc);
+    let (_, err) = follow_endpoint(child, &svc);
     let r = results(&dir);
     assert_eq!(schema_errors(&r), Vec::<String>::new());
     let steps = r["traces"]["steps"].as_array().unwrap();
@@ -602,9 +590,9 @@ drain = "5s"
     );
 }
 
-/// Waits for a genbench run, giving `svc` the receiver's endpoint when the
-/// run prints it; returns its stderr.
-fn follow_endpoint(mut child: std::process::Child, svc: &Svc) -> String {
+/// Waits for a genbench run that must succeed, giving `svc` the receiver's
+/// endpoint when the run prints it; returns its stdout and stderr.
+fn follow_endpoint(mut child: std::process::Child, svc: &Svc) -> (String, String) {
     let stderr = child.stderr.take().unwrap();
     let mut text = String::new();
     for line in BufReader::new(stderr).lines() {
@@ -616,12 +604,9 @@ fn follow_endpoint(mut child: std::process::Child, svc: &Svc) -> String {
         text.push('\n');
     }
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}\n{text}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    text
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{stdout}\n{text}");
+    (stdout, text)
 }
 
 /// The Collector's file exporter as a source: OTLP JSON, one export
