@@ -43,7 +43,7 @@ fn trim(v: &[u8]) -> &[u8] {
     &v[start..end]
 }
 
-fn stage_histogram() -> Histogram<u64> {
+pub(crate) fn stage_histogram() -> Histogram<u64> {
     // 1 µs to 1 h at two significant figures: a tenth of the memory of the
     // latency histograms, and 1% is finer than a stage breakdown needs.
     Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid histogram bounds")

@@ -16,6 +16,8 @@ use super::span::{Failure, Span};
 use super::tree::Tree;
 use crate::body::Usage;
 use crate::cost::UsageTally;
+use crate::recorder::new_histogram;
+use crate::stages::stage_histogram;
 use crate::summary::latency_ms;
 
 /// Distinct stage names; spans past it share [`OTHER`].
@@ -31,15 +33,6 @@ const SAMPLE_TREES: usize = 3;
 /// Most spans of one kept tree.
 const MAX_TREE_SPANS: usize = 500;
 
-/// A step's stage histogram: two significant figures, for a p95.
-fn step_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid histogram bounds")
-}
-
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
-}
-
 struct StageAcc {
     durations_us: Histogram<u64>,
     sum_ns: u128,
@@ -50,7 +43,7 @@ struct StageAcc {
 impl Default for StageAcc {
     fn default() -> Self {
         StageAcc {
-            durations_us: histogram(),
+            durations_us: new_histogram(),
             sum_ns: 0,
             errors: 0,
             path_ns: 0,
@@ -145,8 +138,8 @@ impl SpanCollector {
             order: VecDeque::new(),
             pending_spans: 0,
             roots: 0,
-            self_us: histogram(),
-            outside_us: histogram(),
+            self_us: new_histogram(),
+            outside_us: new_histogram(),
             failures: BTreeMap::new(),
             usage: UsageTally::default(),
             join: Join::default(),
@@ -265,7 +258,7 @@ impl SpanCollector {
         {
             step.stages
                 .entry(s.stage)
-                .or_insert_with(step_histogram)
+                .or_insert_with(stage_histogram)
                 .saturating_record((ns / 1000).max(1));
             if let Some(f) = s.failure {
                 *step.failures.entry((s.stage, f)).or_default() += 1;

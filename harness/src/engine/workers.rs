@@ -214,15 +214,14 @@ impl Slots {
         flow: Option<(u64, &str, usize, Attempt)>,
     ) {
         let inspect = sender.inspect();
+        // Only a success's body is read.
         let docs = match sample.ok() {
             true => inspect.documents(slot.body()),
             false => Vec::new(),
         };
+        let header = |n: &str| sender.captured_index(n).and_then(|i| slot.captured(i));
         let body = match sample.ok() {
-            true => {
-                let header = |n: &str| sender.captured_index(n).and_then(|i| slot.captured(i));
-                inspect.read(&mut sample, &docs, header)
-            }
+            true => inspect.read(&mut sample, &docs, header),
             false => BodyFacts::default(),
         };
         let llm = match slot.marks() {
