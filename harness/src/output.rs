@@ -283,8 +283,9 @@ fn collected(o: &mut String, r: &RunResult) {
         let verdict = serde_json::to_value(l.verdict).ok();
         let _ = writeln!(
             o,
-            "  leak        {} : RSS {:+.1} MiB/h (95% CI {:+.1} to {:+.1}; Theil-Sen {:+.1}) over {} readings",
+            "  leak        {} : {} {:+.1} MiB/h (95% CI {:+.1} to {:+.1}; Theil-Sen {:+.1}) over {} readings",
             verdict.as_ref().and_then(|v| v.as_str()).unwrap_or("?"),
+            l.signal.strip_prefix("metrics:").unwrap_or("RSS"),
             l.slope_mib_per_h,
             l.ci95_mib_per_h[0],
             l.ci95_mib_per_h[1],
@@ -442,13 +443,7 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
     collected(&mut o, r);
     for t in &r.thresholds {
         let seen = genbench_reports::threshold_value(&t.expr, t.observed);
-        let _ = writeln!(
-            o,
-            "  threshold   {:<28} {:<14} {}",
-            t.expr,
-            seen,
-            if t.passed { "pass" } else { "FAIL" }
-        );
+        let _ = writeln!(o, "  threshold   {:<28} {:<14} {}", t.expr, seen, t.word());
     }
     let _ = writeln!(o, "  results     {}", results_path.display());
     if let Some(report) = &r.artifacts.report_html {

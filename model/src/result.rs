@@ -501,7 +501,27 @@ pub struct TimelinePoint {
 pub struct ThresholdResult {
     pub expr: String,
     pub observed: Option<f64>,
+    /// Whether the run counts it as met. An inconclusive threshold passes
+    /// only where the scenario says so (`[analysis] inconclusive`).
     pub passed: bool,
+    /// The measurement could not tell which side of the limit the metric
+    /// is on (a memory slope whose interval straddles the limit, or whose
+    /// Theil–Sen cross-check is on the other side of it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inconclusive: bool,
+}
+
+impl ThresholdResult {
+    /// `pass`, `FAIL`, or `INCONCLUSIVE` (`inconclusive` when it passes
+    /// anyway): the one word every output shows.
+    pub fn word(&self) -> &'static str {
+        match (self.inconclusive, self.passed) {
+            (true, true) => "inconclusive",
+            (true, false) => "INCONCLUSIVE",
+            (false, true) => "pass",
+            (false, false) => "FAIL",
+        }
+    }
 }
 
 /// Files written beside `results.json`, relative to it.

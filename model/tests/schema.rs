@@ -231,6 +231,7 @@ fn full() -> RunResult {
         expr: "p95 < 15s".into(),
         observed: Some(3.5),
         passed: true,
+        inconclusive: false,
     });
     r.artifacts.report_html = Some("report.html".into());
     r.histograms.latency_us = Some("HISTFAAAA".into());

@@ -53,10 +53,12 @@ impl App {
     /// The deliberate slowdown of a stage (`extra_delay_ms`), inside the
     /// stage's timing.
     pub async fn extra_delay(&self, stage: Stage) {
-        let ms = self.cfg.extra_delay_ms.of(stage);
-        if ms > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-        }
+        sleep_ms(self.cfg.extra_delay_ms.of(stage)).await;
+    }
+
+    /// The deliberate slowdown outside every stage (`extra_delay_ms.handler`).
+    pub async fn handler_delay(&self) {
+        sleep_ms(self.cfg.extra_delay_ms.handler).await;
     }
 
     /// The deliberate leak: keeps `leak_bytes_per_request` bytes forever,
@@ -70,5 +72,11 @@ impl App {
                 .unwrap_or_else(|p| p.into_inner())
                 .push(block);
         }
+    }
+}
+
+async fn sleep_ms(ms: u64) {
+    if ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
     }
 }

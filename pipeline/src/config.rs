@@ -147,6 +147,9 @@ pub struct ExtraDelayMs {
     pub extract: u64,
     pub prompt: u64,
     pub llm: u64,
+    /// In the handler outside every stage, on every request (hit or
+    /// miss): time no stage reports, as a service with no stages has.
+    pub handler: u64,
 }
 
 impl ExtraDelayMs {

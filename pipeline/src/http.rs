@@ -149,6 +149,7 @@ async fn answer(
             app.leak();
             let mut tm = Timings::new(t0);
             let result = generate(app, &req, &mut tm).await;
+            app.handler_delay().await;
             tm.finish();
             app.metrics.total(tm.total);
             let resp = match result {

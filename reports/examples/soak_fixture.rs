@@ -176,6 +176,7 @@ pub fn soak(seconds: usize) -> RunResult {
         expr: "rss_growth < 10MiB/h".into(),
         observed: Some(8.0),
         passed: true,
+        inconclusive: false,
     }];
     r.histograms.latency_us = Some(encode(&total));
     r.histograms.ttfb_us = Some(encode(&total));

@@ -41,7 +41,12 @@ pub fn junit(r: &RunResult) -> String {
         if t.passed {
             let _ = writeln!(o, "/>");
         } else {
-            let msg = format!("{} failed: observed {seen}", t.expr);
+            let how = if t.inconclusive {
+                "was inconclusive"
+            } else {
+                "failed"
+            };
+            let msg = format!("{} {how}: observed {seen}", t.expr);
             let _ = writeln!(
                 o,
                 ">\n<failure message=\"{m}\" type=\"threshold\">{m}</failure>\n</testcase>",

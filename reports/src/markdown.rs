@@ -189,7 +189,10 @@ fn thresholds(o: &mut String, r: &RunResult) {
             "| {} | {} | {} |",
             md_cell(&t.expr),
             crate::fmt::observed(&t.expr, t.observed),
-            if t.passed { "pass" } else { "**FAIL**" }
+            match t.word() {
+                "pass" | "inconclusive" => t.word().to_string(),
+                w => format!("**{w}**"),
+            }
         );
     }
 }

@@ -188,6 +188,22 @@ pub struct Analysis {
     pub recovery_factor: f64,
     /// What memory the leak analysis fits.
     pub memory: MemorySignal,
+    /// Whether a memory threshold the measurement cannot decide fails the
+    /// run (the default) or passes it.
+    pub inconclusive: Inconclusive,
+}
+
+/// What an inconclusive `rss_growth` threshold does to the run: its slope's
+/// interval straddles the limit, or the Theil–Sen cross-check is on the
+/// other side of it, so the run cannot say the budget was kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Inconclusive {
+    /// It fails the run: a memory budget passes only when it was shown kept.
+    #[default]
+    Fail,
+    /// It passes, shown as `inconclusive` beside the passes.
+    Pass,
 }
 
 /// The memory series a leak is judged on.
@@ -286,6 +302,7 @@ pub(crate) struct RawAnalysis {
     recovery_factor: Option<f64>,
     memory: Option<String>,
     memory_url: Option<String>,
+    inconclusive: Option<Inconclusive>,
 }
 
 fn memory_signal(memory: Option<String>, url: Option<String>) -> Result<MemorySignal, Invalid> {
@@ -601,6 +618,7 @@ impl RawAnalysis {
             leak_tolerance_mib_per_h,
             recovery_factor,
             memory: memory_signal(self.memory, self.memory_url)?,
+            inconclusive: self.inconclusive.unwrap_or_default(),
         })
     }
 }

@@ -26,8 +26,8 @@ mod traces;
 pub use abort::Abort;
 pub use builtin::{BUILTIN_NAMES, builtin, builtin_overridden};
 pub use collect::{
-    Analysis, CacheSource, Collect, CostConfig, MemorySignal, PIPELINE_HEAP_GAUGE, Price, Series,
-    SeriesKind,
+    Analysis, CacheSource, Collect, CostConfig, Inconclusive, MemorySignal, PIPELINE_HEAP_GAUGE,
+    Price, Series, SeriesKind,
 };
 pub use duration::parse_duration;
 pub use env::{MissingEnv, env_refs, process_env, required_env, resolve_env};

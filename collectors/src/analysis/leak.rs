@@ -2,11 +2,16 @@
 //! a heap gauge the target publishes) are reduced to each window's floor.
 //! Memory moves two ways: steadily, as a leak does, and in steps, as a
 //! cache expiring or an allocator mapping an arena does. Steps are found
-//! first (jumps far outside the window-to-window spread); one slope is then
-//! fitted through the segments between them, each at its own level (slope
-//! and 95% CI, in MiB/h), and cross-checked with Theil–Sen over the whole
-//! series. The verdict compares them, and the steps' net rise, with a
-//! tolerance.
+//! first (jumps far outside the window-to-window spread).
+//!
+//! On a heap gauge a step is the target's own doing (a cache expiring), so
+//! one slope is fitted through the segments between steps, each at its own
+//! level, and the steps' net rise counts against `no_leak`. On RSS a step
+//! is how an allocator shows a steady leak (it maps memory an arena at a
+//! time), so fitting around the steps would remove the leak: the slope is
+//! fitted through them, and their serial correlation widens its interval.
+//! Either way the slope (95% CI, MiB/h) is cross-checked with Theil–Sen
+//! over the whole series, and the verdict compares both with a tolerance.
 
 use genbench_model::{Leak, LeakVerdict};
 
@@ -106,16 +111,23 @@ pub fn leak(input: &LeakInput) -> Option<Leak> {
     let x: Vec<f64> = points.iter().map(|p| p.0 / 3600.0).collect();
     let y: Vec<f64> = points.iter().map(|p| p.1).collect();
     let (starts, rise) = level_shifts(&x, &y, tolerance_mib_per_h);
-    let fit = ols_segments(&x, &y, &starts).or_else(|| ols_segments(&x, &y, &[0]))?;
+    let through_steps = input.signal == "rss";
+    let fit = if through_steps {
+        ols_segments(&x, &y, &[0])?
+    } else {
+        ols_segments(&x, &y, &starts).or_else(|| ols_segments(&x, &y, &[0]))?
+    };
     let ts = theil_sen(&x, &y)?;
     let span_h = x.last()? - x.first()?;
     let steps = if span_h > 0.0 { rise / span_h } else { 0.0 };
+    // Growth in steps the slope did not see counts against `no_leak`.
+    let unseen = if through_steps { 0.0 } else { steps.max(0.0) };
     let ci = [fit.slope - fit.ci95_half, fit.slope + fit.ci95_half];
     let verdict = if points.len() < MIN_SAMPLES {
         LeakVerdict::Inconclusive
     } else if ci[0] > tolerance_mib_per_h && ts > tolerance_mib_per_h {
         LeakVerdict::Leak
-    } else if ci[1] + steps.max(0.0) < tolerance_mib_per_h && ts < tolerance_mib_per_h {
+    } else if ci[1] + unseen < tolerance_mib_per_h && ts < tolerance_mib_per_h {
         LeakVerdict::NoLeak
     } else {
         LeakVerdict::Inconclusive
@@ -224,6 +236,49 @@ mod tests {
         );
         assert_eq!(floors[0].0, 5.0);
         assert_eq!(window_floors(&heap(0.0, 100), 50.0, 0.0).len(), 51);
+    }
+
+    /// RSS as an allocator shows a steady leak of `rate` MiB/h: flat, then
+    /// a step when the next `step_mib` is mapped, with page-cache jitter.
+    fn staircase(rate: f64, step_mib: f64, seconds: usize) -> Vec<(f64, f64)> {
+        series(seconds, |t| {
+            let kept = rate * t / 3600.0;
+            60.0 + (kept / step_mib).floor() * step_mib + 0.01 * (t * 1.7).sin().abs()
+        })
+    }
+
+    fn rss_soak(series: &[(f64, f64)], signal: &str) -> Leak {
+        super::leak(&LeakInput {
+            series,
+            signal,
+            warmup_s: 120.0,
+            tolerance_mib_per_h: 5.0,
+            window_s: 10.0,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_leak_in_allocator_steps_is_read_through_them_on_rss() {
+        // 10 MiB/h mapped 0.25 MiB at a time: a step every 90 s, flat
+        // between. Fitted around the steps (as a heap gauge is) the slope
+        // is near zero; through them, on RSS, it is the leak.
+        let s = staircase(10.0, 0.25, 600);
+        let rss = rss_soak(&s, "rss");
+        assert_eq!(rss.verdict, LeakVerdict::Leak, "{rss:?}");
+        assert!(rss.level_shifts >= 3, "{rss:?}");
+        let [lo, hi] = rss.ci95_mib_per_h;
+        assert!(lo < 10.0 && 10.0 < hi, "{rss:?}");
+        let around = rss_soak(&s, "metrics:heap");
+        assert!(around.slope_mib_per_h < 3.0, "{around:?}");
+        assert_ne!(
+            around.verdict,
+            LeakVerdict::NoLeak,
+            "steps count against no_leak"
+        );
+        // A clean service's flat RSS stays clean.
+        let flat = staircase(0.0, 0.25, 600);
+        assert_eq!(rss_soak(&flat, "rss").verdict, LeakVerdict::NoLeak);
     }
 
     #[test]

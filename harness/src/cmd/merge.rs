@@ -163,7 +163,7 @@ pub fn run(args: MergeArgs) -> Result<u8, Exit> {
     r.started_at = crate::timefmt::rfc3339(earliest);
     crate::collect::merged::fill(&mut r, &merged_parts);
     let thresholds = thresholds_of(&r).map_err(Exit::usage)?;
-    r.thresholds = crate::run::evaluate(&thresholds, &r);
+    r.thresholds = crate::run::evaluate(&thresholds, &r, inconclusive_of(&r));
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Exit::could_not_run(anyhow!("cannot create {}: {e}", args.out.display())))?;
     let path = output::write_run(&args.out, &mut r, args.junit).map_err(Exit::could_not_run)?;
@@ -204,6 +204,12 @@ fn seconds(files: &[(PathBuf, RunResult)], parts: &[Part<'_>]) -> Option<Seconds
 }
 
 /// The scenario's thresholds, from the resolved scenario the parts carry.
+/// The parts' `[analysis] inconclusive`, from their resolved scenario.
+fn inconclusive_of(r: &RunResult) -> genbench_scenarios::Inconclusive {
+    serde_json::from_value(r.scenario.resolved["analysis"]["inconclusive"].clone())
+        .unwrap_or_default()
+}
+
 fn thresholds_of(r: &RunResult) -> anyhow::Result<Vec<genbench_scenarios::Threshold>> {
     let list = r.scenario.resolved["thresholds"]
         .as_array()

@@ -390,7 +390,11 @@ async fn repeat(
     }
     let mut pooled = genbench_collectors::pool::pool(&results)
         .map_err(|e| Exit::could_not_run(anyhow!("cannot pool the runs: {e}")))?;
-    pooled.thresholds = crate::run::evaluate(&cfg.scenario.thresholds, &pooled);
+    pooled.thresholds = crate::run::evaluate(
+        &cfg.scenario.thresholds,
+        &pooled,
+        cfg.scenario.analysis.inconclusive,
+    );
     let path = crate::output::write_run(out, &mut pooled, junit).map_err(Exit::could_not_run)?;
     println!("\npooled: {} runs", results.len());
     print!("{}", crate::output::summary(&pooled, &path));

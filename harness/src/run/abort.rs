@@ -57,7 +57,8 @@ impl<'a> AbortWatch<'a> {
             return None;
         }
         let so_far = so_far(agg, self.objectives, p.t_s, planned, open);
-        let failed = crate::run::evaluate(&self.rules.on_fail, &so_far)
+        // Memory is not judged mid-run: the policy cannot matter.
+        let failed = crate::run::evaluate(&self.rules.on_fail, &so_far, Default::default())
             .into_iter()
             // Not measured yet (no success, no stream) is not a failure.
             .find(|t| !t.passed && t.observed.is_some())?;

@@ -1,7 +1,7 @@
 //! Thresholds judged against a finished result.
 
 use genbench_model::{RunResult, ThresholdResult};
-use genbench_scenarios::{Metric, SeriesStat, Threshold};
+use genbench_scenarios::{Inconclusive, Metric, SeriesStat, Threshold};
 
 /// The observed value of a threshold's metric, `None` if not measured.
 fn observe(t: &Threshold, r: &RunResult) -> Option<f64> {
@@ -44,23 +44,41 @@ fn observe(t: &Threshold, r: &RunResult) -> Option<f64> {
 ///
 /// Memory growth is a fitted slope, and a short run's slope is noisy (a
 /// steady process read +20 MiB/h with a 95% CI of -10 to +49 over 24 s):
-/// `rss_growth` fails only when the whole CI is on the failing side, as the
-/// leak verdict does, so noise never fails a gate.
-pub fn evaluate(thresholds: &[Threshold], r: &RunResult) -> Vec<ThresholdResult> {
+/// `rss_growth` is met only when its whole CI and the Theil–Sen
+/// cross-check are on the passing side, failed when all three are on the
+/// failing side, and otherwise inconclusive, which fails the run unless
+/// `[analysis] inconclusive = "pass"`. Noise neither fails nor passes a
+/// memory budget on its own.
+pub fn evaluate(
+    thresholds: &[Threshold],
+    r: &RunResult,
+    policy: Inconclusive,
+) -> Vec<ThresholdResult> {
     thresholds
         .iter()
         .map(|t| {
             let observed = observe(t, r);
-            let passed = match (t.metric, &r.leak) {
+            let (passed, inconclusive) = match (t.metric, &r.leak) {
                 (Metric::RssGrowth, Some(l)) => {
-                    t.passes(l.ci95_mib_per_h[0]) || t.passes(l.ci95_mib_per_h[1])
+                    let sides = [
+                        l.ci95_mib_per_h[0],
+                        l.ci95_mib_per_h[1],
+                        l.theil_sen_mib_per_h,
+                    ];
+                    let passing = sides.iter().filter(|v| t.passes(**v)).count();
+                    match passing {
+                        3 => (true, false),
+                        0 => (false, false),
+                        _ => (policy == Inconclusive::Pass, true),
+                    }
                 }
-                _ => observed.is_some_and(|v| t.passes(v)),
+                _ => (observed.is_some_and(|v| t.passes(v)), false),
             };
             ThresholdResult {
                 expr: t.expr.clone(),
                 observed,
                 passed,
+                inconclusive,
             }
         })
         .collect()
@@ -103,17 +121,34 @@ mod tests {
     }
 
     #[test]
-    fn rss_growth_fails_only_when_the_whole_ci_is_over_the_limit() {
+    fn rss_growth_passes_only_when_shown_kept_and_fails_only_when_shown_broken() {
         let t = [genbench_scenarios::parse_threshold("rss_growth < 10MiB/h").unwrap()];
-        // A noisy steady run: the point slope is over, the CI straddles.
-        let noisy = evaluate(&t, &with_leak(19.6, [-9.7, 48.9]));
-        assert_eq!(noisy[0].observed, Some(19.6));
-        assert!(noisy[0].passed);
-        let leaking = evaluate(&t, &with_leak(4490.0, [4477.0, 4502.0]));
-        assert!(!leaking[0].passed);
-        let t = [genbench_scenarios::parse_threshold("rss_growth < 10MiB/h").unwrap()];
+        let judge = |slope, ci, ts, policy| {
+            let mut r = with_leak(slope, ci);
+            r.leak.as_mut().unwrap().theil_sen_mib_per_h = ts;
+            evaluate(&t, &r, policy).remove(0)
+        };
+        let kept = judge(2.0, [1.0, 3.0], 2.5, Inconclusive::Fail);
+        assert!(kept.passed && !kept.inconclusive && kept.word() == "pass");
+        let leaking = judge(4490.0, [4477.0, 4502.0], 4490.0, Inconclusive::Pass);
+        assert!(!leaking.passed && !leaking.inconclusive && leaking.word() == "FAIL");
+        // A noisy steady run: the CI straddles the limit.
+        let noisy = judge(19.6, [-9.7, 48.9], 19.0, Inconclusive::Fail);
+        assert_eq!(noisy.observed, Some(19.6));
+        assert!(!noisy.passed && noisy.inconclusive && noisy.word() == "INCONCLUSIVE");
+        // A slope fitted around allocator steps reads a quarter of the leak
+        // and its CI is under the limit; Theil-Sen over the whole series
+        // sees the leak: never a pass unless the scenario allows it.
+        let contradicted = judge(3.6, [2.2, 5.0], 14.2, Inconclusive::Fail);
+        assert!(!contradicted.passed && contradicted.inconclusive);
+        let allowed = judge(3.6, [2.2, 5.0], 14.2, Inconclusive::Pass);
+        assert!(allowed.passed && allowed.inconclusive && allowed.word() == "inconclusive");
         let mut none = with_leak(0.0, [0.0, 0.0]);
         none.leak = None;
-        assert!(!evaluate(&t, &none)[0].passed, "not measured fails");
+        let not_measured = evaluate(&t, &none, Inconclusive::Pass).remove(0);
+        assert!(
+            !not_measured.passed && !not_measured.inconclusive,
+            "not measured fails"
+        );
     }
 }

@@ -492,7 +492,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     // read from it at the end.
     drop(embedded);
     r.generator_limited = self_limited(&r);
-    r.thresholds = evaluate(&s.thresholds, &r);
+    r.thresholds = evaluate(&s.thresholds, &r, s.analysis.inconclusive);
     r.artifacts.interval_log = Some(hlog::INTERVAL_LOG.into());
     r.artifacts.records = records;
     Ok(r)

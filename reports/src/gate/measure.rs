@@ -3,10 +3,10 @@
 //! interval was found.
 
 use genbench_model::RunResult;
-use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use super::stats::{Cdf, Diff, Obs, Rng, bootstrap_difference, difference, variance};
+use super::blocks;
+use super::stats::{Cdf, Diff, Obs, Rng, difference, variance};
 use crate::hdr;
 
 /// Bootstrap replicates per run and metric.
@@ -26,8 +26,13 @@ pub enum Scale {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
-    /// One run a side: bootstrap replicates of each histogram.
+    /// Runs resampled as blocks, and within them the pooled values (from
+    /// the histograms).
     Bootstrap,
+    /// As `Bootstrap`, with request i of every run on both sides drawn
+    /// together: the same seeded request, so what it met on the way (the
+    /// mocks' delays, the cache) cancels.
+    Paired,
     /// Several runs a side, whose spread set the interval.
     BetweenRuns,
     /// Several runs a side that agreed more closely than one run's own
@@ -94,8 +99,9 @@ fn to_scale(d: Diff, scale: Scale) -> Diff {
     }
 }
 
-/// A percentile of a histogram (µs), shown in ms: pooled over each side's
-/// runs for the values shown, bootstrapped per run for the interval.
+/// A percentile of a histogram (µs), shown in ms, pooled over each side's
+/// runs; the interval from the run-blocked bootstrap of the pooled values
+/// ([`blocks::blocked`]).
 pub fn quantile(
     base: &[&RunResult],
     cur: &[&RunResult],
@@ -104,46 +110,69 @@ pub fn quantile(
     confidence: f64,
     seed: u64,
 ) -> Option<Measured> {
-    let decode = |r: &RunResult| hdr::decode(hist(r)).filter(|h| !h.is_empty());
-    let (hb, hc) = (all(base, decode)?, all(cur, decode)?);
-    let mut rng = Rng::new(seed);
-    let pooled = |hs: &[Histogram<u64>]| {
-        let mut all = hs[0].clone();
-        for h in &hs[1..] {
-            let _ = all.add(h);
-        }
-        Cdf::new(&all).map(|c| c.at(q) / 1000.0)
-    };
-    let shown = (pooled(&hb)?, pooled(&hc)?);
-    let mut side = |hs: &[Histogram<u64>]| -> Option<Vec<(Obs, Vec<f64>)>> {
-        hs.iter()
-            .map(|h| {
-                let cdf = Cdf::new(h)?;
-                let draws: Vec<f64> = cdf
-                    .bootstrap_quantile(q, DRAWS, &mut rng)
-                    .into_iter()
-                    .map(f64::ln)
-                    .collect();
-                let obs = Obs {
-                    x: cdf.at(q).ln(),
-                    var_within: variance(&draws),
-                };
-                Some((obs, draws))
+    let cdf = |r: &RunResult| hdr::decode(hist(r)).and_then(|h| Cdf::new(&h));
+    let (cb, cc) = (all(base, cdf)?, all(cur, cdf)?);
+    let shown = |c: &[Cdf]| Cdf::pooled(c).at(q) / 1000.0;
+    let diff = blocks::blocked(&cb, &cc, q, DRAWS, confidence, &mut Rng::new(seed))?;
+    Some(Measured {
+        baseline: shown(&cb),
+        current: shown(&cc),
+        diff: to_scale(diff, Scale::Relative),
+        method: Method::Bootstrap,
+    })
+}
+
+/// Request latency's percentile: paired by request ([`blocks::paired`])
+/// when every run on both sides kept its requests one by one and sent as
+/// many, else as [`quantile`] does from the histograms.
+pub fn latency_quantile(
+    base: &[&RunResult],
+    cur: &[&RunResult],
+    q: f64,
+    confidence: f64,
+    seed: u64,
+) -> Option<Measured> {
+    let paired = all(base, in_schedule_order)
+        .zip(all(cur, in_schedule_order))
+        .and_then(|(b, c)| {
+            let diff = blocks::paired(&b, &c, q, DRAWS, confidence, &mut Rng::new(seed))?;
+            let shown = |side: &[Vec<f64>]| {
+                let mut v: Vec<f64> = side.concat();
+                blocks::quantile_of(&mut v, q)
+            };
+            Some(Measured {
+                baseline: shown(&b),
+                current: shown(&c),
+                diff: to_scale(diff, Scale::Relative),
+                method: Method::Paired,
             })
-            .collect()
-    };
-    let (sb, sc) = (side(&hb)?, side(&hc)?);
-    if let ([(ob, db)], [(oc, dc)]) = (&sb[..], &sc[..]) {
-        let diff = bootstrap_difference(db, dc, oc.x - ob.x, confidence);
-        return Some(Measured {
-            baseline: shown.0,
-            current: shown.1,
-            diff: to_scale(diff, Scale::Relative),
-            method: Method::Bootstrap,
         });
+    paired.or_else(|| {
+        quantile(
+            base,
+            cur,
+            |r| r.histograms.latency_us.as_deref(),
+            q,
+            confidence,
+            seed,
+        )
+    })
+}
+
+/// A run's request latencies (ms) in the order they were scheduled, when
+/// it kept every request and none failed: what pairs request i of one run
+/// with request i of another.
+fn in_schedule_order(r: &RunResult) -> Option<Vec<f64>> {
+    let points = r.points.as_ref()?;
+    if points.len() as u64 != r.requests.total || points.iter().any(|p| p.error.is_some()) {
+        return None;
     }
-    let obs = |s: &[(Obs, Vec<f64>)]| s.iter().map(|(o, _)| *o).collect::<Vec<_>>();
-    judge(&obs(&sb), &obs(&sc), Scale::Relative, confidence, shown)
+    let mut by_start: Vec<(f64, f64)> = points
+        .iter()
+        .map(|p| (p.t_s * 1000.0 - p.latency_ms, p.latency_ms))
+        .collect();
+    by_start.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Some(by_start.into_iter().map(|p| p.1).collect())
 }
 
 /// A per-run value with the variance of its estimate, compared on `scale`;

@@ -5,6 +5,7 @@
 //! on the worse side and it exceeds the metric's noise floor; metrics the
 //! mocks make deterministic are compared exactly.
 
+mod blocks;
 mod measure;
 mod render;
 mod rules;
@@ -17,7 +18,7 @@ pub use measure::{Method, Scale};
 pub use render::{HEAD, headline, junit, markdown, rows, significance, text};
 pub use rules::{Direction, FloorSpec, MetricRule, Rules};
 
-use measure::{Measured, exact, mean_and_var, per_run, quantile};
+use measure::{Measured, exact, latency_quantile, mean_and_var, per_run, quantile};
 
 /// One side's results, each with the name it is reported by (its file).
 pub type Side<'a> = &'a [(String, RunResult)];
@@ -185,14 +186,7 @@ pub fn gate(base: Side, cur: Side, rules: &Rules) -> GateReport {
     let mut out: Vec<(Def, Option<Measured>)> = Vec::new();
     for (q, pct) in [(0.5, "p50"), (0.95, "p95"), (0.99, "p99")] {
         let name = format!("latency_{pct}");
-        let m = quantile(
-            &b,
-            &c,
-            |r| r.histograms.latency_us.as_deref(),
-            q,
-            conf,
-            seed_of(&name),
-        );
+        let m = latency_quantile(&b, &c, q, conf, seed_of(&name));
         out.push((def(&name, "ms", lower, Scale::Relative, None), m));
     }
     for (q, pct) in [(0.5, "p50"), (0.95, "p95")] {

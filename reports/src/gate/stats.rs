@@ -91,16 +91,39 @@ impl Cdf {
         self.values[i.min(self.values.len() - 1)]
     }
 
-    /// `draws` bootstrap replicates of the `q` quantile. A resample of n
-    /// values from the histogram has its k-th smallest at the k-th order
-    /// statistic of n uniforms, which is Beta(k, n−k+1): one Beta draw per
-    /// replicate instead of n value draws, exact for any n.
-    pub fn bootstrap_quantile(&self, q: f64, draws: usize, rng: &mut Rng) -> Vec<f64> {
+    /// One bootstrap replicate of the `q` quantile. A resample of n values
+    /// from the histogram has its k-th smallest at the k-th order statistic
+    /// of n uniforms, which is Beta(k, n−k+1): one Beta draw per replicate
+    /// instead of n value draws, exact for any n.
+    pub fn draw_quantile(&self, q: f64, rng: &mut Rng) -> f64 {
         let n = self.len() as f64;
         let k = (q * n).ceil().clamp(1.0, n);
-        (0..draws)
-            .map(|_| self.at(rng.beta(k, n - k + 1.0)))
-            .collect()
+        self.at(rng.beta(k, n - k + 1.0))
+    }
+
+    /// The distribution of several runs' values together.
+    pub fn pooled<'a>(cdfs: impl IntoIterator<Item = &'a Cdf>) -> Cdf {
+        let mut counts: Vec<(f64, u64)> = Vec::new();
+        for c in cdfs {
+            let mut below = 0;
+            for (v, cum) in c.values.iter().zip(&c.cumulative) {
+                counts.push((*v, cum - below));
+                below = *cum;
+            }
+        }
+        counts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (mut values, mut cumulative) = (Vec::new(), Vec::<u64>::new());
+        let mut total = 0;
+        for (v, n) in counts {
+            total += n;
+            if values.last() == Some(&v) {
+                *cumulative.last_mut().expect("a value has its count") = total;
+            } else {
+                values.push(v);
+                cumulative.push(total);
+            }
+        }
+        Cdf { values, cumulative }
     }
 }
 
@@ -161,20 +184,6 @@ pub fn difference(base: &[Obs], cur: &[Obs], confidence: f64) -> Option<Diff> {
         hi: d + t * se,
         from_runs,
     })
-}
-
-/// The percentile interval of paired bootstrap replicates `cur[i] − base[i]`.
-pub fn bootstrap_difference(base: &[f64], cur: &[f64], d: f64, confidence: f64) -> Diff {
-    let mut diffs: Vec<f64> = base.iter().zip(cur).map(|(b, c)| c - b).collect();
-    diffs.sort_by(f64::total_cmp);
-    let tail = (1.0 - confidence) / 2.0;
-    let pick = |p: f64| diffs[((p * diffs.len() as f64) as usize).min(diffs.len() - 1)];
-    Diff {
-        d,
-        lo: pick(tail),
-        hi: pick(1.0 - tail),
-        from_runs: false,
-    }
 }
 
 /// Sample variance; 0 for fewer than two values.

@@ -231,11 +231,12 @@ pub fn thresholds(o: &mut String, r: &RunResult) {
     }
     o.push_str("<table>\n<tr><th>threshold</th><th>observed</th><th>result</th></tr>\n");
     for t in &r.thresholds {
-        let (class, word) = if t.passed {
-            ("ok", "pass")
-        } else {
-            ("bad", "FAIL")
+        let class = match (t.passed, t.inconclusive) {
+            (true, false) => "ok",
+            (true, true) => "warn",
+            (false, _) => "bad",
         };
+        let word = t.word();
         let seen = crate::fmt::observed(&t.expr, t.observed);
         let _ = writeln!(
             o,
