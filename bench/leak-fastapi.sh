@@ -15,7 +15,10 @@
 # Usage: bench/leak-fastapi.sh   Env: RUNS (default 20), PARALLEL (default
 #        20), DURATION (default 10m), OUT (default a temporary directory,
 #        kept), PYTHON (default .ci/venv/bin/python, made by .ci/test),
-#        GENBENCH (default: a release build of this checkout)
+#        GENBENCH (default: a release build of this checkout), ALLOCATOR
+#        (glibc, the default, or jemalloc: every Python object through
+#        libjemalloc, LD_PRELOAD with PYTHONMALLOC=malloc, which maps memory
+#        in larger steps)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-20}
@@ -24,7 +27,16 @@ DURATION=${DURATION:-10m}
 OUT=${OUT:-$(mktemp -d -t genbench-leak-fastapi-XXXXXX)}
 PYTHON=${PYTHON:-.ci/venv/bin/python}
 HERE=examples/fastapi-target
+ALLOCATOR=${ALLOCATOR:-glibc}
 source bench/lib.sh
+case "$ALLOCATOR" in
+    glibc) PRELOAD= ;;
+    jemalloc)
+        PRELOAD=$(ldconfig -p | awk '/libjemalloc.so.2/ {print $NF; exit}')
+        [ -n "$PRELOAD" ] || { echo "no libjemalloc.so.2: apt-get install libjemalloc2" >&2; exit 2; }
+        ;;
+    *) echo "ALLOCATOR=$ALLOCATOR: glibc or jemalloc" >&2; exit 2 ;;
+esac
 if ! "$PYTHON" -c 'import fastapi, uvicorn, openai, prometheus_client' 2>/dev/null; then
     echo "$PYTHON lacks the example's packages: run .ci/test once, or set PYTHON to a" \
         "Python with 'pip install -r $HERE/requirements.txt'" >&2
@@ -38,7 +50,7 @@ fi
 # A copy: a rebuild while the soaks run must not change what they run.
 cp "$GENBENCH" "$OUT/genbench"
 GENBENCH=$OUT/genbench
-echo "soaks in $OUT" >&2
+echo "soaks in $OUT ($ALLOCATOR)" >&2
 
 "$GENBENCH" mock --llm 127.0.0.1:0 --search 127.0.0.1:0 --web 127.0.0.1:0 \
     --time-scale 0.05 >"$OUT/mock.json" 2>"$OUT/mock.err" &
@@ -50,8 +62,12 @@ SEARCH=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["search
 
 soak() { # name bytes_per_request
     local name=$1 bytes=$2 svc url pid
+    if [ -n "$PRELOAD" ]; then
+        export LD_PRELOAD=$PRELOAD PYTHONMALLOC=malloc
+    fi
     LLM_BASE_URL="$LLM/v1" SEARCH_URL="$SEARCH" LEAK_BYTES_PER_REQUEST=$bytes \
         "$PYTHON" "$HERE/serve.py" >"$OUT/$name.svc" 2>"$OUT/$name.svc.err" &
+    unset LD_PRELOAD PYTHONMALLOC
     svc=$!
     for _ in $(seq 100); do [ -s "$OUT/$name.svc" ] && break; sleep 0.1; done
     url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$OUT/$name.svc")

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod ab;
 mod scale;
+pub use ab::AbArgs;
 pub use scale::*;
 
 #[derive(Debug, Parser)]
@@ -23,6 +25,7 @@ genbench run --help           scenarios, your own service, overrides, outputs\n 
 genbench report RESULTS.json  re-render a run's report.html\n  \
 genbench compare A.json B.json   runs side by side\n  \
 genbench matrix --vary pipeline.model=gpt-4o,gpt-4o-mini   one run per configuration\n  \
+genbench ab ci --a CMD --b CMD  two builds in alternating rounds, gated (for CI)\n  \
 genbench mock                 mock OpenAI, search and web providers on loopback"
 )]
 pub struct Cli {
@@ -49,6 +52,8 @@ pub enum Command {
     Matrix(Box<MatrixArgs>),
     /// Gate a current build's runs against a baseline's (for CI): exit 1 on a regression.
     Gate(GateArgs),
+    /// Run a scenario against two targets in alternating rounds, then gate B against A.
+    Ab(Box<AbArgs>),
     /// Merge the segments of one run (--segment I/N) into its one result.
     Merge(MergeArgs),
     /// Kubernetes manifests for a run scaled out over pods.

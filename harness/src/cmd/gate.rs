@@ -44,21 +44,44 @@ pub fn judge(base: &[PathBuf], cur: &[PathBuf], rules: &Rules) -> anyhow::Result
 }
 
 pub fn run(args: GateArgs) -> Result<u8, Exit> {
-    let rules = match &args.rules {
-        Some(p) => read_rules(p).map_err(Exit::usage)?,
-        None => Rules::default(),
-    };
+    let rules = rules_or_default(args.rules.as_deref())?;
     let report = judge(&args.baseline, &args.current, &rules).map_err(Exit::usage)?;
-    let json = serde_json::to_vec_pretty(&report).map_err(Exit::could_not_run)?;
-    write_atomic(&args.out, &json).map_err(Exit::could_not_run)?;
-    if let Some(p) = &args.markdown {
-        write_atomic(p, gate::markdown(&report).as_bytes()).map_err(Exit::could_not_run)?;
+    let outputs = Outputs {
+        json: &args.out,
+        markdown: args.markdown.as_deref(),
+        junit: args.junit.as_deref(),
+    };
+    emit(&report, &outputs)
+}
+
+/// The rules file's rules, or the defaults.
+pub fn rules_or_default(path: Option<&Path>) -> Result<Rules, Exit> {
+    match path {
+        Some(p) => read_rules(p).map_err(Exit::usage),
+        None => Ok(Rules::default()),
     }
-    if let Some(p) = &args.junit {
-        write_atomic(p, gate::junit(&report).as_bytes()).map_err(Exit::could_not_run)?;
+}
+
+/// Where a gate's report goes.
+pub struct Outputs<'a> {
+    pub json: &'a Path,
+    pub markdown: Option<&'a Path>,
+    pub junit: Option<&'a Path>,
+}
+
+/// Writes the report's files, prints its table, and gives the exit code:
+/// 1 when a metric regressed.
+pub fn emit(report: &GateReport, to: &Outputs) -> Result<u8, Exit> {
+    let json = serde_json::to_vec_pretty(report).map_err(Exit::could_not_run)?;
+    write_atomic(to.json, &json).map_err(Exit::could_not_run)?;
+    if let Some(p) = to.markdown {
+        write_atomic(p, gate::markdown(report).as_bytes()).map_err(Exit::could_not_run)?;
     }
-    print!("{}", gate::text(&report));
-    println!("\ngate  {}", args.out.display());
+    if let Some(p) = to.junit {
+        write_atomic(p, gate::junit(report).as_bytes()).map_err(Exit::could_not_run)?;
+    }
+    print!("{}", gate::text(report));
+    println!("\ngate  {}", to.json.display());
     Ok(if report.regressed() {
         Exit::FAILED_CHECKS
     } else {

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod ab;
 mod compare;
 pub(crate) mod exposure;
 mod gate;
@@ -24,6 +25,7 @@ pub fn dispatch(command: Command) -> Result<u8, Exit> {
         Command::Compare(args) => compare::run(args),
         Command::Matrix(args) => matrix::run(*args),
         Command::Gate(args) => gate::run(args),
+        Command::Ab(args) => ab::run(*args),
         Command::Merge(args) => merge::run(args),
         Command::K8s(args) => k8s::run(args),
     }
