@@ -32,6 +32,9 @@ pub struct LeakInput<'a> {
     pub tolerance_mib_per_h: f64,
     /// Each window's lowest reading is one point; 0 fits every reading.
     pub window_s: f64,
+    /// The warm-up is the default, not the scenario's: on RSS it is then
+    /// extended to where the series settles ([`settled`]).
+    pub settle: bool,
 }
 
 /// The lowest reading of each `window_s` window from `start_s`, timed at
@@ -99,6 +102,37 @@ pub fn level_shifts(x_h: &[f64], y: &[f64], tolerance_mib_per_h: f64) -> (Vec<us
     (starts, rise)
 }
 
+/// How many of the first points are still warming up: the truncation that
+/// leaves the most linear rest, by the marginal standard error rule (MSER,
+/// White 1997) with a line in place of the mean: the `d` in the first half
+/// that minimises the residual sum of squares of a line through
+/// `points[d..]` over `(n − d)²`. A process still filling its heap (a
+/// Python service's arenas and caches) grows fast, then slowly, for
+/// minutes; a line through that curve reads growth that stops. A steady
+/// leak is a line from the start, and keeps every point.
+pub fn settled(points: &[(f64, f64)]) -> usize {
+    let n = points.len();
+    if n < 2 * MIN_SAMPLES {
+        return 0;
+    }
+    let score = |d: usize| {
+        let (x, y): (Vec<f64>, Vec<f64>) = points[d..].iter().copied().unzip();
+        let Some(f) = super::stats::ols(&x, &y) else {
+            return f64::INFINITY;
+        };
+        let ssr: f64 = x
+            .iter()
+            .zip(&y)
+            .map(|(x, y)| (y - f.intercept - f.slope * x).powi(2))
+            .sum();
+        ssr / ((n - d) as f64).powi(2)
+    };
+    (0..=n / 2)
+        .map(|d| (d, score(d)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(0, |(d, _)| d)
+}
+
 /// `None` with fewer than 3 points after `warmup_s`.
 ///
 /// - `leak`: the whole CI and the Theil–Sen slope are above `tolerance`;
@@ -107,11 +141,20 @@ pub fn level_shifts(x_h: &[f64], y: &[f64], tolerance_mib_per_h: f64) -> (Vec<us
 /// - `inconclusive`: anything else, or fewer than [`MIN_SAMPLES`] points.
 pub fn leak(input: &LeakInput) -> Option<Leak> {
     let tolerance_mib_per_h = input.tolerance_mib_per_h;
-    let points = window_floors(input.series, input.warmup_s, input.window_s);
+    let through_steps = input.signal == "rss";
+    let mut points = window_floors(input.series, input.warmup_s, input.window_s);
+    let mut warmup_s = input.warmup_s;
+    if through_steps && input.settle {
+        let d = settled(&points);
+        if d > 0 {
+            // The window before the first point kept ends where it begins.
+            warmup_s = points[d].0 - input.window_s / 2.0;
+            points.drain(..d);
+        }
+    }
     let x: Vec<f64> = points.iter().map(|p| p.0 / 3600.0).collect();
     let y: Vec<f64> = points.iter().map(|p| p.1).collect();
     let (starts, rise) = level_shifts(&x, &y, tolerance_mib_per_h);
-    let through_steps = input.signal == "rss";
     let fit = if through_steps {
         ols_segments(&x, &y, &[0])?
     } else {
@@ -136,7 +179,7 @@ pub fn leak(input: &LeakInput) -> Option<Leak> {
         slope_mib_per_h: fit.slope,
         ci95_mib_per_h: ci,
         theil_sen_mib_per_h: ts,
-        warmup_excluded_s: input.warmup_s,
+        warmup_excluded_s: warmup_s,
         verdict,
         tolerance_mib_per_h,
         samples: points.len() as u64,
@@ -163,6 +206,7 @@ mod tests {
             warmup_s,
             tolerance_mib_per_h,
             window_s: 0.0,
+            settle: false,
         })
     }
 
@@ -254,8 +298,50 @@ mod tests {
             warmup_s: 120.0,
             tolerance_mib_per_h: 5.0,
             window_s: 10.0,
+            settle: true,
         })
         .unwrap()
+    }
+
+    /// A Python service's RSS as measured (bench/leak-fastapi.sh, glibc,
+    /// clean): +2.3 MiB in the first 150 s, +0.25 MiB in the next 120 s,
+    /// then +0.1 MiB in five minutes; `leak` MiB/h on top from the start.
+    fn python_rss(leak: f64) -> Vec<(f64, f64)> {
+        series(600, |t| {
+            let warming = 2.35 * (1.0 - (-t / 60.0).exp()) + 0.3 * (1.0 - (-t / 150.0).exp());
+            69.9 + warming + 1.2 * t / 3600.0 + leak * t / 3600.0 + 0.01 * (t * 1.3).sin()
+        })
+    }
+
+    #[test]
+    fn rss_still_warming_after_the_default_warm_up_is_left_out_until_it_settles() {
+        let clean = rss_soak(&python_rss(0.0), "rss");
+        assert_eq!(clean.verdict, LeakVerdict::NoLeak, "{clean:?}");
+        assert!(clean.warmup_excluded_s > 120.0, "{clean:?}");
+        let leaking = rss_soak(&python_rss(10.0), "rss");
+        assert_eq!(leaking.verdict, LeakVerdict::Leak, "{leaking:?}");
+        let [lo, hi] = leaking.ci95_mib_per_h;
+        assert!(lo < 11.2 && 11.2 < hi, "{leaking:?}");
+        // A warm-up the scenario set is kept as set.
+        let as_set = super::leak(&LeakInput {
+            series: &python_rss(0.0),
+            signal: "rss",
+            warmup_s: 120.0,
+            tolerance_mib_per_h: 5.0,
+            window_s: 10.0,
+            settle: false,
+        })
+        .unwrap();
+        assert_eq!(as_set.warmup_excluded_s, 120.0);
+        // A steady leak from the start keeps (nearly) every point.
+        let steady: Vec<(f64, f64)> =
+            series(600, |t| 60.0 + 10.0 * t / 3600.0 + 0.01 * (t * 1.3).sin());
+        let l = rss_soak(&steady, "rss");
+        assert!(l.warmup_excluded_s <= 150.0, "{l:?}");
+        assert!(
+            l.ci95_mib_per_h[0] < 10.0 && 10.0 < l.ci95_mib_per_h[1],
+            "{l:?}"
+        );
     }
 
     #[test]
@@ -291,6 +377,7 @@ mod tests {
                 warmup_s: 120.0,
                 tolerance_mib_per_h: 5.0,
                 window_s: 10.0,
+                settle: true,
             })
             .unwrap()
         };

@@ -127,6 +127,7 @@ pub fn fill_leak(r: &mut RunResult, s: &Scenario) {
         warmup_s: warmup,
         tolerance_mib_per_h: s.analysis.leak_tolerance_mib_per_h,
         window_s: window_s(span),
+        settle: s.analysis.warmup.is_none(),
     });
     if r.leak.is_none() {
         let hint = match (&r.process.memory_gauge, &r.process.target) {

@@ -129,6 +129,8 @@ fn leak(r: &mut RunResult, parts: &[Part<'_>], s: LeakSettings) -> Option<Leak> 
         warmup_s: s.warmup_s,
         tolerance_mib_per_h: s.tolerance_mib_per_h,
         window_s: memory::window_s(r.duration_s - s.warmup_s),
+        // A shared gauge, never RSS: nothing to settle.
+        settle: false,
     })
 }
 
@@ -190,6 +192,7 @@ mod tests {
             warmup_s: 0.0,
             tolerance_mib_per_h: 5.0,
             window_s: 0.0,
+            settle: false,
         };
         let ramp: Vec<(f64, f64)> = (0..100).map(|i| (i as f64 * 36.0, i as f64)).collect();
         let mut l = analysis::leak(&LeakInput {
