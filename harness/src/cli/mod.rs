@@ -88,11 +88,15 @@ pub struct ReportArgs {
 Each side is one or more results.json of the same scenario, seed and load (the
 run-*/results.json of `genbench run --repeat N`, or files from earlier CI jobs);
 several per side are pooled and their spread counts as noise. Every metric
-gets its change with a confidence interval (percentiles bootstrapped from the
-raw histograms; tokens, cost and seeded cache hits compared exactly under the
-mocks). A metric regressed only when its interval excludes no change on the
-worse side AND the change exceeds its noise floor (default 5%). Improvements
-are reported and never fail.
+gets its change with a confidence interval: percentiles by a bootstrap that
+resamples whole runs and the pooled values within them, request latency
+paired by request number when every run kept its requests (the seeded `ci`
+built-in sends the same requests in the same order, so request i met the same
+mock delays on both sides); tokens, cost and seeded cache hits compared
+exactly under the mocks. A metric regressed only when its interval excludes
+no change on the worse side AND the change exceeds its noise floor (default
+5%). Improvements are reported and never fail. `genbench ab` runs both sides
+itself, interleaved on one machine, then gates them the same way.
 
 Exit codes: 0 nothing regressed, 1 a regression, 2 the inputs cannot be
 compared (different scenarios, seeds or load; a file that is not a completed
