@@ -134,6 +134,7 @@ pub fn latency_quantile(
 ) -> Option<Measured> {
     let paired = all(base, in_schedule_order)
         .zip(all(cur, in_schedule_order))
+        .and_then(|(b, c)| common_prefix(b, c))
         .and_then(|(b, c)| {
             let diff = blocks::paired(&b, &c, q, DRAWS, confidence, &mut Rng::new(seed))?;
             let shown = |side: &[Vec<f64>]| {
@@ -157,6 +158,25 @@ pub fn latency_quantile(
             seed,
         )
     })
+}
+
+/// Every run cut to the requests all of them sent: request i is the same
+/// seeded request in each, so a run that reached its time limit a few
+/// requests short (a loaded machine) still pairs on the rest. `None` when
+/// a run sent under half of what the longest did.
+fn common_prefix(
+    mut b: Vec<Vec<f64>>,
+    mut c: Vec<Vec<f64>>,
+) -> Option<(Vec<Vec<f64>>, Vec<Vec<f64>>)> {
+    let lens = || b.iter().chain(&c).map(Vec::len);
+    let (shortest, longest) = (lens().min()?, lens().max()?);
+    if shortest == 0 || 2 * shortest < longest {
+        return None;
+    }
+    for run in b.iter_mut().chain(c.iter_mut()) {
+        run.truncate(shortest);
+    }
+    Some((b, c))
 }
 
 /// A run's request latencies (ms) in the order they were scheduled, when

@@ -275,3 +275,56 @@ proptest! {
         prop_assert!(large * 3.0 < small, "{} vs {}", small, large);
     }
 }
+
+/// A run of `latencies` ms with every request kept, in schedule order.
+fn run_with_points(latencies_ms: &[f64]) -> RunResult {
+    let mut h = Histogram::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+    let mut t_s = 0.0;
+    let points = latencies_ms
+        .iter()
+        .map(|&ms| {
+            h.record((ms * 1000.0) as u64).unwrap();
+            t_s += ms / 1000.0 + 0.1;
+            genbench_model::RequestPoint {
+                t_s,
+                latency_ms: ms,
+                error: None,
+                cache_hit: None,
+                trace_id: None,
+            }
+        })
+        .collect();
+    let mut r = run(&h);
+    r.points = Some(points);
+    r
+}
+
+#[test]
+fn requests_pair_on_what_every_run_sent_and_histograms_serve_otherwise() {
+    // The same 60 seeded requests, 10% slower on the current side; one run
+    // reached its time limit two requests short.
+    let mut rng = Rng::new(4);
+    let shared: Vec<f64> = (0..60).map(|_| 300.0 * (0.5 * rng.normal()).exp()).collect();
+    let noisy = |f: f64, rng: &mut Rng| -> Vec<f64> {
+        shared.iter().map(|v| v * f * (0.01 * rng.normal()).exp()).collect()
+    };
+    let mut short = noisy(1.1, &mut rng);
+    short.truncate(58);
+    let b = side((0..3).map(|_| run_with_points(&noisy(1.0, &mut rng))).collect());
+    let c = side(vec![
+        run_with_points(&noisy(1.1, &mut rng)),
+        run_with_points(&short),
+        run_with_points(&noisy(1.1, &mut rng)),
+    ]);
+    let g = gate(&b, &c, &Rules::default());
+    let p95 = metric(&g, "latency_p95");
+    assert_eq!(p95.method, Some(Method::Paired), "{p95:?}");
+    assert_eq!(p95.verdict, Verdict::Regressed, "{p95:?}");
+    let [lo, hi] = p95.ci.unwrap();
+    assert!(lo > 0.05 && hi < 0.15, "{p95:?}");
+    // A run that kept no requests one by one: from the histograms.
+    let mut c2 = c.clone();
+    c2[0].1.points = None;
+    let p95 = metric(&gate(&b, &c2, &Rules::default()), "latency_p95").clone();
+    assert_eq!(p95.method, Some(Method::Bootstrap), "{p95:?}");
+}
