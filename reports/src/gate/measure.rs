@@ -160,6 +160,9 @@ pub fn latency_quantile(
     })
 }
 
+/// Each run's request latencies (ms) in schedule order.
+type Runs = Vec<Vec<f64>>;
+
 /// Every run cut to the requests all of them sent: request i is the same
 /// seeded request in each, so a run that reached its time limit a few
 /// requests short (a loaded machine) still pairs on the rest. `None` when

@@ -304,13 +304,22 @@ fn requests_pair_on_what_every_run_sent_and_histograms_serve_otherwise() {
     // The same 60 seeded requests, 10% slower on the current side; one run
     // reached its time limit two requests short.
     let mut rng = Rng::new(4);
-    let shared: Vec<f64> = (0..60).map(|_| 300.0 * (0.5 * rng.normal()).exp()).collect();
+    let shared: Vec<f64> = (0..60)
+        .map(|_| 300.0 * (0.5 * rng.normal()).exp())
+        .collect();
     let noisy = |f: f64, rng: &mut Rng| -> Vec<f64> {
-        shared.iter().map(|v| v * f * (0.01 * rng.normal()).exp()).collect()
+        shared
+            .iter()
+            .map(|v| v * f * (0.01 * rng.normal()).exp())
+            .collect()
     };
     let mut short = noisy(1.1, &mut rng);
     short.truncate(58);
-    let b = side((0..3).map(|_| run_with_points(&noisy(1.0, &mut rng))).collect());
+    let b = side(
+        (0..3)
+            .map(|_| run_with_points(&noisy(1.0, &mut rng)))
+            .collect(),
+    );
     let c = side(vec![
         run_with_points(&noisy(1.1, &mut rng)),
         run_with_points(&short),
