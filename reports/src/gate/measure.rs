@@ -167,10 +167,7 @@ type Runs = Vec<Vec<f64>>;
 /// seeded request in each, so a run that reached its time limit a few
 /// requests short (a loaded machine) still pairs on the rest. `None` when
 /// a run sent under half of what the longest did.
-fn common_prefix(
-    mut b: Vec<Vec<f64>>,
-    mut c: Vec<Vec<f64>>,
-) -> Option<(Vec<Vec<f64>>, Vec<Vec<f64>>)> {
+fn common_prefix(mut b: Runs, mut c: Runs) -> Option<(Runs, Runs)> {
     let lens = || b.iter().chain(&c).map(Vec::len);
     let (shortest, longest) = (lens().min()?, lens().max()?);
     if shortest == 0 || 2 * shortest < longest {
