@@ -69,7 +69,13 @@ soak() { # name bytes_per_request
         "$PYTHON" "$HERE/serve.py" >"$OUT/$name.svc" 2>"$OUT/$name.svc.err" &
     unset LD_PRELOAD PYTHONMALLOC
     svc=$!
-    for _ in $(seq 100); do [ -s "$OUT/$name.svc" ] && break; sleep 0.1; done
+    # Twenty Python services importing at once on two cores take a while.
+    for _ in $(seq 600); do [ -s "$OUT/$name.svc" ] && break; sleep 0.1; done
+    if [ ! -s "$OUT/$name.svc" ]; then
+        echo "$name: the service did not start within 60 s (see $OUT/$name.svc.err)" >&2
+        kill "$svc" 2>/dev/null || true
+        return 0
+    fi
     url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$OUT/$name.svc")
     pid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$OUT/$name.svc")
     "$GENBENCH" run "$HERE/soak.toml" --target "$url" --target-pid "$pid" \

@@ -41,7 +41,8 @@ pub enum Method {
     /// Deterministic under the mocks: compared exactly.
     Exact,
     /// Nothing to build an interval from (one run a side and no
-    /// within-run spread): reported, never judged.
+    /// within-run spread, or too few values beyond a percentile):
+    /// reported, never judged.
     NoInterval,
 }
 
@@ -114,12 +115,33 @@ pub fn quantile(
     let (cb, cc) = (all(base, cdf)?, all(cur, cdf)?);
     let shown = |c: &[Cdf]| Cdf::pooled(c).at(q) / 1000.0;
     let diff = blocks::blocked(&cb, &cc, q, DRAWS, confidence, &mut Rng::new(seed))?;
-    Some(Measured {
+    let n = |c: &[Cdf]| c.iter().map(Cdf::len).sum::<u64>();
+    let m = Measured {
         baseline: shown(&cb),
         current: shown(&cc),
         diff: to_scale(diff, Scale::Relative),
         method: Method::Bootstrap,
-    })
+    };
+    Some(with_enough_tail(m, q, n(&cb).min(n(&cc))))
+}
+
+/// Fewest pooled values beyond a percentile for its interval to be judged.
+pub const MIN_TAIL: f64 = 3.0;
+
+/// A percentile with fewer than [`MIN_TAIL`] values beyond it on a side
+/// (p99 of 180 requests is the second slowest) is shown, never judged: a
+/// bootstrap cannot say how far the slowest few would move (it is not
+/// consistent for the extremes), and one slow request under a neighbour's
+/// load read as a +46% regression of p99.
+fn with_enough_tail(m: Measured, q: f64, pooled: u64) -> Measured {
+    if (pooled as f64) * (1.0 - q) < MIN_TAIL {
+        Measured {
+            method: Method::NoInterval,
+            ..m
+        }
+    } else {
+        m
+    }
 }
 
 /// Request latency's percentile: paired by request ([`blocks::paired`])
@@ -141,12 +163,14 @@ pub fn latency_quantile(
                 let mut v: Vec<f64> = side.concat();
                 blocks::quantile_of(&mut v, q)
             };
-            Some(Measured {
+            let pooled = (b.len().min(c.len()) * b[0].len()) as u64;
+            let m = Measured {
                 baseline: shown(&b),
                 current: shown(&c),
                 diff: to_scale(diff, Scale::Relative),
                 method: Method::Paired,
-            })
+            };
+            Some(with_enough_tail(m, q, pooled))
         });
     paired.or_else(|| {
         quantile(
