@@ -30,8 +30,13 @@
 # Usage: bench/gate.sh   Env: PAIRS (default 20), PARALLEL (default 2),
 #        RECIPES, STAGES, OUT (default a temporary directory, kept),
 #        GENBENCH (default: a release build of this checkout)
+#    or: REGATE=DIR bench/gate.sh   judges an earlier run's sides again with
+#        this build's gate (the runs are not made again), into DIR/regate
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ -n "${REGATE:-}" ]; then
+    exec python3 bench/gate_table.py --regate "$REGATE" "${GENBENCH:-target/release/genbench}"
+fi
 PAIRS=${PAIRS:-20}
 PARALLEL=${PARALLEL:-2}
 RECIPES=${RECIPES:-artifact ab}
@@ -119,4 +124,5 @@ if [[ " $RECIPES " == *" ab "* ]]; then
     run_all "${jobs_list[@]}"
 fi
 
-python3 bench/gate_table.py "$OUT" "$DELAY_MS"
+echo "$DELAY_MS" >"$OUT/delay_ms"
+python3 bench/gate_table.py "$OUT"

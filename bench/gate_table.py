@@ -2,14 +2,58 @@
 exited 1 (a false alarm for aa and burner, a catch for a slowed stage),
 and the median change of article p95 with the method that judged it.
 
-    python3 bench/gate_table.py OUT DELAY_MS
+    python3 bench/gate_table.py OUT
+    python3 bench/gate_table.py --regate OUT GENBENCH   (judge OUT's sides
+        again with GENBENCH's gate, into OUT/regate, then print)
 """
 import json
 import pathlib
 import statistics
+import subprocess
 import sys
 
-out, delay = pathlib.Path(sys.argv[1]), sys.argv[2]
+
+def regate(out, genbench):
+    """Every verdict of OUT made again from its sides' results."""
+    new = out / "regate"
+    (new / "gates").mkdir(parents=True, exist_ok=True)
+    lines = []
+    for line in (out / "verdicts.txt").read_text().splitlines():
+        case, i, _ = line.split()
+        recipe, kind = case.split(":")
+        if recipe == "ab":
+            base, cur = out / f"{case}-{i}" / "a", out / f"{case}-{i}" / "b"
+        else:
+            names = {"aa": (f"clean-{2 * int(i) - 1}", f"clean-{2 * int(i)}"),
+                     "burner": (f"clean-{i}", f"burner-{i}")}
+            b, c = names.get(kind, (None, None))
+            if kind == "budget":
+                b, c = budget_pair(out, i)
+            elif b is None:
+                b, c = f"clean-{i}", f"{kind}-{i}"
+            base, cur = out / b, out / c
+        gate = new / "gates" / f"{case}-{i}.json"
+        code = subprocess.run(
+            [genbench, "gate", "--baseline", *map(str, sorted(base.glob("run-*/results.json"))),
+             "--current", *map(str, sorted(cur.glob("run-*/results.json"))), "--out", str(gate)],
+            capture_output=True).returncode
+        lines.append(f"{case} {i} {code}")
+    (new / "verdicts.txt").write_text("\n".join(lines) + "\n")
+    (new / "delay_ms").write_text((out / "delay_ms").read_text() if (out / "delay_ms").exists() else "?")
+    return new
+
+
+def budget_pair(out, i):
+    """The budget pair's baseline: the clean side after the A/A ones."""
+    pairs = len(list(out.glob("budget-*/")))
+    return f"clean-{pairs + int(i)}", f"budget-{i}"
+
+
+if sys.argv[1] == "--regate":
+    out = regate(pathlib.Path(sys.argv[2]), sys.argv[3])
+else:
+    out = pathlib.Path(sys.argv[1])
+delay = (out / "delay_ms").read_text().strip() if (out / "delay_ms").exists() else "?"
 rows = [line.split() for line in (out / "verdicts.txt").read_text().splitlines() if line.strip()]
 cases = {}
 for case, i, code in rows:
