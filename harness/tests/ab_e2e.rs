@@ -124,9 +124,13 @@ body = '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]
         stdout.contains("gate passed") || stdout.contains("gate FAILED"),
         "{stdout}"
     );
+    let mut followed = 0;
     for run in ["a/run-1", "b/run-1", "b/run-2", "a/run-2"] {
         let r = results(&out.join(run));
         assert_eq!(r["requests"]["ok"], 40, "{run}");
+        // The command's process tree is the target whose CPU and RSS are
+        // read (a run of about a second may end before its first reading).
+        followed += usize::from(r["process"]["target"]["pid"].as_u64().is_some());
         // Stopped after its run: nothing listens on its port any more.
         let addr = r["target"]["url"]
             .as_str()

@@ -52,7 +52,7 @@ pub fn run(args: AbArgs) -> Result<u8, Exit> {
         .unwrap_or_else(|| default_out(&args.scenario));
     // Every run's settings are checked before the first one starts.
     for side in &sides {
-        config(&args, side, "http://127.0.0.1:1", &out.join("check"))?;
+        config(&args, side, "http://127.0.0.1:1", None, &out.join("check"))?;
     }
     let (rt, stop) = super::run::runtime_with_stop()?;
     let mut made: [Vec<PathBuf>; 2] = [Vec::new(), Vec::new()];
@@ -80,7 +80,8 @@ pub fn run(args: AbArgs) -> Result<u8, Exit> {
             (_, Some(s)) => Some(s.url.clone()),
             _ => None,
         };
-        let cfg = config(&args, side, url.as_deref().unwrap_or_default(), &dir)?;
+        let pid = service.as_ref().map(Service::pid);
+        let cfg = config(&args, side, url.as_deref().unwrap_or_default(), pid, &dir)?;
         let result = rt.block_on(super::run::execute(
             cfg,
             &dir,
@@ -106,11 +107,13 @@ pub fn run(args: AbArgs) -> Result<u8, Exit> {
 }
 
 /// A side's run: the scenario with the shared and the side's overrides,
-/// against `url` (none: the embedded target).
+/// against `url` (none: the embedded target), whose process is `pid` when
+/// genbench started it.
 fn config(
     args: &AbArgs,
     side: &Side,
     url: &str,
+    pid: Option<u32>,
     dir: &Path,
 ) -> Result<crate::run::RunConfig, Exit> {
     let mut opts = args.opts.clone();
@@ -118,7 +121,7 @@ fn config(
     let run = RunArgs {
         scenario: args.scenario.clone(),
         target: (side.target != Target::Embedded).then(|| url.to_string()),
-        target_pid: None,
+        target_pid: pid,
         out: Some(dir.to_path_buf()),
         repeat: 1,
         records: None,

@@ -43,6 +43,14 @@ pub struct Service {
     pub url: String,
 }
 
+impl Service {
+    /// The shell's pid: the process tree genbench's CPU and RSS collectors
+    /// follow (children included), so `cpu_per_request` is gated too.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 /// A free loopback port: bound, read, and released for the command.
 fn free_port() -> anyhow::Result<u16> {
     let l = TcpListener::bind("127.0.0.1:0").context("cannot find a free loopback port")?;
