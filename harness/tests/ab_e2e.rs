@@ -141,6 +141,7 @@ body = '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]
             "{run}: {addr} still served"
         );
     }
+    assert!(followed > 0, "no run read the command's process");
     assert_eq!(metric(&gate_json(&out), "latency_p95")["method"], "paired");
 }
 
