@@ -37,25 +37,4 @@ jobs_list=()
 for i in $(seq "$RUNS"); do jobs_list+=("leak-$i:728" "clean-$i:0"); done
 each_parallel "$PARALLEL" soak_job "${jobs_list[@]}"
 
-python3 - "$OUT" <<'PY'
-import json, pathlib, sys
-out = pathlib.Path(sys.argv[1])
-want = {"leak": "leak", "clean": "no_leak"}
-hits = {"leak": 0, "clean": 0}
-runs = {"leak": 0, "clean": 0}
-print(f"{'soak':<10} {'verdict':<13} {'slope':>7} {'95% CI':>17} {'Theil-Sen':>9} {'steps':>5} {'net':>6}  MiB/h")
-for p in sorted(out.glob("*/results.json"), key=lambda p: (p.parent.name.split("-")[0], int(p.parent.name.split("-")[1]))):
-    name = p.parent.name
-    kind = name.split("-")[0]
-    leak = json.loads(p.read_text()).get("leak")
-    runs[kind] += 1
-    if leak is None:
-        print(f"{name:<10} no verdict")
-        continue
-    lo, hi = leak["ci95_mib_per_h"]
-    print(f"{name:<10} {leak['verdict']:<13} {leak['slope_mib_per_h']:7.2f} {lo:8.2f} to {hi:6.2f} "
-          f"{leak['theil_sen_mib_per_h']:9.2f} {leak.get('level_shifts', 0):5d} {leak.get('steps_mib_per_h', 0):6.2f}")
-    hits[kind] += leak["verdict"] == want[kind]
-print(f"\n10 MiB/h leak called leak:    {hits['leak']} of {runs['leak']}")
-print(f"clean pipeline called no_leak: {hits['clean']} of {runs['clean']}")
-PY
+python3 bench/leak_table.py "$OUT" 10.0
