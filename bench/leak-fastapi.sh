@@ -55,6 +55,8 @@ echo "soaks in $OUT ($ALLOCATOR)" >&2
 "$GENBENCH" mock --llm 127.0.0.1:0 --search 127.0.0.1:0 --web 127.0.0.1:0 \
     --time-scale 0.05 >"$OUT/mock.json" 2>"$OUT/mock.err" &
 MOCK=$!
+# Out of the job table, or each_parallel's final `wait` would wait for it.
+disown "$MOCK"
 trap 'kill $MOCK 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s "$OUT/mock.json" ] && break; sleep 0.1; done
 LLM=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["llm"])' "$OUT/mock.json")
