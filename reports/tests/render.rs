@@ -302,7 +302,7 @@ fn comparison_marks_the_pareto_front_and_directions() {
     assert!(md.contains("| pipeline.model | - | - | gpt-4o |"), "{md}");
     // The gate's statistics decide: a 50% shift of a p50 that sits between
     // two modes in 38 requests is within noise; p95 of 38 requests has
-    // under 3 beyond it, so its 50% shift is shown and never called
+    // under 2 beyond it, so its 50% shift is shown and never called
     // significant; the cost, exact under the mocks, is.
     assert!(md.contains("2.43 s (+50.1%, **worse**) |"), "{md}");
     assert!(md.contains("2.03 ms (+50.0%, within noise)"), "{md}");

@@ -126,7 +126,7 @@ pub fn quantile(
 }
 
 /// Fewest pooled values beyond a percentile for its interval to be judged.
-pub const MIN_TAIL: f64 = 3.0;
+pub const MIN_TAIL: f64 = 2.0;
 
 /// A percentile with fewer than [`MIN_TAIL`] values beyond it on a side
 /// (p99 of 180 requests is the second slowest) is shown, never judged: a
