@@ -44,12 +44,7 @@ STAGES=${STAGES:-search fetch extract prompt llm handler}
 OUT=${OUT:-$(mktemp -d -t genbench-gate-XXXXXX)}
 source bench/lib.sh
 mkdir -p "$OUT/gates"
-if [ -z "${GENBENCH:-}" ]; then
-    cargo build --release -q -p genbench
-    GENBENCH=target/release/genbench
-fi
-cp "$GENBENCH" "$OUT/genbench"
-GENBENCH=$OUT/genbench
+bench_binary "$OUT"
 echo "gate bench in $OUT: recipes $RECIPES; stages $STAGES; $PAIRS pairs" >&2
 
 side() { # name [--set ...]: one artifact-recipe side

@@ -43,13 +43,12 @@ if ! "$PYTHON" -c 'import fastapi, uvicorn, openai, prometheus_client' 2>/dev/nu
     exit 2
 fi
 mkdir -p "$OUT"
-if [ -z "${GENBENCH:-}" ]; then
-    cargo build --release -q -p genbench
-    GENBENCH=target/release/genbench
-fi
-# A copy: a rebuild while the soaks run must not change what they run.
-cp "$GENBENCH" "$OUT/genbench"
-GENBENCH=$OUT/genbench
+bench_binary "$OUT"
+
+# The values of KEYs in the JSON object on FILE's first line: `fields FILE KEY...`.
+fields() {
+    python3 -c 'import json,sys; d=json.loads(open(sys.argv[1]).readline()); print(*(d[k] for k in sys.argv[2:]))' "$@"
+}
 echo "soaks in $OUT ($ALLOCATOR)" >&2
 
 "$GENBENCH" mock --llm 127.0.0.1:0 --search 127.0.0.1:0 --web 127.0.0.1:0 \
@@ -59,8 +58,7 @@ MOCK=$!
 disown "$MOCK"
 trap 'kill $MOCK 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s "$OUT/mock.json" ] && break; sleep 0.1; done
-LLM=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["llm"])' "$OUT/mock.json")
-SEARCH=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["search"])' "$OUT/mock.json")
+read -r LLM SEARCH < <(fields "$OUT/mock.json" llm search)
 
 soak() { # name bytes_per_request
     local name=$1 bytes=$2 svc url pid
@@ -78,8 +76,7 @@ soak() { # name bytes_per_request
         kill "$svc" 2>/dev/null || true
         return 0
     fi
-    url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$OUT/$name.svc")
-    pid=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$OUT/$name.svc")
+    read -r url pid < <(fields "$OUT/$name.svc" url pid)
     "$GENBENCH" run "$HERE/soak.toml" --target "$url" --target-pid "$pid" \
         --duration "$DURATION" --out "$OUT/$name" >"$OUT/$name.log" 2>&1 || true
     kill "$svc" 2>/dev/null || true

@@ -80,3 +80,15 @@ each_parallel() {
     done
     wait
 }
+
+# Sets GENBENCH to a copy, in directory $1, of $GENBENCH if set, else of a
+# fresh release build: a rebuild while a long bench runs must not change
+# what it runs.
+bench_binary() {
+    if [ -z "${GENBENCH:-}" ]; then
+        cargo build --release -q -p genbench
+        GENBENCH=target/release/genbench
+    fi
+    cp "$GENBENCH" "$1/genbench"
+    GENBENCH=$1/genbench
+}

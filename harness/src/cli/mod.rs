@@ -450,6 +450,31 @@ pub struct RunArgs {
     pub opts: RunOptions,
 }
 
+impl RunArgs {
+    /// One whole run into `out`, as `matrix` and `ab` make each of theirs:
+    /// no repeat, records, segments or start instant.
+    pub fn single(
+        scenario: &str,
+        target: Option<String>,
+        target_pid: Option<u32>,
+        out: &std::path::Path,
+        opts: RunOptions,
+    ) -> RunArgs {
+        RunArgs {
+            scenario: scenario.to_string(),
+            target,
+            target_pid,
+            out: Some(out.to_path_buf()),
+            repeat: 1,
+            records: None,
+            segment: None,
+            segments: None,
+            start_at: None,
+            opts,
+        }
+    }
+}
+
 /// How a scenario runs, shared by `run` and every run of a `matrix`.
 #[derive(Debug, Clone, Args)]
 pub struct RunOptions {

@@ -130,18 +130,13 @@ fn plan(args: &MatrixArgs, out: &Path) -> Result<Vec<Planned>, Exit> {
             let mut opts = args.opts.clone();
             opts.set
                 .extend(combo.iter().map(|(k, v)| format!("{k}={v}")));
-            let run = RunArgs {
-                scenario: args.scenario.clone(),
-                target: args.target.clone(),
-                target_pid: args.target_pid,
-                out: Some(run_out.clone()),
-                repeat: 1,
-                records: None,
-                segment: None,
-                segments: None,
-                start_at: None,
+            let run = RunArgs::single(
+                &args.scenario,
+                args.target.clone(),
+                args.target_pid,
+                &run_out,
                 opts,
-            };
+            );
             let (cfg, _) = super::run::config(&run).map_err(|e| Exit {
                 code: e.code,
                 error: e.error.context(format!("in the combination {label}")),

@@ -118,18 +118,8 @@ fn config(
 ) -> Result<crate::run::RunConfig, Exit> {
     let mut opts = args.opts.clone();
     opts.set.extend(side.sets.iter().cloned());
-    let run = RunArgs {
-        scenario: args.scenario.clone(),
-        target: (side.target != Target::Embedded).then(|| url.to_string()),
-        target_pid: pid,
-        out: Some(dir.to_path_buf()),
-        repeat: 1,
-        records: None,
-        segment: None,
-        segments: None,
-        start_at: None,
-        opts,
-    };
+    let target = (side.target != Target::Embedded).then(|| url.to_string());
+    let run = RunArgs::single(&args.scenario, target, pid, dir, opts);
     super::run::config(&run)
         .map(|(cfg, _)| cfg)
         .map_err(|e| Exit {
