@@ -9,13 +9,14 @@
 //! level, and the steps' net rise counts against `no_leak`. On RSS a step
 //! is how an allocator shows a steady leak (it maps memory an arena at a
 //! time), so fitting around the steps would remove the leak: the slope is
-//! fitted through them, and their serial correlation widens its interval.
+//! fitted through them, and their serial correlation widens its interval
+//! (growth in bursts wanders like a random walk: `stats::drift`).
 //! Either way the slope (95% CI, MiB/h) is cross-checked with Theil–Sen
 //! over the whole series, and the verdict compares both with a tolerance.
 
 use genbench_model::{Leak, LeakVerdict};
 
-use super::stats::{median, ols_segments, theil_sen};
+use super::stats::{drift, median, ols_segments, theil_sen};
 
 /// Fewest points (windows) after the warm-up for any verdict but
 /// `inconclusive`.
@@ -156,7 +157,7 @@ pub fn leak(input: &LeakInput) -> Option<Leak> {
     let y: Vec<f64> = points.iter().map(|p| p.1).collect();
     let (starts, rise) = level_shifts(&x, &y, tolerance_mib_per_h);
     let fit = if through_steps {
-        ols_segments(&x, &y, &[0])?
+        drift(&x, &y)?
     } else {
         ols_segments(&x, &y, &starts).or_else(|| ols_segments(&x, &y, &[0]))?
     };
@@ -365,6 +366,31 @@ mod tests {
         // A clean service's flat RSS stays clean.
         let flat = staircase(0.0, 0.25, 600);
         assert_eq!(rss_soak(&flat, "rss").verdict, LeakVerdict::NoLeak);
+    }
+
+    /// `t_s,rss_mib` lines; `#` starts a comment.
+    fn measured(csv: &str) -> Vec<(f64, f64)> {
+        csv.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once(','))
+            .map(|(t, v)| (t.parse().unwrap(), v.parse().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn rss_growing_in_waves_is_still_a_leak() {
+        // Two soaks of the leaking example service whose RSS grew in
+        // waves: a line with residual correlation widened by n_eff read
+        // them as 2.6 to 22.8 and 2.9 to 24.5 MiB/h, `inconclusive`.
+        for csv in [
+            include_str!("testdata/python-rss-leak-6.csv"),
+            include_str!("testdata/python-rss-leak-9.csv"),
+        ] {
+            let l = rss_soak(&measured(csv), "rss");
+            assert_eq!(l.verdict, LeakVerdict::Leak, "{l:?}");
+            let [lo, hi] = l.ci95_mib_per_h;
+            assert!(hi - lo < 12.0, "{l:?}");
+        }
     }
 
     #[test]

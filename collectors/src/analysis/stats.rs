@@ -1,6 +1,6 @@
 //! Small statistics the analyses share: least squares with a confidence
-//! interval that allows for autocorrelated residuals, Theil–Sen, and the
-//! Student t quantile.
+//! interval that allows for autocorrelated residuals, a slope for series
+//! that wander ([`drift`]), Theil–Sen, and the Student t quantile.
 
 /// An ordinary least-squares line fit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -80,6 +80,81 @@ pub fn ols_segments(x: &[f64], y: &[f64], starts: &[usize]) -> Option<Fit> {
         intercept: my0 - slope * mx0,
         ci95_half: t_quantile_975(df) * se,
     })
+}
+
+/// Above this corrected lag-1 correlation, a line's residuals are waves
+/// with no level to return to (a random walk), not noise around the line.
+const WANDERING: f64 = 0.8;
+
+/// The slope of a series whose residuals may wander, as RSS that grows in
+/// bursts does. [`ols`] widens its CI for lag-1 correlation, but two
+/// things make that too narrow, then far too wide, on a 10-minute soak of
+/// 40 windows: the correlation measured from a line's residuals reads low
+/// (by about `(2 + 4ρ)/n`, so it is corrected), and once it nears 1 the
+/// effective sample size falls to 3 and the t quantile to 12.7. When the
+/// corrected correlation reaches [`WANDERING`], the residuals are a random
+/// walk, and its increments are what is independent: the slope is the mean
+/// rate between neighbouring points, with a t interval over those rates.
+/// `None` as for [`ols`].
+pub fn drift(x: &[f64], y: &[f64]) -> Option<Fit> {
+    let n = x.len().min(y.len());
+    let line = ols(x, y)?;
+    let resid: Vec<f64> = (0..n)
+        .map(|i| y[i] - line.intercept - line.slope * x[i])
+        .collect();
+    let nf = n as f64;
+    let rho = ((nf * lag1_autocorrelation(&resid) + 2.0) / (nf - 4.0).max(1.0)).clamp(0.0, 0.99);
+    if rho < WANDERING {
+        return Some(widened(&line, x, &resid, rho));
+    }
+    let rates: Vec<f64> = (1..n)
+        .filter(|&i| x[i] > x[i - 1])
+        .map(|i| (y[i] - y[i - 1]) / (x[i] - x[i - 1]))
+        .collect();
+    if rates.len() < 2 {
+        return Some(widened(&line, x, &resid, rho));
+    }
+    let (slope, ci95_half) = mean_with_ci(&rates);
+    let (mx, my) = (
+        x[..n].iter().sum::<f64>() / nf,
+        y[..n].iter().sum::<f64>() / nf,
+    );
+    Some(Fit {
+        slope,
+        intercept: my - slope * mx,
+        ci95_half,
+    })
+}
+
+/// The mean of `v` (at least 2 values) and its 95% CI half-width, widened
+/// for lag-1 correlation as [`widened`] is (the bias of a mean-corrected
+/// estimate is about `(1 + 3ρ)/n`). Rates that drift smoothly are
+/// curvature the line did not model, not a random walk's independent
+/// steps, and they widen the interval.
+fn mean_with_ci(v: &[f64]) -> (f64, f64) {
+    let k = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / k;
+    let centred: Vec<f64> = v.iter().map(|r| r - mean).collect();
+    let var = centred.iter().map(|r| r * r).sum::<f64>() / (k - 1.0);
+    let rho = ((k * lag1_autocorrelation(&centred) + 1.0) / (k - 3.0).max(1.0)).clamp(0.0, 0.99);
+    let k_eff = (k * (1.0 - rho) / (1.0 + rho)).max(2.0);
+    (mean, t_quantile_975(k_eff - 1.0) * (var / k_eff).sqrt())
+}
+
+/// `line`'s CI for residuals with lag-1 correlation `rho`: the standard
+/// error inflated by `n / n_eff`, with `n_eff = n(1 − ρ)/(1 + ρ)` (at
+/// least 3) and a t over `n_eff − 2` degrees of freedom.
+fn widened(line: &Fit, x: &[f64], resid: &[f64], rho: f64) -> Fit {
+    let nf = resid.len() as f64;
+    let mx = x.iter().take(resid.len()).sum::<f64>() / nf;
+    let sxx: f64 = x.iter().take(resid.len()).map(|v| (v - mx).powi(2)).sum();
+    let ssr: f64 = resid.iter().map(|r| r * r).sum();
+    let n_eff = (nf * (1.0 - rho) / (1.0 + rho)).max(3.0);
+    let se = (ssr / (nf - 2.0) / sxx).sqrt() * (nf / n_eff).sqrt();
+    Fit {
+        ci95_half: t_quantile_975((n_eff - 2.0).max(1.0)) * se,
+        ..*line
+    }
 }
 
 fn lag1_autocorrelation(r: &[f64]) -> f64 {
@@ -188,6 +263,54 @@ mod tests {
         assert_eq!(ts, 0.0);
     }
 
+    /// A seeded stream of standard normal draws (Box–Muller over an LCG).
+    fn normals(seed: u64) -> impl FnMut() -> f64 {
+        let mut s = seed
+            .wrapping_mul(2862933555777941757)
+            .wrapping_add(3037000493);
+        let mut uniform = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        move || (-2.0 * uniform().ln()).sqrt() * (std::f64::consts::TAU * uniform()).cos()
+    }
+
+    /// How often `drift`'s interval holds the true slope: 40 points 10 s
+    /// apart (a 10-minute soak's windows), 10 MiB/h, AR(1) residuals.
+    fn drift_coverage(rho: f64, seed: u64) -> f64 {
+        let mut z = normals(seed);
+        let x: Vec<f64> = (0..40).map(|i| f64::from(i) / 360.0).collect();
+        let reps = 400;
+        let held = (0..reps)
+            .filter(|_| {
+                let mut e = 0.0;
+                let y: Vec<f64> = x
+                    .iter()
+                    .map(|t| {
+                        e = rho * e + 0.05 * z();
+                        10.0 * t + e
+                    })
+                    .collect();
+                let f = drift(&x, &y).unwrap();
+                (f.slope - 10.0).abs() <= f.ci95_half
+            })
+            .count();
+        held as f64 / reps as f64
+    }
+
+    #[test]
+    fn drift_intervals_hold_the_slope_from_noise_to_a_random_walk() {
+        // Measured with 1,500 replicates: 0.96, 0.93, 0.93, 0.82; what
+        // [`ols`] gave: 0.96, 0.90, 0.83, 0.66. Forty points cannot tell a
+        // random walk from slow waves well, hence the lower bar there.
+        for (rho, least) in [(0.0, 0.92), (0.5, 0.88), (0.9, 0.88), (1.0, 0.76)] {
+            let held = drift_coverage(rho, 7);
+            assert!(held >= least, "rho {rho}: held {held}");
+        }
+    }
+
     proptest! {
         #[test]
         fn exact_lines_are_recovered(a in -1e3f64..1e3, b in -50f64..50.0, n in 3usize..300) {
@@ -196,6 +319,9 @@ mod tests {
             let f = ols(&x, &y).unwrap();
             prop_assert!((f.slope - b).abs() < 1e-6 * (1.0 + b.abs()));
             prop_assert!(f.ci95_half.abs() < 1e-5 * (1.0 + b.abs() + a.abs()));
+            let d = drift(&x, &y).unwrap();
+            prop_assert!((d.slope - b).abs() < 1e-6 * (1.0 + b.abs()));
+            prop_assert!(d.ci95_half.abs() < 1e-5 * (1.0 + b.abs() + a.abs()));
             let ts = theil_sen(&x, &y).unwrap();
             prop_assert!((ts - b).abs() < 1e-6 * (1.0 + b.abs()));
         }
