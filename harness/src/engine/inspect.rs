@@ -57,12 +57,34 @@ impl Inspect {
     }
 
     /// The body's JSON documents, when anything reads them (the events of
-    /// an event stream, or the one document).
+    /// an event stream, or the one document), and the body can hold what
+    /// they read ([`could_hold`]): most responses to a scenario that
+    /// prices usage have none, and parsing them was a quarter of the
+    /// engine's time per response.
     pub fn documents(&self, body: &[u8]) -> Vec<Value> {
-        if !self.needs_body() || body.is_empty() {
+        if !self.needs_body() || body.is_empty() || !could_hold(body, self.pointers()) {
             return Vec::new();
         }
         documents(body)
+    }
+
+    /// The JSON pointers whose values are read on their own (the model's
+    /// name is read only beside a usage object).
+    fn pointers(&self) -> impl Iterator<Item = &str> {
+        let usage = self.usage.iter().flat_map(|u| {
+            [Some(&u.usage), u.search_calls.as_ref()]
+                .into_iter()
+                .flatten()
+        });
+        let named = self.caches.iter().filter_map(|c| match c {
+            NamedRead::Json(p) => Some(p),
+            _ => None,
+        });
+        self.cache_pointer
+            .iter()
+            .chain(usage)
+            .chain(named)
+            .map(String::as_str)
     }
 
     /// Sets the sample's cache status from the body (before it is recorded)
@@ -101,6 +123,53 @@ impl Inspect {
         }
         facts
     }
+}
+
+/// Whether a JSON body can hold a value at any of `pointers`: a pointer
+/// whose first step is an object key resolves only where the body has
+/// that key, which unescaped is the bytes `"key"` and then, past any
+/// whitespace, a colon. A body with a `\u`
+/// escape may spell a key otherwise, and a step that is an array index
+/// or empty names no key: then it can.
+fn could_hold<'a>(body: &[u8], pointers: impl Iterator<Item = &'a str>) -> bool {
+    if memchr::memmem::find(body, b"\\u").is_some() {
+        return true;
+    }
+    let mut quoted = Vec::new();
+    for p in pointers {
+        let first = p
+            .strip_prefix('/')
+            .unwrap_or(p)
+            .split('/')
+            .next()
+            .unwrap_or("");
+        if first.is_empty() || first.bytes().all(|b| b.is_ascii_digit()) {
+            return true;
+        }
+        let key = first.replace("~1", "/").replace("~0", "~");
+        if key
+            .bytes()
+            .any(|b| b == b'"' || b == b'\\' || b < 0x20 || b >= 0x7f)
+        {
+            return true;
+        }
+        quoted.clear();
+        quoted.push(b'"');
+        quoted.extend_from_slice(key.as_bytes());
+        quoted.push(b'"');
+        if memchr::memmem::find_iter(body, &quoted).any(|at| is_key(body, at + quoted.len())) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether the string that ends just before `end` is an object's key.
+fn is_key(body: &[u8], end: usize) -> bool {
+    body[end..]
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b':')
 }
 
 #[cfg(test)]
@@ -152,5 +221,51 @@ mod tests {
         assert_eq!(unpriced, ["unknown"]);
         assert_eq!(spend.models["unknown"].usage.prompt, 100);
         assert_eq!(spend.search_calls, 1);
+    }
+
+    fn usage_only() -> Inspect {
+        Inspect {
+            usage: Some(UsageFields {
+                usage: "/usage".into(),
+                model: "/model".into(),
+                default_model: "unknown".into(),
+                search_calls: None,
+            }),
+            ..Inspect::default()
+        }
+    }
+
+    #[test]
+    fn a_body_without_the_keys_read_is_not_parsed() {
+        let inspect = usage_only();
+        let models = br#"{"object": "list", "data": [{"id": "m", "owned_by": "x"}]}"#;
+        assert!(inspect.documents(models).is_empty());
+        // A key read makes it parsed, in a document or an event; the
+        // model's name alone is not read.
+        assert_eq!(inspect.documents(br#"{"usage": {}}"#).len(), 1);
+        assert!(inspect.documents(br#"{"model": "m"}"#).is_empty());
+        let events = b"data: {\"usage\": {\"prompt_tokens\": 1}}\n\ndata: [DONE]\n\n";
+        assert_eq!(inspect.documents(events).len(), 1);
+        // A key escaped as \u may be any key, and so may an array index.
+        assert_eq!(inspect.documents(br#"{"\u0075sage": {}}"#).len(), 1);
+        let indexed = Inspect {
+            cache_pointer: Some("/0/cache".into()),
+            ..Inspect::default()
+        };
+        assert_eq!(indexed.documents(br#"[{"hit": true}]"#).len(), 1);
+    }
+
+    #[test]
+    fn keys_are_matched_as_whole_quoted_names_after_unescaping_the_pointer() {
+        let p = ["/a~1b/c"];
+        assert!(could_hold(br#"{"a/b": {"c": 1}}"#, p.into_iter()));
+        assert!(!could_hold(br#"{"a~1b": 1, "xa/bx": 2}"#, p.into_iter()));
+        assert!(!could_hold(br#"{"usages": 1}"#, ["/usage"].into_iter()));
+        // A value is not a key: the models list says "object": "model".
+        assert!(!could_hold(
+            br#"{"object": "usage"}"#,
+            ["/usage"].into_iter()
+        ));
+        assert!(could_hold(b"{\"usage\"\n :{}}", ["/usage"].into_iter()));
     }
 }
