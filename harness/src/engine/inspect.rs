@@ -149,7 +149,7 @@ fn could_hold<'a>(body: &[u8], pointers: impl Iterator<Item = &'a str>) -> bool 
         let key = first.replace("~1", "/").replace("~0", "~");
         if key
             .bytes()
-            .any(|b| b == b'"' || b == b'\\' || b < 0x20 || b >= 0x7f)
+            .any(|b| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b))
         {
             return true;
         }
