@@ -58,11 +58,11 @@ impl Inspect {
 
     /// The body's JSON documents, when anything reads them (the events of
     /// an event stream, or the one document), and the body can hold what
-    /// they read ([`could_hold`]): most responses to a scenario that
-    /// prices usage have none, and parsing them was a quarter of the
-    /// engine's time per response.
-    pub fn documents(&self, body: &[u8]) -> Vec<Value> {
-        if !self.needs_body() || body.is_empty() || !could_hold(body, self.pointers()) {
+    /// they read (`keys`, [`BodyKeys::of`] this): most responses to a
+    /// scenario that prices usage have none, and parsing them all was a
+    /// quarter of the engine's time per response.
+    pub fn documents(&self, keys: &BodyKeys, body: &[u8]) -> Vec<Value> {
+        if !self.needs_body() || body.is_empty() || !keys.could_hold(body) {
             return Vec::new();
         }
         documents(body)
@@ -125,43 +125,55 @@ impl Inspect {
     }
 }
 
-/// Whether a JSON body can hold a value at any of `pointers`: a pointer
-/// whose first step is an object key resolves only where the body has
-/// that key, which unescaped is the bytes `"key"` and then, past any
-/// whitespace, a colon. A body with a `\u`
-/// escape may spell a key otherwise, and a step that is an array index
-/// or empty names no key: then it can.
-fn could_hold<'a>(body: &[u8], pointers: impl Iterator<Item = &'a str>) -> bool {
-    if memchr::memmem::find(body, b"\\u").is_some() {
-        return true;
-    }
-    let mut quoted = Vec::new();
-    for p in pointers {
-        let first = p
-            .strip_prefix('/')
-            .unwrap_or(p)
-            .split('/')
-            .next()
-            .unwrap_or("");
-        if first.is_empty() || first.bytes().all(|b| b.is_ascii_digit()) {
-            return true;
-        }
-        let key = first.replace("~1", "/").replace("~0", "~");
-        if key
-            .bytes()
-            .any(|b| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b))
-        {
-            return true;
-        }
-        quoted.clear();
-        quoted.push(b'"');
-        quoted.extend_from_slice(key.as_bytes());
-        quoted.push(b'"');
-        if memchr::memmem::find_iter(body, &quoted).any(|at| is_key(body, at + quoted.len())) {
-            return true;
+/// Which bodies can hold a value at one of an [`Inspect`]'s pointers: a
+/// pointer whose first step is an object key resolves only where the body
+/// has that key, which unescaped is the bytes `"key"` and then, past any
+/// whitespace, a colon. A body with a `\u` escape may spell a key
+/// otherwise, and a step that is an array index or empty names no key:
+/// then any body can. Built once per run.
+#[derive(Debug, Clone, Default)]
+pub struct BodyKeys {
+    /// Each key quoted; `None`: any body can hold one.
+    quoted: Option<Vec<memchr::memmem::Finder<'static>>>,
+}
+
+impl BodyKeys {
+    pub fn of(inspect: &Inspect) -> Self {
+        BodyKeys {
+            quoted: inspect.pointers().map(quoted_key).collect(),
         }
     }
-    false
+
+    pub fn could_hold(&self, body: &[u8]) -> bool {
+        let Some(keys) = &self.quoted else {
+            return true;
+        };
+        memchr::memmem::find(body, b"\\u").is_some()
+            || keys.iter().any(|k| {
+                k.find_iter(body)
+                    .any(|at| is_key(body, at + k.needle().len()))
+            })
+    }
+}
+
+/// The first step of `pointer` as a quoted JSON key, if it is one.
+fn quoted_key(pointer: &str) -> Option<memchr::memmem::Finder<'static>> {
+    let first = pointer
+        .strip_prefix('/')
+        .unwrap_or(pointer)
+        .split('/')
+        .next()?;
+    if first.is_empty() || first.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let key = first.replace("~1", "/").replace("~0", "~");
+    if key
+        .bytes()
+        .any(|b| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b))
+    {
+        return None;
+    }
+    Some(memchr::memmem::Finder::new(format!("\"{key}\"").as_bytes()).into_owned())
 }
 
 /// Whether the string that ends just before `end` is an object's key.
@@ -209,7 +221,7 @@ mod tests {
         let mut rec = genbench_collectors::Recorder::default();
         let body = br#"{"cache": "miss", "tts": {"cache": "hit"}, "search_calls": 1, "usage": {"prompt_tokens": 100, "completion_tokens": 20}}"#;
         let header = |h: &str| (h == "x-audio-cache").then_some(&b"MISS"[..]);
-        let docs = inspect.documents(body);
+        let docs = inspect.documents(&BodyKeys::of(&inspect), body);
         let facts = inspect.read(&mut s, &docs, header);
         rec.response(&genbench_collectors::Response {
             body: facts,
@@ -235,37 +247,43 @@ mod tests {
         }
     }
 
+    /// The documents `inspect` reads from `body`.
+    fn read(inspect: &Inspect, body: &[u8]) -> usize {
+        inspect.documents(&BodyKeys::of(inspect), body).len()
+    }
+
     #[test]
     fn a_body_without_the_keys_read_is_not_parsed() {
         let inspect = usage_only();
         let models = br#"{"object": "list", "data": [{"id": "m", "owned_by": "x"}]}"#;
-        assert!(inspect.documents(models).is_empty());
+        assert_eq!(read(&inspect, models), 0);
         // A key read makes it parsed, in a document or an event; the
         // model's name alone is not read.
-        assert_eq!(inspect.documents(br#"{"usage": {}}"#).len(), 1);
-        assert!(inspect.documents(br#"{"model": "m"}"#).is_empty());
+        assert_eq!(read(&inspect, br#"{"usage": {}}"#), 1);
+        assert_eq!(read(&inspect, br#"{"model": "m"}"#), 0);
         let events = b"data: {\"usage\": {\"prompt_tokens\": 1}}\n\ndata: [DONE]\n\n";
-        assert_eq!(inspect.documents(events).len(), 1);
+        assert_eq!(read(&inspect, events), 1);
         // A key escaped as \u may be any key, and so may an array index.
-        assert_eq!(inspect.documents(br#"{"\u0075sage": {}}"#).len(), 1);
+        assert_eq!(read(&inspect, br#"{"\u0075sage": {}}"#), 1);
         let indexed = Inspect {
             cache_pointer: Some("/0/cache".into()),
             ..Inspect::default()
         };
-        assert_eq!(indexed.documents(br#"[{"hit": true}]"#).len(), 1);
+        assert_eq!(read(&indexed, br#"[{"hit": true}]"#), 1);
     }
 
     #[test]
     fn keys_are_matched_as_whole_quoted_names_after_unescaping_the_pointer() {
-        let p = ["/a~1b/c"];
-        assert!(could_hold(br#"{"a/b": {"c": 1}}"#, p.into_iter()));
-        assert!(!could_hold(br#"{"a~1b": 1, "xa/bx": 2}"#, p.into_iter()));
-        assert!(!could_hold(br#"{"usages": 1}"#, ["/usage"].into_iter()));
+        let keys = |p: &str| BodyKeys {
+            quoted: Some(vec![quoted_key(p).unwrap()]),
+        };
+        assert!(keys("/a~1b/c").could_hold(br#"{"a/b": {"c": 1}}"#));
+        assert!(!keys("/a~1b/c").could_hold(br#"{"a~1b": 1, "xa/bx": 2}"#));
+        assert!(!keys("/usage").could_hold(br#"{"usages": 1}"#));
         // A value is not a key: the models list says "object": "model".
-        assert!(!could_hold(
-            br#"{"object": "usage"}"#,
-            ["/usage"].into_iter()
-        ));
-        assert!(could_hold(b"{\"usage\"\n :{}}", ["/usage"].into_iter()));
+        assert!(!keys("/usage").could_hold(br#"{"object": "usage"}"#));
+        assert!(keys("/usage").could_hold(b"{\"usage\"\n :{}}"));
+        // No pointer that names a key: any body.
+        assert!(BodyKeys::default().could_hold(b"{}"));
     }
 }

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use super::h1::RequestHead;
 use super::h2_send::H2Pool;
-use super::inspect::Inspect;
+use super::inspect::{BodyKeys, Inspect};
 use super::llm::Mark;
 use super::paths;
 use super::requests::Rendered;
@@ -67,6 +67,8 @@ pub struct Sender {
     /// What to read from bodies; when anything, each response's body (up to
     /// [`MAX_BODY_BYTES`]) is kept for it.
     inspect: Inspect,
+    /// Which bodies can hold what `inspect` reads.
+    body_keys: BodyKeys,
     checks: Checks,
     follow_redirects: u32,
     capture_body: bool,
@@ -251,6 +253,7 @@ impl Sender {
             records: None,
             stream: false,
             inspect: Inspect::default(),
+            body_keys: BodyKeys::default(),
             checks: Checks::default(),
             follow_redirects: 0,
             capture_body: false,
@@ -397,6 +400,7 @@ impl Sender {
     pub fn with_inspect(mut self, inspect: Inspect) -> Self {
         let headers = inspect.headers();
         self = self.with_captured(headers);
+        self.body_keys = BodyKeys::of(&inspect);
         self.inspect = inspect;
         self.capture_body =
             self.keep_all_bodies || self.inspect.needs_body() || self.checks.need_body();
@@ -448,6 +452,10 @@ impl Sender {
 
     pub fn inspect(&self) -> &Inspect {
         &self.inspect
+    }
+
+    pub fn body_keys(&self) -> &BodyKeys {
+        &self.body_keys
     }
 
     pub(super) fn timed_chunks(&self, event_stream: bool) -> bool {

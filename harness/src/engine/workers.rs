@@ -216,7 +216,7 @@ impl Slots {
         let inspect = sender.inspect();
         // Only a success's body is read.
         let docs = match sample.ok() {
-            true => inspect.documents(slot.body()),
+            true => inspect.documents(sender.body_keys(), slot.body()),
             false => Vec::new(),
         };
         let header = |n: &str| sender.captured_index(n).and_then(|i| slot.captured(i));
