@@ -73,6 +73,14 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
     let run_length = end - t0;
     let mut started = 0u64;
     let mut backoff = Backoff::default();
+    // Made once, not per pass through the loop: a future made in `select!`
+    // is dropped after each pass, and dropping a waiting sleep or
+    // `changed()` unregisters it (the timer wheel's lock, the stop
+    // channel's waiter list shared by every worker): twice per response.
+    let stopped = stop.changed();
+    tokio::pin!(stopped);
+    let drain = tokio::time::sleep_until(drain_deadline);
+    tokio::pin!(drain);
     // Starts one user iteration: think (unless first) and back off a
     // refusing target, then send. Latency counts from the send: a user
     // never sends while waiting.
@@ -99,7 +107,7 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
         }
         tokio::select! {
             biased;
-            _ = stop.changed() => break,
+            _ = &mut stopped => break,
             _ = tick.tick() => {
                 cx.report(k, &mut rec, inflight.len());
                 k += 1;
@@ -121,7 +129,7 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
                 }
             }
             _ = ramp.tick() => {}
-            _ = tokio::time::sleep_until(drain_deadline) => break,
+            _ = &mut drain => break,
         }
     }
     cx.report(k, &mut rec, inflight.len());

@@ -5,6 +5,7 @@
 //! worker sleeps until its next send on its own [`Pacer`], so an idle
 //! worker costs nothing between sends.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use genbench_collectors::Recorder;
 use genbench_presets::rng::Rng;
 use genbench_scenarios::{Arrivals, Stage};
 use tokio::sync::{mpsc, watch};
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use super::clock::Pacer;
 use super::schedule::Schedule;
@@ -35,7 +36,7 @@ pub struct OpenPlan {
 }
 
 /// Runs one worker's share of the schedule until it is done or `stop` fires.
-async fn worker(plan: Arc<OpenPlan>, mut cx: WorkerCtx) {
+async fn worker(plan: Arc<OpenPlan>, cx: WorkerCtx) {
     let (id, w, t0) = (cx.id, cx.workers, cx.t0);
     let whole = Schedule::new(&plan.stages, plan.arrivals, plan.seed, plan.max_requests);
     let mut sched = plan.segment.arrivals(whole, id, w);
@@ -49,11 +50,15 @@ async fn worker(plan: Arc<OpenPlan>, mut cx: WorkerCtx) {
     let mut next = sched.next();
     let (mut k, mut started) = (0u64, 0u64);
     let mut tick = tokio::time::interval_at(t0 + INTERVAL, INTERVAL);
-    let mut drain_deadline: Option<Instant> = None;
     let mut pacer = Pacer::new();
+    // Made once, not per pass through the loop (see `closed::worker`).
+    let mut stop = cx.stop.clone();
+    let stopped = stop.changed();
+    tokio::pin!(stopped);
+    let mut drain: Option<Pin<Box<Sleep>>> = None;
     loop {
-        if next.is_none() && drain_deadline.is_none() {
-            drain_deadline = Some(Instant::now() + plan.drain);
+        if next.is_none() && drain.is_none() {
+            drain = Some(Box::pin(tokio::time::sleep(plan.drain)));
         }
         if next.is_none() && inflight.is_empty() {
             break;
@@ -61,7 +66,7 @@ async fn worker(plan: Arc<OpenPlan>, mut cx: WorkerCtx) {
         let send_at = next.map(|d| t0 + d);
         tokio::select! {
             biased;
-            _ = cx.stop.changed() => break,
+            _ = &mut stopped => break,
             _ = tick.tick() => {
                 cx.report(k, &mut rec, inflight.len());
                 k += 1;
@@ -79,7 +84,7 @@ async fn worker(plan: Arc<OpenPlan>, mut cx: WorkerCtx) {
                 inflight.push(go(l));
                 next = sched.next();
             }
-            _ = tokio::time::sleep_until(drain_deadline.unwrap_or_else(Instant::now)), if drain_deadline.is_some() => break,
+            _ = async { if let Some(d) = drain.as_mut() { d.await } }, if drain.is_some() => break,
         }
     }
     cx.report(k, &mut rec, inflight.len());
