@@ -168,9 +168,16 @@ pub fn parse_head(
 ) -> Result<Option<Head>, BadResponse> {
     let mut offset = 0;
     loop {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut resp = httparse::Response::new(&mut headers);
-        let len = match resp.parse(&buf[offset..]) {
+        // Uninitialised: zeroing 96 headers (3 KB) was most of a short
+        // head's parsing; httparse writes those it fills.
+        let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut []);
+        let parsed = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut resp,
+            &buf[offset..],
+            &mut headers,
+        );
+        let len = match parsed {
             Ok(httparse::Status::Complete(n)) => n,
             Ok(httparse::Status::Partial) if buf.len() - offset > MAX_HEAD_BYTES => {
                 return Err(BadResponse);

@@ -7,8 +7,8 @@ use genbench_collectors::connections::ConnEvent;
 use genbench_model::ErrorKind;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use super::h1::{Chunked, Framing, parse_head};
-use super::sender::{Chunks, Sender, Slot};
+use super::h1::{Chunked, Framing, Head, parse_head};
+use super::sender::{Chunks, Sender, SlotState};
 use crate::net::conn::{ConnectFailed, Connector, Stream};
 
 /// How one attempt on one connection ended badly.
@@ -19,8 +19,10 @@ enum Fail {
     Kind(ErrorKind),
 }
 
-async fn open(c: &Connector, slot: &mut Slot) -> Result<Stream, ErrorKind> {
-    match c.connect().await {
+async fn open(c: &Connector, slot: &mut SlotState) -> Result<Stream, ErrorKind> {
+    // Boxed: connecting (with a TLS handshake's state) is a 1.2 KB future,
+    // and inline it would size every request's future, kept-alive or not.
+    match Box::pin(c.connect()).await {
         Ok((s, e)) => {
             slot.conn_event = Some(e);
             Ok(s)
@@ -37,7 +39,7 @@ async fn open(c: &Connector, slot: &mut Slot) -> Result<Stream, ErrorKind> {
 pub(super) async fn exchange(
     s: &Sender,
     c: &Connector,
-    slot: &mut Slot,
+    slot: &mut SlotState,
     sample: &mut Sample,
     as_get: bool,
 ) -> Result<u16, ErrorKind> {
@@ -85,10 +87,10 @@ pub(super) async fn exchange(
 async fn once(
     s: &Sender,
     conn: &mut Stream,
-    slot: &mut Slot,
+    slot: &mut SlotState,
     sample: &mut Sample,
 ) -> Result<(u16, bool), Fail> {
-    let Slot {
+    let SlotState {
         write,
         read,
         gaps_us,
@@ -120,26 +122,16 @@ async fn once(
             Ok(_) => {}
         }
     };
-    sample.cache = head.cache;
-    server_timing.clear();
-    if let Some((a, b)) = head.server_timing {
-        server_timing.extend_from_slice(&read[a..b]);
-    }
-    location.clear();
-    if let Some((a, b)) = head.location {
-        location.extend_from_slice(&read[a..b]);
-    }
-    request_id.clear();
-    if let Some((a, b)) = head.request_id {
-        request_id.extend_from_slice(&read[a..b]);
-    }
-    keep_captured(captured, s.captured.len(), |i| {
-        head.captured
-            .get(i)
-            .copied()
-            .flatten()
-            .map(|(a, b)| &read[a..b])
-    });
+    // The head (its 20 captured headers' places) is not kept past here:
+    // what the body's reading needs is, and the future stays small.
+    let head = keep_head(
+        head,
+        read,
+        sample,
+        [server_timing, location, request_id],
+        captured,
+        s.captured.len(),
+    );
     body.clear();
     let es = head.event_stream;
     let mut clock = Chunks::new(s, es, sample, gaps_us, marks);
@@ -196,6 +188,53 @@ async fn once(
         }
     };
     Ok((head.status, keep && !head.close))
+}
+
+/// What reading a response's body needs of its head.
+struct Kept {
+    status: u16,
+    len: usize,
+    framing: Framing,
+    close: bool,
+    event_stream: bool,
+}
+
+/// Copies the head's values the caller reads (cache status, then
+/// `Server-Timing`, `Location`, the request id and the captured headers)
+/// out of the read buffer, and keeps what the body needs.
+fn keep_head(
+    head: Head,
+    read: &[u8],
+    sample: &mut Sample,
+    [server_timing, location, request_id]: [&mut Vec<u8>; 3],
+    captured: &mut Vec<Vec<u8>>,
+    n_captured: usize,
+) -> Kept {
+    sample.cache = head.cache;
+    for (out, at) in [
+        (server_timing, head.server_timing),
+        (location, head.location),
+        (request_id, head.request_id),
+    ] {
+        out.clear();
+        if let Some((a, b)) = at {
+            out.extend_from_slice(&read[a..b]);
+        }
+    }
+    keep_captured(captured, n_captured, |i| {
+        head.captured
+            .get(i)
+            .copied()
+            .flatten()
+            .map(|(a, b)| &read[a..b])
+    });
+    Kept {
+        status: head.status,
+        len: head.len,
+        framing: head.framing,
+        close: head.close,
+        event_stream: head.event_stream,
+    }
 }
 
 /// Reads what the connection has into the spare room of `buf`.

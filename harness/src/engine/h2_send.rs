@@ -19,7 +19,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::sync::{Mutex, Semaphore};
 
 use super::h1::cache_status;
-use super::sender::{Chunks, Sender, SenderError, Slot};
+use super::sender::{Chunks, Sender, SenderError, SlotState};
 use crate::net::conn::{ConnectFailed, Connector};
 use crate::net::url::TargetUrl;
 
@@ -89,7 +89,11 @@ impl H2Pool {
 
     /// The connection's request handle, connecting (once, whoever asks
     /// first) when it has none or it has closed.
-    async fn handle(&self, c: &H2Conn, slot: &mut Slot) -> Result<SendRequest<Body>, ErrorKind> {
+    async fn handle(
+        &self,
+        c: &H2Conn,
+        slot: &mut SlotState,
+    ) -> Result<SendRequest<Body>, ErrorKind> {
         let mut g = c.send.lock().await;
         if let Some(sr) = g.as_ref()
             && !sr.is_closed()
@@ -120,7 +124,7 @@ impl H2Pool {
     pub(super) async fn exchange(
         &self,
         s: &Sender,
-        slot: &mut Slot,
+        slot: &mut SlotState,
         sample: &mut Sample,
         as_get: bool,
     ) -> Result<u16, ErrorKind> {

@@ -95,8 +95,29 @@ pub const MAX_GAPS_PER_RESPONSE: usize = 1 << 16;
 /// sample: a kept-alive connection, if one is idle, and buffers. A worker's
 /// slots are its connection pool, with no lock: each is owned by one
 /// request at a time, and once warm a request allocates nothing here.
+///
+/// Boxed: a request's future is moved each time the worker queues it and
+/// its result each time it is taken out, and a pointer moves where the
+/// state's 400-odd bytes would be copied.
 #[derive(Default)]
-pub struct Slot {
+pub struct Slot(Box<SlotState>);
+
+impl std::ops::Deref for Slot {
+    type Target = SlotState;
+    fn deref(&self) -> &SlotState {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Slot {
+    fn deref_mut(&mut self) -> &mut SlotState {
+        &mut self.0
+    }
+}
+
+/// A [`Slot`]'s connection and buffers.
+#[derive(Default)]
+pub struct SlotState {
     pub(super) request: Rendered,
     pub(super) conn: Option<Stream>,
     pub(super) write: Vec<u8>,
@@ -118,7 +139,7 @@ pub struct Slot {
     pub(super) failed_check: Option<usize>,
 }
 
-impl Slot {
+impl SlotState {
     /// The request to send next, to render into.
     pub fn request_mut(&mut self) -> &mut Rendered {
         &mut self.request
@@ -506,7 +527,9 @@ impl Sender {
         loop {
             let status = match &self.transport {
                 Transport::H1(c) => super::h1_send::exchange(self, c, slot, sample, as_get).await,
-                Transport::H2(p) => p.exchange(self, slot, sample, as_get).await,
+                // Boxed: hyper's request future is large, and inline it
+                // would size every HTTP/1.1 request's future too.
+                Transport::H2(p) => Box::pin(p.exchange(self, slot, sample, as_get)).await,
             };
             let status = match status {
                 Ok(s) => s,
