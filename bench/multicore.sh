@@ -23,6 +23,7 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 need_debs wrk:wrk nginx:nginx-light curl:curl
 OUT=${OUT:-$(mktemp -d -t genbench-multicore-XXXXXX)}
+mkdir -p "$OUT"
 bench_binary "$OUT"
 export GENBENCH OUT
 exec python3 bench/multicore.py
