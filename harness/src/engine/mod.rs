@@ -4,6 +4,7 @@
 
 pub mod aggregate;
 pub mod backoff;
+mod chunks;
 pub mod clock;
 pub mod closed;
 pub mod flow;
@@ -18,4 +19,5 @@ pub mod requests;
 pub mod schedule;
 pub mod segment;
 pub mod sender;
+mod slot;
 pub mod workers;

@@ -12,20 +12,19 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use genbench_collectors::connections::ConnEvent;
 use genbench_collectors::traces::TraceIds;
 use genbench_collectors::{Outcome, Sample};
 use genbench_model::{ErrorKind, Objectives};
 use genbench_scenarios::{CheckRule, Checks, HttpSettings, HttpVersion};
 use tokio::time::Instant;
 
+pub(super) use super::chunks::Chunks;
 use super::h1::RequestHead;
 use super::h2_send::H2Pool;
 use super::inspect::{BodyKeys, Inspect};
-use super::llm::Mark;
 use super::paths;
-use super::requests::Rendered;
-use crate::net::conn::{Connector, Stream};
+pub use super::slot::{Slot, SlotState};
+use crate::net::conn::Connector;
 use crate::net::tls::{self, Verify};
 use crate::net::url::{Scheme, TargetUrl};
 
@@ -90,118 +89,6 @@ pub const MAX_BODY_BYTES: usize = 4 << 20;
 /// Most chunk gaps kept per response; a longer stream's later gaps are not
 /// timed, so one runaway stream cannot grow a worker's buffers without bound.
 pub const MAX_GAPS_PER_RESPONSE: usize = 1 << 16;
-
-/// What a request in flight borrows from its worker and gives back with its
-/// sample: a kept-alive connection, if one is idle, and buffers. A worker's
-/// slots are its connection pool, with no lock: each is owned by one
-/// request at a time, and once warm a request allocates nothing here.
-///
-/// Boxed: a request's future is moved each time the worker queues it and
-/// its result each time it is taken out, and a pointer moves where the
-/// state's 400-odd bytes would be copied.
-#[derive(Default)]
-pub struct Slot(Box<SlotState>);
-
-impl std::ops::Deref for Slot {
-    type Target = SlotState;
-    fn deref(&self) -> &SlotState {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Slot {
-    fn deref_mut(&mut self) -> &mut SlotState {
-        &mut self.0
-    }
-}
-
-/// A [`Slot`]'s connection and buffers.
-#[derive(Default)]
-pub struct SlotState {
-    pub(super) request: Rendered,
-    pub(super) conn: Option<Stream>,
-    pub(super) write: Vec<u8>,
-    pub(super) read: Vec<u8>,
-    pub(super) gaps_us: Vec<u32>,
-    /// An event stream's arrivals: body bytes so far at the end of each read.
-    pub(super) marks: Vec<Mark>,
-    pub(super) server_timing: Vec<u8>,
-    pub(super) location: Vec<u8>,
-    pub(super) request_id: Vec<u8>,
-    /// The sender's captured headers' values, in its order (empty: absent).
-    pub(super) captured: Vec<Vec<u8>>,
-    pub(super) body: Vec<u8>,
-    /// Set while following a redirect: the path to ask for instead.
-    pub(super) redirect: Option<String>,
-    /// A connection this request opened, or failed to.
-    pub(super) conn_event: Option<ConnEvent>,
-    /// The check (by index in [`Checks::names`]) the response failed.
-    pub(super) failed_check: Option<usize>,
-}
-
-impl SlotState {
-    /// The request to send next, to render into.
-    pub fn request_mut(&mut self) -> &mut Rendered {
-        &mut self.request
-    }
-
-    /// Gaps between the last response's body chunks, µs.
-    pub fn gaps_us(&self) -> &[u32] {
-        &self.gaps_us
-    }
-
-    /// When each read of the last event-stream response ended, with the
-    /// body bytes it completed (empty for other responses).
-    pub fn marks(&self) -> &[Mark] {
-        &self.marks
-    }
-
-    /// The last response's `Server-Timing` value (empty if none).
-    pub fn server_timing(&self) -> &[u8] {
-        &self.server_timing
-    }
-
-    /// The last response's request id header value (empty if none).
-    pub fn request_id(&self) -> &[u8] {
-        &self.request_id
-    }
-
-    /// The last response's value of the sender's `i`-th captured header
-    /// ([`Sender::with_captured`]), if it sent one.
-    pub fn captured(&self, i: usize) -> Option<&[u8]> {
-        self.captured
-            .get(i)
-            .map(Vec::as_slice)
-            .filter(|v| !v.is_empty())
-    }
-
-    /// The last response's body, if the sender keeps bodies.
-    pub fn body(&self) -> &[u8] {
-        &self.body
-    }
-
-    /// A connection the last request opened (or failed to open).
-    pub fn conn_event(&self) -> Option<ConnEvent> {
-        self.conn_event
-    }
-
-    /// The check the last response failed, by index in [`Checks::names`].
-    pub fn failed_check(&self) -> Option<usize> {
-        self.failed_check
-    }
-
-    fn reset(&mut self) {
-        self.gaps_us.clear();
-        self.marks.clear();
-        self.server_timing.clear();
-        self.location.clear();
-        self.captured.iter_mut().for_each(Vec::clear);
-        self.body.clear();
-        self.redirect = None;
-        self.conn_event = None;
-        self.failed_check = None;
-    }
-}
 
 /// Why a sender could not be built: bad input, reported before any load.
 #[derive(Debug, thiserror::Error)]
@@ -587,74 +474,4 @@ impl Sender {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
-}
-
-/// Times a body's arrival: the first byte, the gap before each chunk, and
-/// for an event stream the end of each read ([`Mark`]).
-pub(super) struct Chunks<'a> {
-    pub t0: Instant,
-    pub timed: bool,
-    pub last: Option<Duration>,
-    pub sample: &'a mut Sample,
-    pub gaps_us: &'a mut Vec<u32>,
-    /// `Some` for an event stream.
-    pub marks: Option<&'a mut Vec<Mark>>,
-    /// Body bytes of this response so far.
-    pub seen: u64,
-}
-
-impl<'a> Chunks<'a> {
-    pub fn new(
-        s: &Sender,
-        event_stream: bool,
-        sample: &'a mut Sample,
-        gaps_us: &'a mut Vec<u32>,
-        marks: &'a mut Vec<Mark>,
-    ) -> Self {
-        Chunks {
-            t0: s.t0,
-            timed: s.timed_chunks(event_stream),
-            last: None,
-            sample,
-            gaps_us,
-            marks: event_stream.then_some(marks),
-            seen: 0,
-        }
-    }
-}
-
-impl Chunks<'_> {
-    /// `bytes` of body arrived now, starting `chunks` chunks (reads, for
-    /// bodies not chunk-encoded).
-    pub fn arrived(&mut self, bytes: u64, chunks: u32) {
-        if bytes == 0 {
-            return;
-        }
-        let now = self.t0.elapsed();
-        self.sample.bytes += bytes;
-        self.seen += bytes;
-        if let Some(m) = self.marks.as_deref_mut()
-            && m.len() < MAX_GAPS_PER_RESPONSE
-        {
-            m.push(Mark {
-                end: self.seen,
-                at: now,
-            });
-        }
-        if self.sample.first_byte.is_none() {
-            self.sample.first_byte = Some(now);
-        }
-        if !self.timed {
-            return;
-        }
-        for _ in 0..chunks {
-            if let Some(prev) = self.last
-                && self.gaps_us.len() < MAX_GAPS_PER_RESPONSE
-            {
-                let us = now.saturating_sub(prev).as_micros();
-                self.gaps_us.push(us.clamp(1, u32::MAX as u128) as u32);
-            }
-            self.last = Some(now);
-        }
-    }
 }
