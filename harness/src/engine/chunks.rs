@@ -7,10 +7,14 @@ use genbench_collectors::Sample;
 use tokio::time::Instant;
 
 use super::llm::Mark;
-use super::sender::{MAX_GAPS_PER_RESPONSE, Sender};
+
+/// Most chunk gaps kept per response; a longer stream's later gaps are not
+/// timed, so one runaway stream cannot grow a worker's buffers without bound.
+pub const MAX_GAPS_PER_RESPONSE: usize = 1 << 16;
 
 /// Times a body's arrival: the first byte, the gap before each chunk, and
-/// for an event stream the end of each read ([`Mark`]).
+/// for an event stream the end of each read ([`Mark`]). Made by
+/// `Sender::chunks`.
 pub struct Chunks<'a> {
     pub t0: Instant,
     pub timed: bool,
@@ -21,26 +25,6 @@ pub struct Chunks<'a> {
     pub marks: Option<&'a mut Vec<Mark>>,
     /// Body bytes of this response so far.
     pub seen: u64,
-}
-
-impl<'a> Chunks<'a> {
-    pub fn new(
-        s: &Sender,
-        event_stream: bool,
-        sample: &'a mut Sample,
-        gaps_us: &'a mut Vec<u32>,
-        marks: &'a mut Vec<Mark>,
-    ) -> Self {
-        Chunks {
-            t0: s.t0,
-            timed: s.timed_chunks(event_stream),
-            last: None,
-            sample,
-            gaps_us,
-            marks: event_stream.then_some(marks),
-            seen: 0,
-        }
-    }
 }
 
 impl Chunks<'_> {

@@ -8,7 +8,7 @@ use genbench_model::ErrorKind;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::h1::{Chunked, Framing, Head, parse_head};
-use super::sender::{Chunks, Sender, SlotState};
+use super::sender::{Sender, SlotState};
 use crate::net::conn::{ConnectFailed, Connector, Stream};
 
 /// How one attempt on one connection ended badly.
@@ -134,7 +134,7 @@ async fn once(
     );
     body.clear();
     let es = head.event_stream;
-    let mut clock = Chunks::new(s, es, sample, gaps_us, marks);
+    let mut clock = s.chunks(es, sample, gaps_us, marks);
     let keep = match head.framing {
         Framing::Empty => read.len() == head.len,
         Framing::Length(n) => {

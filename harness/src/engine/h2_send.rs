@@ -19,7 +19,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::sync::{Mutex, Semaphore};
 
 use super::h1::cache_status;
-use super::sender::{Chunks, Sender, SenderError, SlotState};
+use super::sender::{Sender, SenderError, SlotState};
 use crate::net::conn::{ConnectFailed, Connector};
 use crate::net::url::TargetUrl;
 
@@ -184,7 +184,7 @@ impl H2Pool {
         let event_stream = header("content-type")
             .is_some_and(|v| v.len() >= 17 && v[..17].eq_ignore_ascii_case(b"text/event-stream"));
         slot.body.clear();
-        let mut clock = Chunks::new(s, event_stream, sample, &mut slot.gaps_us, &mut slot.marks);
+        let mut clock = s.chunks(event_stream, sample, &mut slot.gaps_us, &mut slot.marks);
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|_| ErrorKind::BodyCut)?;
             if let Ok(data) = frame.into_data() {

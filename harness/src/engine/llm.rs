@@ -124,7 +124,7 @@ pub fn read_stream(body: &[u8], marks: &[Mark], scratch: &mut Scratch) -> Option
             continue;
         };
         if let Some(prev) = last
-            && scratch.itl_us.len() < super::sender::MAX_GAPS_PER_RESPONSE
+            && scratch.itl_us.len() < super::chunks::MAX_GAPS_PER_RESPONSE
         {
             let us = at.saturating_sub(prev).as_micros();
             scratch.itl_us.push(us.clamp(1, u32::MAX as u128) as u32);

@@ -18,10 +18,12 @@ use genbench_model::{ErrorKind, Objectives};
 use genbench_scenarios::{CheckRule, Checks, HttpSettings, HttpVersion};
 use tokio::time::Instant;
 
-pub(super) use super::chunks::Chunks;
+use super::chunks::Chunks;
+pub use super::chunks::MAX_GAPS_PER_RESPONSE;
 use super::h1::RequestHead;
 use super::h2_send::H2Pool;
 use super::inspect::{BodyKeys, Inspect};
+use super::llm::Mark;
 use super::paths;
 pub use super::slot::{Slot, SlotState};
 use crate::net::conn::Connector;
@@ -85,10 +87,6 @@ pub struct Sender {
 /// Most body bytes kept for inspection; an article or its stream is far
 /// smaller, and a runaway body is inspected by its start only.
 pub const MAX_BODY_BYTES: usize = 4 << 20;
-
-/// Most chunk gaps kept per response; a longer stream's later gaps are not
-/// timed, so one runaway stream cannot grow a worker's buffers without bound.
-pub const MAX_GAPS_PER_RESPONSE: usize = 1 << 16;
 
 /// Why a sender could not be built: bad input, reported before any load.
 #[derive(Debug, thiserror::Error)]
@@ -366,8 +364,24 @@ impl Sender {
         &self.body_keys
     }
 
-    pub(super) fn timed_chunks(&self, event_stream: bool) -> bool {
-        self.stream || event_stream
+    /// The clock that times a response's body: every chunk's gap when the
+    /// scenario streams or the response is an event stream.
+    pub(super) fn chunks<'a>(
+        &self,
+        event_stream: bool,
+        sample: &'a mut Sample,
+        gaps_us: &'a mut Vec<u32>,
+        marks: &'a mut Vec<Mark>,
+    ) -> Chunks<'a> {
+        Chunks {
+            t0: self.t0,
+            timed: self.stream || event_stream,
+            last: None,
+            sample,
+            gaps_us,
+            marks: event_stream.then_some(marks),
+            seen: 0,
+        }
     }
 
     /// Keeps `data` of a body when anything reads bodies, and always for an
