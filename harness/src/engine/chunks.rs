@@ -6,7 +6,12 @@ use std::time::Duration;
 use genbench_collectors::Sample;
 use tokio::time::Instant;
 
-use super::llm::Mark;
+/// Body bytes received so far, and when the read that brought them ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    pub end: u64,
+    pub at: Duration,
+}
 
 /// Most chunk gaps kept per response; a longer stream's later gaps are not
 /// timed, so one runaway stream cannot grow a worker's buffers without bound.

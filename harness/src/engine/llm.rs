@@ -15,12 +15,7 @@ use serde::Deserialize;
 use tiktoken_rs::CoreBPE;
 use tiktoken_rs::tokenizer::{Tokenizer, get_tokenizer};
 
-/// Body bytes received so far, and when the read that brought them ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mark {
-    pub end: u64,
-    pub at: Duration,
-}
+pub use super::chunks::Mark;
 
 #[derive(Deserialize)]
 struct Chunk<'a> {

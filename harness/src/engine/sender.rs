@@ -20,10 +20,10 @@ use tokio::time::Instant;
 
 use super::chunks::Chunks;
 pub use super::chunks::MAX_GAPS_PER_RESPONSE;
+use super::chunks::Mark;
 use super::h1::RequestHead;
 use super::h2_send::H2Pool;
 use super::inspect::{BodyKeys, Inspect};
-use super::llm::Mark;
 use super::paths;
 pub use super::slot::{Slot, SlotState};
 use crate::net::conn::Connector;

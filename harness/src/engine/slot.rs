@@ -3,7 +3,7 @@
 
 use genbench_collectors::connections::ConnEvent;
 
-use super::llm::Mark;
+use super::chunks::Mark;
 use super::requests::Rendered;
 use crate::net::conn::Stream;
 
