@@ -17,7 +17,8 @@ use genbench_collectors::Recorder;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-/// `genbench mock`'s answer to GET /v1/models: 753 bytes of JSON.
+/// A model list shaped and sized like `genbench mock`'s answer to
+/// GET /v1/models: 753 bytes of JSON.
 fn canned() -> Vec<u8> {
     let models: Vec<String> = (0..7)
         .map(|i| format!(r#"{{"id":"model-{i}","object":"model","created":1700000000,"owned_by":"genbench-mock"}}"#))

@@ -67,18 +67,13 @@ pub fn ols_segments(x: &[f64], y: &[f64], starts: &[usize]) -> Option<Fit> {
     for (&(a, b), &(mx, my)) in bounds.iter().zip(&means) {
         resid.extend((a..b).map(|i| y[i] - my - slope * (x[i] - mx)));
     }
-    let ssr: f64 = resid.iter().map(|r| r * r).sum();
-    let nf = n as f64;
     let spent = bounds.len() as f64 + 1.0;
     let rho = lag1_autocorrelation(&resid).clamp(0.0, 0.99);
-    let n_eff = (nf * (1.0 - rho) / (1.0 + rho)).max(spent + 1.0);
-    let se = (ssr / (nf - spent).max(1.0) / sxx).sqrt() * (nf / n_eff).sqrt();
-    let df = (n_eff - spent).max(1.0);
     let (mx0, my0) = means[0];
     Some(Fit {
         slope,
         intercept: my0 - slope * mx0,
-        ci95_half: t_quantile_975(df) * se,
+        ci95_half: half_width(&resid, sxx, spent, rho),
     })
 }
 
@@ -141,20 +136,27 @@ fn mean_with_ci(v: &[f64]) -> (f64, f64) {
     (mean, t_quantile_975(k_eff - 1.0) * (var / k_eff).sqrt())
 }
 
-/// `line`'s CI for residuals with lag-1 correlation `rho`: the standard
-/// error inflated by `n / n_eff`, with `n_eff = n(1 − ρ)/(1 + ρ)` (at
-/// least 3) and a t over `n_eff − 2` degrees of freedom.
+/// `line`'s CI for residuals with lag-1 correlation `rho`.
 fn widened(line: &Fit, x: &[f64], resid: &[f64], rho: f64) -> Fit {
     let nf = resid.len() as f64;
     let mx = x.iter().take(resid.len()).sum::<f64>() / nf;
     let sxx: f64 = x.iter().take(resid.len()).map(|v| (v - mx).powi(2)).sum();
-    let ssr: f64 = resid.iter().map(|r| r * r).sum();
-    let n_eff = (nf * (1.0 - rho) / (1.0 + rho)).max(3.0);
-    let se = (ssr / (nf - 2.0) / sxx).sqrt() * (nf / n_eff).sqrt();
     Fit {
-        ci95_half: t_quantile_975((n_eff - 2.0).max(1.0)) * se,
+        ci95_half: half_width(resid, sxx, 2.0, rho),
         ..*line
     }
+}
+
+/// The 95% half-width of a slope whose residuals are `resid`, with
+/// `spent` degrees of freedom fitted and lag-1 correlation `rho`: the
+/// standard error inflated by `n / n_eff`, with `n_eff = n(1 − ρ)/(1 + ρ)`
+/// (at least `spent + 1`), and a t over `n_eff − spent` degrees of freedom.
+fn half_width(resid: &[f64], sxx: f64, spent: f64, rho: f64) -> f64 {
+    let nf = resid.len() as f64;
+    let ssr: f64 = resid.iter().map(|r| r * r).sum();
+    let n_eff = (nf * (1.0 - rho) / (1.0 + rho)).max(spent + 1.0);
+    let se = (ssr / (nf - spent).max(1.0) / sxx).sqrt() * (nf / n_eff).sqrt();
+    t_quantile_975((n_eff - spent).max(1.0)) * se
 }
 
 fn lag1_autocorrelation(r: &[f64]) -> f64 {

@@ -131,16 +131,28 @@ impl Inspect {
 /// whitespace, a colon. A body with a `\u` escape may spell a key
 /// otherwise, and a step that is an array index or empty names no key:
 /// then any body can. Built once per run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct BodyKeys {
     /// Each key quoted; `None`: any body can hold one.
     quoted: Option<Vec<memchr::memmem::Finder<'static>>>,
+    /// `\u`, which may spell a key otherwise.
+    escape: memchr::memmem::Finder<'static>,
+}
+
+impl Default for BodyKeys {
+    fn default() -> Self {
+        BodyKeys {
+            quoted: None,
+            escape: memchr::memmem::Finder::new(b"\\u").into_owned(),
+        }
+    }
 }
 
 impl BodyKeys {
     pub fn of(inspect: &Inspect) -> Self {
         BodyKeys {
             quoted: inspect.pointers().map(quoted_key).collect(),
+            ..BodyKeys::default()
         }
     }
 
@@ -148,11 +160,10 @@ impl BodyKeys {
         let Some(keys) = &self.quoted else {
             return true;
         };
-        memchr::memmem::find(body, b"\\u").is_some()
-            || keys.iter().any(|k| {
-                k.find_iter(body)
-                    .any(|at| is_key(body, at + k.needle().len()))
-            })
+        keys.iter().any(|k| {
+            k.find_iter(body)
+                .any(|at| is_key(body, at + k.needle().len()))
+        }) || self.escape.find(body).is_some()
     }
 }
 
@@ -276,6 +287,7 @@ mod tests {
     fn keys_are_matched_as_whole_quoted_names_after_unescaping_the_pointer() {
         let keys = |p: &str| BodyKeys {
             quoted: Some(vec![quoted_key(p).unwrap()]),
+            ..BodyKeys::default()
         };
         assert!(keys("/a~1b/c").could_hold(br#"{"a/b": {"c": 1}}"#));
         assert!(!keys("/a~1b/c").could_hold(br#"{"a~1b": 1, "xa/bx": 2}"#));
