@@ -11,6 +11,7 @@ mod exit;
 #[doc(hidden)]
 pub mod fuzzing;
 mod k8s;
+pub mod live;
 pub mod net;
 pub mod output;
 pub mod run;

@@ -446,6 +446,13 @@ pub struct RunArgs {
     /// refuses to run.
     #[arg(long, value_name = "TIME")]
     pub start_at: Option<String>,
+    /// Serve live metrics in the Prometheus text format at
+    /// http://ADDR/metrics while the run goes (requests by outcome, latency
+    /// histogram, in flight, target and achieved rate, LLM TTFT/TPOT and
+    /// tokens, cost so far), labelled with scenario, run and segment.
+    /// Port 0 picks a free port; the URL is printed first.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
     #[command(flatten)]
     pub opts: RunOptions,
 }
@@ -470,6 +477,7 @@ impl RunArgs {
             segment: None,
             segments: None,
             start_at: None,
+            metrics_listen: None,
             opts,
         }
     }

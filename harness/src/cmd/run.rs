@@ -260,9 +260,8 @@ pipeline; with --target, configure your own service and drop them"
             (None, false) => Verify::SystemRoots,
         },
     };
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 8);
+    // One worker (a thread with its own event loop) per core.
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     Ok((
         RunConfig {
             scenario,
@@ -276,6 +275,7 @@ pipeline; with --target, configure your own service and drop them"
             records: args.records.clone(),
             segment: segment(args)?,
             start_at: start_at(args)?,
+            metrics_listen: args.metrics_listen.clone(),
             profile: match opts.profile {
                 ProfileArg::Auto => ProfileMode::Auto,
                 ProfileArg::Off => ProfileMode::Off,

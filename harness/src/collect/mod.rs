@@ -349,6 +349,18 @@ impl Collecting {
         (!usage.is_empty()).then_some(usage)
     }
 
+    /// Cost so far, where it can be priced without asking the target:
+    /// usage in responses, priced by `[collect.cost]`. (The mock ledger
+    /// and spans are read at the end.)
+    pub fn live_cost_usd(&self, total: &Recorder) -> Option<f64> {
+        let (_, prices) = self.setup.usage.as_ref()?;
+        if total.usage.is_empty() {
+            return None;
+        }
+        let articles = total.flows.as_ref().map_or(total.ok, |f| f.completed);
+        Some(cost::priced(&total.usage, prices, articles, "responses").total_usd)
+    }
+
     async fn fill_cost(
         &mut self,
         r: &mut RunResult,

@@ -2,8 +2,14 @@
 //! scenario's `connections`, each carrying at most `max_streams` at once),
 //! with hyper's HTTP/2 client over the same connector as HTTP/1.1. A
 //! connection that dies is replaced by the next request that picks it.
+//!
+//! Unlike HTTP/1.1's connections, which each worker owns, these are shared
+//! by every worker, so they are driven on the runtime that made the pool
+//! (the run's), not on whichever worker's runtime connected first: a worker
+//! that ends takes its runtime's tasks with it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
@@ -15,7 +21,8 @@ use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
 use hyper::client::conn::http2::{Builder, SendRequest};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Uri};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
+use tokio::runtime::Handle;
 use tokio::sync::{Mutex, Semaphore};
 
 use super::h1::cache_status;
@@ -31,13 +38,32 @@ struct H2Conn {
 }
 
 pub struct H2Pool {
-    connector: Connector,
+    connector: Arc<Connector>,
     conns: Vec<H2Conn>,
     next: AtomicUsize,
     /// `scheme://authority`, which every request URI starts with.
     origin: String,
     method: Method,
     headers: HeaderMap,
+    driver: Driver,
+}
+
+/// Where the connections' tasks run: the runtime the pool was made on, or
+/// (made outside any) the one that connects.
+#[derive(Clone)]
+struct Driver(Option<Handle>);
+
+impl<F> hyper::rt::Executor<F> for Driver
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, fut: F) {
+        match &self.0 {
+            Some(h) => drop(h.spawn(fut)),
+            None => drop(tokio::spawn(fut)),
+        }
+    }
 }
 
 /// Headers HTTP/2 forbids or sets itself.
@@ -78,12 +104,13 @@ impl H2Pool {
             })
             .collect();
         Ok(H2Pool {
-            connector,
+            connector: Arc::new(connector),
             conns,
             next: AtomicUsize::new(0),
             origin: format!("{}://{}", target.scheme.name(), target.authority),
             method,
             headers: map,
+            driver: Driver(Handle::try_current().ok()),
         })
     }
 
@@ -101,22 +128,21 @@ impl H2Pool {
             return Ok(sr.clone());
         }
         *g = None;
-        let (stream, event) = match self.connector.connect().await {
-            Ok(x) => x,
-            Err(ConnectFailed(k)) => {
-                slot.conn_event = Some(ConnEvent::Failed);
-                return Err(k);
-            }
+        let dial = dial(self.connector.clone(), self.driver.clone());
+        // The socket belongs to the poller of the runtime that opens it, so
+        // it is opened on the driver's.
+        let dialed = match &self.driver.0 {
+            Some(h) => h
+                .spawn(dial)
+                .await
+                .unwrap_or(Err((None, ErrorKind::Connect))),
+            None => dial.await,
         };
+        let (sr, event) = dialed.map_err(|(event, kind)| {
+            slot.conn_event = event;
+            kind
+        })?;
         slot.conn_event = Some(event);
-        let (sr, conn) = Builder::new(TokioExecutor::new())
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(|_| ErrorKind::Connect)?;
-        tokio::spawn(async move {
-            // Ends when the server closes or every handle is dropped.
-            let _ = conn.await;
-        });
         *g = Some(sr.clone());
         Ok(sr)
     }
@@ -194,4 +220,27 @@ impl H2Pool {
         }
         Ok(status)
     }
+}
+
+/// A connection that failed, as the slot records it, and the error kind.
+type DialFailed = (Option<ConnEvent>, ErrorKind);
+
+/// Opens a connection and starts driving it on `driver`.
+async fn dial(
+    connector: Arc<Connector>,
+    driver: Driver,
+) -> Result<(SendRequest<Body>, ConnEvent), DialFailed> {
+    let (stream, event) = match connector.connect().await {
+        Ok(x) => x,
+        Err(ConnectFailed(k)) => return Err((Some(ConnEvent::Failed), k)),
+    };
+    let (sr, conn) = Builder::new(driver.clone())
+        .handshake(TokioIo::new(stream))
+        .await
+        .map_err(|_| (Some(event), ErrorKind::Connect))?;
+    hyper::rt::Executor::execute(&driver, async move {
+        // Ends when the server closes or every handle is dropped.
+        let _ = conn.await;
+    });
+    Ok((sr, event))
 }

@@ -262,8 +262,12 @@ pub fn share(total: u64, id: usize, workers: usize) -> u64 {
     total / w + u64::from((id as u64) < total % w)
 }
 
-/// Spawns `workers` copies of `run`; reports arrive on the returned channel
-/// until every worker has ended.
+/// Starts `workers` copies of `run`, each on its own thread with its own
+/// single-threaded runtime (one event loop per core, as wrk and `genbench
+/// mock --workers` do): a worker's connections are registered with its own
+/// poller, so an answer wakes the thread that owns it, never another core's
+/// queue. Reports arrive on the returned channel until every worker has
+/// ended.
 pub fn spawn<P, F, Fut>(
     plan: P,
     workers: usize,
@@ -274,8 +278,8 @@ pub fn spawn<P, F, Fut>(
 ) -> mpsc::UnboundedReceiver<IntervalReport>
 where
     P: Send + Sync + 'static,
-    F: Fn(Arc<P>, WorkerCtx) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
+    F: Fn(Arc<P>, WorkerCtx) -> Fut + Send + Clone + 'static,
+    Fut: Future<Output = ()> + 'static,
 {
     let (tx, rx) = mpsc::unbounded_channel();
     let (plan, work) = (Arc::new(plan), Arc::new(work));
@@ -289,9 +293,28 @@ where
             stop: stop.clone(),
             reports: tx.clone(),
         };
-        tokio::spawn(run(plan.clone(), cx));
+        let (plan, run) = (plan.clone(), run.clone());
+        let started = std::thread::Builder::new()
+            .name(format!("genbench-worker-{id}"))
+            .spawn(move || on_own_runtime(run(plan, cx)));
+        if let Err(e) = started {
+            // The worker's reports are missed and the aggregator counts one
+            // worker fewer reporting; the run goes on with the others.
+            tracing::error!("cannot start load worker {id}: {e}");
+        }
     }
     rx
+}
+
+/// Runs a worker to its end on a runtime of the calling thread's own.
+fn on_own_runtime(worker: impl Future<Output = ()>) {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(worker),
+        Err(e) => tracing::error!("cannot start a load worker's runtime: {e}"),
+    }
 }
 
 #[cfg(test)]

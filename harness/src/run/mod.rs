@@ -12,6 +12,7 @@ mod start;
 pub use fill::throughput;
 pub use judge::evaluate;
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::Context as _;
@@ -24,6 +25,7 @@ use genbench_scenarios::{EmbeddedTarget, Load, RequestTemplate, Scenario};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::collect::AbortOnDrop;
 use crate::collect::profile::{self, ProfileMode, ProfilePlan};
 use crate::collect::{Collecting, Setup};
 use crate::engine::aggregate::Aggregator;
@@ -33,6 +35,8 @@ use crate::engine::open::{self, OpenPlan};
 use crate::engine::requests::RequestFactory;
 use crate::engine::sender::{Net, Sender};
 use crate::engine::workers::{IntervalReport, Work};
+use crate::live::Snapshot;
+use crate::live::prom::RunLabels;
 use crate::net::tls::Verify;
 use crate::target::Embedded;
 use crate::timefmt::rfc3339;
@@ -86,6 +90,8 @@ pub struct RunConfig {
     pub segment: Option<crate::engine::segment::LoadSegment>,
     /// `--start-at`: when the load starts.
     pub start_at: Option<SystemTime>,
+    /// `--metrics-listen`: where live Prometheus metrics are served.
+    pub metrics_listen: Option<String>,
 }
 
 /// Decides the profiler before the target starts: the embedded pipeline
@@ -340,6 +346,7 @@ async fn aggregate(
     collecting: &mut Collecting,
     started: SystemTime,
     stop_load: &watch::Sender<bool>,
+    live: Option<&watch::Sender<Option<Arc<Snapshot>>>>,
 ) -> anyhow::Result<(Aggregator, Option<AbortInfo>)> {
     let s = &cfg.scenario;
     let mut agg =
@@ -357,6 +364,12 @@ async fn aggregate(
             if abort.second(&p, &agg, s.duration(), open).is_some() {
                 let _ = stop_load.send(true);
             }
+            if let Some(live) = live {
+                let cost = collecting.live_cost_usd(&agg.total);
+                live.send_replace(Some(Arc::new(
+                    Snapshot::new(&agg.total, &p).with_cost(cost),
+                )));
+            }
         }
     }
     for (p, rec) in agg.finish() {
@@ -365,6 +378,29 @@ async fn aggregate(
     }
     collecting.traced(&agg.take_traced());
     Ok((agg, abort.fired))
+}
+
+/// The live outputs' snapshot channel and server, when asked for.
+async fn live_outputs(
+    cfg: &RunConfig,
+) -> anyhow::Result<Option<(watch::Sender<Option<Arc<Snapshot>>>, AbortOnDrop<()>)>> {
+    let Some(addr) = &cfg.metrics_listen else {
+        return Ok(None);
+    };
+    let (tx, rx) = watch::channel(None);
+    let labels = RunLabels {
+        scenario: cfg.scenario.name.clone(),
+        run: cfg
+            .out_dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        segment: cfg
+            .segment
+            .map_or_else(|| "0/1".into(), |s| format!("{}/{}", s.index, s.count)),
+    };
+    let (local, task) = crate::live::server::serve(addr, rx, labels).await?;
+    eprintln!("genbench: live metrics at http://{local}/metrics");
+    Ok(Some((tx, AbortOnDrop(task))))
 }
 
 /// How requests reached the target.
@@ -413,6 +449,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         c = Collecting::prepare(setup, s, &url, traces) => c,
         _ = stopping.changed() => anyhow::bail!("interrupted before the load started"),
     };
+    let live = live_outputs(&cfg).await?;
     let lag = start::wait(&cfg, stop.clone()).await?;
     let started = SystemTime::now();
     let t0 = Instant::now();
@@ -434,7 +471,15 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         })
     };
     let reports = start_load(&cfg, work, t0, load_stopped);
-    let (agg, aborted) = aggregate(&cfg, reports, &mut collecting, started, &stop_load).await?;
+    let (agg, aborted) = aggregate(
+        &cfg,
+        reports,
+        &mut collecting,
+        started,
+        &stop_load,
+        live.as_ref().map(|l| &l.0),
+    )
+    .await?;
     forward.abort();
     let duration = t0.elapsed();
     // Every worker has ended, so every records sender is gone.
