@@ -200,3 +200,92 @@ fn live_metrics_rise_during_the_run_and_a_prometheus_server_scrapes_them() {
     drop(prometheus);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The sum of `genbench.requests` points whose outcome is (`ok`) or is not
+/// (`false`) ok, and the latency histogram's count, in one export.
+fn otlp_totals(
+    req: &opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest,
+) -> (i64, i64, u64) {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as Av;
+    use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point::Value};
+    let metrics = &req.resource_metrics[0].scope_metrics[0].metrics;
+    let find = |name: &str| metrics.iter().find(|m| m.name == name).unwrap();
+    let Some(Data::Sum(sum)) = &find("genbench.requests").data else {
+        panic!("genbench.requests is not a sum");
+    };
+    let (mut ok, mut failed) = (0, 0);
+    for p in &sum.data_points {
+        let Some(Value::AsInt(n)) = p.value else {
+            panic!("request counts are integers");
+        };
+        match &p.attributes[0].value.as_ref().unwrap().value {
+            Some(Av::StringValue(o)) if o == "ok" => ok += n,
+            _ => failed += n,
+        }
+    }
+    let Some(Data::Histogram(h)) = &find("http.client.request.duration").data else {
+        panic!("http.client.request.duration is not a histogram");
+    };
+    let p = &h.data_points[0];
+    assert_eq!(p.bucket_counts.len(), p.explicit_bounds.len() + 1);
+    assert_eq!(p.bucket_counts.iter().sum::<u64>(), p.count);
+    (ok, failed, p.count)
+}
+
+#[test]
+fn the_last_otlp_push_holds_the_runs_totals() {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use prost::Message;
+    use std::sync::{Arc, Mutex};
+    let got: Arc<Mutex<Vec<ExportMetricsServiceRequest>>> = Arc::default();
+    let app = {
+        let got = got.clone();
+        axum::Router::new().route(
+            "/v1/metrics",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let got = got.clone();
+                async move {
+                    let req = ExportMetricsServiceRequest::decode(body).unwrap();
+                    got.lock().unwrap().push(req);
+                    ""
+                }
+            }),
+        )
+    };
+    let url = format!("{}/v1/metrics", support::serve(app));
+    let dir = out_dir("live-otlp");
+    let out = genbench()
+        .args(["run", "baseline", "--duration", "7s", "--rate", "20"])
+        .args(["--mock-time-scale", "0", "--otlp-metrics", &url, "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = got.lock().unwrap();
+    // One push after 5 s, and the last with the run's totals.
+    assert!(got.len() >= 2, "{} pushes", got.len());
+    let v = results(&dir);
+    let (ok, failed, count) = otlp_totals(got.last().unwrap());
+    assert_eq!(ok, v["requests"]["ok"].as_i64().unwrap());
+    assert_eq!(failed, v["requests"]["failed"].as_i64().unwrap());
+    assert_eq!(
+        count as i64, ok,
+        "every ok request's latency is in the histogram"
+    );
+    assert!(otlp_totals(&got[0]).0 < ok, "the first push is mid-run");
+    let attrs = &got[0].resource_metrics[0]
+        .resource
+        .as_ref()
+        .unwrap()
+        .attributes;
+    assert!(
+        attrs.iter().any(|a| a.key == "genbench.scenario"),
+        "{attrs:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -453,6 +453,14 @@ pub struct RunArgs {
     /// Port 0 picks a free port; the URL is printed first.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<String>,
+    /// Push the same metrics over OTLP/HTTP (protobuf) to URL every 5 s and
+    /// once more with the run's totals at its end, under the OpenTelemetry
+    /// HTTP and GenAI names (http.client.request.duration,
+    /// gen_ai.client.operation.duration, gen_ai.client.token.usage, ...)
+    /// and genbench.* for the rest. URL is the full path, e.g.
+    /// http://localhost:4318/v1/metrics.
+    #[arg(long, value_name = "URL")]
+    pub otlp_metrics: Option<String>,
     #[command(flatten)]
     pub opts: RunOptions,
 }
@@ -478,6 +486,7 @@ impl RunArgs {
             segments: None,
             start_at: None,
             metrics_listen: None,
+            otlp_metrics: None,
             opts,
         }
     }

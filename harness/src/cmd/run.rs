@@ -275,7 +275,10 @@ pipeline; with --target, configure your own service and drop them"
             records: args.records.clone(),
             segment: segment(args)?,
             start_at: start_at(args)?,
-            metrics_listen: args.metrics_listen.clone(),
+            live: crate::live::outputs::Wanted {
+                metrics_listen: args.metrics_listen.clone(),
+                otlp_metrics: args.otlp_metrics.clone(),
+            },
             profile: match opts.profile {
                 ProfileArg::Auto => ProfileMode::Auto,
                 ProfileArg::Off => ProfileMode::Off,

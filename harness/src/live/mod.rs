@@ -7,6 +7,8 @@
 //! the aggregator as they always do, and a snapshot is only built when a
 //! live output was asked for.
 
+pub mod otlp;
+pub mod outputs;
 pub mod prom;
 pub mod server;
 
@@ -21,6 +23,13 @@ pub const LATENCY_BOUNDS_S: [f64; 15] = [
 ];
 /// Upper bounds of the time-per-output-token histogram, in seconds.
 pub const TPOT_BOUNDS_S: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.25, 1.0];
+
+/// Upper bounds of the output tokens per stream histogram: the GenAI
+/// semantic conventions' advice for `gen_ai.client.token.usage`.
+pub const TOKEN_BOUNDS: [f64; 14] = [
+    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
+    16777216.0, 67108864.0,
+];
 
 /// A histogram in fixed buckets: how many values fell in each bucket (not
 /// cumulative), their sum and count. Values over the last bound count only
@@ -37,22 +46,33 @@ impl Buckets {
     /// Buckets of a histogram of microseconds. The sum is the histogram's
     /// mean times its count: exact to the histogram's precision.
     pub fn of_us(h: &Histogram<u64>, bounds_s: &'static [f64]) -> Self {
+        Self::of_scaled(h, bounds_s, 1e6)
+    }
+
+    /// Buckets of a histogram whose values are `per_unit` times the unit
+    /// of `bounds`.
+    pub fn of_scaled(h: &Histogram<u64>, bounds: &'static [f64], per_unit: f64) -> Self {
         let mut below = 0u64;
-        let in_bucket = bounds_s
+        let in_bucket = bounds
             .iter()
             .map(|b| {
-                let upto = h.count_between(0, (b * 1e6) as u64);
+                let upto = h.count_between(0, (b * per_unit) as u64);
                 let n = upto.saturating_sub(below);
                 below = upto;
                 n
             })
             .collect();
         Buckets {
-            bounds_s,
+            bounds_s: bounds,
             in_bucket,
-            sum_s: h.mean() * h.len() as f64 / 1e6,
+            sum_s: h.mean() * h.len() as f64 / per_unit,
             count: h.len(),
         }
+    }
+
+    /// Values over the last bound.
+    pub fn over(&self) -> u64 {
+        self.count.saturating_sub(self.in_bucket.iter().sum())
     }
 
     /// `(upper bound, values in the bucket)` pairs.
@@ -91,6 +111,10 @@ pub struct Snapshot {
 pub struct LlmSnapshot {
     pub ttft: Buckets,
     pub tpot: Buckets,
+    /// Gaps between content events (inter-token latency).
+    pub itl: Buckets,
+    /// Output tokens per stream (`bounds_s` and `sum_s` in tokens).
+    pub tokens: Buckets,
     pub output_tokens: u64,
 }
 
@@ -101,6 +125,8 @@ impl Snapshot {
         let llm = (total.llm.streams > 0).then(|| LlmSnapshot {
             ttft: Buckets::of_us(&total.llm.ttft_us, &LATENCY_BOUNDS_S),
             tpot: Buckets::of_us(&total.llm.tpot_us, &TPOT_BOUNDS_S),
+            itl: Buckets::of_us(&total.llm.itl_us, &TPOT_BOUNDS_S),
+            tokens: Buckets::of_scaled(&total.llm.tokens, &TOKEN_BOUNDS, 1.0),
             output_tokens: total.llm.output_tokens,
         });
         Snapshot {

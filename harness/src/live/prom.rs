@@ -6,6 +6,7 @@
 //! Kubernetes run sum in PromQL (`sum by (scenario, run)`).
 
 use std::borrow::Cow;
+use std::path::Path;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
@@ -25,6 +26,28 @@ pub struct RunLabels {
     pub run: String,
     /// `index/count` of a segmented run, `0/1` for a whole one.
     pub segment: String,
+}
+
+impl RunLabels {
+    /// `run` is the output directory's name, or for a segment written to
+    /// `NAME/part-I` (as `genbench k8s job`'s pods are), `NAME`, so every
+    /// segment of one run has the same label. `segment`: index and count.
+    pub fn new(scenario: &str, out_dir: &Path, segment: Option<(u32, u32)>) -> Self {
+        let name = |p: &Path| {
+            p.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        };
+        let run = match out_dir.parent() {
+            Some(parent) if segment.is_some() && name(out_dir).starts_with("part-") => name(parent),
+            _ => name(out_dir),
+        };
+        let (index, count) = segment.unwrap_or((0, 1));
+        RunLabels {
+            scenario: scenario.to_string(),
+            run,
+            segment: format!("{index}/{count}"),
+        }
+    }
 }
 
 /// The snapshot as Prometheus text (version 0.0.4).
@@ -175,6 +198,8 @@ mod tests {
             llm: Some(LlmSnapshot {
                 ttft: buckets(&LATENCY_BOUNDS_S, 4, 1),
                 tpot: buckets(&TPOT_BOUNDS_S, 5, 0),
+                itl: buckets(&TPOT_BOUNDS_S, 5, 0),
+                tokens: buckets(&crate::live::TOKEN_BOUNDS, 0, 5),
                 output_tokens: 640,
             }),
             cost_usd: Some(0.25),
@@ -220,6 +245,16 @@ mod tests {
         has("genbench_cost_usd_total", "", "0.25");
         has("genbench_in_flight", "", "3.0");
         assert!(text.contains("# TYPE genbench_request_duration_seconds histogram"));
+    }
+
+    #[test]
+    fn segments_of_one_run_share_its_run_label() {
+        let run = |dir: &str, seg| RunLabels::new("s", Path::new(dir), seg).run;
+        assert_eq!(run("/results/stress/part-3", Some((3, 8))), "stress");
+        assert_eq!(run("out/part-3", None), "part-3");
+        assert_eq!(run("genbench-out/baseline-1", None), "baseline-1");
+        assert_eq!(run("a", Some((0, 2))), "a");
+        assert_eq!(RunLabels::new("s", Path::new("a"), None).segment, "0/1");
     }
 
     #[test]

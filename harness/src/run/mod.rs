@@ -12,7 +12,6 @@ mod start;
 pub use fill::throughput;
 pub use judge::evaluate;
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::Context as _;
@@ -25,7 +24,6 @@ use genbench_scenarios::{EmbeddedTarget, Load, RequestTemplate, Scenario};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::collect::AbortOnDrop;
 use crate::collect::profile::{self, ProfileMode, ProfilePlan};
 use crate::collect::{Collecting, Setup};
 use crate::engine::aggregate::Aggregator;
@@ -36,6 +34,7 @@ use crate::engine::requests::RequestFactory;
 use crate::engine::sender::{Net, Sender};
 use crate::engine::workers::{IntervalReport, Work};
 use crate::live::Snapshot;
+use crate::live::outputs::Outputs;
 use crate::live::prom::RunLabels;
 use crate::net::tls::Verify;
 use crate::target::Embedded;
@@ -90,8 +89,8 @@ pub struct RunConfig {
     pub segment: Option<crate::engine::segment::LoadSegment>,
     /// `--start-at`: when the load starts.
     pub start_at: Option<SystemTime>,
-    /// `--metrics-listen`: where live Prometheus metrics are served.
-    pub metrics_listen: Option<String>,
+    /// `--metrics-listen` and `--otlp-metrics`: the live outputs.
+    pub live: crate::live::outputs::Wanted,
 }
 
 /// Decides the profiler before the target starts: the embedded pipeline
@@ -346,7 +345,7 @@ async fn aggregate(
     collecting: &mut Collecting,
     started: SystemTime,
     stop_load: &watch::Sender<bool>,
-    live: Option<&watch::Sender<Option<Arc<Snapshot>>>>,
+    live: Option<&Outputs>,
 ) -> anyhow::Result<(Aggregator, Option<AbortInfo>)> {
     let s = &cfg.scenario;
     let mut agg =
@@ -366,9 +365,7 @@ async fn aggregate(
             }
             if let Some(live) = live {
                 let cost = collecting.live_cost_usd(&agg.total);
-                live.send_replace(Some(Arc::new(
-                    Snapshot::new(&agg.total, &p).with_cost(cost),
-                )));
+                live.publish(Snapshot::new(&agg.total, &p).with_cost(cost));
             }
         }
     }
@@ -378,29 +375,6 @@ async fn aggregate(
     }
     collecting.traced(&agg.take_traced());
     Ok((agg, abort.fired))
-}
-
-/// The live outputs' snapshot channel and server, when asked for.
-async fn live_outputs(
-    cfg: &RunConfig,
-) -> anyhow::Result<Option<(watch::Sender<Option<Arc<Snapshot>>>, AbortOnDrop<()>)>> {
-    let Some(addr) = &cfg.metrics_listen else {
-        return Ok(None);
-    };
-    let (tx, rx) = watch::channel(None);
-    let labels = RunLabels {
-        scenario: cfg.scenario.name.clone(),
-        run: cfg
-            .out_dir
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        segment: cfg
-            .segment
-            .map_or_else(|| "0/1".into(), |s| format!("{}/{}", s.index, s.count)),
-    };
-    let (local, task) = crate::live::server::serve(addr, rx, labels).await?;
-    eprintln!("genbench: live metrics at http://{local}/metrics");
-    Ok(Some((tx, AbortOnDrop(task))))
 }
 
 /// How requests reached the target.
@@ -449,7 +423,9 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         c = Collecting::prepare(setup, s, &url, traces) => c,
         _ = stopping.changed() => anyhow::bail!("interrupted before the load started"),
     };
-    let live = live_outputs(&cfg).await?;
+    let segment = cfg.segment.map(|s| (s.index, s.count));
+    let labels = RunLabels::new(&cfg.scenario.name, &cfg.out_dir, segment);
+    let live = Outputs::start(&cfg.live, labels).await?;
     let lag = start::wait(&cfg, stop.clone()).await?;
     let started = SystemTime::now();
     let t0 = Instant::now();
@@ -477,9 +453,14 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         &mut collecting,
         started,
         &stop_load,
-        live.as_ref().map(|l| &l.0),
+        live.as_ref(),
     )
     .await?;
+    if let (Some(live), Some(last)) = (live, agg.timeline.last()) {
+        let cost = collecting.live_cost_usd(&agg.total);
+        live.finish(Snapshot::new(&agg.total, last).with_cost(cost))
+            .await;
+    }
     forward.abort();
     let duration = t0.elapsed();
     // Every worker has ended, so every records sender is gone.
