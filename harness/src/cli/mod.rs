@@ -461,6 +461,18 @@ pub struct RunArgs {
     /// http://localhost:4318/v1/metrics.
     #[arg(long, value_name = "URL")]
     pub otlp_metrics: Option<String>,
+    /// Serve a live dashboard of the run at http://ADDR/ (default
+    /// 127.0.0.1:0, a free loopback port; the URL is printed first): the
+    /// report's cards and charts for the run so far, updated each second,
+    /// and a stop button that ends the run as Ctrl-C does. Offline: the
+    /// page loads nothing from elsewhere.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
+    pub dashboard: Option<String>,
+    /// The dashboard's stop button on a non-loopback address: shown only to
+    /// pages opened with ?token=TOKEN. Without it, a dashboard reachable
+    /// beyond loopback has no stop button (and genbench warns).
+    #[arg(long, value_name = "TOKEN", requires = "dashboard")]
+    pub dashboard_token: Option<String>,
     #[command(flatten)]
     pub opts: RunOptions,
 }
@@ -487,6 +499,8 @@ impl RunArgs {
             start_at: None,
             metrics_listen: None,
             otlp_metrics: None,
+            dashboard: None,
+            dashboard_token: None,
             opts,
         }
     }

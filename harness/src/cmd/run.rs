@@ -278,6 +278,8 @@ pipeline; with --target, configure your own service and drop them"
             live: crate::live::outputs::Wanted {
                 metrics_listen: args.metrics_listen.clone(),
                 otlp_metrics: args.otlp_metrics.clone(),
+                dashboard: args.dashboard.clone(),
+                dashboard_token: args.dashboard_token.clone(),
             },
             profile: match opts.profile {
                 ProfileArg::Auto => ProfileMode::Auto,

@@ -352,13 +352,34 @@ impl Collecting {
     /// Cost so far, where it can be priced without asking the target:
     /// usage in responses, priced by `[collect.cost]`. (The mock ledger
     /// and spans are read at the end.)
-    pub fn live_cost_usd(&self, total: &Recorder) -> Option<f64> {
+    pub fn live_cost(&self, total: &Recorder) -> Option<genbench_model::Cost> {
         let (_, prices) = self.setup.usage.as_ref()?;
         if total.usage.is_empty() {
             return None;
         }
         let articles = total.flows.as_ref().map_or(total.ok, |f| f.completed);
-        Some(cost::priced(&total.usage, prices, articles, "responses").total_usd)
+        Some(cost::priced(&total.usage, prices, articles, "responses"))
+    }
+
+    /// What the run so far shows beside its requests, for the live
+    /// dashboard: CPU and RSS, stages, the cache and cost, as far as they
+    /// are known without asking the target.
+    pub fn so_far(&self, r: &mut RunResult, total: &Recorder) {
+        if let Some(p) = &self.processes {
+            (r.process.target, r.process.harness) = p.so_far();
+        }
+        r.stages = total.stages.summary();
+        if total.cache_hits + total.cache_misses > 0 {
+            r.cache = Some(CacheStats {
+                hits: total.cache_hits,
+                misses: total.cache_misses,
+                hit_rate: hit_rate(total.cache_hits, total.cache_misses),
+                source: caches::source_name(&self.setup.cache),
+                latency_hit_ms: latency_ms(&total.latency_hit_us),
+                latency_miss_ms: latency_ms(&total.latency_miss_us),
+            });
+        }
+        r.cost = self.live_cost(total);
     }
 
     async fn fill_cost(

@@ -3,7 +3,7 @@
 //! and the target's cache counters from `/metrics`; the scrape loop that
 //! `[collect.metrics]` shares.
 
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use genbench_collectors::process::ProcessWatch;
@@ -14,10 +14,15 @@ use super::http;
 
 const EVERY: Duration = Duration::from_secs(1);
 
+/// (target, harness) readings.
+type Both = (Option<ProcessStats>, Option<ProcessStats>);
+
 /// Samples processes until stopped; the readings come back from `stop`.
 pub struct ProcessSampler {
     stop: mpsc::Sender<()>,
-    thread: std::thread::JoinHandle<(Option<ProcessStats>, Option<ProcessStats>)>,
+    thread: std::thread::JoinHandle<Both>,
+    /// The readings so far, for the live dashboard: replaced each second.
+    so_far: Arc<Mutex<Both>>,
 }
 
 impl ProcessSampler {
@@ -26,6 +31,8 @@ impl ProcessSampler {
     /// `t0`: the run's start, which readings are timed from.
     pub fn start(target: Option<u32>, t0: Instant) -> Self {
         let (stop, stopped) = mpsc::channel::<()>();
+        let so_far = Arc::new(Mutex::new((None, None)));
+        let shared = so_far.clone();
         let thread = std::thread::spawn(move || {
             let mut target = target.and_then(|pid| match ProcessWatch::new(pid, true) {
                 Ok(w) => Some(w),
@@ -44,6 +51,11 @@ impl ProcessSampler {
                 if let Some(w) = harness.as_mut() {
                     w.sample(t_s);
                 }
+                let now = (
+                    target.as_ref().and_then(|w| w.stats()),
+                    harness.as_ref().and_then(|w| w.stats()),
+                );
+                *shared.lock().unwrap_or_else(|p| p.into_inner()) = now;
                 // Absolute deadlines: readings stay a second apart on average.
                 let next = t0 + EVERY * (k + 1);
                 let wait = next.saturating_duration_since(Instant::now());
@@ -57,11 +69,23 @@ impl ProcessSampler {
                 harness.and_then(|w| w.stats()),
             )
         });
-        ProcessSampler { stop, thread }
+        ProcessSampler {
+            stop,
+            thread,
+            so_far,
+        }
+    }
+
+    /// (target, harness) readings so far.
+    pub fn so_far(&self) -> Both {
+        self.so_far
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Stops sampling: (target, harness).
-    pub fn finish(self) -> (Option<ProcessStats>, Option<ProcessStats>) {
+    pub fn finish(self) -> Both {
         let _ = self.stop.send(());
         self.thread.join().unwrap_or((None, None))
     }

@@ -7,6 +7,7 @@
 //! the aggregator as they always do, and a snapshot is only built when a
 //! live output was asked for.
 
+pub mod dashboard;
 pub mod otlp;
 pub mod outputs;
 pub mod prom;

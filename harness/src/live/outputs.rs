@@ -1,5 +1,6 @@
 //! A run's live outputs together: the snapshot channel the aggregator
-//! writes, the `--metrics-listen` server and the `--otlp-metrics` pusher.
+//! writes, the `--metrics-listen` server, the `--otlp-metrics` pusher and
+//! the `--dashboard` page with its frames.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -8,6 +9,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::Snapshot;
+use super::dashboard::{self, Frame, StopKey};
 use super::otlp::{self, Times};
 use super::prom::RunLabels;
 use super::server::{self, Latest};
@@ -17,43 +19,85 @@ pub const PUSH_EVERY: Duration = Duration::from_secs(5);
 /// How long the end of a run waits for its last push.
 const LAST_PUSH_WAIT: Duration = Duration::from_secs(10);
 
+/// How long the end of a run keeps the dashboard up for open pages to get
+/// the last frame.
+const LAST_FRAME_WAIT: Duration = Duration::from_millis(500);
+
 /// Where the live outputs go; `None` each when not asked for.
 #[derive(Debug, Clone, Default)]
 pub struct Wanted {
     pub metrics_listen: Option<String>,
     pub otlp_metrics: Option<String>,
+    pub dashboard: Option<String>,
+    pub dashboard_token: Option<String>,
+}
+
+impl Wanted {
+    fn any(&self) -> bool {
+        self.metrics_listen.is_some() || self.otlp_metrics.is_some() || self.dashboard.is_some()
+    }
 }
 
 pub struct Outputs {
     tx: watch::Sender<Option<Arc<Snapshot>>>,
-    server: Option<JoinHandle<()>>,
+    frames: Option<watch::Sender<Option<Arc<Frame>>>>,
+    servers: Vec<JoinHandle<()>>,
     pusher: Option<JoinHandle<()>>,
 }
 
 impl Drop for Outputs {
     fn drop(&mut self) {
-        if let Some(s) = &self.server {
+        for s in &self.servers {
             s.abort();
+        }
+    }
+}
+
+/// Who may stop the run from a dashboard bound to `local`.
+fn stop_key(local: std::net::SocketAddr, token: Option<&str>) -> StopKey {
+    match token {
+        Some(t) => StopKey::Token(t.to_string()),
+        None if local.ip().is_loopback() => StopKey::Nonce(dashboard::nonce()),
+        None => {
+            eprintln!(
+                "warning: the dashboard on {local} is reachable beyond loopback: anyone who can reach it sees the run. It has no stop button; give --dashboard-token TOKEN for one (open it with ?token=TOKEN)"
+            );
+            StopKey::None
         }
     }
 }
 
 impl Outputs {
     /// Starts what `wanted` names, before the load starts; `None` when it
-    /// names nothing.
-    pub async fn start(wanted: &Wanted, labels: RunLabels) -> anyhow::Result<Option<Outputs>> {
-        if wanted.metrics_listen.is_none() && wanted.otlp_metrics.is_none() {
+    /// names nothing. `stop` is what the dashboard's stop button presses.
+    pub async fn start(
+        wanted: &Wanted,
+        labels: RunLabels,
+        stop: Option<watch::Sender<bool>>,
+    ) -> anyhow::Result<Option<Outputs>> {
+        if !wanted.any() {
             return Ok(None);
         }
         let (tx, rx) = watch::channel(None);
-        let server = match &wanted.metrics_listen {
-            Some(addr) => {
-                let (local, task) = server::serve(addr, rx.clone(), labels.clone()).await?;
-                eprintln!("genbench: live metrics at http://{local}/metrics");
-                Some(task)
-            }
-            None => None,
-        };
+        let mut servers = Vec::new();
+        if let Some(addr) = &wanted.metrics_listen {
+            let (local, task) = server::serve(addr, rx.clone(), labels.clone()).await?;
+            eprintln!("genbench: live metrics at http://{local}/metrics");
+            servers.push(task);
+        }
+        let mut frames = None;
+        if let Some(addr) = &wanted.dashboard {
+            let (ftx, frx) = watch::channel(None);
+            let title = format!("genbench: {} (live)", labels.scenario);
+            let stop = stop.unwrap_or_else(|| watch::channel(false).0);
+            let listener = dashboard::bind(addr).await?;
+            let local = listener.local_addr()?;
+            let key = stop_key(local, wanted.dashboard_token.as_deref());
+            let task = dashboard::serve(listener, frx, key, stop, title);
+            eprintln!("genbench: live dashboard at http://{local}/");
+            servers.push(task);
+            frames = Some(ftx);
+        }
         let pusher = wanted.otlp_metrics.clone().map(|url| {
             eprintln!(
                 "genbench: pushing metrics to {url} every {} s",
@@ -61,7 +105,24 @@ impl Outputs {
             );
             tokio::spawn(pushing(url, rx, labels))
         });
-        Ok(Some(Outputs { tx, server, pusher }))
+        Ok(Some(Outputs {
+            tx,
+            frames,
+            servers,
+            pusher,
+        }))
+    }
+
+    /// Whether a dashboard wants frames.
+    pub fn wants_frames(&self) -> bool {
+        self.frames.is_some()
+    }
+
+    /// What the dashboard shows now.
+    pub fn frame(&self, frame: Frame) {
+        if let Some(f) = &self.frames {
+            f.send_replace(Some(Arc::new(frame)));
+        }
     }
 
     /// The run so far, once a second.
@@ -71,8 +132,16 @@ impl Outputs {
 
     /// The run's final figures: published, pushed once more, and waited
     /// for (at most [`LAST_PUSH_WAIT`]).
-    pub async fn finish(mut self, last: Snapshot) {
+    pub async fn finish(mut self, last: Snapshot, frame: Option<Frame>) {
         self.publish(last);
+        if let Some(f) = frame {
+            let watched = self.frames.as_ref().is_some_and(|t| t.receiver_count() > 1);
+            self.frame(f);
+            if watched {
+                // An open page's event stream gets the last frame.
+                tokio::time::sleep(LAST_FRAME_WAIT).await;
+            }
+        }
         let pusher = self.pusher.take();
         // The pusher sees the channel close and makes its last push.
         drop(self);

@@ -6,6 +6,7 @@ mod abort;
 mod fill;
 mod hlog;
 mod judge;
+mod live;
 pub mod records;
 mod start;
 
@@ -33,12 +34,12 @@ use crate::engine::open::{self, OpenPlan};
 use crate::engine::requests::RequestFactory;
 use crate::engine::sender::{Net, Sender};
 use crate::engine::workers::{IntervalReport, Work};
-use crate::live::Snapshot;
 use crate::live::outputs::Outputs;
 use crate::live::prom::RunLabels;
 use crate::net::tls::Verify;
 use crate::target::Embedded;
 use crate::timefmt::rfc3339;
+use live::Live;
 
 /// How long a stopped run waits for its last readings of the target (the
 /// ledger, counters, profile): a stop writes its results within 2 s.
@@ -345,7 +346,7 @@ async fn aggregate(
     collecting: &mut Collecting,
     started: SystemTime,
     stop_load: &watch::Sender<bool>,
-    live: Option<&Outputs>,
+    live: Option<&Live>,
 ) -> anyhow::Result<(Aggregator, Option<AbortInfo>)> {
     let s = &cfg.scenario;
     let mut agg =
@@ -364,8 +365,7 @@ async fn aggregate(
                 let _ = stop_load.send(true);
             }
             if let Some(live) = live {
-                let cost = collecting.live_cost_usd(&agg.total);
-                live.publish(Snapshot::new(&agg.total, &p).with_cost(cost));
+                live.second(cfg, &agg, &p, collecting);
             }
         }
     }
@@ -395,6 +395,14 @@ fn connections(agg: &Aggregator, sender_protocol: &str, tls: Option<&Verify>) ->
 /// Runs the scenario until done or `stop` fires; returns the result.
 pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<RunResult> {
     let s = &cfg.scenario;
+    // The dashboard's stop button stops the run as Ctrl-C does.
+    let (stop, pressed) = match cfg.live.dashboard {
+        Some(_) => {
+            let (stop, pressed) = crate::live::dashboard::merged_stop(stop);
+            (stop, Some(pressed))
+        }
+        None => (stop, None),
+    };
     let plan = profile_plan(&cfg);
     // The span receiver is up before the target, which is told of it.
     let traces = crate::collect::traces::Traces::for_scenario(s).await?;
@@ -425,7 +433,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     };
     let segment = cfg.segment.map(|s| (s.index, s.count));
     let labels = RunLabels::new(&cfg.scenario.name, &cfg.out_dir, segment);
-    let live = Outputs::start(&cfg.live, labels).await?;
+    let outputs = Outputs::start(&cfg.live, labels, pressed).await?;
     let lag = start::wait(&cfg, stop.clone()).await?;
     let started = SystemTime::now();
     let t0 = Instant::now();
@@ -435,6 +443,11 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         Work::Flow(plan) => Some((plan.names(), plan.poll_interval())),
         Work::Request { .. } => None,
     };
+    let live = outputs.map(|outputs| Live {
+        outputs,
+        base: result_base(&cfg, target.clone(), started, lag),
+        flow_names: flow_names.clone(),
+    });
     // The load stops on a signal or on an [abort] rule.
     let (stop_load, load_stopped) = watch::channel(false);
     let stop_load = std::sync::Arc::new(stop_load);
@@ -456,10 +469,14 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         live.as_ref(),
     )
     .await?;
-    if let (Some(live), Some(last)) = (live, agg.timeline.last()) {
-        let cost = collecting.live_cost_usd(&agg.total);
-        live.finish(Snapshot::new(&agg.total, last).with_cost(cost))
-            .await;
+    let stopped = *stop.borrow();
+    let status = match (&aborted, stopped) {
+        (Some(_), _) => RunStatus::Aborted,
+        (None, true) => RunStatus::Interrupted,
+        (None, false) => RunStatus::Completed,
+    };
+    if let Some(live) = live {
+        live.finish(&cfg, &agg, &collecting, status).await;
     }
     forward.abort();
     let duration = t0.elapsed();
@@ -477,21 +494,8 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         }
         None => None,
     };
-    let info = ScenarioInfo {
-        name: s.name.clone(),
-        kind: s.kind,
-        resolved: serde_json::to_value(s).unwrap_or_default(),
-        seed: Some(cfg.seed),
-    };
-    let mut r = RunResult::new(env!("CARGO_PKG_VERSION"), info, target, rfc3339(started));
-    r.host = Some(genbench_collectors::host::host());
-    r.segment = start::info(&cfg, &r.scenario.resolved, lag);
-    let stopped = *stop.borrow();
-    r.status = match (&aborted, stopped) {
-        (Some(_), _) => RunStatus::Aborted,
-        (None, true) => RunStatus::Interrupted,
-        (None, false) => RunStatus::Completed,
-    };
+    let mut r = result_base(&cfg, target, started, lag);
+    r.status = status;
     r.abort = aborted;
     let open = matches!(s.load, Load::Open { .. });
     fill::fill(&mut r, &agg, duration, s.duration(), open);
@@ -522,6 +526,26 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     r.artifacts.interval_log = Some(hlog::INTERVAL_LOG.into());
     r.artifacts.records = records;
     Ok(r)
+}
+
+/// The result's parts known when the load starts.
+fn result_base(
+    cfg: &RunConfig,
+    target: TargetInfo,
+    started: SystemTime,
+    lag: Option<std::time::Duration>,
+) -> RunResult {
+    let s = &cfg.scenario;
+    let info = ScenarioInfo {
+        name: s.name.clone(),
+        kind: s.kind,
+        resolved: serde_json::to_value(s).unwrap_or_default(),
+        seed: Some(cfg.seed),
+    };
+    let mut r = RunResult::new(env!("CARGO_PKG_VERSION"), info, target, rfc3339(started));
+    r.host = Some(genbench_collectors::host::host());
+    r.segment = start::info(cfg, &r.scenario.resolved, lag);
+    r
 }
 
 /// Whether genbench itself limited what it measured; said on stderr at

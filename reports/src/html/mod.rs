@@ -21,8 +21,15 @@ pub use charts::stages_by_mean;
 /// `flamegraph.svg`, when the caller has it, embedded so the page needs
 /// no other file.
 pub fn report(r: &RunResult, flamegraph_svg: Option<&[u8]>) -> Vec<u8> {
+    let title = format!("genbench: {} ({})", r.scenario.name, enum_name(&r.status));
+    page::document(&title, &sections_html(r, flamegraph_svg, false)).into_bytes()
+}
+
+/// The report's sections, without the page around them; `running`: of a
+/// run still going.
+pub fn sections_html(r: &RunResult, flamegraph_svg: Option<&[u8]>, running: bool) -> String {
     let mut o = String::new();
-    sections::header(&mut o, r);
+    sections::header(&mut o, r, running);
     sections::summary_cards(&mut o, r);
     sections::thresholds(&mut o, r);
     sections::latency(&mut o, r);
@@ -38,6 +45,5 @@ pub fn report(r: &RunResult, flamegraph_svg: Option<&[u8]>) -> Vec<u8> {
     resources::cost(&mut o, r);
     flamegraph::flamegraph(&mut o, r, flamegraph_svg);
     resources::environment(&mut o, r);
-    let title = format!("genbench: {} ({})", r.scenario.name, enum_name(&r.status));
-    page::document(&title, &o).into_bytes()
+    o
 }

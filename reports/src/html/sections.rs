@@ -13,8 +13,10 @@ use super::page::{cards, figure, h2, para, table};
 use crate::escape::html;
 use crate::fmt::{enum_name, ms, num, opt_ms, opt_pct, opt_usd, pct, usd};
 
-pub fn header(o: &mut String, r: &RunResult) {
+/// `running`: the run so far, as the live dashboard shows it.
+pub fn header(o: &mut String, r: &RunResult, running: bool) {
     let (class, status) = match r.status {
+        _ if running => ("warn", "running"),
         RunStatus::Completed => ("ok", "completed"),
         RunStatus::Interrupted => ("warn", "interrupted"),
         RunStatus::Aborted => ("bad", "aborted"),
