@@ -93,6 +93,11 @@ pub struct K8sJobArgs {
     /// the ${env:NAME} in --target, headers and bodies reach the pods.
     #[arg(long, value_name = "SECRET")]
     pub env_from_secret: Vec<String>,
+    /// Each pod serves live Prometheus metrics on this port
+    /// (--metrics-listen 0.0.0.0:PORT), with prometheus.io/scrape, port and
+    /// path annotations on the pods, so the pods of one run sum in PromQL.
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub metrics_port: Option<u16>,
     /// Write the manifests here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<std::path::PathBuf>,

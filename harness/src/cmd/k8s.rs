@@ -93,6 +93,7 @@ fn job(a: K8sJobArgs) -> Result<u8, Exit> {
         claim: a.claim,
         set: a.set,
         env_from_secrets: a.env_from_secret,
+        metrics_port: a.metrics_port,
     };
     let docs = k8s::manifests(&spec);
     let problems: Vec<String> = docs.iter().flat_map(k8s::lint).collect();

@@ -113,8 +113,18 @@ impl Outputs {
         }))
     }
 
-    /// Whether a dashboard wants frames.
+    /// Whether a dashboard wants frames: one is open (its event stream
+    /// holds a receiver beside the server's own), or none was ever made.
+    /// Rendering is the dashboard's one real cost, so nobody watching
+    /// costs one render, not one a second.
     pub fn wants_frames(&self) -> bool {
+        self.frames
+            .as_ref()
+            .is_some_and(|f| f.receiver_count() > 1 || f.borrow().is_none())
+    }
+
+    /// Whether the run has a dashboard at all.
+    pub fn has_dashboard(&self) -> bool {
         self.frames.is_some()
     }
 

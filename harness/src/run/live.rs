@@ -52,7 +52,7 @@ impl Live {
         };
         let cost = c.live_cost(&agg.total).map(|c| c.total_usd);
         let snap = Snapshot::new(&agg.total, last).with_cost(cost);
-        let frame = self.outputs.wants_frames().then(|| {
+        let frame = self.outputs.has_dashboard().then(|| {
             let mut r = self.so_far(cfg, agg, last, c);
             r.status = status;
             let report = std::path::absolute(cfg.out_dir.join("report.html"))
