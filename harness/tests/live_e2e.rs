@@ -173,6 +173,9 @@ fn live_metrics_rise_during_the_run_and_a_prometheus_server_scrapes_them() {
         "latency histogram count {count} < ok requests {b}"
     );
     assert!(second.contains("genbench_in_flight{"), "{second}");
+    // The embedded mock's ledger, read every 5 s while the run goes.
+    let usd = value(&second, "genbench_cost_usd_total", &[]).expect(&second);
+    assert!(usd > 0.0, "no cost so far: {usd}");
     assert!(second.contains("genbench_target{"), "{second}");
     // The server has scraped at least twice, and what it stored rose too.
     let scraped = |q: &str| prometheus.sum(q);

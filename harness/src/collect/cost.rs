@@ -115,6 +115,43 @@ pub fn price_key(model: &str) -> String {
     }
 }
 
+/// The mock ledger's spend since the run began, read every few seconds for
+/// the live outputs (a ledger is otherwise read only before and after).
+pub struct LiveLedger {
+    spent: std::sync::Arc<std::sync::Mutex<Option<Spend>>>,
+    _task: super::AbortOnDrop<()>,
+}
+
+/// How often the live ledger is read.
+const LIVE_LEDGER_EVERY: Duration = Duration::from_secs(5);
+
+impl LiveLedger {
+    pub fn start(url: String, before: Spend) -> Self {
+        let spent = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let into = spent.clone();
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(LIVE_LEDGER_EVERY);
+            loop {
+                tick.tick().await;
+                // A failed read leaves the last one: the end's read says
+                // what went wrong, once.
+                if let Ok(now) = read_ledger(&url).await {
+                    *into.lock().unwrap_or_else(|p| p.into_inner()) = Some(now.minus(&before));
+                }
+            }
+        });
+        LiveLedger {
+            spent,
+            _task: super::AbortOnDrop(task),
+        }
+    }
+
+    /// Spent since the run began, as of the last read.
+    pub fn spent(&self) -> Option<Spend> {
+        self.spent.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -143,6 +143,7 @@ pub struct Collecting {
     windows: WindowSet,
     traces: Option<traces::Traces>,
     stage_histogram: Option<stage_histogram::Watch>,
+    live_ledger: Option<cost::LiveLedger>,
 }
 
 /// Collection with its "before" readings taken, about to start.
@@ -253,6 +254,7 @@ impl Prepared {
             setup: self.setup,
             traces: self.traces,
             stage_histogram,
+            live_ledger: None,
         }
     }
 }
@@ -353,12 +355,23 @@ impl Collecting {
     /// usage in responses, priced by `[collect.cost]`. (The mock ledger
     /// and spans are read at the end.)
     pub fn live_cost(&self, total: &Recorder) -> Option<genbench_model::Cost> {
+        let articles = total.flows.as_ref().map_or(total.ok, |f| f.completed);
+        if let Some(l) = &self.live_ledger {
+            return l.spent().map(|s| s.cost(articles, "mock_ledger"));
+        }
         let (_, prices) = self.setup.usage.as_ref()?;
         if total.usage.is_empty() {
             return None;
         }
-        let articles = total.flows.as_ref().map_or(total.ok, |f| f.completed);
         Some(cost::priced(&total.usage, prices, articles, "responses"))
+    }
+
+    /// Reads the mock ledger every few seconds from now on, for the live
+    /// outputs' cost so far (when the run prices from a ledger).
+    pub fn watch_ledger(&mut self) {
+        if let (Some(url), Some(Ok(before))) = (&self.setup.ledger, &self.ledger_before) {
+            self.live_ledger = Some(cost::LiveLedger::start(url.clone(), before.clone()));
+        }
     }
 
     /// What the run so far shows beside its requests, for the live

@@ -443,6 +443,9 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         Work::Flow(plan) => Some((plan.names(), plan.poll_interval())),
         Work::Request { .. } => None,
     };
+    if outputs.is_some() {
+        collecting.watch_ledger();
+    }
     let live = outputs.map(|outputs| Live {
         outputs,
         base: result_base(&cfg, target.clone(), started, lag),
