@@ -2,7 +2,6 @@
 //! pointed at the mock gets exact cost per article without instrumenting it.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -179,93 +178,86 @@ impl Ledger {
     }
 }
 
-fn label(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
+type NoLabels = prometheus_client::encoding::NoLabelSet;
 
 impl LedgerSnapshot {
-    /// Prometheus text exposition format 0.0.4.
+    /// Prometheus text exposition format 0.0.4, by the `prometheus-client`
+    /// crate's encoder (which escapes model names in labels).
     pub fn to_prometheus(&self) -> String {
+        let mut registry = prometheus_client::registry::Registry::with_prefix("genbench_mock");
+        registry.register_collector(Box::new(self.clone()));
         let mut out = String::new();
-        type Field = fn(&ModelLedger) -> String;
-        let per_model: [(&str, &str, Field); 6] = [
-            ("requests_total", "LLM and embedding calls", |m| {
-                m.requests.to_string()
-            }),
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &registry);
+        out
+    }
+}
+
+impl prometheus_client::collector::Collector for LedgerSnapshot {
+    fn encode(
+        &self,
+        mut enc: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::metrics::MetricType::{Counter, Gauge};
+        type Field = fn(&ModelLedger) -> u64;
+        let per_model: [(&str, &str, Field); 5] = [
+            ("requests", "LLM and embedding calls", |m| m.requests),
             (
-                "failed_requests_total",
+                "failed_requests",
                 "calls answered with an error or cut",
-                |m| m.failed_requests.to_string(),
+                |m| m.failed_requests,
             ),
-            ("prompt_tokens_total", "prompt tokens billed", |m| {
-                m.prompt_tokens.to_string()
-            }),
+            ("prompt_tokens", "prompt tokens billed", |m| m.prompt_tokens),
             (
-                "cached_prompt_tokens_total",
+                "cached_prompt_tokens",
                 "prompt tokens served from the prompt cache",
-                |m| m.cached_prompt_tokens.to_string(),
+                |m| m.cached_prompt_tokens,
             ),
-            ("completion_tokens_total", "completion tokens billed", |m| {
-                m.completion_tokens.to_string()
+            ("completion_tokens", "completion tokens billed", |m| {
+                m.completion_tokens
             }),
-            (
-                "cost_usd_total",
-                "cost in US dollars at preset prices",
-                |m| m.cost_usd.to_string(),
-            ),
         ];
         for (name, help, f) in per_model {
-            let _ = writeln!(out, "# HELP genbench_mock_{name} {help}");
-            let _ = writeln!(out, "# TYPE genbench_mock_{name} counter");
-            for (model, m) in &self.models {
-                let _ = writeln!(
-                    out,
-                    "genbench_mock_{name}{{model=\"{}\"}} {}",
-                    label(model),
-                    f(m)
-                );
+            let mut m = enc.encode_descriptor(name, help, None, Counter)?;
+            for (model, l) in &self.models {
+                m.encode_family(&[("model", model.as_str())])?
+                    .encode_counter::<NoLabels, _, u64>(&f(l), None)?;
             }
         }
-        let scalars = [
-            (
-                "search_calls_total",
-                "counter",
-                "search API calls",
-                self.search.calls.to_string(),
-            ),
-            (
-                "search_failed_calls_total",
-                "counter",
-                "search calls answered with an error",
-                self.search.failed_calls.to_string(),
-            ),
-            (
-                "search_cost_usd_total",
-                "counter",
-                "search cost in US dollars",
-                self.search.cost_usd.to_string(),
-            ),
-            (
-                "web_pages_total",
-                "counter",
-                "web pages served",
-                self.web.pages.to_string(),
-            ),
-            (
-                "in_flight",
-                "gauge",
-                "requests being served, streams included",
-                self.in_flight.to_string(),
-            ),
-        ];
-        for (name, kind, help, v) in scalars {
-            let _ = writeln!(out, "# HELP genbench_mock_{name} {help}");
-            let _ = writeln!(out, "# TYPE genbench_mock_{name} {kind}");
-            let _ = writeln!(out, "genbench_mock_{name} {v}");
+        let help = "cost in US dollars at preset prices";
+        let mut m = enc.encode_descriptor("cost_usd", help, None, Counter)?;
+        for (model, l) in &self.models {
+            m.encode_family(&[("model", model.as_str())])?
+                .encode_counter::<NoLabels, _, u64>(&l.cost_usd, None)?;
         }
-        out
+        let search = &self.search;
+        let counters = [
+            ("search_calls", "search API calls", search.calls),
+            (
+                "search_failed_calls",
+                "search calls answered with an error",
+                search.failed_calls,
+            ),
+            ("web_pages", "web pages served", self.web.pages),
+        ];
+        for (name, help, v) in counters {
+            enc.encode_descriptor(name, help, None, Counter)?
+                .encode_counter::<NoLabels, _, u64>(&v, None)?;
+        }
+        enc.encode_descriptor(
+            "search_cost_usd",
+            "search cost in US dollars",
+            None,
+            Counter,
+        )?
+        .encode_counter::<NoLabels, _, u64>(&search.cost_usd, None)?;
+        enc.encode_descriptor(
+            "in_flight",
+            "requests being served, streams included",
+            None,
+            Gauge,
+        )?
+        .encode_gauge(&self.in_flight)
     }
 }
 

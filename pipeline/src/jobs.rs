@@ -91,6 +91,20 @@ impl Jobs {
         self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The pool's gauges for `/metrics`: (name, help, value).
+    pub fn gauges(&self) -> [(&'static str, &'static str, u64); 3] {
+        let (depth, busy) = self.depth_and_busy();
+        [
+            ("jobs_queued", "jobs waiting for a worker", depth as u64),
+            ("jobs_workers_busy", "workers generating a job", busy as u64),
+            (
+                "jobs_workers",
+                "workers in the pool",
+                self.cfg.workers as u64,
+            ),
+        ]
+    }
+
     /// Jobs waiting for a worker, and workers generating one.
     pub fn depth_and_busy(&self) -> (usize, usize) {
         (
@@ -151,26 +165,6 @@ impl Jobs {
                 t.jobs.remove(&old);
             }
         }
-    }
-
-    /// The pool's gauges in Prometheus text.
-    pub fn render(&self, o: &mut String) {
-        use std::fmt::Write as _;
-        let (depth, busy) = self.depth_and_busy();
-        let p = "genbench_pipeline_jobs";
-        let _ = writeln!(
-            o,
-            "# HELP {p}_queued jobs waiting for a worker\n# TYPE {p}_queued gauge\n{p}_queued {depth}"
-        );
-        let _ = writeln!(
-            o,
-            "# HELP {p}_workers_busy workers generating a job\n# TYPE {p}_workers_busy gauge\n{p}_workers_busy {busy}"
-        );
-        let _ = writeln!(
-            o,
-            "# HELP {p}_workers workers in the pool\n# TYPE {p}_workers gauge\n{p}_workers {}",
-            self.cfg.workers
-        );
     }
 
     /// `GET /api/v1/jobs/{id}`'s body.

@@ -2,10 +2,15 @@
 //! histograms, cache hits and misses, tokens, cost, retries, in-flight.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Unit;
 
 use crate::error::Stage;
 use crate::types::Usage;
@@ -114,118 +119,139 @@ impl Metrics {
         g.tokens.cached_prompt_tokens += usage.cached_prompt_tokens;
         g.cost_usd += cost_usd;
     }
+}
 
-    /// Prometheus text exposition format 0.0.4.
-    pub fn render(&self) -> String {
+type NoLabels = prometheus_client::encoding::NoLabelSet;
+
+fn counter<V: prometheus_client::encoding::EncodeCounterValue>(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    v: V,
+) -> fmt::Result {
+    enc.encode_descriptor(name, help, None, MetricType::Counter)?
+        .encode_counter::<NoLabels, _, u64>(&v, None)
+}
+
+/// The pipeline's series, encoded by `prometheus-client` at each scrape
+/// (the router registers it with the job pool's and the cache's gauges
+/// under the `genbench_pipeline` prefix).
+impl Collector for Metrics {
+    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
         let g = self.lock();
-        let mut o = String::new();
-        let p = "genbench_pipeline";
-        let _ = writeln!(
-            o,
-            "# HELP {p}_requests_total HTTP requests by endpoint and status\n# TYPE {p}_requests_total counter"
-        );
+        let mut m = enc.encode_descriptor(
+            "requests",
+            "HTTP requests by endpoint and status",
+            None,
+            MetricType::Counter,
+        )?;
         for ((ep, status), n) in &g.requests {
-            let _ = writeln!(
-                o,
-                "{p}_requests_total{{endpoint=\"{ep}\",status=\"{status}\"}} {n}"
-            );
+            let status = status.to_string();
+            m.encode_family(&[("endpoint", *ep), ("status", status.as_str())])?
+                .encode_counter::<NoLabels, _, u64>(n, None)?;
         }
-        let _ = writeln!(
-            o,
-            "# HELP {p}_stage_seconds time per pipeline stage\n# TYPE {p}_stage_seconds histogram"
-        );
+        let mut m = enc.encode_descriptor(
+            "stage",
+            "time per pipeline stage",
+            Some(&Unit::Seconds),
+            MetricType::Histogram,
+        )?;
         for (stage, h) in &g.stages {
-            let mut cum = 0;
-            for (b, c) in BUCKETS_S.iter().zip(h.counts) {
-                cum += c;
-                let _ = writeln!(
-                    o,
-                    "{p}_stage_seconds_bucket{{stage=\"{stage}\",le=\"{b}\"}} {cum}"
-                );
-            }
-            let _ = writeln!(
-                o,
-                "{p}_stage_seconds_bucket{{stage=\"{stage}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(o, "{p}_stage_seconds_sum{{stage=\"{stage}\"}} {}", h.sum_s);
-            let _ = writeln!(
-                o,
-                "{p}_stage_seconds_count{{stage=\"{stage}\"}} {}",
-                h.count
-            );
+            let buckets: Vec<(f64, u64)> = BUCKETS_S.iter().copied().zip(h.counts).collect();
+            m.encode_family(&[("stage", *stage)])?
+                .encode_histogram::<NoLabels>(h.sum_s, h.count, &buckets, None)?;
         }
-        let _ = writeln!(
-            o,
-            "# HELP {p}_provider_retries_total provider calls retried\n# TYPE {p}_provider_retries_total counter"
-        );
+        let mut m = enc.encode_descriptor(
+            "provider_retries",
+            "provider calls retried",
+            None,
+            MetricType::Counter,
+        )?;
         for (stage, n) in &g.retries {
-            let _ = writeln!(o, "{p}_provider_retries_total{{stage=\"{stage}\"}} {n}");
+            m.encode_family(&[("stage", *stage)])?
+                .encode_counter::<NoLabels, _, u64>(n, None)?;
         }
-        let scalars: [(&str, &str, &str, String); 8] = [
-            (
-                "cache_coalesced_total",
-                "counter",
-                "cache misses served by a concurrent request's article (counted in hits)",
-                g.cache_coalesced.to_string(),
-            ),
-            (
-                "cache_hits_total",
-                "counter",
-                "article cache hits",
-                g.cache_hits.to_string(),
-            ),
-            (
-                "cache_misses_total",
-                "counter",
-                "article cache misses",
-                g.cache_misses.to_string(),
-            ),
-            (
-                "prompt_tokens_total",
-                "counter",
-                "LLM prompt tokens",
-                g.tokens.prompt_tokens.to_string(),
-            ),
-            (
-                "completion_tokens_total",
-                "counter",
-                "LLM completion tokens",
-                g.tokens.completion_tokens.to_string(),
-            ),
-            (
-                "cached_prompt_tokens_total",
-                "counter",
-                "LLM prompt tokens served from cache",
-                g.tokens.cached_prompt_tokens.to_string(),
-            ),
-            (
-                "cost_usd_total",
-                "counter",
-                "LLM and search cost in US dollars",
-                g.cost_usd.to_string(),
-            ),
-            (
-                "in_flight",
-                "gauge",
-                "requests being served",
-                self.in_flight.load(Ordering::Relaxed).to_string(),
-            ),
-        ];
-        for (name, kind, help, v) in scalars {
-            let _ = writeln!(
-                o,
-                "# HELP {p}_{name} {help}\n# TYPE {p}_{name} {kind}\n{p}_{name} {v}"
-            );
-        }
+        let coalesced_help =
+            "cache misses served by a concurrent request's article (counted in hits)";
+        counter(
+            &mut enc,
+            "cache_coalesced",
+            coalesced_help,
+            g.cache_coalesced,
+        )?;
+        counter(&mut enc, "cache_hits", "article cache hits", g.cache_hits)?;
+        counter(
+            &mut enc,
+            "cache_misses",
+            "article cache misses",
+            g.cache_misses,
+        )?;
+        let t = &g.tokens;
+        counter(
+            &mut enc,
+            "prompt_tokens",
+            "LLM prompt tokens",
+            t.prompt_tokens,
+        )?;
+        counter(
+            &mut enc,
+            "completion_tokens",
+            "LLM completion tokens",
+            t.completion_tokens,
+        )?;
+        let cached_help = "LLM prompt tokens served from cache";
+        counter(
+            &mut enc,
+            "cached_prompt_tokens",
+            cached_help,
+            t.cached_prompt_tokens,
+        )?;
+        counter(
+            &mut enc,
+            "cost_usd",
+            "LLM and search cost in US dollars",
+            g.cost_usd,
+        )?;
+        enc.encode_descriptor(
+            "in_flight",
+            "requests being served",
+            None,
+            MetricType::Gauge,
+        )?
+        .encode_gauge(&self.in_flight.load(Ordering::Relaxed))?;
         if let Some(bytes) = heap_in_use_bytes() {
-            let _ = writeln!(
-                o,
-                "# HELP {p}_heap_bytes heap bytes allocated and not freed (malloc's own count)\n# TYPE {p}_heap_bytes gauge\n{p}_heap_bytes {bytes}"
-            );
+            let help = "heap bytes allocated and not freed (malloc's own count)";
+            enc.encode_descriptor("heap_bytes", help, None, MetricType::Gauge)?
+                .encode_gauge(&bytes)?;
         }
-        o
+        Ok(())
     }
+}
+
+/// Gauges read at the scrape: (name, help, value).
+#[derive(Debug)]
+pub struct Gauges(pub Vec<(&'static str, &'static str, u64)>);
+
+impl Collector for Gauges {
+    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
+        for (name, help, v) in &self.0 {
+            enc.encode_descriptor(name, help, None, MetricType::Gauge)?
+                .encode_gauge(v)?;
+        }
+        Ok(())
+    }
+}
+
+/// Prometheus text (version 0.0.4) of `collectors` under `prefix`.
+pub fn exposition(prefix: &str, collectors: Vec<Box<dyn Collector>>) -> String {
+    let mut registry = prometheus_client::registry::Registry::with_prefix(prefix);
+    for c in collectors {
+        registry.register_collector(c);
+    }
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &registry);
+    out
 }
 
 /// Bytes the allocator has handed out and not had back, over every arena
@@ -254,7 +280,8 @@ mod tests {
         let m = Metrics::default();
         m.stage(Stage::Search, Duration::from_millis(3));
         m.stage(Stage::Search, Duration::from_millis(300));
-        let t = m.render();
+        m.request("generate-article", 200);
+        let t = exposition("genbench_pipeline", vec![Box::new(m)]);
         assert!(
             t.contains("genbench_pipeline_stage_seconds_bucket{stage=\"search\",le=\"0.005\"} 1"),
             "{t}"
@@ -264,5 +291,11 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("genbench_pipeline_stage_seconds_count{stage=\"search\"} 2"));
+        assert!(t.contains(
+            "genbench_pipeline_requests_total{endpoint=\"generate-article\",status=\"200\"} 1"
+        ));
+        assert!(
+            t.contains("# TYPE genbench_pipeline_in_flight gauge\ngenbench_pipeline_in_flight 0\n")
+        );
     }
 }

@@ -26,20 +26,23 @@ pub fn router(app: Shared) -> Router {
 }
 
 async fn metrics(State(app): State<Shared>) -> Response {
+    use crate::metrics::{Gauges, exposition};
+    let mut gauges = Gauges(app.jobs.gauges().to_vec());
+    gauges.0.push((
+        "cache_flights",
+        "articles being made that others wait for (cache.coalesce)",
+        app.flights.len() as u64,
+    ));
+    let text = exposition(
+        "genbench_pipeline",
+        vec![Box::new(app.metrics.clone()), Box::new(gauges)],
+    );
     (
         [(
             header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
+            prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
         )],
-        {
-            let mut text = app.metrics.render();
-            app.jobs.render(&mut text);
-            text.push_str(&format!(
-                "# HELP genbench_pipeline_cache_flights articles being made that others wait for (cache.coalesce)\n# TYPE genbench_pipeline_cache_flights gauge\ngenbench_pipeline_cache_flights {}\n",
-                app.flights.len()
-            ));
-            text
-        },
+        text,
     )
         .into_response()
 }

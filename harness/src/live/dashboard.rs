@@ -28,6 +28,8 @@ use tokio::sync::watch;
 pub struct Frame {
     /// The report's sections for the run so far (escaped HTML).
     pub body: String,
+    /// Where the load is in its stages ("stage 2 of 3: holding 40 req/s").
+    pub phase: String,
     /// Set once the run has ended.
     pub ended: Option<Ended>,
 }
@@ -84,6 +86,7 @@ document.addEventListener('DOMContentLoaded', function () {
     var f = JSON.parse(e.data);
     bar('genbench-report').innerHTML = f.body;
     bar('genbench-updated').textContent = new Date().toLocaleTimeString();
+    bar('genbench-phase').textContent = f.phase;
     if (f.ended) {
       es.close();
       bar('genbench-state').textContent = 'run ended: ' + f.ended.status;
@@ -126,9 +129,11 @@ pub fn page(title: &str, frame: Option<&Frame>, key: Option<&str>) -> String {
     };
     let body = format!(
         "<div id=\"genbench-bar\"><span id=\"genbench-state\">{state}</span>\
+<span id=\"genbench-phase\">{}</span>\
 <span>updated <span id=\"genbench-updated\">-</span></span>\
 <a id=\"genbench-final\" hidden></a>{stop}</div>\n\
 <div id=\"genbench-report\">{}</div>\n",
+        esc(frame.map_or("", |f| &f.phase)),
         frame.map_or("<p>Waiting for the first second of load.</p>", |f| &f.body)
     );
     genbench_reports::page_html(title, &body).replacen(
@@ -279,11 +284,16 @@ mod tests {
     fn the_page_is_self_contained_and_shows_the_frame() {
         let f = Frame {
             body: "<section>so far</section>".into(),
+            phase: "stage 1 of 2: holding <5> req/s".into(),
             ended: None,
         };
         let p = page("genbench: <x>", Some(&f), None);
         assert!(p.contains("<section>so far</section>"));
         assert!(p.contains("genbench: &lt;x&gt;"), "the title is escaped");
+        assert!(
+            p.contains("holding &lt;5&gt; req/s"),
+            "the phase is escaped"
+        );
         for remote in ["http://", "https://", "src=\"//"] {
             assert!(!p.contains(remote), "{remote} in the page");
         }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use genbench_model::{RunResult, RunStatus, TimelinePoint};
-use genbench_scenarios::Load;
+use genbench_scenarios::{Load, Stage};
 
 use super::{RunConfig, evaluate, fill};
 use crate::collect::Collecting;
@@ -31,8 +31,10 @@ impl Live {
             .publish(Snapshot::new(&agg.total, p).with_cost(cost));
         if self.outputs.wants_frames() {
             let r = self.so_far(cfg, agg, p, c);
+            let unit = unit(&cfg.scenario.load);
             self.outputs.frame(Frame {
                 body: genbench_reports::report_sections_html(&r, true),
+                phase: phase(cfg.scenario.load.stages(), p.t_s, unit),
                 ended: None,
             });
         }
@@ -59,6 +61,7 @@ impl Live {
                 .unwrap_or_else(|_| cfg.out_dir.join("report.html"));
             Frame {
                 body: genbench_reports::report_sections_html(&r, false),
+                phase: String::new(),
                 ended: Some(Ended {
                     status: genbench_reports::fmt::enum_name(&status),
                     report: format!("file://{}", report.display()),
@@ -91,5 +94,73 @@ impl Live {
         c.so_far(&mut r, &agg.total);
         r.thresholds = evaluate(&s.thresholds, &r, s.analysis.inconclusive);
         r
+    }
+}
+
+/// What a stage's target counts.
+fn unit(load: &Load) -> &'static str {
+    match load {
+        Load::Open { .. } => "req/s",
+        Load::Closed { .. } => "users",
+    }
+}
+
+/// Where the load is `t_s` seconds in: its stage, and whether it ramps or
+/// holds there (a stress step, a spike's jump, a soak's plateau).
+fn phase(stages: &[Stage], t_s: f64, unit: &str) -> String {
+    let (mut start, mut from) = (0.0, 0.0);
+    for (i, s) in stages.iter().enumerate() {
+        let end = start + s.duration.as_secs_f64();
+        if t_s < end || i + 1 == stages.len() {
+            let n = stages.len();
+            let fmt = |v: f64| format!("{v:.0} {unit}");
+            return if (s.target - from).abs() < f64::EPSILON || s.duration.as_millis() <= 1 {
+                format!("stage {} of {n}: holding {}", i + 1, fmt(s.target))
+            } else {
+                format!(
+                    "stage {} of {n}: ramping {} to {}",
+                    i + 1,
+                    fmt(from),
+                    fmt(s.target)
+                )
+            };
+        }
+        (start, from) = (end, s.target);
+    }
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stages(spec: &[(u64, f64)]) -> Vec<Stage> {
+        spec.iter()
+            .map(|&(s, target)| Stage {
+                duration: Duration::from_secs(s),
+                target,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_phase_names_the_stage_and_whether_it_ramps() {
+        // A spike: 10 req/s, a jump to 100 held for 20 s, back to 10.
+        let s = stages(&[(30, 10.0), (5, 100.0), (20, 100.0), (5, 10.0)]);
+        assert_eq!(
+            phase(&s, 3.0, "req/s"),
+            "stage 1 of 4: ramping 0 req/s to 10 req/s"
+        );
+        assert_eq!(
+            phase(&s, 32.0, "req/s"),
+            "stage 2 of 4: ramping 10 req/s to 100 req/s"
+        );
+        assert_eq!(phase(&s, 40.0, "req/s"), "stage 3 of 4: holding 100 req/s");
+        // Past the end (the drain): the last stage.
+        assert_eq!(
+            phase(&s, 99.0, "users"),
+            "stage 4 of 4: ramping 100 users to 10 users"
+        );
+        assert_eq!(phase(&[], 1.0, "users"), "");
     }
 }

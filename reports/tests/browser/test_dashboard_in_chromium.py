@@ -89,6 +89,7 @@ def test_the_dashboard_updates_shows_markup_as_text_and_stops_the_run(browser, t
         second = int(card(page, "requests"))
         assert second > first > 0, f"requests did not rise: {first} then {second}"
         assert page.inner_text("#genbench-state") == "running"
+        assert page.inner_text("#genbench-phase") == "stage 2 of 2: holding 20 req/s"
         charts = page.eval_on_selector_all("figure[data-chart]", "fs => fs.map(f => f.dataset.chart)")
         for chart in ["latency-over-time", "throughput-errors", "stages"]:
             assert chart in charts, f"{chart} not drawn live: {charts}"
@@ -106,6 +107,7 @@ def test_the_dashboard_updates_shows_markup_as_text_and_stops_the_run(browser, t
             assert time.monotonic() < deadline, page.inner_text("#genbench-state")
             time.sleep(0.1)
         assert page.inner_text("#genbench-state") == "run ended: interrupted"
+        final = int(card(page, "requests"))
         assert page.get_attribute("#genbench-final", "href").endswith("/run/report.html")
         assert problems == [], problems
         origin = url.rstrip("/")
@@ -117,6 +119,8 @@ def test_the_dashboard_updates_shows_markup_as_text_and_stops_the_run(browser, t
     result = json.loads((out / "results.json").read_text())
     assert result["status"] == "interrupted"
     assert result["requests"]["ok"] >= second
+    # The last frame shows what results.json says.
+    assert final == result["requests"]["total"], (final, result["requests"])
     for f in ["report.html", "summary.md", "intervals.hlog"]:
         assert (out / f).exists(), f"{f} not written"
     assert XSS_STAGE in result["stages"], list(result["stages"])
