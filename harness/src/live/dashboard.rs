@@ -30,6 +30,8 @@ pub struct Frame {
     pub body: String,
     /// Where the load is in its stages ("stage 2 of 3: holding 40 req/s").
     pub phase: String,
+    /// The last second's rate, percentiles, errors and requests in flight.
+    pub last: String,
     /// Set once the run has ended.
     pub ended: Option<Ended>,
 }
@@ -87,6 +89,7 @@ document.addEventListener('DOMContentLoaded', function () {
     bar('genbench-report').innerHTML = f.body;
     bar('genbench-updated').textContent = new Date().toLocaleTimeString();
     bar('genbench-phase').textContent = f.phase;
+    bar('genbench-last').textContent = f.last;
     if (f.ended) {
       es.close();
       bar('genbench-state').textContent = 'run ended: ' + f.ended.status;
@@ -129,11 +132,12 @@ pub fn page(title: &str, frame: Option<&Frame>, key: Option<&str>) -> String {
     };
     let body = format!(
         "<div id=\"genbench-bar\"><span id=\"genbench-state\">{state}</span>\
-<span id=\"genbench-phase\">{}</span>\
+<span id=\"genbench-phase\">{}</span><span id=\"genbench-last\">{}</span>\
 <span>updated <span id=\"genbench-updated\">-</span></span>\
 <a id=\"genbench-final\" hidden></a>{stop}</div>\n\
 <div id=\"genbench-report\">{}</div>\n",
         esc(frame.map_or("", |f| &f.phase)),
+        esc(frame.map_or("", |f| &f.last)),
         frame.map_or("<p>Waiting for the first second of load.</p>", |f| &f.body)
     );
     genbench_reports::page_html(title, &body).replacen(
@@ -285,6 +289,7 @@ mod tests {
         let f = Frame {
             body: "<section>so far</section>".into(),
             phase: "stage 1 of 2: holding <5> req/s".into(),
+            last: String::new(),
             ended: None,
         };
         let p = page("genbench: <x>", Some(&f), None);

@@ -35,6 +35,7 @@ impl Live {
             self.outputs.frame(Frame {
                 body: genbench_reports::report_sections_html(&r, true),
                 phase: phase(cfg.scenario.load.stages(), p.t_s, unit),
+                last: last_second(p, unit),
                 ended: None,
             });
         }
@@ -62,6 +63,7 @@ impl Live {
             Frame {
                 body: genbench_reports::report_sections_html(&r, false),
                 phase: String::new(),
+                last: String::new(),
                 ended: Some(Ended {
                     status: genbench_reports::fmt::enum_name(&status),
                     report: format!("file://{}", report.display()),
@@ -130,6 +132,26 @@ fn phase(stages: &[Stage], t_s: f64, unit: &str) -> String {
     String::new()
 }
 
+/// The last second: its rate against the target, its percentiles, errors
+/// and what was in flight at its end.
+fn last_second(p: &TimelinePoint, unit: &str) -> String {
+    let ms = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.1} ms"));
+    let target = match (p.target_rate, unit) {
+        (Some(t), "req/s") => format!(" of {t:.0} asked"),
+        (Some(t), _) => format!(" from {t:.0} {unit}"),
+        (None, _) => String::new(),
+    };
+    format!(
+        "last second: {:.0} req/s{target}, p50 {}, p95 {}, p99 {}, {} errors, {} in flight",
+        p.rps,
+        ms(p.p50_ms),
+        ms(p.p95_ms),
+        ms(p.p99_ms),
+        p.errors,
+        p.in_flight
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +184,24 @@ mod tests {
             "stage 4 of 4: ramping 100 users to 10 users"
         );
         assert_eq!(phase(&[], 1.0, "users"), "");
+    }
+
+    #[test]
+    fn the_last_second_reads_as_a_sentence() {
+        let p = TimelinePoint {
+            t_s: 5.0,
+            target_rate: Some(20.0),
+            rps: 19.0,
+            p50_ms: Some(2.04),
+            p95_ms: None,
+            errors: 1,
+            in_flight: 3,
+            ..Default::default()
+        };
+        assert_eq!(
+            last_second(&p, "req/s"),
+            "last second: 19 req/s of 20 asked, p50 2.0 ms, p95 -, p99 -, 1 errors, 3 in flight"
+        );
+        assert!(last_second(&p, "users").contains("19 req/s from 20 users,"));
     }
 }

@@ -90,6 +90,7 @@ def test_the_dashboard_updates_shows_markup_as_text_and_stops_the_run(browser, t
         assert second > first > 0, f"requests did not rise: {first} then {second}"
         assert page.inner_text("#genbench-state") == "running"
         assert page.inner_text("#genbench-phase") == "stage 2 of 2: holding 20 req/s"
+        assert page.inner_text("#genbench-last").startswith("last second: "), page.inner_text("#genbench-last")
         charts = page.eval_on_selector_all("figure[data-chart]", "fs => fs.map(f => f.dataset.chart)")
         for chart in ["latency-over-time", "throughput-errors", "stages"]:
             assert chart in charts, f"{chart} not drawn live: {charts}"
