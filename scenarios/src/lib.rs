@@ -17,6 +17,7 @@ mod http;
 mod overrides;
 mod request;
 mod scenario;
+mod sections;
 mod slo;
 mod stage_source;
 mod stages;

@@ -17,6 +17,9 @@ use crate::http::HttpSettings;
 use crate::overrides::{self, Override};
 use crate::request::RawRequest;
 pub use crate::request::RequestTemplate;
+use crate::sections::{
+    abort, analysis, datasets, duration_or, no_request, requests, series_read_are_defined,
+};
 pub use crate::slo::Slo;
 use crate::stages::{self, Stage};
 use crate::threshold::{Threshold, parse_threshold};
@@ -339,53 +342,16 @@ impl Scenario {
 }
 
 impl RawScenario {
+    /// Each section in turn, in the order its errors are reported.
     fn validate(self, loc: &Locator<'_>, read: &FileReader<'_>) -> Result<Scenario, ScenarioError> {
         if self.request.is_none() && self.flow.is_none() {
             return Err(no_request(loc));
         }
         let load = self.load.validate(loc)?;
-        let timeout = match &self.load.timeout {
-            None => DEFAULT_TIMEOUT,
-            Some(t) => parse_duration(t.get_ref())
-                .map_err(|m| loc.at(t.span().start, "load.timeout", m))?,
-        };
-        let mut datasets = BTreeMap::new();
-        for (name, d) in self.datasets {
-            let at = d.span().start;
-            let ds = d
-                .into_inner()
-                .validate(&name, read)
-                .map_err(|m| loc.at(at, &format!("datasets.{name}"), m))?;
-            datasets.insert(name, ds);
-        }
-        crate::dataset::unique_columns(&datasets).map_err(|m| loc.at(0, "datasets", m))?;
-        let (request, flow) = match (self.request, self.flow) {
-            (Some(r), None) => (r.get_ref().validate(loc, &datasets, read)?, None),
-            (None, Some(f)) => {
-                let at = f.span().start;
-                let flow = f.into_inner().validate(loc, at, &datasets, read)?;
-                (flow.steps[0].request.clone(), Some(flow))
-            }
-            (Some(_), Some(f)) => {
-                return Err(loc.at(
-                    f.span().start,
-                    "flow",
-                    "give [request] (one request per arrival) or [[flow.steps]] (several), not both; a [request] is a one-step flow",
-                ));
-            }
-            (None, None) => return Err(no_request(loc)),
-        };
-        let http_version = self.load.http.as_ref().map(|v| match v {
-            toml::Value::String(s) => s.clone(),
-            toml::Value::Float(f) if f.fract() == 0.0 => format!("{f:.0}"),
-            other => other.to_string(),
-        });
-        let http = crate::http::settings(
-            http_version.as_deref(),
-            self.load.connections,
-            self.load.max_streams,
-        )
-        .map_err(|(k, m)| loc.at(self.load.stages.span().start, k, m))?;
+        let timeout = duration_or(loc, "load.timeout", &self.load.timeout, DEFAULT_TIMEOUT)?;
+        let datasets = datasets(loc, read, self.datasets)?;
+        let (request, flow) = requests(loc, read, self.request, self.flow, &datasets)?;
+        let http = http(loc, &self.load)?;
         let thresholds = parse_all(loc, "thresholds", &self.thresholds)?;
         let (slo, objectives) = match &self.slo {
             None => (None, Objectives::default()),
@@ -402,36 +368,9 @@ impl RawScenario {
             .unwrap_or_default()
             .validate()
             .map_err(|(at, (k, m))| loc.at(at, &k, m))?;
-        if let Some((t, name)) = thresholds.iter().find_map(|t| {
-            t.series
-                .as_ref()
-                .filter(|n| !collect.series.iter().any(|s| &s.name == *n))
-                .map(|n| (t, n))
-        }) {
-            let at = self
-                .thresholds
-                .iter()
-                .find(|e| e.get_ref().trim() == t.expr)
-                .map_or(0, |e| e.span().start);
-            return Err(loc.at(at, "thresholds", format!("`{}` reads a series `{name}` that [collect.metrics] does not define; add {name} = \"prometheus_metric_name\" there", t.expr)));
-        }
-
-        let analysis = self.analysis.map_or((0, RawAnalysis::default()), |a| {
-            (a.span().start, a.into_inner())
-        });
-        let analysis = analysis
-            .1
-            .validate(rss_growth)
-            .map_err(|(k, m)| loc.at(analysis.0, &k, m))?;
-        let abort = match self.abort {
-            None => crate::abort::Abort::default(),
-            Some(a) => {
-                let at = a.span().start;
-                a.into_inner()
-                    .validate()
-                    .map_err(|(k, m)| loc.at(at, &k, m))?
-            }
-        };
+        series_read_are_defined(loc, &self.thresholds, &thresholds, &collect)?;
+        let analysis = analysis(loc, self.analysis, rss_growth)?;
+        let abort = abort(loc, self.abort)?;
         // An abort rule is a threshold too: judged at the end like the rest.
         let mut thresholds = thresholds;
         for t in &abort.on_fail {
@@ -447,32 +386,14 @@ impl RawScenario {
                 "give the scenario a name, e.g. name = \"baseline\"",
             ));
         }
-        let embedded = match self.embedded {
-            None => EmbeddedTarget::Pipeline,
-            Some(e) if *e.get_ref() == EmbeddedTarget::Mock && !self.pipeline.is_empty() => {
-                return Err(loc.at(
-                    e.span().start,
-                    "embedded",
-                    "[pipeline] settings configure the embedded pipeline, which embedded = \"mock\" does not start; drop one of them",
-                ));
-            }
-            Some(e) => e.into_inner(),
-        };
-        let mock_time_scale = match self.mock_time_scale {
-            Some(f) if !(f.get_ref().is_finite() && *f.get_ref() >= 0.0) => {
-                return Err(loc.at(
-                    f.span().start,
-                    "mock_time_scale",
-                    "a factor of 0 or more on the mocks' latencies (1 = as the presets say, 0 = instant)",
-                ));
-            }
-            f => f.map(Spanned::into_inner),
-        };
-        let max_start_lag = match self.max_start_lag {
-            None => DEFAULT_MAX_START_LAG,
-            Some(t) => parse_duration(t.get_ref())
-                .map_err(|m| loc.at(t.span().start, "max_start_lag", m))?,
-        };
+        let embedded = embedded(loc, self.embedded, &self.pipeline)?;
+        let mock_time_scale = mock_time_scale(loc, self.mock_time_scale)?;
+        let max_start_lag = duration_or(
+            loc,
+            "max_start_lag",
+            &self.max_start_lag,
+            DEFAULT_MAX_START_LAG,
+        )?;
         Ok(Scenario {
             name,
             kind: self.kind.unwrap_or(ScenarioKind::Custom),
@@ -498,13 +419,48 @@ impl RawScenario {
     }
 }
 
-/// Neither `[request]` nor `[[flow.steps]]`: the first thing to say.
-fn no_request(loc: &Locator<'_>) -> ScenarioError {
-    loc.at(
-        0,
-        "request",
-        "say what to send: [request] with path = \"/api/v1/generate-article\", or [[flow.steps]] for a multi-step flow",
-    )
+/// `[load] http`, `connections` and `max_streams`.
+fn http(loc: &Locator<'_>, load: &RawLoad) -> Result<HttpSettings, ScenarioError> {
+    let version = load.http.as_ref().map(|v| match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Float(f) if f.fract() == 0.0 => format!("{f:.0}"),
+        other => other.to_string(),
+    });
+    crate::http::settings(version.as_deref(), load.connections, load.max_streams)
+        .map_err(|(k, m)| loc.at(load.stages.span().start, k, m))
+}
+
+/// `embedded`: the pipeline unless the scenario says the mock alone, which
+/// `[pipeline]` settings cannot configure.
+fn embedded(
+    loc: &Locator<'_>,
+    raw: Option<Spanned<EmbeddedTarget>>,
+    pipeline: &toml::Table,
+) -> Result<EmbeddedTarget, ScenarioError> {
+    match raw {
+        None => Ok(EmbeddedTarget::Pipeline),
+        Some(e) if *e.get_ref() == EmbeddedTarget::Mock && !pipeline.is_empty() => Err(loc.at(
+            e.span().start,
+            "embedded",
+            "[pipeline] settings configure the embedded pipeline, which embedded = \"mock\" does not start; drop one of them",
+        )),
+        Some(e) => Ok(e.into_inner()),
+    }
+}
+
+/// `mock_time_scale`: a factor of 0 or more.
+fn mock_time_scale(
+    loc: &Locator<'_>,
+    raw: Option<Spanned<f64>>,
+) -> Result<Option<f64>, ScenarioError> {
+    match raw {
+        Some(f) if !(f.get_ref().is_finite() && *f.get_ref() >= 0.0) => Err(loc.at(
+            f.span().start,
+            "mock_time_scale",
+            "a factor of 0 or more on the mocks' latencies (1 = as the presets say, 0 = instant)",
+        )),
+        f => Ok(f.map(Spanned::into_inner)),
+    }
 }
 
 fn parse_all(
