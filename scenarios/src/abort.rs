@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::duration::parse_duration;
+use crate::error::Invalid;
 use crate::threshold::{Metric, Threshold, parse_threshold};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -85,14 +86,14 @@ fn live(m: Metric) -> bool {
 
 impl RawAbort {
     /// The validated table, or (key, message).
-    pub(crate) fn validate(self) -> Result<Abort, (String, String)> {
+    pub(crate) fn validate(self) -> Result<Abort, Invalid> {
         let on_fail = self
             .on_fail
             .iter()
             .map(|e| {
-                let t = parse_threshold(e).map_err(|m| ("abort.on_fail".to_string(), m))?;
+                let t = parse_threshold(e).map_err(|m| Invalid::new("abort.on_fail".to_string(), m))?;
                 if !live(t.metric) {
-                    return Err((
+                    return Err(Invalid::new(
                         "abort.on_fail".into(),
                         format!(
                             "`{e}` is only known when the run ends; abort.on_fail takes what the requests so far say (latency, TTFB, TTFT, errors, throughput, goodput); keep it in thresholds"
@@ -103,12 +104,12 @@ impl RawAbort {
             })
             .collect::<Result<_, _>>()?;
         let duration = |key: &str, v: Option<String>| {
-            v.map(|v| parse_duration(&v).map_err(|m| (format!("abort.{key}"), m)))
+            v.map(|v| parse_duration(&v).map_err(|m| Invalid::new(format!("abort.{key}"), m)))
                 .transpose()
         };
         let when_failing = duration("when_failing", self.when_failing)?;
         if when_failing.is_some_and(|d| d < Duration::from_secs(1)) {
-            return Err((
+            return Err(Invalid::new(
                 "abort.when_failing".into(),
                 "judged a second at a time: give 1s or more, e.g. \"10s\"".into(),
             ));
@@ -140,9 +141,9 @@ mod tests {
         let e = raw("on_fail = [\"cost_per_article < $0.01\"]")
             .validate()
             .unwrap_err();
-        assert!(e.1.contains("only known when the run ends"), "{e:?}");
+        assert!(e.message.contains("only known when the run ends"), "{e:?}");
         let e = raw("when_failing = \"500ms\"").validate().unwrap_err();
-        assert_eq!(e.0, "abort.when_failing");
+        assert_eq!(e.key, "abort.when_failing");
         assert!(raw("").validate().unwrap().is_empty());
     }
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::duration::parse_duration;
+use crate::error::Invalid;
 
 /// Where each response's cache status comes from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -123,7 +124,7 @@ struct RawSeriesTable {
 
 fn series(name: &str, raw: RawSeries) -> Result<Series, Invalid> {
     let key = format!("collect.metrics.{name}");
-    let bad = |m: String| Err((key.clone(), m));
+    let bad = |m: String| Err(Invalid::new(key.clone(), m));
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return bad(format!(
             "`{name}`: a series name is letters, digits and `_` (thresholds read it as max({name}))"
@@ -306,7 +307,7 @@ pub(crate) struct RawAnalysis {
 }
 
 fn memory_signal(memory: Option<String>, url: Option<String>) -> Result<MemorySignal, Invalid> {
-    let bad = |m: String| Err(("analysis.memory".to_string(), m));
+    let bad = |m: String| Err(Invalid::new("analysis.memory".to_string(), m));
     let signal = match memory.as_deref().map(str::trim) {
         None | Some("auto") => MemorySignal::Auto,
         Some("rss") => MemorySignal::Rss,
@@ -326,14 +327,14 @@ fn memory_signal(memory: Option<String>, url: Option<String>) -> Result<MemorySi
         (MemorySignal::Metrics { gauge, .. }, u) => {
             let url = u.unwrap_or_else(|| "/metrics".into());
             if !(url.starts_with('/') || url.starts_with("http://")) {
-                return Err((
+                return Err(Invalid::new(
                     "analysis.memory_url".into(),
                     format!("`{url}`: a path on the target (\"/metrics\") or an http:// URL"),
                 ));
             }
             Ok(MemorySignal::Metrics { url, gauge })
         }
-        (_, Some(_)) => Err((
+        (_, Some(_)) => Err(Invalid::new(
             "analysis.memory_url".into(),
             "memory_url goes with memory = \"metrics:<gauge>\"; set that too or drop it".into(),
         )),
@@ -341,30 +342,27 @@ fn memory_signal(memory: Option<String>, url: Option<String>) -> Result<MemorySi
     }
 }
 
-fn pointer(p: String, key: &str) -> Result<String, (String, String)> {
+fn pointer(p: String, key: &str) -> Result<String, Invalid> {
     if p.is_empty() || p.starts_with('/') {
         Ok(p)
     } else {
-        Err((
+        Err(Invalid::new(
             key.into(),
             format!("`{p}` is not a JSON pointer: start it with `/`, e.g. \"/cache\""),
         ))
     }
 }
 
-fn http_url(u: String, key: &str) -> Result<String, (String, String)> {
+fn http_url(u: String, key: &str) -> Result<String, Invalid> {
     if u.starts_with("http://") {
         Ok(u.trim_end_matches('/').to_string())
     } else {
-        Err((
+        Err(Invalid::new(
             key.into(),
             format!("`{u}` must be an http:// URL, e.g. \"http://127.0.0.1:9100\""),
         ))
     }
 }
-
-/// A validation failure: the key (under `collect.` or `analysis.`) and why.
-pub(crate) type Invalid = (String, String);
 
 impl RawCache {
     /// `key`: where the table is (`collect.cache`, `collect.caches.NAME`).
@@ -377,7 +375,7 @@ impl RawCache {
             None => "header".into(),
         };
         let stray = |k: &str, want: &str| {
-            Err((
+            Err(Invalid::new(
                 format!("{key}.{k}"),
                 format!("`{k}` belongs to source = \"{want}\", but source is \"{source}\""),
             ))
@@ -392,7 +390,7 @@ impl RawCache {
                 }
                 let header = self.header.unwrap_or_else(|| DEFAULT_CACHE_HEADER.into());
                 if header.is_empty() || header.contains([' ', ':', '\r', '\n']) {
-                    return Err((
+                    return Err(Invalid::new(
                         format!("{key}.header"),
                         format!("`{header}` is not a header name, e.g. \"X-Cache\""),
                     ));
@@ -414,7 +412,7 @@ impl RawCache {
                 }
                 let metrics = self.metrics.unwrap_or_else(|| "/metrics".into());
                 if !metrics.starts_with('/') && !metrics.starts_with("http://") {
-                    return Err((
+                    return Err(Invalid::new(
                         format!("{key}.metrics"),
                         format!(
                             "`{metrics}`: give a path on the target (\"/metrics\") or an http:// URL"
@@ -428,7 +426,7 @@ impl RawCache {
                             .chars()
                             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
                     {
-                        return Err((
+                        return Err(Invalid::new(
                             format!("{key}.{k}"),
                             format!("`{v}` is not a Prometheus metric name"),
                         ));
@@ -445,7 +443,7 @@ impl RawCache {
                     )?,
                 })
             }
-            other => Err((
+            other => Err(Invalid::new(
                 format!("{key}.source"),
                 format!("unknown cache source `{other}`: use \"header\", \"json\" or \"metrics\""),
             )),
@@ -462,7 +460,7 @@ impl RawCost {
                 p.output_usd_per_1m,
             ];
             if all.iter().any(|v| !v.is_finite() || *v < 0.0) {
-                return Err((
+                return Err(Invalid::new(
                     format!("collect.cost.prices.{model}"),
                     "prices are US dollars per million tokens, 0 or more".into(),
                 ));
@@ -471,7 +469,7 @@ impl RawCost {
         if let Some(v) = self.search_usd_per_call
             && (!v.is_finite() || v < 0.0)
         {
-            return Err((
+            return Err(Invalid::new(
                 "collect.cost.search_usd_per_call".into(),
                 "a search call's price is US dollars, 0 or more".into(),
             ));
@@ -507,49 +505,46 @@ fn located<T: Default>(t: Option<Spanned<T>>) -> (usize, T) {
 
 impl RawCollect {
     /// Errors come with the offset of the table they are in.
-    pub(crate) fn validate(self) -> Result<Collect, (usize, Invalid)> {
+    pub(crate) fn validate(self) -> Result<Collect, Invalid> {
         let (at, cache) = located(self.cache);
-        let cache = cache.validate("collect.cache").map_err(|e| (at, e))?;
+        let cache = cache.validate("collect.cache").map_err(|e| e.or_at(at))?;
         let mut caches = BTreeMap::new();
         let (at, raw) = located(self.caches);
         if raw.len() > MAX_NAMED_CACHES {
-            return Err((
-                at,
-                (
-                    "collect.caches".into(),
-                    format!(
-                        "at most {MAX_NAMED_CACHES} named caches; {} are given",
-                        raw.len()
-                    ),
+            return Err(Invalid::new(
+                "collect.caches".into(),
+                format!(
+                    "at most {MAX_NAMED_CACHES} named caches; {} are given",
+                    raw.len()
                 ),
-            ));
+            )
+            .or_at(at));
         }
         for (name, c) in raw {
             if !valid_name(&name) {
-                return Err((
-                    at,
-                    (
-                        format!("collect.caches.{name}"),
-                        format!("`{name}`: a cache's name is letters, digits, `_` and `-`"),
-                    ),
-                ));
+                return Err(Invalid::new(
+                    format!("collect.caches.{name}"),
+                    format!("`{name}`: a cache's name is letters, digits, `_` and `-`"),
+                )
+                .or_at(at));
             }
             let key = format!("collect.caches.{name}");
             let at = c.span().start;
-            caches.insert(name, c.into_inner().validate(&key).map_err(|e| (at, e))?);
+            caches.insert(
+                name,
+                c.into_inner().validate(&key).map_err(|e| e.or_at(at))?,
+            );
         }
         let (at, cost) = located(self.cost);
-        let cost = cost.validate().map_err(|e| (at, e))?;
+        let cost = cost.validate().map_err(|e| e.or_at(at))?;
         let request_id_header = match self.request_id_header {
             None => "x-request-id".to_string(),
             Some(h) if h.contains(|c: char| c.is_whitespace() || c == ':') => {
-                return Err((
-                    0,
-                    (
-                        "collect.request_id_header".into(),
-                        format!("`{h}`: a header name, e.g. \"x-request-id\" (\"\" for none)"),
-                    ),
-                ));
+                return Err(Invalid::new(
+                    "collect.request_id_header".into(),
+                    format!("`{h}`: a header name, e.g. \"x-request-id\" (\"\" for none)"),
+                )
+                .or_at(0));
             }
             Some(h) => h.to_ascii_lowercase(),
         };
@@ -558,16 +553,16 @@ impl RawCollect {
             .into_iter()
             .map(|(name, r)| series(&name, r))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| (at, e))?;
+            .map_err(|e| e.or_at(at))?;
         let traces = self
             .traces
             .map(|t| {
                 let at = t.span().start;
-                t.into_inner().validate().map_err(|e| (at, e))
+                t.into_inner().validate().map_err(|e| e.or_at(at))
             })
             .transpose()?;
         let (at, stages) = located(self.stages);
-        let stage_histogram = stages.validate().map_err(|e| (at, e))?;
+        let stage_histogram = stages.validate().map_err(|e| e.or_at(at))?;
         Ok(Collect {
             cache,
             caches,
@@ -600,15 +595,17 @@ impl RawAnalysis {
     pub(crate) fn validate(self, rss_growth: Option<f64>) -> Result<Analysis, Invalid> {
         let warmup = self
             .warmup
-            .map(|w| parse_duration(&w).map_err(|m| ("analysis.warmup".to_string(), m)))
+            .map(|w| parse_duration(&w).map_err(|m| Invalid::new("analysis.warmup".to_string(), m)))
             .transpose()?;
         let leak_tolerance_mib_per_h = match self.leak_tolerance {
-            Some(t) => mib_per_h(&t).map_err(|m| ("analysis.leak_tolerance".to_string(), m))?,
+            Some(t) => {
+                mib_per_h(&t).map_err(|m| Invalid::new("analysis.leak_tolerance".to_string(), m))?
+            }
             None => rss_growth.unwrap_or(DEFAULT_LEAK_TOLERANCE_MIB_PER_H),
         };
         let recovery_factor = self.recovery_factor.unwrap_or(DEFAULT_RECOVERY_FACTOR);
         if !(recovery_factor.is_finite() && recovery_factor >= 1.0) {
-            return Err((
+            return Err(Invalid::new(
                 "analysis.recovery_factor".into(),
                 "a factor of the pre-burst p95, 1 or more, e.g. 1.25".into(),
             ));
@@ -665,17 +662,27 @@ mod tests {
 
     #[test]
     fn cache_mistakes_name_the_key_and_the_fix() {
-        let (k, m) = cache("source = \"header\"\npointer = \"/c\"").unwrap_err();
+        let Invalid {
+            key: k, message: m, ..
+        } = cache("source = \"header\"\npointer = \"/c\"").unwrap_err();
         assert_eq!(k, "collect.cache.pointer");
         assert!(m.contains("source = \"json\""), "{m}");
-        let (k, m) = cache("pointer = \"cache\"").unwrap_err();
+        let Invalid {
+            key: k, message: m, ..
+        } = cache("pointer = \"cache\"").unwrap_err();
         assert_eq!(k, "collect.cache.pointer");
         assert!(m.contains("start it with `/`"), "{m}");
-        let (k, _) = cache("source = \"redis\"").unwrap_err();
+        let Invalid {
+            key: k, message: _, ..
+        } = cache("source = \"redis\"").unwrap_err();
         assert_eq!(k, "collect.cache.source");
-        let (k, _) = cache("hits = \"has space\"").unwrap_err();
+        let Invalid {
+            key: k, message: _, ..
+        } = cache("hits = \"has space\"").unwrap_err();
         assert_eq!(k, "collect.cache.hits");
-        let (k, _) = named_cache("collect.caches.audio", "source = \"nope\"").unwrap_err();
+        let Invalid {
+            key: k, message: _, ..
+        } = named_cache("collect.caches.audio", "source = \"nope\"").unwrap_err();
         assert_eq!(k, "collect.caches.audio.source");
     }
 
@@ -691,7 +698,7 @@ mod tests {
         assert_eq!(a.leak_tolerance_mib_per_h, 200.0);
         assert_eq!(a.warmup, Some(Duration::from_secs(5)));
         let raw: RawAnalysis = toml::from_str("leak_tolerance = \"10MB\"").unwrap();
-        assert!(raw.validate(None).unwrap_err().1.contains("MiB/h"));
+        assert!(raw.validate(None).unwrap_err().message.contains("MiB/h"));
     }
 
     #[test]
@@ -711,12 +718,18 @@ mod tests {
                 gauge: "go_memstats_heap_inuse_bytes".into()
             }
         );
-        let (k, m) = memory("memory = \"heap\"").unwrap_err();
+        let Invalid {
+            key: k, message: m, ..
+        } = memory("memory = \"heap\"").unwrap_err();
         assert_eq!(k, "analysis.memory");
         assert!(m.contains("metrics:<gauge>"), "{m}");
-        let (k, _) = memory("memory_url = \"/m\"").unwrap_err();
+        let Invalid {
+            key: k, message: _, ..
+        } = memory("memory_url = \"/m\"").unwrap_err();
         assert_eq!(k, "analysis.memory_url");
-        let (k, _) = memory("memory = \"metrics:g\"\nmemory_url = \"m\"").unwrap_err();
+        let Invalid {
+            key: k, message: _, ..
+        } = memory("memory = \"metrics:g\"\nmemory_url = \"m\"").unwrap_err();
         assert_eq!(k, "analysis.memory_url");
     }
 }

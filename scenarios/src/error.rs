@@ -28,6 +28,40 @@ impl fmt::Display for ScenarioError {
     }
 }
 
+/// What a section's validation found wrong: the dotted key, what is wrong
+/// with the fix, and where in the file when the section knows better than
+/// its own start. The one error type of every section's `validate`; the
+/// [`Locator`] turns it into a [`ScenarioError`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Invalid {
+    pub key: String,
+    pub message: String,
+    pub at: Option<usize>,
+}
+
+impl Invalid {
+    pub(crate) fn new(key: String, message: String) -> Self {
+        Invalid {
+            key,
+            message,
+            at: None,
+        }
+    }
+
+    /// Its key under `prefix` (`checks.status` under `flow.steps[2]`).
+    pub(crate) fn under(mut self, prefix: &str) -> Self {
+        self.key = format!("{prefix}.{}", self.key);
+        self
+    }
+
+    /// At byte `offset` of the file (a table's start), unless it already
+    /// says where.
+    pub(crate) fn or_at(mut self, offset: usize) -> Self {
+        self.at.get_or_insert(offset);
+        self
+    }
+}
+
 /// 1-based line and column of byte `offset` in `text`.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -44,6 +78,11 @@ pub struct Locator<'a> {
 }
 
 impl Locator<'_> {
+    /// `e`, placed at its own offset or else at its section's, `section_at`.
+    pub(crate) fn invalid(&self, section_at: usize, e: Invalid) -> ScenarioError {
+        self.at(e.at.unwrap_or(section_at), &e.key, e.message)
+    }
+
     pub fn at(&self, offset: usize, key: &str, message: impl Into<String>) -> ScenarioError {
         let (line, column) = line_col(self.text, offset);
         ScenarioError {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::error::{Locator, ScenarioError};
+use crate::error::{Invalid, Locator, ScenarioError};
 use crate::request::{RawChecks, RawRequest, RequestTemplate, Within};
 use crate::scenario::{Dataset, FileReader};
 
@@ -183,54 +183,50 @@ fn values(v: &Option<toml::Value>) -> Result<Vec<serde_json::Value>, String> {
         .collect()
 }
 
-fn duration(
-    text: &Option<String>,
-    default: Duration,
-    key: &str,
-) -> Result<Duration, (String, String)> {
+fn duration(text: &Option<String>, default: Duration, key: &str) -> Result<Duration, Invalid> {
     match text {
         None => Ok(default),
-        Some(t) => crate::duration::parse_duration(t).map_err(|m| (key.to_string(), m)),
+        Some(t) => crate::duration::parse_duration(t).map_err(|m| Invalid::new(key.to_string(), m)),
     }
 }
 
 impl RawPoll {
-    fn validate(&self) -> Result<Poll, (String, String)> {
+    fn validate(&self) -> Result<Poll, Invalid> {
         let until = match &self.until {
             Some(u) if u.starts_with('/') => u.clone(),
             Some(u) => {
-                return Err((
+                return Err(Invalid::new(
                     "until".into(),
                     format!("`{u}` is not a JSON pointer: it starts with `/`, e.g. \"/job/state\""),
                 ));
             }
             None => {
-                return Err((
+                return Err(Invalid::new(
                     "until".into(),
                     "a poll needs the JSON pointer whose value ends it, e.g. poll = { until = \"/job/state\", equals = \"done\" }".into(),
                 ));
             }
         };
-        let equals = values(&self.equals).map_err(|m| ("equals".to_string(), m))?;
+        let equals = values(&self.equals).map_err(|m| Invalid::new("equals".to_string(), m))?;
         if equals.is_empty() {
-            return Err((
+            return Err(Invalid::new(
                 "equals".into(),
                 format!(
                     "give the value (or list of values) at {until} that ends the poll, e.g. equals = \"done\""
                 ),
             ));
         }
-        let fail_on = values(&self.fail_on).map_err(|m| ("fail_on".to_string(), m))?;
+        let fail_on = values(&self.fail_on).map_err(|m| Invalid::new("fail_on".to_string(), m))?;
         let every = duration(&self.every, Duration::from_secs(1), "every")?;
         if every.is_zero() || every > MAX_POLL_EVERY {
-            return Err((
+            return Err(Invalid::new(
                 "every".into(),
                 "between 1ms and 10m, e.g. every = \"1s\"".into(),
             ));
         }
         let timeout = duration(&self.timeout, Duration::from_secs(600), "timeout")?;
         if timeout < every {
-            return Err((
+            return Err(Invalid::new(
                 "timeout".into(),
                 format!(
                     "shorter than every ({every:?}): the poll would give up before its second request"
@@ -317,8 +313,8 @@ impl RawFlow {
                 .validate_within(loc, &within, datasets, read)
                 .map_err(named)?;
             if let Some(c) = raw.checks.take() {
-                request.checks = c.get_ref().validate().map_err(|(k, m)| {
-                    named(loc.at(c.span().start, &format!("{key}.checks.{k}"), m))
+                request.checks = c.get_ref().validate().map_err(|e| {
+                    named(loc.invalid(c.span().start, e.under(&format!("{key}.checks"))))
                 })?;
             }
             let timeout = match &raw.timeout {
@@ -335,8 +331,8 @@ impl RawFlow {
             };
             let poll = match &raw.poll {
                 None => None,
-                Some(p) => Some(p.get_ref().validate().map_err(|(k, m)| {
-                    named(loc.at(p.span().start, &format!("{key}.poll.{k}"), m))
+                Some(p) => Some(p.get_ref().validate().map_err(|e| {
+                    named(loc.invalid(p.span().start, e.under(&format!("{key}.poll"))))
                 })?),
             };
             let mut extract = Vec::new();

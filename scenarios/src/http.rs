@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::Invalid;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HttpVersion {
     /// HTTP/2 when TLS's ALPN offers it, HTTP/1.1 otherwise (always on
@@ -45,14 +47,14 @@ pub(crate) fn settings(
     version: Option<&str>,
     connections: Option<u32>,
     max_streams: Option<u32>,
-) -> Result<HttpSettings, (&'static str, String)> {
+) -> Result<HttpSettings, Invalid> {
     let version = match version {
         None | Some("auto") => HttpVersion::Auto,
         Some("1.1") | Some("1") => HttpVersion::Http1,
         Some("2") => HttpVersion::Http2,
         Some(other) => {
-            return Err((
-                "load.http",
+            return Err(Invalid::new(
+                "load.http".into(),
                 format!("`{other}`: use \"auto\" (HTTP/2 where TLS offers it), \"1.1\" or \"2\""),
             ));
         }
@@ -64,11 +66,14 @@ pub(crate) fn settings(
         max_streams: max_streams.unwrap_or(d.max_streams),
     };
     if s.connections == 0 {
-        return Err(("load.connections", "at least 1 connection".into()));
+        return Err(Invalid::new(
+            "load.connections".into(),
+            "at least 1 connection".into(),
+        ));
     }
     if s.max_streams == 0 {
-        return Err((
-            "load.max_streams",
+        return Err(Invalid::new(
+            "load.max_streams".into(),
             "at least 1 stream per connection".into(),
         ));
     }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::error::{Locator, ScenarioError};
+use crate::error::{Invalid, Locator, ScenarioError};
 use crate::scenario::{Dataset, FileReader, variables};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -289,7 +289,7 @@ impl RawRequest {
             Some(c) => c
                 .get_ref()
                 .validate()
-                .map_err(|(c_key, m)| loc.at(c.span().start, &k(&format!("checks.{c_key}")), m))?,
+                .map_err(|e| loc.invalid(c.span().start, e.under(&k("checks"))))?,
         };
         Ok(RequestTemplate {
             method,
@@ -305,11 +305,11 @@ impl RawRequest {
     }
 }
 
-fn pointer(p: &str, key: &str) -> Result<String, (String, String)> {
+fn pointer(p: &str, key: &str) -> Result<String, Invalid> {
     if p.is_empty() || p.starts_with('/') {
         Ok(p.to_string())
     } else {
-        Err((
+        Err(Invalid::new(
             key.to_string(),
             format!("`{p}` is not a JSON pointer: it starts with `/`, e.g. \"/article/title\""),
         ))
@@ -317,14 +317,14 @@ fn pointer(p: &str, key: &str) -> Result<String, (String, String)> {
 }
 
 impl RawChecks {
-    pub(crate) fn validate(&self) -> Result<Checks, (String, String)> {
+    pub(crate) fn validate(&self) -> Result<Checks, Invalid> {
         let status = match &self.status {
             None => None,
             Some(StatusList::One(s)) => Some(vec![*s]),
             Some(StatusList::Many(v)) => Some(v.clone()),
         };
         if let Some(bad) = status.iter().flatten().find(|s| !(100..=599).contains(*s)) {
-            return Err((
+            return Err(Invalid::new(
                 "status".into(),
                 format!("{bad} is not an HTTP status (100-599)"),
             ));
@@ -337,8 +337,8 @@ impl RawChecks {
             });
         }
         for (p, v) in &self.json_equals {
-            let value =
-                serde_json::to_value(v).map_err(|e| ("json_equals".into(), e.to_string()))?;
+            let value = serde_json::to_value(v)
+                .map_err(|e| Invalid::new("json_equals".into(), e.to_string()))?;
             rules.push(Check {
                 name: format!("json_equals {p}"),
                 rule: CheckRule::JsonEquals(pointer(p, "json_equals")?, value),
@@ -346,7 +346,7 @@ impl RawChecks {
         }
         for s in &self.body_contains {
             if s.is_empty() {
-                return Err((
+                return Err(Invalid::new(
                     "body_contains".into(),
                     "an empty substring checks nothing".into(),
                 ));

@@ -356,7 +356,7 @@ impl RawScenario {
         let (slo, objectives) = match &self.slo {
             None => (None, Objectives::default()),
             Some(v) => {
-                crate::slo::parse(v.get_ref()).map_err(|(k, m)| loc.at(v.span().start, &k, m))?
+                crate::slo::parse(v.get_ref()).map_err(|e| loc.invalid(v.span().start, e))?
             }
         };
         let rss_growth = thresholds
@@ -367,7 +367,7 @@ impl RawScenario {
             .collect
             .unwrap_or_default()
             .validate()
-            .map_err(|(at, (k, m))| loc.at(at, &k, m))?;
+            .map_err(|e| loc.invalid(0, e))?;
         series_read_are_defined(loc, &self.thresholds, &thresholds, &collect)?;
         let analysis = analysis(loc, self.analysis, rss_growth)?;
         let abort = abort(loc, self.abort)?;
@@ -427,7 +427,7 @@ fn http(loc: &Locator<'_>, load: &RawLoad) -> Result<HttpSettings, ScenarioError
         other => other.to_string(),
     });
     crate::http::settings(version.as_deref(), load.connections, load.max_streams)
-        .map_err(|(k, m)| loc.at(load.stages.span().start, k, m))
+        .map_err(|e| loc.invalid(load.stages.span().start, e))
 }
 
 /// `embedded`: the pipeline unless the scenario says the mock alone, which

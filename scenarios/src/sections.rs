@@ -107,7 +107,7 @@ pub(crate) fn analysis(
     let (at, raw) = raw.map_or((0, RawAnalysis::default()), |a| {
         (a.span().start, a.into_inner())
     });
-    raw.validate(rss_growth).map_err(|(k, m)| loc.at(at, &k, m))
+    raw.validate(rss_growth).map_err(|e| loc.invalid(at, e))
 }
 
 /// `[abort]`.
@@ -119,9 +119,7 @@ pub(crate) fn abort(
         None => Ok(crate::abort::Abort::default()),
         Some(a) => {
             let at = a.span().start;
-            a.into_inner()
-                .validate()
-                .map_err(|(k, m)| loc.at(at, &k, m))
+            a.into_inner().validate().map_err(|e| loc.invalid(at, e))
         }
     }
 }

@@ -13,6 +13,7 @@
 use genbench_model::Objectives;
 
 use crate::duration::parse_duration;
+use crate::error::Invalid;
 use crate::threshold::{Threshold, parse_threshold};
 
 /// For stress: the service level a step must meet to count as sustained.
@@ -26,10 +27,10 @@ ttft = \"600ms\") and steps (stress-step thresholds such as steps = [\"p95 < 15s
 
 /// The step thresholds and the objectives `value` gives; errors name the
 /// key (under `slo`) and the fix.
-pub fn parse(value: &toml::Value) -> Result<(Option<Slo>, Objectives), (String, String)> {
-    let steps = |v: &toml::Value, key: &str| -> Result<Option<Slo>, (String, String)> {
+pub fn parse(value: &toml::Value) -> Result<(Option<Slo>, Objectives), Invalid> {
+    let steps = |v: &toml::Value, key: &str| -> Result<Option<Slo>, Invalid> {
         let list = v.as_array().ok_or_else(|| {
-            (
+            Invalid::new(
                 key.to_string(),
                 "give a list of thresholds, e.g. [\"p95 < 15s\", \"error_rate < 1%\"]".into(),
             )
@@ -40,7 +41,7 @@ pub fn parse(value: &toml::Value) -> Result<(Option<Slo>, Objectives), (String, 
                 e.as_str()
                     .ok_or_else(|| "each threshold is a string, e.g. \"p95 < 15s\"".to_string())
                     .and_then(parse_threshold)
-                    .map_err(|m| (key.to_string(), m))
+                    .map_err(|m| Invalid::new(key.to_string(), m))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok((!thresholds.is_empty()).then_some(Slo { thresholds }))
@@ -48,7 +49,7 @@ pub fn parse(value: &toml::Value) -> Result<(Option<Slo>, Objectives), (String, 
     let table = match value {
         toml::Value::Array(_) => return Ok((steps(value, "slo")?, Objectives::default())),
         toml::Value::Table(t) => t,
-        _ => return Err(("slo".into(), KEYS_HELP.into())),
+        _ => return Err(Invalid::new("slo".into(), KEYS_HELP.into())),
     };
     let mut o = Objectives::default();
     let mut slo = None;
@@ -63,9 +64,9 @@ pub fn parse(value: &toml::Value) -> Result<(Option<Slo>, Objectives), (String, 
             "ttfb" => &mut o.ttfb_ms,
             "ttft" => &mut o.ttft_ms,
             "tpot" => &mut o.tpot_ms,
-            _ => return Err((key, format!("unknown key; {KEYS_HELP}"))),
+            _ => return Err(Invalid::new(key, format!("unknown key; {KEYS_HELP}"))),
         };
-        *field = Some(limit(v).map_err(|m| (key, m))?);
+        *field = Some(limit(v).map_err(|m| Invalid::new(key, m))?);
     }
     Ok((slo, o))
 }
@@ -86,7 +87,7 @@ fn limit(v: &toml::Value) -> Result<f64, String> {
 mod tests {
     use super::*;
 
-    fn parsed(src: &str) -> Result<(Option<Slo>, Objectives), (String, String)> {
+    fn parsed(src: &str) -> Result<(Option<Slo>, Objectives), Invalid> {
         let t: toml::Table = toml::from_str(src).unwrap();
         parse(&t["slo"])
     }
@@ -115,12 +116,12 @@ mod tests {
     #[test]
     fn errors_name_the_key_and_the_fix() {
         let e = parsed("[slo]\nttft_p95 = \"600ms\"").unwrap_err();
-        assert_eq!(e.0, "slo.ttft_p95");
-        assert!(e.1.contains("ttft"), "{}", e.1);
+        assert_eq!(e.key, "slo.ttft_p95");
+        assert!(e.message.contains("ttft"), "{}", e.message);
         let e = parsed("[slo]\nttft = 600").unwrap_err();
-        assert!(e.1.contains("\"600ms\""), "{}", e.1);
+        assert!(e.message.contains("\"600ms\""), "{}", e.message);
         let e = parsed("[slo]\ntpot = \"0ms\"").unwrap_err();
-        assert!(e.1.contains("never be met"), "{}", e.1);
-        assert_eq!(parsed("slo = 3").unwrap_err().0, "slo");
+        assert!(e.message.contains("never be met"), "{}", e.message);
+        assert_eq!(parsed("slo = 3").unwrap_err().key, "slo");
     }
 }

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::collect::Invalid;
+use crate::error::Invalid;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StageHistogram {
@@ -49,7 +49,7 @@ impl RawStages {
         let Some(p) = self.prometheus else {
             return Ok(None);
         };
-        let bad = |m: String| Err((KEY.to_string(), m));
+        let bad = |m: String| Err(Invalid::new(KEY.to_string(), m));
         let histogram = p.histogram.trim_end_matches("_bucket").to_string();
         if !metric_name(&histogram) {
             return bad(format!(
@@ -95,7 +95,9 @@ mod tests {
             ("/metrics", "article_stage_seconds", "stage")
         );
         assert_eq!(parse("").unwrap(), None);
-        let (k, m) = parse("prometheus = { histogram = \"a b\" }").unwrap_err();
+        let crate::error::Invalid {
+            key: k, message: m, ..
+        } = parse("prometheus = { histogram = \"a b\" }").unwrap_err();
         assert_eq!(k, KEY);
         assert!(m.contains("article_stage_seconds"), "{m}");
         assert!(parse("prometheus = { histogram = \"h\", label = \"le\" }").is_err());

@@ -22,8 +22,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::collect::Invalid;
 use crate::duration::parse_duration;
+use crate::error::Invalid;
 
 /// Where spans come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,7 +118,7 @@ struct RawRule {
 const KEY: &str = "collect.traces";
 
 fn bad<T>(key: &str, m: impl Into<String>) -> Result<T, Invalid> {
-    Err((format!("{KEY}.{key}"), m.into()))
+    Err(Invalid::new(format!("{KEY}.{key}"), m.into()))
 }
 
 impl RawTraces {
@@ -146,7 +146,7 @@ impl RawTraces {
         }
         let drain = match self.drain {
             None => DEFAULT_DRAIN,
-            Some(d) => parse_duration(&d).map_err(|m| (format!("{KEY}.drain"), m))?,
+            Some(d) => parse_duration(&d).map_err(|m| Invalid::new(format!("{KEY}.drain"), m))?,
         };
         let slowest = self.slowest.unwrap_or(DEFAULT_SLOWEST);
         if slowest > MAX_SLOWEST {
@@ -275,25 +275,39 @@ mod tests {
 
     #[test]
     fn mistakes_name_the_key_and_the_fix() {
-        let (k, m) = traces("listen = \"localhost\"").unwrap_err();
+        let crate::error::Invalid {
+            key: k, message: m, ..
+        } = traces("listen = \"localhost\"").unwrap_err();
         assert_eq!(k, "collect.traces.listen");
         assert!(m.contains("127.0.0.1:4318"), "{m}");
-        let (k, _) = traces("listen = \"127.0.0.1:0\"\nfile = \"x\"").unwrap_err();
+        let crate::error::Invalid {
+            key: k, message: _, ..
+        } = traces("listen = \"127.0.0.1:0\"\nfile = \"x\"").unwrap_err();
         assert_eq!(k, "collect.traces.file");
-        let (k, m) = traces("propagate = false").unwrap_err();
+        let crate::error::Invalid {
+            key: k, message: m, ..
+        } = traces("propagate = false").unwrap_err();
         assert_eq!(k, "collect.traces.propagate");
         assert!(m.contains("drop the key"), "{m}");
-        let (k, m) = traces("[stages]\nx = { name = \"a\", attr = \"b\" }").unwrap_err();
+        let crate::error::Invalid {
+            key: k, message: m, ..
+        } = traces("[stages]\nx = { name = \"a\", attr = \"b\" }").unwrap_err();
         assert_eq!(k, "collect.traces.stages.x");
         assert!(m.contains("name_prefix"), "{m}");
-        let (k, _) =
+        let crate::error::Invalid { key: k, .. } =
             traces("[stages]\nx = { attr = \"a\", equals = \"b\", prefix = \"c\" }").unwrap_err();
         assert_eq!(k, "collect.traces.stages.x");
-        let (k, _) = traces("slowest = 5000").unwrap_err();
+        let crate::error::Invalid {
+            key: k, message: _, ..
+        } = traces("slowest = 5000").unwrap_err();
         assert_eq!(k, "collect.traces.slowest");
-        let (k, _) = traces("drain = \"soon\"").unwrap_err();
+        let crate::error::Invalid {
+            key: k, message: _, ..
+        } = traces("drain = \"soon\"").unwrap_err();
         assert_eq!(k, "collect.traces.drain");
-        let (k, _) = traces("[stages]\n\"a b\" = { name = \"x\" }").unwrap_err();
+        let crate::error::Invalid {
+            key: k, message: _, ..
+        } = traces("[stages]\n\"a b\" = { name = \"x\" }").unwrap_err();
         assert_eq!(k, "collect.traces.stages.a b");
     }
 }
