@@ -278,124 +278,191 @@ impl RawFlow {
         let mut extracted: Vec<String> = Vec::new();
         let mut steps: Vec<Step> = Vec::new();
         for (i, raw) in self.steps.into_iter().enumerate() {
-            let start = raw.span().start;
-            let mut raw = raw.into_inner();
-            let key = format!("flow.steps[{}]", i + 1);
-            let name = match &raw.name {
-                Some(n) if n.get_ref().trim().is_empty() => {
-                    return Err(loc.at(
-                        n.span().start,
-                        &format!("{key}.name"),
-                        "give the step a name, e.g. name = \"submit\", or leave name out",
-                    ));
-                }
-                Some(n) => n.get_ref().trim().to_string(),
-                None => format!("step {}", i + 1),
+            let cx = StepCx {
+                loc,
+                key: format!("flow.steps[{}]", i + 1),
+                start: raw.span().start,
+                datasets,
+                read,
             };
-            let named = |e: ScenarioError| ScenarioError {
-                message: format!("step \"{name}\": {}", e.message),
-                ..e
-            };
-            if steps.iter().any(|s| s.name == name) {
-                let at = raw.name.as_ref().map_or(start, |n| n.span().start);
-                return Err(named(loc.at(
-                    at,
-                    &format!("{key}.name"),
-                    "another step has this name; names tell steps apart in the results",
-                )));
-            }
-            let within = Within {
-                key: &key,
-                extracted: &extracted,
-            };
-            let mut request = raw
-                .request()
-                .validate_within(loc, &within, datasets, read)
-                .map_err(named)?;
-            if let Some(c) = raw.checks.take() {
-                request.checks = c.get_ref().validate().map_err(|e| {
-                    named(loc.invalid(c.span().start, e.under(&format!("{key}.checks"))))
-                })?;
-            }
-            let timeout = match &raw.timeout {
-                None => None,
-                Some(t) => Some(
-                    crate::duration::parse_duration(t.get_ref())
-                        .map_err(|m| named(loc.at(t.span().start, &format!("{key}.timeout"), m)))?,
-                ),
-            };
-            let think = match &raw.think {
-                None => Duration::ZERO,
-                Some(t) => crate::duration::parse_duration(t.get_ref())
-                    .map_err(|m| named(loc.at(t.span().start, &format!("{key}.think"), m)))?,
-            };
-            let poll = match &raw.poll {
-                None => None,
-                Some(p) => Some(p.get_ref().validate().map_err(|e| {
-                    named(loc.invalid(p.span().start, e.under(&format!("{key}.poll"))))
-                })?),
-            };
-            let mut extract = Vec::new();
-            for (var, from) in &raw.extract {
-                let at = from.span().start;
-                if !crate::collect::valid_name(var) {
-                    return Err(named(loc.at(
-                        at,
-                        &format!("{key}.extract"),
-                        format!("`{var}`: a variable name is letters, digits, `_` and `-`"),
-                    )));
-                }
-                if datasets
-                    .values()
-                    .any(|d| d.columns.iter().any(|c| c == var))
-                {
-                    return Err(named(loc.at(
-                        at,
-                        &format!("{key}.extract.{var}"),
-                        format!(
-                            "`{var}` is also a dataset column; name the extracted value differently"
-                        ),
-                    )));
-                }
-                let from = extract_from(from.get_ref())
-                    .map_err(|m| named(loc.at(at, &format!("{key}.extract.{var}"), m)))?;
-                extract.push(Extract {
-                    var: var.clone(),
-                    from,
-                });
-            }
-            let headers = extract
-                .iter()
-                .filter(|e| matches!(e.from, ExtractFrom::Header(_)))
-                .count();
-            if headers > MAX_HEADER_EXTRACTS {
-                let at = raw
-                    .extract
-                    .values()
-                    .next()
-                    .map_or(start, |v| v.span().start);
-                return Err(named(loc.at(
-                    at,
-                    &format!("{key}.extract"),
-                    format!(
-                        "{headers} values from headers; a step reads at most {MAX_HEADER_EXTRACTS}"
-                    ),
-                )));
-            }
-            for e in &extract {
+            let name = cx.name(raw.get_ref().name.as_ref(), i, &steps)?;
+            let step = cx.step(raw.into_inner(), name, &extracted)?;
+            for e in &step.extract {
                 if !extracted.contains(&e.var) {
                     extracted.push(e.var.clone());
                 }
             }
-            steps.push(Step {
-                name,
-                request,
-                timeout,
-                extract,
-                poll,
-                think,
-            });
+            steps.push(step);
         }
         Ok(Flow { steps })
+    }
+}
+
+/// What validating one step needs: where it is, its key, what it may read.
+struct StepCx<'a> {
+    loc: &'a Locator<'a>,
+    /// `flow.steps[N]`, 1-based.
+    key: String,
+    start: usize,
+    datasets: &'a BTreeMap<String, Dataset>,
+    read: &'a FileReader<'a>,
+}
+
+impl StepCx<'_> {
+    /// An error of step `name` at `at`, under the step's key.
+    fn err(&self, name: &str, at: usize, sub: &str, m: impl Into<String>) -> ScenarioError {
+        let e = self.loc.at(at, &format!("{}.{sub}", self.key), m);
+        ScenarioError {
+            message: format!("step \"{name}\": {}", e.message),
+            ..e
+        }
+    }
+
+    /// The step's name (`step N` when it has none), unlike any before it.
+    fn name(
+        &self,
+        raw: Option<&Spanned<String>>,
+        i: usize,
+        before: &[Step],
+    ) -> Result<String, ScenarioError> {
+        let name = match raw {
+            Some(n) if n.get_ref().trim().is_empty() => {
+                return Err(self.loc.at(
+                    n.span().start,
+                    &format!("{}.name", self.key),
+                    "give the step a name, e.g. name = \"submit\", or leave name out",
+                ));
+            }
+            Some(n) => n.get_ref().trim().to_string(),
+            None => format!("step {}", i + 1),
+        };
+        if before.iter().any(|s| s.name == name) {
+            let at = raw.map_or(self.start, |n| n.span().start);
+            return Err(self.err(
+                &name,
+                at,
+                "name",
+                "another step has this name; names tell steps apart in the results",
+            ));
+        }
+        Ok(name)
+    }
+
+    /// The step's request, checks, timing, poll and extracts; `extracted`:
+    /// the variables earlier steps extract, which its templates may use.
+    fn step(
+        &self,
+        mut raw: RawStep,
+        name: String,
+        extracted: &[String],
+    ) -> Result<Step, ScenarioError> {
+        let named = |e: ScenarioError| ScenarioError {
+            message: format!("step \"{name}\": {}", e.message),
+            ..e
+        };
+        let within = Within {
+            key: &self.key,
+            extracted,
+        };
+        let mut request = raw
+            .request()
+            .validate_within(self.loc, &within, self.datasets, self.read)
+            .map_err(named)?;
+        if let Some(c) = raw.checks.take() {
+            request.checks = c.get_ref().validate().map_err(|e| {
+                named(
+                    self.loc
+                        .invalid(c.span().start, e.under(&format!("{}.checks", self.key))),
+                )
+            })?;
+        }
+        let duration = |t: &Spanned<String>, sub: &str| {
+            crate::duration::parse_duration(t.get_ref())
+                .map_err(|m| self.err(&name, t.span().start, sub, m))
+        };
+        let timeout = raw
+            .timeout
+            .as_ref()
+            .map(|t| duration(t, "timeout"))
+            .transpose()?;
+        let think = match &raw.think {
+            None => Duration::ZERO,
+            Some(t) => duration(t, "think")?,
+        };
+        let poll = match &raw.poll {
+            None => None,
+            Some(p) => Some(p.get_ref().validate().map_err(|e| {
+                named(
+                    self.loc
+                        .invalid(p.span().start, e.under(&format!("{}.poll", self.key))),
+                )
+            })?),
+        };
+        let extract = self.extracts(&name, &raw.extract)?;
+        Ok(Step {
+            name,
+            request,
+            timeout,
+            extract,
+            poll,
+            think,
+        })
+    }
+
+    /// `extract = { VAR = "json:/pointer" | "header:name" }`: names that
+    /// are no dataset's column, at most a few read from headers.
+    fn extracts(
+        &self,
+        name: &str,
+        raw: &BTreeMap<String, Spanned<String>>,
+    ) -> Result<Vec<Extract>, ScenarioError> {
+        let mut extract = Vec::new();
+        for (var, from) in raw {
+            let at = from.span().start;
+            if !crate::collect::valid_name(var) {
+                return Err(self.err(
+                    name,
+                    at,
+                    "extract",
+                    format!("`{var}`: a variable name is letters, digits, `_` and `-`"),
+                ));
+            }
+            if self
+                .datasets
+                .values()
+                .any(|d| d.columns.iter().any(|c| c == var))
+            {
+                return Err(self.err(
+                    name,
+                    at,
+                    &format!("extract.{var}"),
+                    format!(
+                        "`{var}` is also a dataset column; name the extracted value differently"
+                    ),
+                ));
+            }
+            let from = extract_from(from.get_ref())
+                .map_err(|m| self.err(name, at, &format!("extract.{var}"), m))?;
+            extract.push(Extract {
+                var: var.clone(),
+                from,
+            });
+        }
+        let headers = extract
+            .iter()
+            .filter(|e| matches!(e.from, ExtractFrom::Header(_)))
+            .count();
+        if headers > MAX_HEADER_EXTRACTS {
+            let at = raw.values().next().map_or(self.start, |v| v.span().start);
+            return Err(self.err(
+                name,
+                at,
+                "extract",
+                format!(
+                    "{headers} values from headers; a step reads at most {MAX_HEADER_EXTRACTS}"
+                ),
+            ));
+        }
+        Ok(extract)
     }
 }
