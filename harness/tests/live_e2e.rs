@@ -131,7 +131,7 @@ fn live_metrics_rise_during_the_run_and_a_prometheus_server_scrapes_them() {
             "run",
             "baseline",
             "--duration",
-            "10s",
+            "14s",
             "--rate",
             "20",
             "--mock-time-scale",
@@ -179,7 +179,9 @@ fn live_metrics_rise_during_the_run_and_a_prometheus_server_scrapes_them() {
     assert!(second.contains("genbench_target{"), "{second}");
     // The server has scraped at least twice, and what it stored rose too.
     let scraped = |q: &str| prometheus.sum(q);
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // The run goes on for 8 s more: time for several scrapes however
+    // slowly the server starts.
+    let deadline = Instant::now() + Duration::from_secs(7);
     let mut seen = Vec::new();
     while Instant::now() < deadline {
         if let Some(v) = scraped(r#"genbench_requests_total{outcome="ok"}"#)

@@ -94,12 +94,13 @@ impl Collector for Of {
             "Request latency, from the scheduled send to the last byte",
             &s.latency,
         )?;
-        gauge(
-            &mut enc,
+        enc.encode_descriptor(
             "in_flight",
             "Requests sent and not yet answered",
-            s.in_flight as f64,
-        )?;
+            None,
+            MetricType::Gauge,
+        )?
+        .encode_gauge(&s.in_flight)?;
         if let Some(t) = s.target {
             gauge(
                 &mut enc,
@@ -243,7 +244,7 @@ mod tests {
         has("genbench_llm_ttft_seconds_count", "", "5");
         has("genbench_llm_output_tokens_total", "", "640");
         has("genbench_cost_usd_total", "", "0.25");
-        has("genbench_in_flight", "", "3.0");
+        has("genbench_in_flight", "", "3");
         assert!(text.contains("# TYPE genbench_request_duration_seconds histogram"));
     }
 
