@@ -154,6 +154,20 @@ impl Snapshot {
     }
 }
 
+/// Buckets for the encoders' tests: `first` values in the first bucket,
+/// `over` past the last.
+#[cfg(test)]
+pub(crate) fn test_buckets(bounds_s: &'static [f64], first: u64, over: u64) -> Buckets {
+    let mut in_bucket = vec![0; bounds_s.len()];
+    in_bucket[0] = first;
+    Buckets {
+        bounds_s,
+        in_bucket,
+        sum_s: 1.5,
+        count: first + over,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -225,18 +225,9 @@ pub async fn push(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::live::{LATENCY_BOUNDS_S, LlmSnapshot, TOKEN_BOUNDS, TPOT_BOUNDS_S};
-
-    fn buckets(bounds_s: &'static [f64], first: u64, over: u64) -> Buckets {
-        let mut in_bucket = vec![0; bounds_s.len()];
-        in_bucket[0] = first;
-        Buckets {
-            bounds_s,
-            in_bucket,
-            sum_s: 2.0,
-            count: first + over,
-        }
-    }
+    use crate::live::{
+        LATENCY_BOUNDS_S, LlmSnapshot, TOKEN_BOUNDS, TPOT_BOUNDS_S, test_buckets as buckets,
+    };
 
     fn snapshot(llm: bool) -> Snapshot {
         Snapshot {

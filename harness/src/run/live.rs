@@ -26,11 +26,16 @@ pub struct Live {
 impl Live {
     /// One second more of the run.
     pub fn second(&self, cfg: &RunConfig, agg: &Aggregator, p: &TimelinePoint, c: &Collecting) {
-        let cost = c.live_cost(&agg.total).map(|c| c.total_usd);
-        self.outputs
-            .publish(Snapshot::new(&agg.total, p).with_cost(cost));
-        if self.outputs.wants_frames() {
+        if !self.outputs.wants_frames() {
+            let cost = c.live_cost(&agg.total).map(|c| c.total_usd);
+            self.outputs
+                .publish(Snapshot::new(&agg.total, p).with_cost(cost));
+        } else {
+            // The result so far has priced the cost already.
             let r = self.so_far(cfg, agg, p, c);
+            let cost = r.cost.as_ref().map(|c| c.total_usd);
+            self.outputs
+                .publish(Snapshot::new(&agg.total, p).with_cost(cost));
             let unit = unit(&cfg.scenario.load);
             self.outputs.frame(Frame {
                 body: genbench_reports::report_sections_html(&r, true),
