@@ -355,12 +355,20 @@ impl Recorder {
 
     /// Hands over this interval's data and starts the next one empty.
     pub fn take_interval(&mut self) -> Recorder {
+        self.take_interval_into(Recorder::default())
+    }
+
+    /// As [`Recorder::take_interval`], starting the next interval in
+    /// `fresh` (an empty recorder made ahead, while the worker was idle:
+    /// making one builds every histogram, which at a second's boundary
+    /// would delay the sends due then).
+    pub fn take_interval_into(&mut self, fresh: Recorder) -> Recorder {
         let (seen, over) = (self.points_seen, self.points_overflowed);
         let mut next = Recorder {
             points_seen: seen,
             points_overflowed: over,
             flows_seen: self.flows_seen,
-            ..Recorder::default()
+            ..fresh
         };
         std::mem::swap(self, &mut next);
         next

@@ -22,15 +22,27 @@ fn string(out: &mut String, s: &str) {
     out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
 }
 
+/// The request a record is of: what a replay of the records sends again
+/// (`format = "records"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sent<'a> {
+    pub method: &'a str,
+    /// Below the target URL's own path.
+    pub path: &'a str,
+    pub body: Option<&'a str>,
+}
+
 /// Appends `s`'s record and a newline to `out`: its times in seconds from
 /// the run's start (scheduled, sent, first byte, end), latency in ms from
 /// the scheduled instant, status or error kind, cache status, the stages
-/// its `Server-Timing` named (ms), and the target's request id.
+/// its `Server-Timing` named (ms), the target's request id, and the
+/// request's method, path and body.
 /// `flow`: the flow's id and the step's name, for a flow's requests.
 pub fn line(
     out: &mut String,
     worker: usize,
     s: &Sample,
+    sent: &Sent<'_>,
     server_timing: &[u8],
     request_id: &[u8],
     flow: Option<(u64, &str)>,
@@ -83,6 +95,15 @@ pub fn line(
         }
         None => out.push_str(",\"trace_id\":null"),
     }
+    out.push_str(",\"method\":");
+    string(out, sent.method);
+    out.push_str(",\"path\":");
+    string(out, sent.path);
+    out.push_str(",\"body\":");
+    match sent.body {
+        Some(b) => string(out, b),
+        None => out.push_str("null"),
+    }
     match flow {
         Some((id, step)) => {
             let _ = write!(out, ",\"flow\":{id},\"step\":");
@@ -114,6 +135,12 @@ mod tests {
         }
     }
 
+    const GET: Sent<'static> = Sent {
+        method: "GET",
+        path: "/a?q=1",
+        body: None,
+    };
+
     #[test]
     fn a_record_is_one_json_line_with_every_field() {
         let mut out = String::new();
@@ -121,6 +148,7 @@ mod tests {
             &mut out,
             1,
             &sample(Outcome::Ok(200)),
+            &GET,
             b"llm;dur=12.5, total;dur=240",
             b"req-\"7\"",
             None,
@@ -129,6 +157,11 @@ mod tests {
             &mut out,
             0,
             &sample(Outcome::Error(ErrorKind::Timeout)),
+            &Sent {
+                method: "POST",
+                path: "/b",
+                body: Some("{\"topic\":\"a\"}"),
+            },
             b"",
             b"",
             Some((12, "poll \"job\"")),
@@ -146,7 +179,7 @@ mod tests {
         let mut sub_us = String::new();
         let mut s = sample(Outcome::Ok(200));
         s.end = s.scheduled + std::time::Duration::from_nanos(1_234_999);
-        line(&mut sub_us, 0, &s, b"", b"", None);
+        line(&mut sub_us, 0, &s, &GET, b"", b"", None);
         let v: serde_json::Value = serde_json::from_str(&sub_us).unwrap();
         assert_eq!(v["latency_ms"], 1.234, "whole µs, as the histogram records");
         assert_eq!(a["status"], 200);
@@ -162,5 +195,11 @@ mod tests {
             (&serde_json::json!(12), &serde_json::json!("poll \"job\""))
         );
         assert_eq!(b["stages"], serde_json::json!({}));
+        assert_eq!(
+            (&a["method"], &a["path"]),
+            (&serde_json::json!("GET"), &serde_json::json!("/a?q=1"))
+        );
+        assert!(a["body"].is_null());
+        assert_eq!(b["body"], "{\"topic\":\"a\"}");
     }
 }

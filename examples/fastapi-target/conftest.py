@@ -1,10 +1,11 @@
-"""What the example service's tests share: the genbench binary, and
-`genbench mock` on ports the OS picks."""
+"""What the example service's tests share: the genbench binary,
+`genbench mock` on ports the OS picks, and the service calling it."""
 
 import json
 import os
 import signal
 import subprocess
+import sys
 
 import pytest
 
@@ -37,3 +38,14 @@ def mock():
     p, urls = start_mock(0.05)
     yield urls
     stop(p)
+
+
+@pytest.fixture
+def service(mock):
+    """The FastAPI service, calling the mock: its URL and pid."""
+    env = {**os.environ, "LLM_BASE_URL": mock["llm"] + "/v1"}
+    p = subprocess.Popen([sys.executable, os.path.join(HERE, "serve.py")],
+                         stdout=subprocess.PIPE, text=True, env=env)
+    yield ready_line(p, "the FastAPI service")
+    p.terminate()
+    p.communicate(timeout=10)

@@ -8,22 +8,11 @@ and RSS by pid, a py-spy flamegraph, and the cost from the mock's ledger.
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 
 import pytest
 
-from conftest import BIN, HERE, ready_line
-
-
-@pytest.fixture
-def service(mock):
-    env = {**os.environ, "LLM_BASE_URL": mock["llm"] + "/v1"}
-    p = subprocess.Popen([sys.executable, os.path.join(HERE, "serve.py")],
-                         stdout=subprocess.PIPE, text=True, env=env)
-    yield ready_line(p, "the FastAPI service")
-    p.terminate()
-    p.communicate(timeout=10)
+from conftest import BIN, HERE
 
 
 def counters(url):

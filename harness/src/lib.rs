@@ -16,7 +16,7 @@ pub mod net;
 pub mod output;
 pub mod run;
 mod target;
-mod timefmt;
+use genbench_traffic::timefmt;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -408,6 +408,9 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
             ms(l.max)
         );
     }
+    if let Some(rp) = &r.replay {
+        crate::run::replay::summary_lines(&mut o, rp);
+    }
     let _ = writeln!(o, "  latency     {}", lat(&r.latency_ms));
     let _ = writeln!(o, "  ttfb        {}", lat(&r.ttfb_ms));
     if let Some(f) = &r.flows {

@@ -81,8 +81,7 @@ async fn server(script: Script) -> (String, Arc<AtomicUsize>) {
 fn get() -> Rendered {
     Rendered {
         path: "/".into(),
-        body: None,
-        trace: None,
+        ..Rendered::default()
     }
 }
 

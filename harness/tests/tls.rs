@@ -64,8 +64,7 @@ async fn send_n(s: &Sender, path: &str, n: usize) -> (Vec<Outcome>, Vec<ConnEven
     for _ in 0..n {
         *slot.request_mut() = Rendered {
             path: path.into(),
-            body: None,
-            trace: None,
+            ..Rendered::default()
         };
         let (sample, back) = s.send(Some(Duration::ZERO), slot).await;
         events.extend(back.conn_event());

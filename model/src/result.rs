@@ -665,6 +665,9 @@ pub struct RunResult {
     /// What the target's OpenTelemetry spans said (`[collect.traces]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traces: Option<crate::TracesResult>,
+    /// A replay's trace and its schedule fidelity (`model = "replay"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<crate::ReplayResult>,
     pub thresholds: Vec<ThresholdResult>,
     pub artifacts: Artifacts,
     pub histograms: Histograms,
@@ -721,6 +724,7 @@ impl RunResult {
             flows: None,
             traces: None,
             generator_limited: None,
+            replay: None,
             thresholds: Vec::new(),
             artifacts: Artifacts::default(),
             histograms: Histograms::default(),

@@ -237,6 +237,20 @@ fn full() -> RunResult {
     r.histograms.latency_us = Some("HISTFAAAA".into());
     r.histograms.chunk_gap_us = Some("HISTFAAAA".into());
     r.histograms.ttft_us = Some("HISTFAAAA".into());
+    r.replay = Some(genbench_model::ReplayResult {
+        file: "traffic.jsonl".into(),
+        format: "jsonl".into(),
+        rows: 10,
+        window_rows: 8,
+        sent: 8,
+        passes: 1,
+        time_scale: 3.0,
+        trace_span_s: 60.0,
+        held_by_rate_cap: 1,
+        credentials_dropped: 2,
+        fidelity_ms: r.latency_ms,
+        error: None,
+    });
     r
 }
 

@@ -226,6 +226,18 @@ pub fn summary(r: &RunResult) -> String {
     if let Some(g) = &r.generator_limited {
         let _ = writeln!(o, "> **Weak figures:** {}.\n", md_cell(&g.message));
     }
+    if let Some(rp) = &r.replay {
+        let _ = writeln!(
+            o,
+            "Replay of {} ({}): {} of {} rows sent at {}x; fidelity p99 {}.\n",
+            md_cell(&rp.file),
+            md_cell(&rp.format),
+            rp.sent,
+            rp.window_rows,
+            rp.time_scale,
+            opt_ms(rp.fidelity_ms.map(|f| f.p99))
+        );
+    }
     body(&mut o, r);
     thresholds(&mut o, r);
     if let Some(stage) = crate::html::stages_by_mean(r)

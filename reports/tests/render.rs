@@ -162,6 +162,54 @@ fn html_is_self_contained() {
     }
 }
 
+/// A replay's section, of `file`.
+fn replay(
+    file: &str,
+    fidelity: Option<genbench_model::LatencySummaryMs>,
+) -> genbench_model::ReplayResult {
+    genbench_model::ReplayResult {
+        file: file.into(),
+        format: "jsonl".into(),
+        rows: 1200,
+        window_rows: 1000,
+        sent: 998,
+        passes: 1,
+        time_scale: 3.0,
+        trace_span_s: 600.0,
+        held_by_rate_cap: 4,
+        credentials_dropped: 1000,
+        fidelity_ms: fidelity,
+        error: Some("the trace changed after the scan".into()),
+    }
+}
+
+#[test]
+fn a_replay_says_what_it_sent_and_how_closely() {
+    let mut r = fixture("baseline");
+    assert!(
+        !html(&r, None).contains("id=\"replay\""),
+        "no section without a replay"
+    );
+    r.replay = Some(replay("staging.jsonl.zst", r.latency_ms));
+    let page = html(&r, None);
+    for want in [
+        "id=\"replay\"",
+        "staging.jsonl.zst (jsonl)",
+        "998 sent of 1000 in the window (1200 in the file)",
+        "1 pass(es) at 3x over 600.0 s of the trace",
+        "the trace changed after the scan",
+    ] {
+        assert!(page.contains(want), "{want}");
+    }
+    let md = summary_markdown(&r);
+    assert!(
+        md.contains(
+            "Replay of staging.jsonl.zst (jsonl): 998 of 1000 rows sent at 3x; fidelity p99"
+        ),
+        "{md}"
+    );
+}
+
 /// Every string a target or a scenario file controls, carrying markup.
 fn hostile() -> RunResult {
     const XSS: &str = "<script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\">";
@@ -192,6 +240,7 @@ fn hostile() -> RunResult {
         c.source = XSS.into();
     }
     r.thresholds[0].expr = XSS.into();
+    r.replay = Some(replay(XSS, r.latency_ms));
     r.scenario.resolved = serde_json::json!({ "description": XSS });
     r.started_at = XSS.into();
     r

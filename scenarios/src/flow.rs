@@ -363,6 +363,7 @@ impl StepCx<'_> {
         let within = Within {
             key: &self.key,
             extracted,
+            from_trace: false,
         };
         let mut request = raw
             .request()

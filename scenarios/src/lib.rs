@@ -15,6 +15,7 @@ mod error;
 mod flow;
 mod http;
 mod overrides;
+mod replay;
 mod request;
 mod scenario;
 mod sections;
@@ -36,6 +37,7 @@ pub use error::ScenarioError;
 pub use flow::{Extract, ExtractFrom, Flow, Poll, Step};
 pub use http::{HttpSettings, HttpVersion};
 pub use overrides::{Override, parse_override};
+pub use replay::{DEFAULT_BLOCK_TOKENS, DEFAULT_REPLAY_MODEL, Passes, Replay};
 pub use request::{Check, CheckRule, Checks};
 pub use scenario::{
     Arrivals, Dataset, EmbeddedTarget, FileReader, Load, Repeat, RequestTemplate, Scenario, Slo,

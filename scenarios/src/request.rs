@@ -143,6 +143,8 @@ fn env_ok(loc: &Locator<'_>, at: usize, key: &str, text: &str) -> Result<(), Sce
 pub(crate) struct Within<'a> {
     pub key: &'a str,
     pub extracted: &'a [String],
+    /// A replay's rows give the variables no dataset has.
+    pub from_trace: bool,
 }
 
 impl RawRequest {
@@ -151,10 +153,12 @@ impl RawRequest {
         loc: &Locator<'_>,
         datasets: &BTreeMap<String, Dataset>,
         read: &FileReader<'_>,
+        from_trace: bool,
     ) -> Result<RequestTemplate, ScenarioError> {
         let within = Within {
             key: "request",
             extracted: &[],
+            from_trace,
         };
         self.validate_within(loc, &within, datasets, read)
     }
@@ -273,7 +277,8 @@ impl RawRequest {
         let (extracted, vars): (Vec<String>, Vec<String>) = vars
             .into_iter()
             .partition(|v| within.extracted.contains(v) && !columns.contains_key(v.as_str()));
-        if let Some(missing) = vars.iter().find(|v| !columns.contains_key(v.as_str())) {
+        let missing = vars.iter().find(|v| !columns.contains_key(v.as_str()));
+        if let Some(missing) = missing.filter(|_| !within.from_trace) {
             let at = body.as_ref().map_or(path_at, |b| b.0);
             let step = if within.key == "request" {
                 String::new()

@@ -15,6 +15,7 @@ use crate::duration::parse_duration;
 use crate::error::{Locator, ScenarioError};
 use crate::http::HttpSettings;
 use crate::overrides::{self, Override};
+use crate::replay::Replay;
 use crate::request::RawRequest;
 pub use crate::request::RequestTemplate;
 use crate::sections::{
@@ -49,13 +50,37 @@ pub enum Load {
         think_time: Duration,
         stages: Vec<Stage>,
     },
+    /// A trace's requests at its own times, scaled; latency counts from
+    /// each row's scheduled time, as in the open model.
+    Replay {
+        replay: Replay,
+        /// The trace's rate, second by second: empty until the harness has
+        /// scanned the trace ([`Load::stages_mut`]).
+        stages: Vec<Stage>,
+    },
 }
 
 impl Load {
     pub fn stages(&self) -> &[Stage] {
         match self {
-            Load::Open { stages, .. } | Load::Closed { stages, .. } => stages,
+            Load::Open { stages, .. }
+            | Load::Closed { stages, .. }
+            | Load::Replay { stages, .. } => stages,
         }
+    }
+
+    pub fn stages_mut(&mut self) -> &mut Vec<Stage> {
+        match self {
+            Load::Open { stages, .. }
+            | Load::Closed { stages, .. }
+            | Load::Replay { stages, .. } => stages,
+        }
+    }
+
+    /// Whether requests go out at scheduled times whatever the target
+    /// does (open and replay), so latency counts from those times.
+    pub fn is_open(&self) -> bool {
+        !matches!(self, Load::Closed { .. })
     }
 }
 
@@ -178,6 +203,7 @@ struct RawScenario {
 enum LoadModel {
     Open,
     Closed,
+    Replay,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,7 +214,10 @@ struct RawLoad {
     arrivals: Option<Arrivals>,
     /// A shorthand string or a list of `{ duration, target }` tables, read
     /// by hand so a wrong one is told what a stage looks like.
-    stages: Spanned<toml::Value>,
+    #[serde(default)]
+    stages: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    replay: Option<Spanned<crate::replay::RawReplay>>,
     #[serde(default)]
     think_time: Option<Spanned<String>>,
     #[serde(default)]
@@ -243,7 +272,18 @@ impl Scenario {
             std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))
         };
-        Scenario::parse_with(text, origin, &read)
+        Ok(Scenario::parse_with(text, origin, &read)?.files_under(base_dir))
+    }
+
+    /// Files the scenario names (a replay's trace) relative to `base_dir`,
+    /// as its datasets are read.
+    fn files_under(mut self, base_dir: &Path) -> Scenario {
+        if let Load::Replay { replay, .. } = &mut self.load
+            && replay.file.is_relative()
+        {
+            replay.file = base_dir.join(&replay.file);
+        }
+        self
     }
 
     /// As [`Scenario::parse`], with dataset files read by `read`.
@@ -333,6 +373,7 @@ impl Scenario {
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))
         };
         Scenario::parse_overridden(&text, &origin, &read, overrides)
+            .map(|s| s.files_under(base_dir))
     }
 
     /// Total planned length of the run.
@@ -350,7 +391,11 @@ impl RawScenario {
         let load = self.load.validate(loc)?;
         let timeout = duration_or(loc, "load.timeout", &self.load.timeout, DEFAULT_TIMEOUT)?;
         let datasets = datasets(loc, read, self.datasets)?;
-        let (request, flow) = requests(loc, read, self.request, self.flow, &datasets)?;
+        let replay = matches!(load, Load::Replay { .. });
+        if replay && let Some(f) = &self.flow {
+            return Err(loc.at(f.span().start, "flow", "a replay sends one request per row of its trace: use [request] (what the rows lack, it fills)"));
+        }
+        let (request, flow) = requests(loc, read, self.request, self.flow, &datasets, replay)?;
         let http = http(loc, &self.load)?;
         let thresholds = parse_all(loc, "thresholds", &self.thresholds)?;
         let (slo, objectives) = match &self.slo {
@@ -427,7 +472,7 @@ fn http(loc: &Locator<'_>, load: &RawLoad) -> Result<HttpSettings, ScenarioError
         other => other.to_string(),
     });
     crate::http::settings(version.as_deref(), load.connections, load.max_streams)
-        .map_err(|e| loc.invalid(load.stages.span().start, e))
+        .map_err(|e| loc.invalid(load.at(), e))
 }
 
 /// `embedded`: the pipeline unless the scenario says the mock alone, which
@@ -475,13 +520,35 @@ fn parse_all(
 }
 
 impl RawLoad {
+    /// Where `[load]` errors point: its stages, else its start.
+    fn at(&self) -> usize {
+        match (&self.stages, &self.replay) {
+            (Some(s), _) => s.span().start,
+            (None, Some(r)) => r.span().start,
+            (None, None) => 0,
+        }
+    }
+
     fn validate(&self, loc: &Locator<'_>) -> Result<Load, ScenarioError> {
-        let at = self.stages.span().start;
-        let stages = stages::from_toml(self.stages.get_ref())
+        if self.model == LoadModel::Replay {
+            return self.replay(loc);
+        }
+        if let Some(r) = &self.replay {
+            return Err(loc.at(
+                r.span().start,
+                "load.replay",
+                "[load.replay] goes with model = \"replay\"; set it, or remove the table",
+            ));
+        }
+        let Some(raw_stages) = &self.stages else {
+            return Err(loc.at(0, "load.stages", "give the load's stages, e.g. stages = \"10,30s;10,60s\" (rate or users, then how long) or [[load.stages]] tables"));
+        };
+        let at = raw_stages.span().start;
+        let stages = stages::from_toml(raw_stages.get_ref())
             .and_then(|s| stages::validate(&s).map(|()| s))
             .map_err(|m| loc.at(at, "load.stages", m))?;
         match self.model {
-            LoadModel::Open => {
+            LoadModel::Open | LoadModel::Replay => {
                 if let Some(t) = &self.think_time {
                     return Err(loc.at(
                         t.span().start,
@@ -513,5 +580,30 @@ impl RawLoad {
                 Ok(Load::Closed { think_time, stages })
             }
         }
+    }
+
+    /// `model = "replay"`: a trace's times replace stages and arrivals.
+    fn replay(&self, loc: &Locator<'_>) -> Result<Load, ScenarioError> {
+        let Some(raw) = &self.replay else {
+            return Err(loc.at(0, "load.replay", "model = \"replay\" needs [load.replay] with file = \"trace.jsonl\" and format = \"jsonl\" (or records, csv, access-log, llm-trace)"));
+        };
+        let at = raw.span().start;
+        let given = [
+            ("load.stages", self.stages.is_some()),
+            ("load.arrivals", self.arrivals.is_some()),
+            ("load.think_time", self.think_time.is_some()),
+        ];
+        if let Some((key, _)) = given.iter().find(|(_, g)| *g) {
+            return Err(loc.at(at, key, "a replay's times come from its trace: remove it (time_scale, start, duration and rate_cap in [load.replay] shape the replay)"));
+        }
+        let replay = raw
+            .get_ref()
+            .clone()
+            .validate()
+            .map_err(|e| loc.invalid(at, e))?;
+        Ok(Load::Replay {
+            replay,
+            stages: Vec::new(),
+        })
     }
 }

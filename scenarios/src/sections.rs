@@ -53,15 +53,17 @@ pub(crate) fn datasets(
 
 /// `[request]` or `[[flow.steps]]` (exactly one): the request of each
 /// arrival, and the flow when there is one (its first step's request).
+/// `from_trace`: a replay's rows give the variables no dataset has.
 pub(crate) fn requests(
     loc: &Locator<'_>,
     read: &FileReader<'_>,
     request: Option<Spanned<RawRequest>>,
     flow: Option<Spanned<crate::flow::RawFlow>>,
     datasets: &BTreeMap<String, Dataset>,
+    from_trace: bool,
 ) -> Result<(RequestTemplate, Option<crate::flow::Flow>), ScenarioError> {
     match (request, flow) {
-        (Some(r), None) => Ok((r.get_ref().validate(loc, datasets, read)?, None)),
+        (Some(r), None) => Ok((r.get_ref().validate(loc, datasets, read, from_trace)?, None)),
         (None, Some(f)) => {
             let at = f.span().start;
             let flow = f.into_inner().validate(loc, at, datasets, read)?;

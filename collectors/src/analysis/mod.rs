@@ -1,9 +1,13 @@
 //! The analyses that turn a run into a verdict: the leak slope (soak), the
-//! maximum sustainable rate and knee (stress), and burst behaviour and
-//! recovery (spike). Pure functions of what was measured.
+//! maximum sustainable rate and knee (stress), burst behaviour and
+//! recovery (spike), and, for capacity by search, which load to probe next
+//! and whether a probe is over-saturated. Pure functions of what was
+//! measured.
 
 pub mod capacity;
 pub mod leak;
+pub mod saturation;
+pub mod search;
 pub mod spike;
 pub mod stats;
 pub mod windows;

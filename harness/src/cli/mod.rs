@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 mod ab;
+mod record;
 mod scale;
 pub use ab::AbArgs;
+pub use record::RecordArgs;
 pub use scale::*;
 
 #[derive(Debug, Parser)]
@@ -26,7 +28,8 @@ genbench report RESULTS.json  re-render a run's report.html\n  \
 genbench compare A.json B.json   runs side by side\n  \
 genbench matrix --vary pipeline.model=gpt-4o,gpt-4o-mini   one run per configuration\n  \
 genbench ab ci --a CMD --b CMD  two builds in alternating rounds, gated (for CI)\n  \
-genbench mock                 mock OpenAI, search and web providers on loopback"
+genbench mock                 mock OpenAI, search and web providers on loopback\n  \
+genbench record --upstream URL --out trace.jsonl   record real traffic to replay"
 )]
 pub struct Cli {
     /// More diagnostics on stderr (-v info, -vv debug); GENBENCH_LOG overrides.
@@ -58,6 +61,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Kubernetes manifests for a run scaled out over pods.
     K8s(K8sArgs),
+    /// A recording reverse proxy: forwards to a service and writes a trace to replay.
+    Record(RecordArgs),
 }
 
 #[derive(Debug, Args)]
@@ -340,6 +345,9 @@ TOML file: one [request] per arrival or user iteration, or a flow of
 built-in). Without --target, genbench starts its own mock providers and reference
 pipeline as child processes on loopback and drives those (the llm built-in,
 and any scenario with embedded = \"mock\", drives the mock LLM alone).
+[load] model = \"replay\" sends a trace's requests at its own times, scaled
+([load.replay] file, format = records|jsonl|csv|access-log|llm-trace,
+time_scale, start, duration, loop, rate_cap); `genbench record` writes one.
 
 Writes results.json, report.html (self-contained, opens offline) and summary.md
 (fits a GitHub job summary) into --out (default genbench-out/<scenario>-<time>/),
@@ -363,6 +371,7 @@ Examples:
   genbench run my-api.toml --target 'https://staging.example.com/api' --ca-cert staging-ca.pem
   genbench run llm
   OPENAI_API_KEY=... genbench run llm --target https://api.openai.com
+  genbench run replay.toml --target http://127.0.0.1:8000 --set load.replay.time_scale=3
 
 HTTPS and HTTP/2: TLS is rustls with the system's roots (--ca-cert FILE for a
 private CA, --insecure to skip verification). [load] http = \"auto\" speaks

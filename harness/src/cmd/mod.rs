@@ -9,6 +9,7 @@ mod matrix;
 mod merge;
 mod mock;
 mod pipeline;
+mod record;
 mod report;
 mod run;
 mod signal;
@@ -28,5 +29,6 @@ pub fn dispatch(command: Command) -> Result<u8, Exit> {
         Command::Ab(args) => ab::run(*args),
         Command::Merge(args) => merge::run(args),
         Command::K8s(args) => k8s::run(args),
+        Command::Record(args) => record::run(args),
     }
 }

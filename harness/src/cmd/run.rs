@@ -49,21 +49,35 @@ fn pipeline_toml(s: &Scenario) -> Result<String, Exit> {
     Ok(text)
 }
 
-fn stages_mut(load: &mut Load) -> &mut Vec<Stage> {
-    match load {
-        Load::Open { stages, .. } | Load::Closed { stages, .. } => stages,
-    }
-}
-
 /// Applies --duration, --rate and --users to the scenario.
 fn apply_overrides(s: &mut Scenario, args: &RunOptions) -> Result<(), Exit> {
+    if matches!(s.load, Load::Replay { .. }) {
+        let given = [
+            (
+                "--duration",
+                args.duration.is_some(),
+                "load.replay.duration=10m (the window of the trace) or loop/run_for",
+            ),
+            (
+                "--rate",
+                args.rate.is_some(),
+                "load.replay.time_scale=3 (three times as fast) or load.replay.rate_cap=100",
+            ),
+            ("--users", args.users.is_some(), "load.replay.time_scale"),
+        ];
+        if let Some((flag, _, fix)) = given.iter().find(|g| g.1) {
+            return Err(Exit::usage(anyhow!(
+                "{flag} does not apply to a replay, whose times come from its trace: use --set {fix}"
+            )));
+        }
+    }
     if let Some(d) = &args.duration {
         let want = parse_duration(d).map_err(|e| Exit::usage(anyhow!("--duration: {e}")))?;
         if want.is_zero() {
             return Err(Exit::usage(anyhow!("--duration must be more than 0")));
         }
         let factor = want.as_secs_f64() / s.duration().as_secs_f64();
-        for st in stages_mut(&mut s.load) {
+        for st in s.load.stages_mut() {
             st.duration = st.duration.mul_f64(factor);
         }
     }
@@ -241,6 +255,7 @@ pipeline; with --target, configure your own service and drop them"
     });
     let external = matches!(target, TargetChoice::External { .. });
     let request = resolve_request(&scenario.request, "request", external)?;
+    let replay = crate::run::replay::prepare(&mut scenario, &request)?;
     let steps = match &scenario.flow {
         Some(f) => f
             .steps
@@ -275,6 +290,7 @@ pipeline; with --target, configure your own service and drop them"
             records: args.records.clone(),
             segment: segment(args)?,
             start_at: start_at(args)?,
+            replay,
             live: crate::live::outputs::Wanted {
                 metrics_listen: args.metrics_listen.clone(),
                 otlp_metrics: args.otlp_metrics.clone(),

@@ -68,28 +68,38 @@ impl RequestHead {
         path: &str,
         body: Option<&[u8]>,
     ) -> Result<(), BadTarget> {
-        self.encode_traced(out, base, path, body, None)
+        self.encode_row(out, base, path, body, None, None, &[])
     }
 
-    /// As [`RequestHead::encode_under`], with a `traceparent` header.
-    pub fn encode_traced(
+    /// As [`RequestHead::encode_under`], with a `traceparent` header, and a
+    /// replayed row's method (in place of the head's) and headers (after
+    /// the head's).
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode_row(
         &self,
         out: &mut Vec<u8>,
         base: &str,
         path: &str,
         body: Option<&[u8]>,
         traceparent: Option<&[u8]>,
+        method: Option<&str>,
+        headers: &[(String, String)],
     ) -> Result<(), BadTarget> {
         if !valid_path(path) {
             return Err(BadTarget);
         }
         out.clear();
-        out.extend_from_slice(self.method.as_bytes());
+        out.extend_from_slice(method.unwrap_or(&self.method).as_bytes());
         out.push(b' ');
         out.extend_from_slice(base.as_bytes());
         out.extend_from_slice(path.as_bytes());
         out.extend_from_slice(b" HTTP/1.1\r\n");
         out.extend_from_slice(&self.fixed_headers);
+        for (k, v) in headers {
+            for part in [k.as_bytes(), b": ", v.as_bytes(), b"\r\n"] {
+                out.extend_from_slice(part);
+            }
+        }
         if let Some(tp) = traceparent {
             out.extend_from_slice(b"traceparent: ");
             out.extend_from_slice(tp);

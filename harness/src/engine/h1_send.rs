@@ -53,12 +53,15 @@ pub(super) async fn exchange(
         false => slot.request.body.as_deref().map(str::as_bytes),
     };
     let traceparent = slot.request.trace.map(|t| t.traceparent());
-    head.encode_traced(
+    let method = slot.request.method.as_deref().filter(|_| !as_get);
+    head.encode_row(
         &mut slot.write,
         base,
         path,
         body,
         traceparent.as_ref().map(|t| &t[..]),
+        method,
+        &slot.request.headers,
     )
     .map_err(|_| ErrorKind::Invalid)?;
     let (reused, mut conn) = match slot.conn.take() {
@@ -110,7 +113,7 @@ async fn once(
             &s.cache_header,
             &s.request_id_header,
             &s.captured,
-            s.head.no_body,
+            s.head.no_body || slot.request.method.as_deref() == Some("HEAD"),
         ) {
             Ok(Some(h)) => break h,
             Ok(None) => {}

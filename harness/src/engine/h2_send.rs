@@ -172,13 +172,22 @@ impl H2Pool {
             _ => Empty::new().boxed(),
         };
         let mut req = Request::new(body);
-        *req.method_mut() = if as_get {
-            Method::GET
-        } else {
-            self.method.clone()
+        *req.method_mut() = match (as_get, &slot.request.method) {
+            (true, _) => Method::GET,
+            (false, Some(m)) => Method::from_bytes(m.as_bytes()).map_err(|_| ErrorKind::Invalid)?,
+            (false, None) => self.method.clone(),
         };
         *req.uri_mut() = uri;
         *req.headers_mut() = self.headers.clone();
+        for (k, v) in &slot.request.headers {
+            let (Ok(k), Ok(v)) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) else {
+                return Err(ErrorKind::Invalid);
+            };
+            req.headers_mut().append(k, v);
+        }
         if let Some(t) = slot.request.trace
             && let Ok(v) = HeaderValue::from_bytes(&t.traceparent())
         {

@@ -15,6 +15,7 @@ pub mod inspect;
 pub mod llm;
 pub mod open;
 mod paths;
+pub mod replay;
 pub mod requests;
 pub mod schedule;
 pub mod segment;

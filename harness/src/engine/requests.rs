@@ -146,6 +146,10 @@ pub struct Rendered {
     pub body: Option<String>,
     /// The `traceparent` it carries, when the run propagates one.
     pub trace: Option<genbench_collectors::traces::TraceIds>,
+    /// A replayed row's method, where it is not the template's.
+    pub method: Option<String>,
+    /// A replayed row's headers, sent after the scenario's.
+    pub headers: Vec<(String, String)>,
 }
 
 /// Renders requests from a validated template and its datasets.

@@ -292,6 +292,11 @@ impl Sender {
         self
     }
 
+    /// The method its requests use unless a replayed row says another.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
     pub fn records(&self) -> Option<&tokio::sync::mpsc::UnboundedSender<String>> {
         self.records.as_ref()
     }

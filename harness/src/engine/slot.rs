@@ -57,6 +57,11 @@ pub struct SlotState {
 
 impl SlotState {
     /// The request to send next, to render into.
+    /// The request last sent from this slot.
+    pub fn request(&self) -> &Rendered {
+        &self.request
+    }
+
     pub fn request_mut(&mut self) -> &mut Rendered {
         &mut self.request
     }

@@ -136,7 +136,13 @@ pub struct WorkerCtx {
 impl WorkerCtx {
     /// Hands over interval `k` and starts the next one empty.
     pub fn report(&self, k: u64, rec: &mut Recorder, in_flight: usize) {
-        let rec = rec.take_interval();
+        self.report_into(k, rec, in_flight, Recorder::default());
+    }
+
+    /// As [`WorkerCtx::report`], with the next interval's recorder made
+    /// ahead (`fresh`, empty).
+    pub fn report_into(&self, k: u64, rec: &mut Recorder, in_flight: usize, fresh: Recorder) {
+        let rec = rec.take_interval_into(fresh);
         // The receiver only goes away when the run is being torn down.
         let _ = self.reports.send(IntervalReport {
             worker: self.id,
@@ -240,10 +246,17 @@ impl Slots {
             step: flow.map(|f| (f.2, f.3)),
         });
         if let Some(tx) = sender.records() {
+            let r = slot.request();
+            let sent = genbench_collectors::records::Sent {
+                method: r.method.as_deref().unwrap_or(sender.method()),
+                path: r.path.as_str(),
+                body: r.body.as_deref(),
+            };
             genbench_collectors::records::line(
                 &mut self.records,
                 self.worker,
                 &sample,
+                &sent,
                 slot.server_timing(),
                 slot.request_id(),
                 flow.map(|f| (f.0, f.1)),

@@ -90,7 +90,7 @@ impl Live {
     ) -> RunResult {
         let s = &cfg.scenario;
         let elapsed = Duration::from_secs_f64(p.t_s);
-        let open = matches!(s.load, Load::Open { .. });
+        let open = s.load.is_open();
         let mut r = self.base.clone();
         fill::fill(&mut r, agg, elapsed, s.duration(), open);
         fill::goodput(&mut r, agg, &s.objectives, elapsed, s.duration());
@@ -107,7 +107,7 @@ impl Live {
 /// What a stage's target counts.
 fn unit(load: &Load) -> &'static str {
     match load {
-        Load::Open { .. } => "req/s",
+        Load::Open { .. } | Load::Replay { .. } => "req/s",
         Load::Closed { .. } => "users",
     }
 }

@@ -8,6 +8,7 @@ mod hlog;
 mod judge;
 mod live;
 pub mod records;
+pub mod replay;
 mod start;
 
 pub use fill::throughput;
@@ -92,6 +93,8 @@ pub struct RunConfig {
     pub start_at: Option<SystemTime>,
     /// `--metrics-listen` and `--otlp-metrics`: the live outputs.
     pub live: crate::live::outputs::Wanted,
+    /// A replay's scanned trace (`model = "replay"`).
+    pub replay: Option<std::sync::Arc<replay::Prepared>>,
 }
 
 /// Decides the profiler before the target starts: the embedded pipeline
@@ -294,12 +297,16 @@ fn work(cfg: &RunConfig, sender: Sender, steps: Vec<Sender>, t0: Instant) -> Wor
 }
 
 /// Starts the scenario's load model; reports arrive until every worker ends.
+/// A replay also gives what its end reads.
 fn start_load(
     cfg: &RunConfig,
     work: Work,
     t0: Instant,
     stop: watch::Receiver<bool>,
-) -> tokio::sync::mpsc::UnboundedReceiver<IntervalReport> {
+) -> anyhow::Result<(
+    tokio::sync::mpsc::UnboundedReceiver<IntervalReport>,
+    Option<replay::Started>,
+)> {
     let s = &cfg.scenario;
     let stages = s.load.stages().to_vec();
     let drain = match &work {
@@ -319,7 +326,7 @@ fn start_load(
                 drain,
                 segment,
             };
-            open::start(plan, work, t0, stop)
+            Ok((open::start(plan, work, t0, stop), None))
         }
         Load::Closed { think_time, .. } => {
             let plan = ClosedPlan {
@@ -331,7 +338,22 @@ fn start_load(
                 drain,
                 segment,
             };
-            closed::start(plan, work, t0, stop)
+            Ok((closed::start(plan, work, t0, stop), None))
+        }
+        Load::Replay { .. } => {
+            let p = cfg
+                .replay
+                .as_ref()
+                .context("a replay scenario's trace was not scanned")?;
+            let share = replay::Share {
+                segment,
+                max_requests,
+                seed,
+                workers,
+                drain,
+            };
+            let (reports, started) = replay::start(p, share, work, t0, stop)?;
+            Ok((reports, Some(started)))
         }
     }
 }
@@ -354,7 +376,7 @@ async fn aggregate(
     let total_s = s.duration().as_secs_f64();
     let mut hlog = hlog::IntervalLog::create(&cfg.out_dir.join(hlog::INTERVAL_LOG), started)?;
     let mut abort = abort::AbortWatch::new(&s.abort, &s.objectives);
-    let open = matches!(s.load, Load::Open { .. });
+    let open = s.load.is_open();
     while let Some(r) = reports.recv().await {
         for (p, rec) in agg.add(r) {
             progress(&p, total_s, &agg.total);
@@ -462,7 +484,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
             }
         })
     };
-    let reports = start_load(&cfg, work, t0, load_stopped);
+    let (reports, replayed) = start_load(&cfg, work, t0, load_stopped)?;
     let (agg, aborted) = aggregate(
         &cfg,
         reports,
@@ -500,8 +522,11 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     let mut r = result_base(&cfg, target, started, lag);
     r.status = status;
     r.abort = aborted;
-    let open = matches!(s.load, Load::Open { .. });
+    let open = s.load.is_open();
     fill::fill(&mut r, &agg, duration, s.duration(), open);
+    if let (Some(started), Some(p)) = (replayed, &cfg.replay) {
+        r.replay = Some(started.finish(p));
+    }
     fill::goodput(&mut r, &agg, &s.objectives, duration, s.duration());
     fill::checks(&mut r, &agg, &s.request.checks);
     if let Some((names, poll)) = &flow_names {

@@ -37,12 +37,20 @@ pub struct Records {
 /// Opens `path` (creating its directory) and starts the writer; the
 /// sender is for the run's `Sender::with_records`.
 pub fn start(path: &Path) -> anyhow::Result<(Records, mpsc::UnboundedSender<String>)> {
+    start_for(path, "--records")
+}
+
+/// As [`start`], with errors naming `flag` (the option that gave the path).
+pub fn start_for(
+    path: &Path,
+    flag: &'static str,
+) -> anyhow::Result<(Records, mpsc::UnboundedSender<String>)> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
-            .with_context(|| format!("--records: cannot create {}", dir.display()))?;
+            .with_context(|| format!("{flag}: cannot create {}", dir.display()))?;
     }
     let file = std::fs::File::create(path)
-        .with_context(|| format!("--records: cannot create {}", path.display()))?;
+        .with_context(|| format!("{flag}: cannot create {}", path.display()))?;
     let (tx, mut rx) = mpsc::unbounded_channel::<String>();
     let shown = path.display().to_string();
     let how = Compression::of(path);
@@ -57,7 +65,7 @@ pub fn start(path: &Path) -> anyhow::Result<(Records, mpsc::UnboundedSender<Stri
             Compression::Zstd => Box::new(
                 // Level 1: in bench/records.sh it cost 6 µs a request, level 3 8 µs.
                 zstd::stream::write::Encoder::new(buffered, 1)
-                    .with_context(|| format!("--records: zstd for {shown}"))?
+                    .with_context(|| format!("{flag}: zstd for {shown}"))?
                     .auto_finish(),
             ),
         };
@@ -65,10 +73,10 @@ pub fn start(path: &Path) -> anyhow::Result<(Records, mpsc::UnboundedSender<Stri
         while let Some(chunk) = rx.blocking_recv() {
             lines += chunk.bytes().filter(|b| *b == b'\n').count() as u64;
             out.write_all(chunk.as_bytes())
-                .with_context(|| format!("--records: cannot write {shown}"))?;
+                .with_context(|| format!("{flag}: cannot write {shown}"))?;
         }
         out.flush()
-            .with_context(|| format!("--records: cannot write {shown}"))?;
+            .with_context(|| format!("{flag}: cannot write {shown}"))?;
         // Dropping finishes the gzip or zstd frame.
         drop(out);
         Ok(lines)

@@ -2,6 +2,8 @@
 //! output directory, the results it wrote, and schema validation.
 #![allow(dead_code)]
 
+pub mod logging;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -49,6 +51,23 @@ pub fn run_expecting(code: i32, args: &[&str], out: &Path) -> String {
         String::from_utf8_lossy(&o.stderr)
     );
     stdout
+}
+
+/// Runs `genbench` with `args` (no `--out`), expecting exit `code`;
+/// returns stderr, where a refusal says why.
+pub fn stderr_expecting(code: i32, args: &[&str]) -> String {
+    let o = genbench().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(o.status.code(), Some(code), "genbench {args:?}\n{err}");
+    err
+}
+
+/// Writes `text` to `dir/name` (creating `dir`); the file's path.
+pub fn write_file(dir: &Path, name: &str, text: &str) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.display().to_string()
 }
 
 /// Runs `genbench` with `args`, expecting exit 0; returns stdout.

@@ -7,6 +7,7 @@ mod flamegraph;
 mod flows;
 mod llm;
 pub mod page;
+mod replay;
 mod resources;
 mod sections;
 mod series;
@@ -35,6 +36,7 @@ pub fn sections_html(r: &RunResult, flamegraph_svg: Option<&[u8]>, running: bool
     sections::latency(&mut o, r);
     flows::flows(&mut o, r);
     llm::llm(&mut o, r);
+    replay::replay(&mut o, r);
     sections::throughput(&mut o, r);
     series::series(&mut o, r);
     sections::stages(&mut o, r);

@@ -1,4 +1,5 @@
-//! RFC 3339 timestamps and HTTP dates without a date-time dependency.
+//! RFC 3339 timestamps, HTTP dates and access-log times without a
+//! date-time dependency.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -73,7 +74,8 @@ pub fn parse_rfc3339(s: &str) -> Result<SystemTime, String> {
     }
     let offset_s: i64 = match rest {
         "Z" | "z" => 0,
-        o if o.len() == 6 && matches!(&o[..1], "+" | "-") && &o[3..4] == ":" => {
+        // ASCII first: a byte index into anything else may split a char.
+        o if o.is_ascii() && o.len() == 6 && matches!(&o[..1], "+" | "-") && &o[3..4] == ":" => {
             let hh: i64 = o[1..3].parse().map_err(|_| bad())?;
             let mm: i64 = o[4..6].parse().map_err(|_| bad())?;
             let v = hh * 3600 + mm * 60;
@@ -95,9 +97,6 @@ pub fn parse_rfc3339(s: &str) -> Result<SystemTime, String> {
 /// IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`. The obsolete RFC 850 and
 /// asctime forms are not read.
 pub fn parse_http_date(s: &str) -> Option<SystemTime> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
     let mut parts = s.trim().split(' ');
     let (_weekday, day, month, year, time, zone) = (
         parts.next()?.strip_suffix(',')?,
@@ -122,6 +121,47 @@ pub fn parse_http_date(s: &str) -> Option<SystemTime> {
     }
     let secs = days_from_civil(y, m, d) * 86_400 + i64::from(h * 3600 + mi * 60 + sec);
     Some(UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Parses an access log's time, as nginx's `$time_local` and Apache's `%t`
+/// write it (brackets removed): `10/Oct/2000:13:55:36 -0700`, with optional
+/// fractional seconds (`%{msec}`-style logs). Seconds since the epoch.
+pub fn parse_clf(s: &str) -> Result<f64, String> {
+    let bad = || format!("`{s}` is not an access-log time like 10/Oct/2000:13:55:36 -0700");
+    let (stamp, zone) = s.trim().split_once(' ').ok_or_else(bad)?;
+    let mut parts = stamp.splitn(4, ['/', ':']);
+    let (day, month, year, clock) = (
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+    );
+    let m = MONTHS.iter().position(|&x| x == month).ok_or_else(bad)? as u32 + 1;
+    let d: u32 = day.parse().map_err(|_| bad())?;
+    let y: i64 = year.parse().map_err(|_| bad())?;
+    let mut hms = clock.splitn(3, ':');
+    let mut num = |max: f64| -> Result<f64, String> {
+        let v: f64 = hms.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+        if (0.0..=max).contains(&v) {
+            Ok(v)
+        } else {
+            Err(bad())
+        }
+    };
+    let (h, mi, sec) = (num(23.0)?, num(59.0)?, num(60.999_999)?);
+    let z = zone.as_bytes();
+    if !zone.is_ascii() || z.len() != 5 || !matches!(z[0], b'+' | b'-') || !(1..=31).contains(&d) {
+        return Err(bad());
+    }
+    let hh: i64 = zone[1..3].parse().map_err(|_| bad())?;
+    let mm: i64 = zone[3..5].parse().map_err(|_| bad())?;
+    let offset_s = (hh * 3600 + mm * 60) * if z[0] == b'-' { -1 } else { 1 };
+    let days = days_from_civil(y, m, d);
+    Ok((days * 86_400 - offset_s) as f64 + h * 3600.0 + mi * 60.0 + sec)
 }
 
 /// `20261122-203000`, for directory names.
@@ -185,6 +225,44 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn access_log_times_read_with_their_offset() {
+        let z = parse_rfc3339("2000-10-10T20:55:36Z").unwrap();
+        let secs = z.duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+        assert_eq!(parse_clf("10/Oct/2000:13:55:36 -0700"), Ok(secs));
+        assert_eq!(parse_clf("10/Oct/2000:20:55:36 +0000"), Ok(secs));
+        assert_eq!(parse_clf("10/Oct/2000:22:55:36.250 +0200"), Ok(secs + 0.25));
+        for bad in [
+            "10/Oct/2000:13:55:36",
+            "10/Foo/2000:13:55:36 -0700",
+            "32/Oct/2000:13:55:36 -0700",
+            "10/Oct/2000:24:55:36 -0700",
+            "10/Oct/2000 -0700",
+            "",
+        ] {
+            assert!(parse_clf(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Trace rows, `--start-at` and results.json feed these whatever
+        /// text they hold: an error, never a panic.
+        #[test]
+        fn any_text_is_an_error_or_a_time(s in "\\PC{0,40}", tail in "[0-9:+\\-Zé .]{0,8}") {
+            for text in [s.clone(), format!("2026-12-03T14:00:00{tail}"), format!("10/Oct/2000:13:55:36 {tail}")] {
+                let _ = parse_rfc3339(&text);
+                let _ = parse_clf(&text);
+                let _ = parse_http_date(&text);
+            }
+        }
+    }
+
+    #[test]
+    fn multibyte_text_where_digits_belong_is_refused() {
+        assert!(parse_rfc3339("2026-12-03T14:00:00é:000").is_err());
+        assert!(parse_clf("10/Oct/2000:13:55:36 -é00").is_err());
     }
 
     #[test]
