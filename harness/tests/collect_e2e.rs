@@ -130,11 +130,14 @@ fn profile_off_is_reported_and_nothing_is_profiled() {
 /// off `no_leak`. Both runs at once, each judging its own pipeline.
 #[test]
 fn soak_says_leak_with_the_knob_on_and_no_leak_with_it_off() {
-    // The soak's own threshold, rss_growth < 10MiB/h, fails with the leak:
-    // exit 1. Without it, 24 s cannot show growth under 10 MiB/h (the
-    // interval straddles it): inconclusive, which passes here only because
-    // the run says `[analysis] inconclusive = "pass"`.
-    let run = |leak: u32, code: i32| {
+    // A budget of 40 MiB/h fails with the leak: exit 1. The clean pipeline
+    // still grows while its cache fills (measured: +370 KiB in the first
+    // 10 s at 20 req/s, then ~2 KiB/s, 5 to 10 MiB/h, until about 30 s), so
+    // a 10 MiB/h budget over a run this short is a coin toss, not a test.
+    // The clean run is longer, so its interval is narrow enough for
+    // `no_leak` on a loaded machine; a budget it cannot yet show met is
+    // inconclusive, passed here by `[analysis] inconclusive = "pass"`.
+    let run = |leak: u32, code: i32, seconds: u32| {
         std::thread::spawn(move || {
             let dir = out_dir(&format!("collect-soak-{leak}"));
             let knob = format!("pipeline.leak_bytes_per_request={leak}");
@@ -144,13 +147,15 @@ fn soak_says_leak_with_the_knob_on_and_no_leak_with_it_off() {
                     "run",
                     "soak",
                     "--duration",
-                    "24s",
+                    &format!("{seconds}s"),
                     "--rate",
                     "20",
                     "--mock-time-scale",
                     "0",
                     "--set",
                     &knob,
+                    "--set",
+                    r#"thresholds=["error_rate < 1%", "rss_growth < 40MiB/h"]"#,
                     "--set",
                     "analysis.leak_tolerance=100MiB/h",
                     "--set",
@@ -161,17 +166,16 @@ fn soak_says_leak_with_the_knob_on_and_no_leak_with_it_off() {
             (results(&dir), stdout)
         })
     };
-    let (on, off) = (run(65536, 1), run(0, 0));
+    let (on, off) = (run(65536, 1, 24), run(0, 0, 36));
     let ((on, on_out), (off, off_out)) = (on.join().unwrap(), off.join().unwrap());
     assert!(
-        on_out.contains("rss_growth < 10MiB/h") && on_out.contains("FAIL"),
+        on_out.contains("rss_growth < 40MiB/h") && on_out.contains("FAIL"),
         "{on_out}"
     );
     for v in [&on, &off] {
         assert_eq!(schema_errors(v), Vec::<String>::new());
         // A soak never profiles the process whose memory it judges.
         assert_eq!(v["profile"]["status"], "skipped");
-        assert_eq!(v["leak"]["warmup_excluded_s"], 4.8);
         // The embedded pipeline's heap count, not its RSS, and one-second
         // windows for a run this short.
         assert_eq!(v["leak"]["signal"], "metrics:genbench_pipeline_heap_bytes");
@@ -179,6 +183,8 @@ fn soak_says_leak_with_the_knob_on_and_no_leak_with_it_off() {
         let gauge = v["process"]["memory_gauge"]["samples"].as_array().unwrap();
         assert!(gauge.len() >= 20, "{}", gauge.len());
     }
+    assert_eq!(on["leak"]["warmup_excluded_s"], 4.8);
+    assert_eq!(off["leak"]["warmup_excluded_s"], 7.2);
     let l = &on["leak"];
     assert_eq!(l["verdict"], "leak", "{l}");
     let expected = 65536.0 * 20.0 * 3600.0 / (1024.0 * 1024.0);
@@ -198,7 +204,7 @@ fn soak_says_leak_with_the_knob_on_and_no_leak_with_it_off() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|t| t["expr"] == "rss_growth < 10MiB/h")
+            .find(|t| t["expr"] == "rss_growth < 40MiB/h")
             .cloned()
             .unwrap()
     };
@@ -208,9 +214,9 @@ fn soak_says_leak_with_the_knob_on_and_no_leak_with_it_off() {
         (&false.into(), None),
         "{leaking}"
     );
-    // Over 24 s the clean run's interval usually reaches past 10 MiB/h:
-    // then inconclusive, shown as such, and passed by the run's choice.
-    let straddles = f(&l["ci95_mib_per_h"][1]) >= 10.0 || f(&l["theil_sen_mib_per_h"]) >= 10.0;
+    // Where the clean run's interval reaches past 40 MiB/h: inconclusive,
+    // shown as such, and passed by the run's choice.
+    let straddles = f(&l["ci95_mib_per_h"][1]) >= 40.0 || f(&l["theil_sen_mib_per_h"]) >= 40.0;
     assert_eq!(clean["passed"], true, "{clean}");
     assert_eq!(
         clean.get("inconclusive").is_some(),
