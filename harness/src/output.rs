@@ -293,7 +293,9 @@ fn collected(o: &mut String, r: &RunResult) {
             l.samples
         );
     }
-    if let Some(c) = &r.capacity {
+    if let Some(s) = r.capacity.as_ref().and_then(|c| c.search.as_ref()) {
+        crate::run::search::summary_lines(o, s);
+    } else if let Some(c) = &r.capacity {
         let rps = |v: Option<f64>| v.map_or("none".to_string(), |v| format!("{v} req/s"));
         let _ = writeln!(
             o,

@@ -13,6 +13,7 @@ mod limits;
 mod llm;
 mod replay;
 mod result;
+mod search;
 mod segment;
 mod traces;
 
@@ -22,6 +23,7 @@ pub use limits::*;
 pub use llm::*;
 pub use replay::ReplayResult;
 pub use result::*;
+pub use search::*;
 pub use segment::*;
 pub use traces::*;
 

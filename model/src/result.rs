@@ -411,6 +411,9 @@ pub struct Capacity {
     pub slo: Vec<String>,
     #[serde(default)]
     pub steps: Vec<CapacityStep>,
+    /// `[load.search]`: the answer and its probes (no steps then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<crate::CapacitySearch>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

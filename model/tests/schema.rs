@@ -204,6 +204,50 @@ fn full() -> RunResult {
             meets_slo: true,
             ..Default::default()
         }],
+        search: Some(CapacitySearch {
+            variable: "rate".into(),
+            unit: "req/s".into(),
+            outcome: SearchOutcome::Within,
+            max_sustainable: Some(40.0),
+            lowest_failing: Some(41.5),
+            confirmed: true,
+            resolution: 0.05,
+            failed_first: vec!["p95 < 15s".into()],
+            grew_most: Some(StageGrowth {
+                stage: "llm".into(),
+                passing_p95_ms: 700.0,
+                failing_p95_ms: 16000.0,
+            }),
+            probes: vec![
+                Probe {
+                    load: 41.5,
+                    kind: Some(ProbeKind::Probe),
+                    start_s: 30.0,
+                    end_s: 38.0,
+                    failed: vec!["p95 < 15s".into()],
+                    oversaturated: Some(Oversaturation {
+                        after_s: 8.0,
+                        queue_growth_per_s: 2.5,
+                        latency_growth_ms_per_s: 900.0,
+                    }),
+                    requests: 300,
+                    p95_ms: Some(16000.0),
+                    stages_p95_ms: [("llm".to_string(), 16000.0)].into_iter().collect(),
+                    cache_hit_rate: Some(0.5),
+                    target_cpu_mean_pct: Some(95.0),
+                    target_rss_max_mib: Some(80.0),
+                    ..Default::default()
+                },
+                Probe {
+                    load: 40.0,
+                    kind: Some(ProbeKind::Confirm),
+                    start_s: 48.0,
+                    end_s: 108.0,
+                    passed: true,
+                    ..Default::default()
+                },
+            ],
+        }),
     });
     r.spike = Some(Spike {
         recovery_s: Some(3.0),

@@ -18,6 +18,7 @@ mod overrides;
 mod replay;
 mod request;
 mod scenario;
+mod search;
 mod sections;
 mod slo;
 mod stage_source;
@@ -43,6 +44,7 @@ pub use scenario::{
     Arrivals, Dataset, EmbeddedTarget, FileReader, Load, Repeat, RequestTemplate, Scenario, Slo,
     variables,
 };
+pub use search::{Search, SearchVariable};
 pub use stage_source::StageHistogram;
 pub use stages::{Stage, parse_shorthand, target_at, total as total_duration};
 pub use threshold::{LatencyStat, Metric, Op, SeriesStat, Threshold, parse_threshold};

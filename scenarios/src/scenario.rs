@@ -134,6 +134,8 @@ pub struct Scenario {
     #[serde(serialize_with = "secs")]
     pub max_start_lag: Duration,
     pub load: Load,
+    /// `[load.search]`: the load is found by probing, not staged.
+    pub search: Option<crate::search::Search>,
     #[serde(serialize_with = "secs")]
     pub timeout: Duration,
     /// HTTP version, and HTTP/2's connections and streams.
@@ -218,6 +220,8 @@ struct RawLoad {
     stages: Option<Spanned<toml::Value>>,
     #[serde(default)]
     replay: Option<Spanned<crate::replay::RawReplay>>,
+    #[serde(default)]
+    search: Option<Spanned<crate::search::RawSearch>>,
     #[serde(default)]
     think_time: Option<Spanned<String>>,
     #[serde(default)]
@@ -389,6 +393,7 @@ impl RawScenario {
             return Err(no_request(loc));
         }
         let load = self.load.validate(loc)?;
+        let search = self.load.search(loc)?;
         let timeout = duration_or(loc, "load.timeout", &self.load.timeout, DEFAULT_TIMEOUT)?;
         let datasets = datasets(loc, read, self.datasets)?;
         let replay = matches!(load, Load::Replay { .. });
@@ -447,6 +452,7 @@ impl RawScenario {
             mock_time_scale,
             max_start_lag,
             load,
+            search,
             timeout,
             http,
             max_requests: self.load.max_requests.unwrap_or(DEFAULT_MAX_REQUESTS),
@@ -541,6 +547,9 @@ impl RawLoad {
             ));
         }
         let Some(raw_stages) = &self.stages else {
+            if self.search.is_some() {
+                return self.unstaged(loc);
+            }
             return Err(loc.at(0, "load.stages", "give the load's stages, e.g. stages = \"10,30s;10,60s\" (rate or users, then how long) or [[load.stages]] tables"));
         };
         let at = raw_stages.span().start;
@@ -580,6 +589,45 @@ impl RawLoad {
                 Ok(Load::Closed { think_time, stages })
             }
         }
+    }
+
+    /// `[load.search]` with no stages: the probes make them as they go.
+    fn unstaged(&self, loc: &Locator<'_>) -> Result<Load, ScenarioError> {
+        match self.model {
+            LoadModel::Closed => Ok(Load::Closed {
+                think_time: match &self.think_time {
+                    None => Duration::ZERO,
+                    Some(t) => parse_duration(t.get_ref())
+                        .map_err(|m| loc.at(t.span().start, "load.think_time", m))?,
+                },
+                stages: Vec::new(),
+            }),
+            _ => Ok(Load::Open {
+                arrivals: self.arrivals.unwrap_or(Arrivals::Constant),
+                stages: Vec::new(),
+            }),
+        }
+    }
+
+    /// `[load.search]`, which replaces the stages (a built-in's included).
+    fn search(&self, loc: &Locator<'_>) -> Result<Option<crate::search::Search>, ScenarioError> {
+        let Some(raw) = &self.search else {
+            return Ok(None);
+        };
+        let at = raw.span().start;
+        if self.model == LoadModel::Replay {
+            return Err(loc.at(
+                at,
+                "load.search",
+                "a replay's load is its trace's: remove [load.search], or use model = \"open\"",
+            ));
+        }
+        let closed = self.model == LoadModel::Closed;
+        raw.get_ref()
+            .clone()
+            .validate(closed)
+            .map(Some)
+            .map_err(|e| loc.invalid(at, e))
     }
 
     /// `model = "replay"`: a trace's times replace stages and arrivals.

@@ -25,6 +25,7 @@ pub fn capacity(mut steps: Vec<StepMeasure>, slo: Vec<String>) -> Capacity {
         knee_rps: knee(&steps),
         slo,
         steps,
+        search: None,
     }
 }
 

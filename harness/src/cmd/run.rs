@@ -71,6 +71,19 @@ fn apply_overrides(s: &mut Scenario, args: &RunOptions) -> Result<(), Exit> {
             )));
         }
     }
+    if s.search.is_some() {
+        let given = [
+            ("--duration", args.duration.is_some()),
+            ("--rate", args.rate.is_some()),
+            ("--users", args.users.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|g| g.1) {
+            return Err(Exit::usage(anyhow!(
+                "{flag} does not apply to a capacity search, which finds the load itself: \
+use --set load.search.min=…, load.search.max=…, load.search.probe=30s or load.search.hold=60s"
+            )));
+        }
+    }
     if let Some(d) = &args.duration {
         let want = parse_duration(d).map_err(|e| Exit::usage(anyhow!("--duration: {e}")))?;
         if want.is_zero() {
@@ -277,6 +290,15 @@ pipeline; with --target, configure your own service and drop them"
     };
     // One worker (a thread with its own event loop) per core.
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let segment = match (segment(args)?, &scenario.search) {
+        (Some(_), Some(_)) => {
+            return Err(Exit::usage(anyhow!(
+                "--segment: a capacity search chooses each load from the last probe's \
+verdict, so it runs from one machine; split a fixed-step stress run instead"
+            )));
+        }
+        (seg, _) => seg,
+    };
     Ok((
         RunConfig {
             scenario,
@@ -288,7 +310,7 @@ pipeline; with --target, configure your own service and drop them"
             request,
             steps,
             records: args.records.clone(),
-            segment: segment(args)?,
+            segment,
             start_at: start_at(args)?,
             replay,
             live: crate::live::outputs::Wanted {

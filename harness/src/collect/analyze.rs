@@ -101,6 +101,10 @@ pub fn spike_windows(stages: &[Stage]) -> Option<(Window, Window)> {
 /// The windows a scenario's analyses merge recordings over.
 pub fn windows_for(s: &Scenario) -> WindowSet {
     let stages = s.load.stages();
+    if s.search.is_some() {
+        // A search judges its own probes; the stages (a built-in's) are not run.
+        return WindowSet::default();
+    }
     match s.kind {
         ScenarioKind::Stress => WindowSet::new(stress_steps(stages).into_iter().map(|(w, _)| w)),
         ScenarioKind::Spike => match spike_windows(stages) {
@@ -111,28 +115,56 @@ pub fn windows_for(s: &Scenario) -> WindowSet {
     }
 }
 
-/// Whether a step meets every SLO expression that a step can be judged by
+/// The SLO expressions a step breaks, of those a step can be judged by
 /// (latency, TTFB, TTFT, TPOT, ITL, goodput, error rate, throughput;
-/// run-wide metrics such as cost
-/// or RSS growth do not apply to one step). A step with no successful
-/// response fails any latency expression.
+/// run-wide metrics such as cost or RSS growth do not apply to one step).
+/// A step with no successful response breaks any latency expression.
+pub fn broken(
+    slo: &[Threshold],
+    rec: &Recorder,
+    achieved_rps: f64,
+    error_rate: f64,
+) -> Vec<String> {
+    slo.iter()
+        .filter(|t| {
+            let v = match t.metric {
+                Metric::Latency(l) => latency_ms(&rec.latency_us).map(|s| l.of(&s)),
+                Metric::Ttfb(l) => latency_ms(&rec.ttfb_us).map(|s| l.of(&s)),
+                Metric::Ttft(l) => latency_ms(&rec.llm.ttft_us).map(|s| l.of(&s)),
+                Metric::Tpot(l) => latency_ms(&rec.llm.tpot_us).map(|s| l.of(&s)),
+                Metric::Itl(l) => latency_ms(&rec.llm.itl_us).map(|s| l.of(&s)),
+                Metric::Goodput => {
+                    (rec.total() > 0).then(|| rec.goodput_met as f64 / rec.total() as f64)
+                }
+                Metric::ErrorRate => Some(error_rate),
+                Metric::ThroughputRps => Some(achieved_rps),
+                _ => return false,
+            };
+            !v.is_some_and(|v| t.passes(v))
+        })
+        .map(|t| t.expr.clone())
+        .collect()
+}
+
 fn meets(slo: &[Threshold], rec: &Recorder, achieved_rps: f64, error_rate: f64) -> bool {
-    slo.iter().all(|t| {
-        let v = match t.metric {
-            Metric::Latency(l) => latency_ms(&rec.latency_us).map(|s| l.of(&s)),
-            Metric::Ttfb(l) => latency_ms(&rec.ttfb_us).map(|s| l.of(&s)),
-            Metric::Ttft(l) => latency_ms(&rec.llm.ttft_us).map(|s| l.of(&s)),
-            Metric::Tpot(l) => latency_ms(&rec.llm.tpot_us).map(|s| l.of(&s)),
-            Metric::Itl(l) => latency_ms(&rec.llm.itl_us).map(|s| l.of(&s)),
-            Metric::Goodput => {
-                (rec.total() > 0).then(|| rec.goodput_met as f64 / rec.total() as f64)
-            }
-            Metric::ErrorRate => Some(error_rate),
-            Metric::ThroughputRps => Some(achieved_rps),
-            _ => return true,
-        };
-        v.is_some_and(|v| t.passes(v))
-    })
+    broken(slo, rec, achieved_rps, error_rate).is_empty()
+}
+
+/// A window's successful responses per second over `covered_s`, and its
+/// share of failed requests.
+pub fn achieved(rec: &Recorder, covered_s: f64) -> (f64, f64) {
+    let achieved_rps = if covered_s > 0.0 {
+        rec.ok as f64 / covered_s
+    } else {
+        0.0
+    };
+    let total = rec.total();
+    let error_rate = if total > 0 {
+        rec.failed() as f64 / total as f64
+    } else {
+        0.0
+    };
+    (achieved_rps, error_rate)
 }
 
 /// The SLO a stress step is held to: the scenario's `slo`, else its
@@ -168,13 +200,8 @@ pub fn capacity(slo: &[Threshold], rates: &[Option<f64>], set: &WindowSet) -> Ca
         // A step shorter than one whole interval has no recording of its own.
         .filter(|((_, _, covered), _)| *covered > 0.0)
         .map(|((_, rec, covered), target)| {
-            let achieved_rps = rec.ok as f64 / covered;
+            let (achieved_rps, error_rate) = achieved(rec, covered);
             let total = rec.total();
-            let error_rate = if total > 0 {
-                rec.failed() as f64 / total as f64
-            } else {
-                0.0
-            };
             let l = latency_ms(&rec.latency_us);
             CapacityStep {
                 target_rps: target.unwrap_or(0.0),

@@ -16,6 +16,7 @@ struct Pending {
     reports: usize,
     rec: Recorder,
     in_flight: u64,
+    target: Option<f64>,
 }
 
 pub struct Aggregator {
@@ -59,6 +60,7 @@ impl Aggregator {
         p.reports += 1;
         p.rec.merge(&r.rec);
         p.in_flight += r.in_flight;
+        p.target = p.target.or(r.target);
         let mut done = Vec::new();
         while let Some(entry) = self.pending.first_entry() {
             if entry.get().reports < self.workers {
@@ -78,7 +80,7 @@ impl Aggregator {
             t_s,
             INTERVAL.as_secs_f64(),
             &p.rec,
-            Some(target_at(&self.stages, mid)),
+            Some(p.target.unwrap_or_else(|| target_at(&self.stages, mid))),
             p.in_flight,
         );
         if self.flows {

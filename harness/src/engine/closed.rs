@@ -138,7 +138,7 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
 /// Starts the workers; reports arrive on the returned channel until all end.
 pub fn start(
     plan: ClosedPlan,
-    work: Work,
+    work: impl Into<Arc<Work>>,
     t0: Instant,
     stop: watch::Receiver<bool>,
 ) -> mpsc::UnboundedReceiver<IntervalReport> {

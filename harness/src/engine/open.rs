@@ -93,7 +93,7 @@ async fn worker(plan: Arc<OpenPlan>, cx: WorkerCtx) {
 /// Starts the workers; reports arrive on the returned channel until all end.
 pub fn start(
     plan: OpenPlan,
-    work: Work,
+    work: impl Into<Arc<Work>>,
     t0: Instant,
     stop: watch::Receiver<bool>,
 ) -> mpsc::UnboundedReceiver<IntervalReport> {

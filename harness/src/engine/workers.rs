@@ -29,6 +29,9 @@ pub struct IntervalReport {
     pub k: u64,
     pub rec: Recorder,
     pub in_flight: u64,
+    /// The load this interval was offered, where the stages do not say
+    /// (a capacity search's probes).
+    pub target: Option<f64>,
 }
 
 /// What one arrival (open model) or user iteration (closed model) runs.
@@ -149,6 +152,7 @@ impl WorkerCtx {
             k,
             rec,
             in_flight: in_flight as u64,
+            target: None,
         });
     }
 
@@ -284,7 +288,7 @@ pub fn share(total: u64, id: usize, workers: usize) -> u64 {
 pub fn spawn<P, F, Fut>(
     plan: P,
     workers: usize,
-    work: Work,
+    work: impl Into<Arc<Work>>,
     t0: Instant,
     stop: watch::Receiver<bool>,
     run: F,
@@ -295,7 +299,7 @@ where
     Fut: Future<Output = ()> + 'static,
 {
     let (tx, rx) = mpsc::unbounded_channel();
-    let (plan, work) = (Arc::new(plan), Arc::new(work));
+    let (plan, work) = (Arc::new(plan), work.into());
     let workers = workers.max(1);
     for id in 0..workers {
         let cx = WorkerCtx {

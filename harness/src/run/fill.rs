@@ -19,6 +19,17 @@ pub fn throughput(requests: u64, elapsed: Duration, planned: Duration) -> f64 {
     }
 }
 
+/// The load the scenario plans: its stages' length, or for a capacity
+/// search (whose probes decide its length as it goes) no limit, so the
+/// load window is the run as it went.
+pub fn planned(s: &genbench_scenarios::Scenario) -> Duration {
+    if s.search.is_some() {
+        Duration::MAX
+    } else {
+        s.duration()
+    }
+}
+
 /// The load window's length in seconds, as [`throughput`] counts it.
 fn window_s(elapsed: Duration, planned: Duration) -> f64 {
     elapsed.min(planned).as_secs_f64()

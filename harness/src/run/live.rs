@@ -92,8 +92,8 @@ impl Live {
         let elapsed = Duration::from_secs_f64(p.t_s);
         let open = s.load.is_open();
         let mut r = self.base.clone();
-        fill::fill(&mut r, agg, elapsed, s.duration(), open);
-        fill::goodput(&mut r, agg, &s.objectives, elapsed, s.duration());
+        fill::fill(&mut r, agg, elapsed, fill::planned(s), open);
+        fill::goodput(&mut r, agg, &s.objectives, elapsed, fill::planned(s));
         fill::checks(&mut r, agg, &s.request.checks);
         if let Some((names, poll)) = &self.flow_names {
             fill::flows(&mut r, agg, names, *poll, elapsed);

@@ -7,8 +7,10 @@ mod fill;
 mod hlog;
 mod judge;
 mod live;
+mod load;
 pub mod records;
 pub mod replay;
+pub mod search;
 mod start;
 
 pub use fill::throughput;
@@ -22,16 +24,14 @@ use genbench_model::{
     AbortInfo, Connections, ProfilerKind, RunResult, RunStatus, ScenarioInfo, TargetInfo,
     TargetKind,
 };
-use genbench_scenarios::{EmbeddedTarget, Load, RequestTemplate, Scenario};
+use genbench_scenarios::{EmbeddedTarget, RequestTemplate, Scenario};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::collect::profile::{self, ProfileMode, ProfilePlan};
 use crate::collect::{Collecting, Setup};
 use crate::engine::aggregate::Aggregator;
-use crate::engine::closed::{self, ClosedPlan};
 use crate::engine::flow::FlowPlan;
-use crate::engine::open::{self, OpenPlan};
 use crate::engine::requests::RequestFactory;
 use crate::engine::sender::{Net, Sender};
 use crate::engine::workers::{IntervalReport, Work};
@@ -146,10 +146,15 @@ fn progress(p: &genbench_model::TimelinePoint, total_s: f64, total: &Recorder) {
     let flows = total.flows.as_ref().map_or(String::new(), |f| {
         format!("  flows {} done, {} failed", f.completed, f.failed_total())
     });
+    // A search's length is found as it goes: no planned total to show.
+    let of = if total_s > 0.0 {
+        format!("/{total_s:.0}s")
+    } else {
+        String::new()
+    };
     eprintln!(
-        "[{:>5.0}s/{:.0}s] {:>7.1} rps  p95 {:>9}  errors {:>4}  in flight {:>4}  total {}{flows}",
+        "[{:>5.0}s{of}] {:>7.1} rps  p95 {:>9}  errors {:>4}  in flight {:>4}  total {}{flows}",
         p.t_s,
-        total_s,
         p.rps,
         p95,
         p.errors,
@@ -296,68 +301,6 @@ fn work(cfg: &RunConfig, sender: Sender, steps: Vec<Sender>, t0: Instant) -> Wor
     }
 }
 
-/// Starts the scenario's load model; reports arrive until every worker ends.
-/// A replay also gives what its end reads.
-fn start_load(
-    cfg: &RunConfig,
-    work: Work,
-    t0: Instant,
-    stop: watch::Receiver<bool>,
-) -> anyhow::Result<(
-    tokio::sync::mpsc::UnboundedReceiver<IntervalReport>,
-    Option<replay::Started>,
-)> {
-    let s = &cfg.scenario;
-    let stages = s.load.stages().to_vec();
-    let drain = match &work {
-        Work::Flow(plan) => plan.longest(s.timeout),
-        Work::Request { .. } => s.timeout,
-    };
-    let (seed, max_requests, workers) = (cfg.seed, s.max_requests, cfg.workers);
-    let segment = cfg.segment.unwrap_or_default();
-    match &s.load {
-        Load::Open { arrivals, .. } => {
-            let plan = OpenPlan {
-                stages,
-                arrivals: *arrivals,
-                seed,
-                max_requests,
-                workers,
-                drain,
-                segment,
-            };
-            Ok((open::start(plan, work, t0, stop), None))
-        }
-        Load::Closed { think_time, .. } => {
-            let plan = ClosedPlan {
-                stages,
-                think_time: *think_time,
-                seed,
-                max_requests,
-                workers,
-                drain,
-                segment,
-            };
-            Ok((closed::start(plan, work, t0, stop), None))
-        }
-        Load::Replay { .. } => {
-            let p = cfg
-                .replay
-                .as_ref()
-                .context("a replay scenario's trace was not scanned")?;
-            let share = replay::Share {
-                segment,
-                max_requests,
-                seed,
-                workers,
-                drain,
-            };
-            let (reports, started) = replay::start(p, share, work, t0, stop)?;
-            Ok((reports, Some(started)))
-        }
-    }
-}
-
 /// Merges the workers' reports as they arrive: progress on stderr, the
 /// interval log, and the per-second collectors.
 /// Merges the workers' reports a second at a time, judging `[abort]` on
@@ -371,8 +314,10 @@ async fn aggregate(
     live: Option<&Live>,
 ) -> anyhow::Result<(Aggregator, Option<AbortInfo>)> {
     let s = &cfg.scenario;
-    let mut agg =
-        Aggregator::new(cfg.workers, s.load.stages().to_vec()).with_flows(s.flow.is_some());
+    // A search hands on one merged report a second, its probes' workers
+    // merged already.
+    let workers = if s.search.is_some() { 1 } else { cfg.workers };
+    let mut agg = Aggregator::new(workers, s.load.stages().to_vec()).with_flows(s.flow.is_some());
     let total_s = s.duration().as_secs_f64();
     let mut hlog = hlog::IntervalLog::create(&cfg.out_dir.join(hlog::INTERVAL_LOG), started)?;
     let mut abort = abort::AbortWatch::new(&s.abort, &s.objectives);
@@ -383,7 +328,7 @@ async fn aggregate(
             hlog.write(&p, &rec)?;
             collecting.interval(&p, &rec);
             collecting.traced(&agg.take_traced());
-            if abort.second(&p, &agg, s.duration(), open).is_some() {
+            if abort.second(&p, &agg, fill::planned(s), open).is_some() {
                 let _ = stop_load.send(true);
             }
             if let Some(live) = live {
@@ -484,10 +429,11 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
             }
         })
     };
-    let (reports, replayed) = start_load(&cfg, work, t0, load_stopped)?;
+    let started_load = load::start_load(&cfg, work, t0, load_stopped)?;
+    let (replayed, searched) = (started_load.replay, started_load.search);
     let (agg, aborted) = aggregate(
         &cfg,
-        reports,
+        started_load.reports,
         &mut collecting,
         started,
         &stop_load,
@@ -523,11 +469,11 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     r.status = status;
     r.abort = aborted;
     let open = s.load.is_open();
-    fill::fill(&mut r, &agg, duration, s.duration(), open);
+    fill::fill(&mut r, &agg, duration, fill::planned(s), open);
     if let (Some(started), Some(p)) = (replayed, &cfg.replay) {
         r.replay = Some(started.finish(p));
     }
-    fill::goodput(&mut r, &agg, &s.objectives, duration, s.duration());
+    fill::goodput(&mut r, &agg, &s.objectives, duration, fill::planned(s));
     fill::checks(&mut r, &agg, &s.request.checks);
     if let Some((names, poll)) = &flow_names {
         fill::flows(&mut r, &agg, names, *poll, duration);
@@ -549,6 +495,12 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     // The target outlives collection: its ledger, counters and profile are
     // read from it at the end.
     drop(embedded);
+    if let Some(task) = searched {
+        let found = task.await.context("the capacity search's task failed")?;
+        let slo = crate::collect::analyze::slo_of(s);
+        r.capacity = Some(found.into_capacity(slo.iter().map(|t| t.expr.clone()).collect()));
+        search::per_probe_readings(&mut r);
+    }
     r.generator_limited = self_limited(&r);
     r.thresholds = evaluate(&s.thresholds, &r, s.analysis.inconclusive);
     r.artifacts.interval_log = Some(hlog::INTERVAL_LOG.into());

@@ -153,6 +153,7 @@ mod tests {
             max_sustainable_rps: None,
             knee_rps: None,
             slo: Vec::new(),
+            search: None,
         });
         let (stages, source) = stage_growth(&r);
         assert_eq!(source, "Server-Timing");
