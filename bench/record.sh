@@ -18,11 +18,9 @@ DURATION=${DURATION:-15}
 source bench/lib.sh
 need_debs nginx:nginx-light curl:curl
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-cargo build --release -q -p genbench
-GENBENCH=target/release/genbench
-
 OUT=$(mktemp -d)
 trap '[ -f "$OUT/nginx.pid" ] && kill "$(cat "$OUT/nginx.pid")" 2>/dev/null; [ -n "${PROXY:-}" ] && kill "$PROXY" 2>/dev/null; rm -rf "$OUT"' EXIT
+bench_binary "$OUT"
 start_nginx "$OUT"
 DIRECT=$URL
 

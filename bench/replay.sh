@@ -19,11 +19,9 @@ RATE=${RATE:-20000}
 source bench/lib.sh
 need_debs nginx:nginx-light curl:curl
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-cargo build --release -q -p genbench
-GENBENCH=target/release/genbench
-
 OUT=$(mktemp -d)
 trap '[ -f "$OUT/nginx.pid" ] && kill "$(cat "$OUT/nginx.pid")" 2>/dev/null; rm -rf "$OUT"' EXIT
+bench_binary "$OUT"
 start_nginx "$OUT"
 
 python3 - "$OUT/trace.jsonl" "$ROWS" <<'PY'

@@ -497,8 +497,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     drop(embedded);
     if let Some(task) = searched {
         let found = task.await.context("the capacity search's task failed")?;
-        let slo = crate::collect::analyze::slo_of(s);
-        r.capacity = Some(found.into_capacity(slo.iter().map(|t| t.expr.clone()).collect()));
+        r.capacity = Some(found.into_capacity());
         search::per_probe_readings(&mut r);
     }
     r.generator_limited = self_limited(&r);

@@ -7,13 +7,23 @@ use genbench_collectors::analysis::search::{Answer, Search as Searching};
 use genbench_model::{
     Capacity, CapacitySearch, Probe, ProbeKind, RunResult, SearchOutcome, StageGrowth,
 };
-use genbench_scenarios::{Search, SearchVariable};
+use genbench_scenarios::{Search, SearchVariable, Threshold};
 
-/// The search's result, before the run's readings are added per probe.
-pub struct Found(pub CapacitySearch);
+/// The search's result, before the run's readings are added per probe,
+/// and the SLO its probes were held to.
+pub struct Found {
+    search: CapacitySearch,
+    slo: Vec<String>,
+}
 
 impl Found {
-    pub fn new(s: &Search, searching: &Searching, probes: Vec<Probe>, stopped: bool) -> Self {
+    pub fn new(
+        s: &Search,
+        slo: &[Threshold],
+        searching: &Searching,
+        probes: Vec<Probe>,
+        stopped: bool,
+    ) -> Self {
         let (outcome, passed, failed) = match (stopped, searching.answer()) {
             (true, a) => {
                 let (p, f) = bounds(a);
@@ -33,7 +43,7 @@ impl Found {
         let last_passing =
             passed.and_then(|l| probes.iter().rev().find(|p| p.passed && p.load == l));
         let first_failing = failed.and_then(|l| probes.iter().find(|p| !p.passed && p.load == l));
-        Found(CapacitySearch {
+        let search = CapacitySearch {
             variable: match s.variable {
                 SearchVariable::Rate => "rate",
                 SearchVariable::Users => "users",
@@ -51,21 +61,26 @@ impl Found {
                 _ => None,
             },
             probes,
-        })
+        };
+        Found {
+            search,
+            slo: slo.iter().map(|t| t.expr.clone()).collect(),
+        }
     }
 
     /// As the result's `capacity`: `max_sustainable_rps` is the answer
     /// when the search varied the rate.
-    pub fn into_capacity(self, slo: Vec<String>) -> Capacity {
-        let rps = (self.0.variable == "rate")
-            .then_some(self.0.max_sustainable)
+    pub fn into_capacity(self) -> Capacity {
+        let s = self.search;
+        let rps = (s.variable == "rate")
+            .then_some(s.max_sustainable)
             .flatten();
         Capacity {
             max_sustainable_rps: rps,
             knee_rps: None,
-            slo,
+            slo: self.slo,
             steps: Vec::new(),
-            search: Some(self.0),
+            search: Some(s),
         }
     }
 }

@@ -137,7 +137,7 @@ async fn drive(
         };
         probes.push(probe);
     }
-    Found::new(&plan.search, &searching, probes, stopped)
+    Found::new(&plan.search, &plan.slo, &searching, probes, stopped)
 }
 
 /// One probe: a load held for a window from a whole second of the run.
