@@ -157,6 +157,34 @@ mod tests {
     }
 }
 
+/// A capacity search's answer in a sentence, without its final stop.
+pub fn search_answer(s: &genbench_model::CapacitySearch) -> String {
+    use genbench_model::SearchOutcome;
+    let load = |v: f64| format!("{} {}", num(v), s.unit);
+    let pct = s.resolution * 100.0;
+    match (s.outcome, s.max_sustainable, s.lowest_failing) {
+        (SearchOutcome::Within, Some(p), Some(f)) => format!(
+            "{} max sustainable{}: {} failed, narrowed to {pct:.0}%",
+            load(p),
+            if s.confirmed { ", confirmed" } else { "" },
+            load(f)
+        ),
+        (SearchOutcome::AtLeastMax, Some(p), _) => format!(
+            "at least {} (the search's max passed{}); raise load.search.max to find the limit",
+            load(p),
+            if s.confirmed { " and held" } else { "" }
+        ),
+        (SearchOutcome::BelowMin, ..) => {
+            "below load.search.min: even the lowest load failed; lower it".to_string()
+        }
+        _ => format!(
+            "unfinished: stopped after {} probes (highest passing so far: {})",
+            s.probes.len(),
+            s.max_sustainable.map_or("none".into(), load)
+        ),
+    }
+}
+
 /// A threshold's observed value in its metric's unit. The metric is the
 /// expression's first word, as the scenario grammar names it ("p95",
 /// "ttfb_p99", "error_rate", "cost_per_article", ...).

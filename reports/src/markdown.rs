@@ -30,7 +30,9 @@ fn analyses(o: &mut String, r: &RunResult) {
             l.theil_sen_mib_per_h
         );
     }
-    if let Some(c) = &r.capacity {
+    if let Some(s) = r.capacity.as_ref().and_then(|c| c.search.as_ref()) {
+        let _ = writeln!(o, "| capacity | {} |", crate::fmt::search_answer(s));
+    } else if let Some(c) = &r.capacity {
         let _ = writeln!(
             o,
             "| capacity | max sustainable {}, knee {} |",

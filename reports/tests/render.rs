@@ -498,3 +498,74 @@ fn a_merged_leak_names_its_segment() {
     r.leak.as_mut().unwrap().segment = Some(3);
     assert!(said(&r));
 }
+
+fn searched() -> genbench_model::CapacitySearch {
+    use genbench_model::{Oversaturation, Probe, ProbeKind, SearchOutcome, StageGrowth};
+    let probe = |load: f64, passed: bool, kind: ProbeKind| Probe {
+        load,
+        kind: Some(kind),
+        passed,
+        failed: if passed {
+            vec![]
+        } else {
+            vec!["p95 < 500ms".into()]
+        },
+        p95_ms: Some(if passed { 120.0 } else { 900.0 }),
+        ..Default::default()
+    };
+    let mut over = probe(40.0, false, ProbeKind::Probe);
+    over.oversaturated = Some(Oversaturation {
+        after_s: 6.0,
+        queue_growth_per_s: 3.0,
+        latency_growth_ms_per_s: 120.0,
+    });
+    genbench_model::CapacitySearch {
+        variable: "rate".into(),
+        unit: "req/s".into(),
+        outcome: SearchOutcome::Within,
+        max_sustainable: Some(33.6),
+        lowest_failing: Some(36.7),
+        confirmed: true,
+        resolution: 0.1,
+        failed_first: vec!["p95 < 500ms".into()],
+        grew_most: Some(StageGrowth {
+            stage: "(outside the stages)".into(),
+            passing_p95_ms: 142.6,
+            failing_p95_ms: 514.8,
+        }),
+        probes: vec![
+            probe(20.0, true, ProbeKind::Probe),
+            over,
+            probe(36.7, false, ProbeKind::Probe),
+            probe(33.6, true, ProbeKind::Confirm),
+        ],
+    }
+}
+
+#[test]
+fn a_capacity_search_gives_its_answer_and_every_probe() {
+    let mut r = fixture("baseline");
+    r.capacity = Some(genbench_model::Capacity {
+        max_sustainable_rps: Some(33.6),
+        knee_rps: None,
+        slo: vec!["p95 < 500ms".into()],
+        steps: Vec::new(),
+        search: Some(searched()),
+    });
+    let page = html(&r, None);
+    for want in [
+        "33.60 req/s max sustainable, confirmed: 36.70 req/s failed, narrowed to 10%.",
+        "Broken first above it: p95 &lt; 500ms.",
+        "Grew most: (outside the stages), p95 142.6 ms at the last passing load, 514.8 ms",
+        "over-saturated after 6 s",
+        "by search, 4 probes",
+    ] {
+        assert!(page.contains(want), "{want}\n{page}");
+    }
+    assert_eq!(page.matches("<td>hold</td>").count(), 1);
+    let md = summary_markdown(&r);
+    assert!(
+        md.contains("| capacity | 33.60 req/s max sustainable, confirmed: 36.70 req/s failed"),
+        "{md}"
+    );
+}

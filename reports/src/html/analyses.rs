@@ -90,6 +90,10 @@ pub fn process(o: &mut String, r: &RunResult) {
 fn capacity(o: &mut String, r: &RunResult) {
     let Some(c) = &r.capacity else { return };
     h2(o, "capacity", "Capacity");
+    if let Some(s) = &c.search {
+        super::search::search(o, s);
+        return;
+    }
     para(
         o,
         &format!(

@@ -9,6 +9,7 @@ mod llm;
 pub mod page;
 mod replay;
 mod resources;
+mod search;
 mod sections;
 mod series;
 mod traces;

@@ -128,9 +128,20 @@ fn verdicts(r: &RunResult) -> Vec<(String, String, String, &'static str)> {
         let m = c
             .max_sustainable_rps
             .map_or("none".into(), |v| format!("{} req/s", num(v)));
-        let knee = c
-            .knee_rps
-            .map_or("no knee".into(), |v| format!("knee {} req/s", num(v)));
+        let knee = match &c.search {
+            Some(s) => format!("by search, {} probes", s.probes.len()),
+            None => c
+                .knee_rps
+                .map_or("no knee".into(), |v| format!("knee {} req/s", num(v))),
+        };
+        let m = match c
+            .search
+            .as_ref()
+            .and_then(|s| s.max_sustainable.map(|v| (s, v)))
+        {
+            Some((s, v)) if s.variable == "users" => format!("{} users", num(v)),
+            _ => m,
+        };
         v.push(("max sustainable".into(), m, knee, ""));
     }
     if let Some(s) = &r.spike {

@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use genbench_model::{CapacitySearch, Probe, ProbeKind, SearchOutcome};
+use genbench_model::{CapacitySearch, Probe, ProbeKind};
 
-use genbench_reports::fmt::{ms, num};
+use genbench_reports::fmt::{ms, num, search_answer};
 
 /// A load in its unit.
 fn load(v: f64, unit: &str) -> String {
@@ -30,28 +30,7 @@ pub fn verdict(probe: &Probe) {
 /// The answer, what broke first above it, and each probe.
 pub fn summary_lines(o: &mut String, s: &CapacitySearch) {
     let u = s.unit.as_str();
-    let pct = s.resolution * 100.0;
-    let answer = match (s.outcome, s.max_sustainable, s.lowest_failing) {
-        (SearchOutcome::Within, Some(p), Some(f)) => format!(
-            "{} max sustainable{}: {} failed, narrowed to {pct:.0}%",
-            load(p, u),
-            if s.confirmed { ", confirmed" } else { "" },
-            load(f, u)
-        ),
-        (SearchOutcome::AtLeastMax, Some(p), _) => format!(
-            "at least {} (the search's max passed{}); raise load.search.max to find the limit",
-            load(p, u),
-            if s.confirmed { " and held" } else { "" }
-        ),
-        (SearchOutcome::BelowMin, ..) => {
-            "below load.search.min: even the lowest load failed; lower it".to_string()
-        }
-        _ => format!(
-            "unfinished: stopped after {} probes (highest passing so far: {})",
-            s.probes.len(),
-            s.max_sustainable.map_or("none".into(), |p| load(p, u))
-        ),
-    };
+    let answer = search_answer(s);
     let _ = writeln!(o, "  capacity    {answer}");
     if !s.failed_first.is_empty() {
         let _ = writeln!(o, "  broke first {}", s.failed_first.join("; "));
