@@ -106,8 +106,9 @@ async fn drive(
         let unit = plan.search.variable.unit();
         let window_s = window.as_secs_f64();
         eprintln!(
-            "search: {verb} {} at {load:.4} {unit} for {window_s:.0} s",
-            probes.len() + 1
+            "search: {verb} {} at {} {unit} for {window_s:.0} s",
+            probes.len() + 1,
+            genbench_reports::fmt::num(load)
         );
         let run = ProbeRun {
             plan: &plan,
