@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use genbench_model::{Cost, TokenCounts};
+use genbench_model::{AbandonedCost, Cost, TokenCounts};
 
 use crate::body::Usage;
 
@@ -22,32 +22,56 @@ pub struct Spend {
     pub models: BTreeMap<String, ModelSpend>,
     pub search_calls: u64,
     pub search_usd: f64,
+    /// Of `models`, the calls whose client went away mid-way, as billed
+    /// (the mock ledger's `cancelled`).
+    pub cancelled: BTreeMap<String, ModelSpend>,
+}
+
+/// `a - b` per model, a model whose calls went down (a reset ledger)
+/// counting from zero; models with nothing spent between are left out.
+fn models_minus(
+    a: &BTreeMap<String, ModelSpend>,
+    b: &BTreeMap<String, ModelSpend>,
+) -> BTreeMap<String, ModelSpend> {
+    a.iter()
+        .map(|(name, a)| {
+            let b = b.get(name).copied().unwrap_or_default();
+            let b = if a.calls < b.calls {
+                ModelSpend::default()
+            } else {
+                b
+            };
+            let d = ModelSpend {
+                calls: a.calls - b.calls,
+                usage: Usage {
+                    prompt: a.usage.prompt.saturating_sub(b.usage.prompt),
+                    completion: a.usage.completion.saturating_sub(b.usage.completion),
+                    cached_prompt: a.usage.cached_prompt.saturating_sub(b.usage.cached_prompt),
+                },
+                usd: (a.usd - b.usd).max(0.0),
+            };
+            (name.clone(), d)
+        })
+        .filter(|(_, d)| d.calls > 0 || d.usd > 0.0)
+        .collect()
+}
+
+fn tokens_of<'a>(models: impl Iterator<Item = &'a ModelSpend>) -> TokenCounts {
+    let mut tokens = TokenCounts::default();
+    for m in models {
+        tokens.prompt += m.usage.prompt;
+        tokens.completion += m.usage.completion;
+        tokens.cached_prompt += m.usage.cached_prompt;
+    }
+    tokens
 }
 
 impl Spend {
     /// `self - before`: what was spent between two readings of a ledger.
     /// Counters that went down (the ledger was reset) count from zero.
     pub fn minus(&self, before: &Spend) -> Spend {
-        let models = self
-            .models
-            .iter()
-            .map(|(name, a)| {
-                let b = before.models.get(name).copied().unwrap_or_default();
-                let reset = a.calls < b.calls;
-                let b = if reset { ModelSpend::default() } else { b };
-                let d = ModelSpend {
-                    calls: a.calls - b.calls,
-                    usage: Usage {
-                        prompt: a.usage.prompt.saturating_sub(b.usage.prompt),
-                        completion: a.usage.completion.saturating_sub(b.usage.completion),
-                        cached_prompt: a.usage.cached_prompt.saturating_sub(b.usage.cached_prompt),
-                    },
-                    usd: (a.usd - b.usd).max(0.0),
-                };
-                (name.clone(), d)
-            })
-            .filter(|(_, d)| d.calls > 0 || d.usd > 0.0)
-            .collect();
+        let models = models_minus(&self.models, &before.models);
+        let cancelled = models_minus(&self.cancelled, &before.cancelled);
         let reset = self.search_calls < before.search_calls;
         Spend {
             models,
@@ -61,17 +85,13 @@ impl Spend {
             } else {
                 (self.search_usd - before.search_usd).max(0.0)
             },
+            cancelled,
         }
     }
 
     /// The `cost` section, dividing by the `articles` served successfully.
     pub fn cost(&self, articles: u64, source: &str) -> Cost {
-        let mut tokens = TokenCounts::default();
-        for m in self.models.values() {
-            tokens.prompt += m.usage.prompt;
-            tokens.completion += m.usage.completion;
-            tokens.cached_prompt += m.usage.cached_prompt;
-        }
+        let tokens = tokens_of(self.models.values());
         let total_usd = self.models.values().map(|m| m.usd).sum::<f64>() + self.search_usd;
         let per = |v: f64| (articles > 0).then(|| v / articles as f64);
         Cost {
@@ -89,7 +109,18 @@ impl Spend {
             tokens_per_article: per((tokens.prompt + tokens.completion) as f64),
             articles,
             unpriced: None,
+            abandoned: self.abandoned(),
         }
+    }
+
+    /// The cancelled calls' share, when there were any.
+    fn abandoned(&self) -> Option<AbandonedCost> {
+        let calls = self.cancelled.values().map(|m| m.calls).sum::<u64>();
+        (calls > 0).then(|| AbandonedCost {
+            calls,
+            tokens: tokens_of(self.cancelled.values()),
+            usd: self.cancelled.values().map(|m| m.usd).sum(),
+        })
     }
 }
 
@@ -203,6 +234,7 @@ impl UsageTally {
             models,
             search_calls: self.search_calls,
             search_usd: self.search_calls as f64 * prices.search_usd_per_call,
+            cancelled: BTreeMap::new(),
         };
         (spend, unpriced)
     }

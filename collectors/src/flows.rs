@@ -118,6 +118,9 @@ impl FlowStats {
                 let i = ErrorKind::ALL.iter().position(|x| *x == k).unwrap_or(0);
                 st.errors[i] += 1;
             }
+            // Counted with the run's abandoned requests; the flow ends
+            // `abandoned`.
+            Outcome::Abandoned(_) => {}
         }
         match attempt {
             Attempt::First => {}

@@ -317,6 +317,7 @@ mod tests {
             tokens_per_article: None,
             articles: n,
             unpriced: None,
+            abandoned: None,
         });
         r
     }

@@ -83,6 +83,9 @@ pub fn pool(runs: &[RunResult]) -> Result<RunResult, PoolError> {
         total: sum(|x| x.requests.total),
         ok: sum(|x| x.requests.ok),
         failed: sum(|x| x.requests.failed),
+        abandoned: sum(|x| x.requests.abandoned),
+        abandoned_unanswered: sum(|x| x.requests.abandoned_unanswered),
+        abandoned_cancelled: sum(|x| x.requests.abandoned_cancelled),
     };
     let window: f64 = runs.iter().map(window_s).sum();
     r.throughput_rps = per_s(r.requests.total as f64, window);
@@ -229,8 +232,17 @@ pub(crate) fn pool_cost(runs: &[&RunResult]) -> Option<Cost> {
         tokens_per_article: None,
         articles: 0,
         unpriced: None,
+        abandoned: None,
     };
     for x in &all {
+        if let Some(a) = &x.abandoned {
+            let p = c.abandoned.get_or_insert_with(Default::default);
+            p.calls += a.calls;
+            p.usd += a.usd;
+            p.tokens.prompt += a.tokens.prompt;
+            p.tokens.completion += a.tokens.completion;
+            p.tokens.cached_prompt += a.tokens.cached_prompt;
+        }
         c.total_usd += x.total_usd;
         c.search_usd += x.search_usd;
         c.search_calls += x.search_calls;
@@ -302,6 +314,7 @@ mod tests {
             total: n,
             ok: n - failed,
             failed,
+            ..Default::default()
         };
         r.errors.by_kind.insert("timeout".into(), failed);
         r.histograms.latency_us = encode_histogram(&hist(lat.clone()));
@@ -324,6 +337,7 @@ mod tests {
             tokens_per_article: Some(110.0),
             articles: n - failed,
             unpriced: None,
+            abandoned: None,
         });
         r.timeline = vec![TimelinePoint {
             t_s: 1.0,

@@ -3,7 +3,7 @@
 //! and starts a fresh interval. Histograms merge exactly (percentiles are
 //! never averaged).
 
-use genbench_model::{ErrorKind, MAX_POINTS, RequestPoint};
+use genbench_model::{ErrorKind, GiveUp, MAX_POINTS, RequestPoint};
 use hdrhistogram::Histogram;
 
 use crate::connections::ConnStats;
@@ -48,6 +48,9 @@ pub struct Recorder {
     pub send_lag_us: Histogram<u64>,
     pub ok: u64,
     pub errors: [u64; ErrorKind::ALL.len()],
+    /// Requests the client gave up on: still unanswered at
+    /// `abandon_after`, and cancelled by `[load.cancel]`.
+    pub abandoned: Abandoned,
     pub bytes: u64,
     pub cache_hits: u64,
     pub cache_misses: u64,
@@ -100,6 +103,7 @@ impl Default for Recorder {
             send_lag_us: new_histogram(),
             ok: 0,
             errors: [0; ErrorKind::ALL.len()],
+            abandoned: Abandoned::default(),
             bytes: 0,
             cache_hits: 0,
             cache_misses: 0,
@@ -119,6 +123,31 @@ impl Default for Recorder {
             flows_seen: 0,
             traced: Vec::new(),
         }
+    }
+}
+
+/// Requests the client gave up on, by why.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Abandoned {
+    pub unanswered: u64,
+    pub cancelled: u64,
+}
+
+impl Abandoned {
+    pub fn total(&self) -> u64 {
+        self.unanswered + self.cancelled
+    }
+
+    fn add(&mut self, why: GiveUp) {
+        match why {
+            GiveUp::Unanswered => self.unanswered += 1,
+            GiveUp::Cancelled => self.cancelled += 1,
+        }
+    }
+
+    fn merge(&mut self, other: Abandoned) {
+        self.unanswered += other.unanswered;
+        self.cancelled += other.cancelled;
     }
 }
 
@@ -160,9 +189,14 @@ impl Recorder {
 
     /// Records one sample's timing and outcome. Failed requests count as
     /// errors and are kept out of the latency histograms, so a fast failure
-    /// cannot flatter p50.
+    /// cannot flatter p50. Abandoned requests are counted alone, with no
+    /// point: their time is when the client gave up, not a latency.
     pub fn record(&mut self, s: &Sample) {
         self.bytes += s.bytes;
+        if let Outcome::Abandoned(why) = s.outcome {
+            self.abandoned.add(why);
+            return;
+        }
         self.points_seen += 1;
         if self.points_seen > MAX_POINTS {
             self.points_overflowed = true;
@@ -172,8 +206,8 @@ impl Recorder {
                 t_s: s.end.as_secs_f64(),
                 latency_ms: s.latency().as_secs_f64() * 1000.0,
                 error: match s.outcome {
-                    Outcome::Ok(_) => None,
                     Outcome::Error(k) => Some(k),
+                    _ => None,
                 },
                 cache_hit: s.cache.map(|c| c == CacheStatus::Hit),
                 trace_id: s.trace.map(|t| genbench_model::TraceId(t.trace)),
@@ -208,6 +242,7 @@ impl Recorder {
                 }
             }
             Outcome::Error(k) => self.errors[kind_index(k)] += 1,
+            Outcome::Abandoned(_) => {}
         }
     }
 
@@ -223,8 +258,9 @@ impl Recorder {
         self.errors.iter().sum()
     }
 
+    /// Every request that ended: answered, failed or abandoned.
     pub fn total(&self) -> u64 {
-        self.ok + self.failed()
+        self.ok + self.failed() + self.abandoned.total()
     }
 
     /// Adds `other` into `self`.
@@ -239,6 +275,7 @@ impl Recorder {
         for (a, b) in self.errors.iter_mut().zip(other.errors) {
             *a += b;
         }
+        self.abandoned.merge(other.abandoned);
         self.bytes += other.bytes;
         self.cache_hits += other.cache_hits;
         self.cache_misses += other.cache_misses;

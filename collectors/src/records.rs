@@ -64,6 +64,10 @@ pub fn line(
             out.push_str(",\"status\":null,\"error\":");
             string(out, kind.name());
         }
+        Outcome::Abandoned(why) => {
+            out.push_str(",\"status\":null,\"error\":null,\"abandoned\":");
+            string(out, why.name());
+        }
     }
     out.push_str(",\"cache\":");
     out.push_str(match s.cache {

@@ -3,13 +3,16 @@
 
 use std::time::Duration;
 
-use genbench_model::ErrorKind;
+use genbench_model::{ErrorKind, GiveUp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// A complete response with this status (2xx or 3xx).
     Ok(u16),
     Error(ErrorKind),
+    /// The client gave up before the response was complete
+    /// (`[load] abandon_after`, `[load.cancel]`): not the target's error.
+    Abandoned(GiveUp),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

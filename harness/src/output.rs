@@ -373,6 +373,9 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
         r.requests.failed,
         r.errors.rate * 100.0
     );
+    if let Some(a) = genbench_reports::abandoned_text(r) {
+        let _ = writeln!(o, "  abandoned   {a}");
+    }
     if !r.errors.by_kind.is_empty() {
         let kinds: Vec<String> = r
             .errors

@@ -23,12 +23,24 @@ pub struct Usage {
     pub completion: u64,
 }
 
+impl Usage {
+    fn add(&mut self, u: Usage) {
+        self.prompt += u.prompt;
+        self.cached_prompt += u.cached_prompt;
+        self.completion += u.completion;
+    }
+}
+
 #[derive(Debug, Default)]
 struct ModelEntry {
     prices: Prices,
     requests: u64,
     failed: u64,
     usage: Usage,
+    /// Of the above, calls whose client went away before the answer was
+    /// complete, and what they were billed.
+    cancelled: u64,
+    cancelled_usage: Usage,
 }
 
 #[derive(Debug, Default)]
@@ -57,6 +69,21 @@ pub struct ModelLedger {
     pub completion_tokens: u64,
     pub cached_prompt_tokens: u64,
     pub cost_usd: f64,
+    /// Of `requests`, those whose client went away before the answer was
+    /// complete: a stream billed up to the cancel, a non-streamed call in
+    /// full (its generation runs to the end regardless).
+    #[serde(default)]
+    pub cancelled_requests: u64,
+    /// Of the tokens above, those billed for cancelled calls.
+    #[serde(default)]
+    pub cancelled_prompt_tokens: u64,
+    #[serde(default)]
+    pub cancelled_completion_tokens: u64,
+    #[serde(default)]
+    pub cancelled_cached_prompt_tokens: u64,
+    /// Of `cost_usd`, the cancelled calls' share.
+    #[serde(default)]
+    pub cancelled_cost_usd: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -122,9 +149,19 @@ impl Ledger {
     pub fn add_usage(&self, model: &str, usage: Usage) {
         let mut g = self.lock();
         if let Some(e) = g.models.get_mut(model) {
-            e.usage.prompt += usage.prompt;
-            e.usage.cached_prompt += usage.cached_prompt;
-            e.usage.completion += usage.completion;
+            e.usage.add(usage);
+        }
+    }
+
+    /// Bills a call whose client went away before its answer was complete:
+    /// `usage` is what it generated up to then (counted in the totals as
+    /// well as apart).
+    pub fn add_cancelled(&self, model: &str, usage: Usage) {
+        let mut g = self.lock();
+        if let Some(e) = g.models.get_mut(model) {
+            e.usage.add(usage);
+            e.cancelled += 1;
+            e.cancelled_usage.add(usage);
         }
     }
 
@@ -159,6 +196,11 @@ impl Ledger {
                     completion_tokens: e.usage.completion,
                     cached_prompt_tokens: e.usage.cached_prompt,
                     cost_usd: cost(&e.prices, &e.usage),
+                    cancelled_requests: e.cancelled,
+                    cancelled_prompt_tokens: e.cancelled_usage.prompt,
+                    cancelled_completion_tokens: e.cancelled_usage.completion,
+                    cancelled_cached_prompt_tokens: e.cancelled_usage.cached_prompt,
+                    cancelled_cost_usd: cost(&e.prices, &e.cancelled_usage),
                 };
                 (name.clone(), m)
             })
@@ -200,7 +242,7 @@ impl prometheus_client::collector::Collector for LedgerSnapshot {
     ) -> Result<(), std::fmt::Error> {
         use prometheus_client::metrics::MetricType::{Counter, Gauge};
         type Field = fn(&ModelLedger) -> u64;
-        let per_model: [(&str, &str, Field); 5] = [
+        let per_model: [(&str, &str, Field); 7] = [
             ("requests", "LLM and embedding calls", |m| m.requests),
             (
                 "failed_requests",
@@ -216,6 +258,16 @@ impl prometheus_client::collector::Collector for LedgerSnapshot {
             ("completion_tokens", "completion tokens billed", |m| {
                 m.completion_tokens
             }),
+            (
+                "cancelled_requests",
+                "calls whose client went away before the answer was complete",
+                |m| m.cancelled_requests,
+            ),
+            (
+                "cancelled_completion_tokens",
+                "completion tokens billed for cancelled calls",
+                |m| m.cancelled_completion_tokens,
+            ),
         ];
         for (name, help, f) in per_model {
             let mut m = enc.encode_descriptor(name, help, None, Counter)?;
@@ -320,6 +372,33 @@ mod tests {
         );
         l.reset();
         assert!(l.snapshot().models.is_empty());
+    }
+
+    #[test]
+    fn cancelled_calls_count_in_the_totals_and_apart() {
+        let l = Ledger::default();
+        l.model_call("m", MINI, false);
+        l.model_call("m", MINI, false);
+        let u = |prompt, completion| Usage {
+            prompt,
+            cached_prompt: 0,
+            completion,
+        };
+        l.add_usage("m", u(1000, 500));
+        l.add_cancelled("m", u(1000, 120));
+        let m = &l.snapshot().models["m"];
+        assert_eq!((m.requests, m.cancelled_requests), (2, 1));
+        assert_eq!(
+            (m.completion_tokens, m.cancelled_completion_tokens),
+            (620, 120)
+        );
+        let want = (1000.0 * 0.15 + 120.0 * 0.60) / 1e6;
+        assert!((m.cancelled_cost_usd - want).abs() < 1e-15);
+        let text = l.snapshot().to_prometheus();
+        assert!(
+            text.contains("genbench_mock_cancelled_completion_tokens_total{model=\"m\"} 120"),
+            "{text}"
+        );
     }
 
     #[test]

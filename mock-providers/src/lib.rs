@@ -30,7 +30,7 @@ mod workers;
 
 pub use error::MockError;
 pub use faults::Faults;
-pub use ledger::LedgerSnapshot;
+pub use ledger::{LedgerSnapshot, ModelLedger};
 pub use presets::Presets;
 pub use server::{MockAddrs, MockServers, parse_ledger};
 pub use state::MockConfig;

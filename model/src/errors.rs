@@ -93,3 +93,24 @@ mod tests {
         }
     }
 }
+
+/// Why the client gave up on a request (`[load] abandon_after`,
+/// `[load.cancel]`): the request is abandoned, its own outcome, never an
+/// error of the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GiveUp {
+    /// Still unanswered at `abandon_after`.
+    Unanswered,
+    /// Picked by `[load.cancel]` and cancelled at its `after`.
+    Cancelled,
+}
+
+impl GiveUp {
+    pub fn name(self) -> &'static str {
+        match self {
+            GiveUp::Unanswered => "unanswered",
+            GiveUp::Cancelled => "cancelled",
+        }
+    }
+}

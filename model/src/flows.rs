@@ -19,6 +19,9 @@ pub enum FlowErrorKind {
     JobFailed,
     /// A value a step extracts was not in its answer.
     Extract,
+    /// The client gave up on a step's request (`[load] abandon_after`,
+    /// `[load.cancel]`).
+    Abandoned,
 }
 
 impl FlowErrorKind {
@@ -28,6 +31,7 @@ impl FlowErrorKind {
             FlowErrorKind::PollTimeout => "poll_timeout",
             FlowErrorKind::JobFailed => "job_failed",
             FlowErrorKind::Extract => "extract",
+            FlowErrorKind::Abandoned => "abandoned",
         }
     }
 
@@ -36,6 +40,7 @@ impl FlowErrorKind {
             "poll_timeout" => FlowErrorKind::PollTimeout,
             "job_failed" => FlowErrorKind::JobFailed,
             "extract" => FlowErrorKind::Extract,
+            "abandoned" => FlowErrorKind::Abandoned,
             _ => FlowErrorKind::Request(ErrorKind::ALL.into_iter().find(|k| k.name() == s)?),
         })
     }
@@ -149,6 +154,7 @@ mod tests {
             FlowErrorKind::PollTimeout,
             FlowErrorKind::JobFailed,
             FlowErrorKind::Extract,
+            FlowErrorKind::Abandoned,
         ]);
         for k in all {
             let v = serde_json::to_value(k).unwrap();

@@ -17,7 +17,7 @@ mod search;
 mod segment;
 mod traces;
 
-pub use errors::ErrorKind;
+pub use errors::{ErrorKind, GiveUp};
 pub use flows::*;
 pub use limits::*;
 pub use llm::*;

@@ -61,9 +61,20 @@ pub struct TargetInfo {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestCounts {
+    /// Every request that ended: `ok + failed + abandoned`.
     pub total: u64,
     pub ok: u64,
     pub failed: u64,
+    /// Requests the client gave up on (`[load] abandon_after`,
+    /// `[load.cancel]`): neither answered nor errors of the target.
+    #[serde(default)]
+    pub abandoned: u64,
+    /// Of `abandoned`, those still unanswered at `abandon_after`.
+    #[serde(default)]
+    pub abandoned_unanswered: u64,
+    /// Of `abandoned`, those `[load.cancel]` cancelled.
+    #[serde(default)]
+    pub abandoned_cancelled: u64,
 }
 
 /// A latency summary in milliseconds, from one merged histogram.
@@ -201,6 +212,23 @@ pub struct Cost {
     /// is a lower bound, never a "$0.00" that looks measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unpriced: Option<Unpriced>,
+    /// What was spent on calls the client abandoned mid-way: tokens
+    /// generated for articles nobody received. Known from the mock
+    /// ledger's cancelled calls; `None` where the source cannot tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandoned: Option<AbandonedCost>,
+}
+
+/// Provider calls whose client went away before the answer was complete,
+/// as the provider billed them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AbandonedCost {
+    /// Calls cancelled mid-way.
+    pub calls: u64,
+    /// The tokens billed for them: the prompt, and what was generated up
+    /// to the cancel.
+    pub tokens: TokenCounts,
+    pub usd: f64,
 }
 
 /// Tokens the cost could not price, and how to price them.

@@ -167,7 +167,19 @@ fn full() -> RunResult {
         tokens_per_article: Some(950.0),
         articles: 10,
         unpriced: None,
+        abandoned: Some(genbench_model::AbandonedCost {
+            calls: 2,
+            tokens: TokenCounts {
+                prompt: 1600,
+                completion: 90,
+                cached_prompt: 0,
+            },
+            usd: 0.000_294,
+        }),
     });
+    r.requests.abandoned = 3;
+    r.requests.abandoned_unanswered = 1;
+    r.requests.abandoned_cancelled = 2;
     r.process = Processes {
         target: Some(proc.clone()),
         harness: Some(proc),

@@ -123,7 +123,7 @@ pub fn soak(seconds: usize) -> RunResult {
     r.requests = RequestCounts {
         total: requests,
         ok: requests,
-        failed: 0,
+        ..Default::default()
     };
     r.throughput_rps = rate;
     r.latency_ms = Some(summary(&total));

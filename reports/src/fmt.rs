@@ -48,6 +48,34 @@ pub fn cost_per_article(c: &genbench_model::Cost) -> String {
     }
 }
 
+/// The requests the client gave up on, and what the work nobody received
+/// cost where the cost source knows; `None` when none were abandoned.
+pub fn abandoned(r: &genbench_model::RunResult) -> Option<String> {
+    let q = &r.requests;
+    let spent = r.cost.as_ref().and_then(|c| c.abandoned.as_ref());
+    if q.abandoned == 0 && spent.is_none() {
+        return None;
+    }
+    let mut s = format!(
+        "{} abandoned ({} unanswered at abandon_after, {} cancelled)",
+        q.abandoned, q.abandoned_unanswered, q.abandoned_cancelled
+    );
+    match spent {
+        Some(a) => s.push_str(&format!(
+            "; {} spent on {} provider calls cut short ({} prompt and {} completion tokens)",
+            usd(a.usd),
+            a.calls,
+            a.tokens.prompt,
+            a.tokens.completion
+        )),
+        None if r.cost.as_ref().is_some_and(|c| c.source == "mock_ledger") => {
+            s.push_str("; the provider ledger billed no call cut short")
+        }
+        None => {}
+    }
+    Some(s)
+}
+
 /// A 0-1 ratio as a percentage.
 pub fn pct(v: f64) -> String {
     let p = v * 100.0;

@@ -21,7 +21,10 @@ mod pareto;
 
 pub use compare::{Run, comparison_html, comparison_markdown};
 pub use escape::html as escape_html;
-pub use fmt::{cost_per_article, objectives_text, observed as threshold_value, outage_text};
+pub use fmt::{
+    abandoned as abandoned_text, cost_per_article, objectives_text, observed as threshold_value,
+    outage_text,
+};
 pub use junit::junit;
 pub use markdown::summary as summary_markdown;
 

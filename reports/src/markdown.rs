@@ -126,6 +126,9 @@ fn body(o: &mut String, r: &RunResult) {
             md_cell(&c.source)
         );
     }
+    if let Some(a) = crate::fmt::abandoned(r) {
+        let _ = writeln!(o, "| abandoned | {} |", md_cell(&a));
+    }
     if let Some(c) = &r.cost {
         let _ = writeln!(
             o,

@@ -5,6 +5,7 @@
 //! May depend on `genbench-model` only; never on the engine, collectors or
 //! reports, so a scenario can be checked without running anything.
 
+mod abandon;
 mod abort;
 mod builtin;
 mod collect;
@@ -26,6 +27,7 @@ mod stages;
 mod threshold;
 mod traces;
 
+pub use abandon::{Abandon, Cancel};
 pub use abort::Abort;
 pub use builtin::{BUILTIN_NAMES, builtin, builtin_overridden};
 pub use collect::{

@@ -163,6 +163,8 @@ pub struct Scenario {
     pub analysis: Analysis,
     /// When the run stops early (`[abort]`).
     pub abort: crate::abort::Abort,
+    /// `[load] abandon_after` and `[load.cancel]`: clients that give up.
+    pub abandon: Option<crate::abandon::Abandon>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,6 +238,10 @@ struct RawLoad {
     connections: Option<u32>,
     #[serde(default)]
     max_streams: Option<u32>,
+    #[serde(default)]
+    abandon_after: Option<Spanned<String>>,
+    #[serde(default)]
+    cancel: Option<Spanned<crate::abandon::RawCancel>>,
 }
 
 /// Reads a dataset file named in a scenario; `Err` is the message to show.
@@ -395,6 +401,8 @@ impl RawScenario {
         let load = self.load.validate(loc)?;
         let search = self.load.search(loc)?;
         let timeout = duration_or(loc, "load.timeout", &self.load.timeout, DEFAULT_TIMEOUT)?;
+        let abandon =
+            crate::abandon::validate(loc, &self.load.abandon_after, &self.load.cancel, timeout)?;
         let datasets = datasets(loc, read, self.datasets)?;
         let replay = matches!(load, Load::Replay { .. });
         if replay && let Some(f) = &self.flow {
@@ -466,6 +474,7 @@ impl RawScenario {
             collect,
             analysis,
             abort,
+            abandon,
         })
     }
 }

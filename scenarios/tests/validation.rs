@@ -275,3 +275,35 @@ fn collect_and_analysis_errors_point_at_their_table() {
         genbench_scenarios::CacheSource::Metrics { .. }
     ));
 }
+
+#[test]
+fn giving_up_is_checked_against_the_timeout_where_it_is_written() {
+    let stages = "stages = \"10,60s;100,30s;0,10s\"";
+    let with = |keys: &str| GOOD.replace(stages, &format!("{stages}\n{keys}"));
+    let s = parse(&with(
+        "abandon_after = \"20s\"\n[load.cancel]\nrate = 0.1\nafter = \"2s\"",
+    ))
+    .unwrap();
+    let a = s.abandon.expect("abandonment");
+    assert_eq!(a.after, Some(std::time::Duration::from_secs(20)));
+    assert_eq!(a.cancel.map(|c| c.share), Some(0.1));
+    assert!(parse(GOOD).unwrap().abandon.is_none());
+    expect(
+        &with("timeout = \"10s\"\nabandon_after = \"20s\""),
+        10,
+        "load.abandon_after",
+        "raise [load] timeout",
+    );
+    expect(
+        &with("abandon_after = \"5s\"\n[load.cancel]\nrate = 0.1\nafter = \"9s\""),
+        10,
+        "load.cancel.after",
+        "abandon_after",
+    );
+    expect(
+        &with("[load.cancel]\nrate = 10\nafter = \"2s\""),
+        9,
+        "load.cancel.rate",
+        "at most 1",
+    );
+}

@@ -20,22 +20,34 @@ pub async fn read_ledger(llm_url: &str) -> anyhow::Result<Spend> {
     let text = String::from_utf8_lossy(&body);
     let l = genbench_mock::parse_ledger(&text)
         .with_context(|| format!("{url} is not a genbench mock ledger"))?;
+    let spend = |m: &genbench_mock::ModelLedger| ModelSpend {
+        calls: m.requests,
+        usage: Usage {
+            prompt: m.prompt_tokens,
+            completion: m.completion_tokens,
+            cached_prompt: m.cached_prompt_tokens,
+        },
+        usd: m.cost_usd,
+    };
+    let cancelled = |m: &genbench_mock::ModelLedger| ModelSpend {
+        calls: m.cancelled_requests,
+        usage: Usage {
+            prompt: m.cancelled_prompt_tokens,
+            completion: m.cancelled_completion_tokens,
+            cached_prompt: m.cancelled_cached_prompt_tokens,
+        },
+        usd: m.cancelled_cost_usd,
+    };
     Ok(Spend {
         models: l
             .models
-            .into_iter()
-            .map(|(name, m)| {
-                let s = ModelSpend {
-                    calls: m.requests,
-                    usage: Usage {
-                        prompt: m.prompt_tokens,
-                        completion: m.completion_tokens,
-                        cached_prompt: m.cached_prompt_tokens,
-                    },
-                    usd: m.cost_usd,
-                };
-                (name, s)
-            })
+            .iter()
+            .map(|(n, m)| (n.clone(), spend(m)))
+            .collect(),
+        cancelled: l
+            .models
+            .iter()
+            .map(|(n, m)| (n.clone(), cancelled(m)))
             .collect(),
         search_calls: l.search.calls,
         search_usd: l.search.cost_usd,

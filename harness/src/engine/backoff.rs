@@ -36,7 +36,7 @@ impl Backoff {
                 Duration::ZERO
             }
             // The target answered, or at least took the connection.
-            Outcome::Error(_) => {
+            Outcome::Error(_) | Outcome::Abandoned(_) => {
                 self.next = Duration::ZERO;
                 Duration::ZERO
             }

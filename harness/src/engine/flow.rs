@@ -290,6 +290,9 @@ impl FlowPlan {
             genbench_collectors::Outcome::Error(k) => {
                 return Next::Fail(FlowErrorKind::Request(k), None);
             }
+            genbench_collectors::Outcome::Abandoned(_) => {
+                return Next::Fail(FlowErrorKind::Abandoned, None);
+            }
             genbench_collectors::Outcome::Ok(_) => {}
         }
         let body = parse_body(slot.body());

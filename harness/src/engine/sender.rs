@@ -10,12 +10,13 @@
 //! the same [`Chunks`] clock and fill the same [`Slot`].
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use genbench_collectors::traces::TraceIds;
 use genbench_collectors::{Outcome, Sample};
 use genbench_model::{ErrorKind, Objectives};
-use genbench_scenarios::{CheckRule, Checks, HttpSettings, HttpVersion};
+use genbench_scenarios::{Abandon, CheckRule, Checks, HttpSettings, HttpVersion};
 use tokio::time::Instant;
 
 use super::chunks::Chunks;
@@ -81,6 +82,12 @@ pub struct Sender {
     /// `[collect.traces]`: the run's trace nonce; each request carries a
     /// `traceparent` in it.
     trace_run: Option<u64>,
+    /// `[load] abandon_after` and `[load.cancel]`: when the client gives
+    /// up on a request.
+    abandon: Option<Abandon>,
+    /// Requests sent so far, which `[load.cancel]` picks from; counted only
+    /// when there is a cancel.
+    sent: AtomicU64,
     pub(super) t0: Instant,
 }
 
@@ -166,6 +173,8 @@ impl Sender {
             keep_all_bodies: false,
             objectives: None,
             trace_run: None,
+            abandon: None,
+            sent: AtomicU64::new(0),
             t0,
         };
         s.transport = s.build_transport(Net::default().http.version)?;
@@ -334,6 +343,31 @@ impl Sender {
         self
     }
 
+    /// Gives up on requests as `[load] abandon_after` and `[load.cancel]`
+    /// say: such a request ends `abandoned`, and its connection is closed.
+    pub fn with_abandon(mut self, abandon: Option<Abandon>) -> Self {
+        self.abandon = abandon;
+        self
+    }
+
+    /// How long the request about to be sent may take, and what it ends as
+    /// if it takes longer: abandoned at the client's give-up time when it
+    /// has one before the timeout, else a timeout.
+    fn limit(&self) -> (Duration, Outcome) {
+        let timeout = (self.timeout, Outcome::Error(ErrorKind::Timeout));
+        let Some(a) = &self.abandon else {
+            return timeout;
+        };
+        let nth = match a.cancel {
+            Some(_) => self.sent.fetch_add(1, Ordering::Relaxed),
+            None => 0,
+        };
+        match a.deadline(nth) {
+            Some((d, why)) if d < self.timeout => (d, Outcome::Abandoned(why)),
+            _ => timeout,
+        }
+    }
+
     /// Requests carry a W3C `traceparent` of run `run` ([`TraceIds`]).
     pub fn with_trace_run(mut self, run: Option<u64>) -> Self {
         self.trace_run = run;
@@ -416,12 +450,14 @@ impl Sender {
             cache: None,
             trace: slot.request.trace,
         };
+        let (limit, late) = self.limit();
         let exchange = self.follow(&mut slot, &mut sample);
-        sample.outcome = match tokio::time::timeout(self.timeout, exchange).await {
+        sample.outcome = match tokio::time::timeout(limit, exchange).await {
             Ok(o) => o,
             // The connection went down with the dropped exchange: a late
-            // answer can never be read as the next request's.
-            Err(_) => Outcome::Error(ErrorKind::Timeout),
+            // answer can never be read as the next request's, and the
+            // target sees the client hang up.
+            Err(_) => late,
         };
         sample.end = self.t0.elapsed();
         (sample, slot)

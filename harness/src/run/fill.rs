@@ -77,6 +77,9 @@ pub fn summaries(
         total: t.total(),
         ok: t.ok,
         failed: t.failed(),
+        abandoned: t.abandoned.total(),
+        abandoned_unanswered: t.abandoned.unanswered,
+        abandoned_cancelled: t.abandoned.cancelled,
     };
     r.throughput_rps = throughput(t.total(), duration, planned);
     r.completions_rps = Some(if duration.is_zero() {

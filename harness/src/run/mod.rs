@@ -234,6 +234,7 @@ fn configure(
         .with_inspect(setup.inspect())
         .with_checks(t.checks.clone(), t.follow_redirects)
         .with_objectives(Some(cfg.scenario.objectives))
+        .with_abandon(cfg.scenario.abandon)
         .with_trace_run(setup.trace_run());
     Ok(sender)
 }

@@ -37,7 +37,13 @@ pub async fn chat_completions(State(st): State<Shared>, body: Body) -> Response 
         r
     } else {
         let done = start + plan.ttft + plan.generation_time();
+        let mut generating = Generating {
+            st: &st,
+            plan: &plan,
+            answered: false,
+        };
         tokio::time::sleep_until(done).await;
+        generating.answered = true;
         st.ledger
             .add_usage(&plan.model, plan.usage(plan.pieces.len()));
         drop(guard);
@@ -55,6 +61,25 @@ pub async fn chat_completions(State(st): State<Shared>, body: Body) -> Response 
         HeaderValue::from_str(&plan.id).unwrap_or(HeaderValue::from_static("-")),
     );
     resp
+}
+
+/// A non-streamed completion being generated. If the client goes away
+/// first (the server drops the handler), the generation still runs to its
+/// end, as a provider's does: the whole completion is billed, and the call
+/// counts as cancelled.
+struct Generating<'a> {
+    st: &'a Shared,
+    plan: &'a Plan,
+    answered: bool,
+}
+
+impl Drop for Generating<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            let usage = self.plan.usage(self.plan.pieces.len());
+            self.st.ledger.add_cancelled(&self.plan.model, usage);
+        }
+    }
 }
 
 /// Parses, validates, applies limits and faults; `Ok` means "generate".

@@ -159,10 +159,16 @@ fn put_json_escaped(out: &mut BytesMut, s: &str) {
 }
 
 impl Drop for StreamState {
+    /// The client went away mid-stream (the server drops the body once a
+    /// write to the closed connection fails): bill what was generated up to
+    /// then, as providers do for a cancelled stream, and count the call as
+    /// cancelled. A finished or injected-cut stream is billed already.
     fn drop(&mut self) {
-        // The client went away mid-stream: bill what was sent, as providers do.
-        let sent = self.next;
-        self.bill(sent);
+        if !self.billed {
+            self.billed = true;
+            let usage = self.plan.usage(self.next);
+            self.st.ledger.add_cancelled(&self.plan.model, usage);
+        }
     }
 }
 

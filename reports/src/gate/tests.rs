@@ -150,6 +150,7 @@ fn exact_metrics_flag_any_increase_and_report_improvements() {
             tokens_per_article: None,
             articles: 10,
             unpriced: None,
+            abandoned: None,
         });
         r
     };

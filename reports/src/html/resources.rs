@@ -34,6 +34,9 @@ pub fn cost(o: &mut String, r: &RunResult) {
             c.tokens.completion
         ),
     );
+    if let Some(a) = crate::fmt::abandoned(r) {
+        para(o, &format!("Abandoned: {a}."));
+    }
     figure(
         o,
         "cost",
