@@ -11,6 +11,9 @@
 #             it) and 64 (1.6x: it must stop within the first quarter).
 #   search    the search mock with rps_limit = 50 (a 1 s token bucket):
 #             429 above 50 req/s. SLO error_rate < 1%.
+#   llm       the mock LLM (instant) with rpm = 2400 enforced a second at a
+#             time (limit_window_s = 1): 429 above 40 req/s. SLO
+#             error_rate < 1%.
 #
 # Each search: resolution 5%, probe PROBE (default 28s, so its first
 # quarter is 7 s), hold 2x. The table prints each answer against the known
@@ -19,7 +22,7 @@
 # PROBE long: stress waits out every step).
 #
 # Usage: bench/search.sh   Env: RUNS (default 20), PARALLEL (default 2),
-#        PROBE (default 28s), TARGETS (default "pipeline search"),
+#        PROBE (default 28s), TARGETS (default "pipeline search llm"),
 #        OUT (default a temporary directory, kept), GENBENCH (default: a
 #        release build of this checkout)
 set -euo pipefail
@@ -27,7 +30,7 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-20}
 PARALLEL=${PARALLEL:-2}
 PROBE=${PROBE:-28s}
-TARGETS=${TARGETS:-pipeline search}
+TARGETS=${TARGETS:-pipeline search llm}
 OUT=${OUT:-$(mktemp -d -t genbench-search-XXXXXX)}
 source bench/lib.sh
 mkdir -p "$OUT"
@@ -77,6 +80,37 @@ search_run() { # i: its own mock, so no run shares a bucket
     "$GENBENCH" run "$OUT/search.toml" --target "http://127.0.0.1:$port" --seed "$1" \
         --out "$OUT/search/$1" "${SEARCH[@]}" --set load.search.min=10 --set load.search.max=400 \
         >"$OUT/search/$1.log" 2>&1 || true
+    kill "$mock" 2>/dev/null || true
+    wait "$mock" 2>/dev/null || true
+}
+
+cat >"$OUT/llm.toml" <<'TOML'
+name = "llm-mock"
+slo = ["error_rate < 1%"]
+
+[load]
+model = "open"
+timeout = "10s"
+
+[request]
+method = "POST"
+path = "/v1/chat/completions"
+body = '{"model": "gpt-4o-mini", "max_tokens": 16, "messages": [{"role": "user", "content": "{{topic}}"}]}'
+
+[datasets.topic]
+values = ["tides", "glaciers", "comets", "lichens"]
+TOML
+
+llm_run() { # i: its own mock, so no run shares a bucket
+    local port log=$OUT/llm/$1.mock.log
+    port=$(free_port)
+    "$GENBENCH" mock --llm "127.0.0.1:$port" --web 127.0.0.1:0 --search 127.0.0.1:0 \
+        --time-scale 0 --faults rpm=2400,limit_window_s=1 >"$log" 2>&1 &
+    local mock=$!
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/metrics" >/dev/null && break; sleep 0.1; done
+    "$GENBENCH" run "$OUT/llm.toml" --target "http://127.0.0.1:$port" --seed "$1" \
+        --out "$OUT/llm/$1" "${SEARCH[@]}" --set load.search.min=10 --set load.search.max=400 \
+        >"$OUT/llm/$1.log" 2>&1 || true
     kill "$mock" 2>/dev/null || true
     wait "$mock" 2>/dev/null || true
 }

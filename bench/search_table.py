@@ -9,7 +9,7 @@ import math
 import pathlib
 import sys
 
-KNOWN = {"pipeline": (40.0, 4.0, 160.0), "search": (50.0, 10.0, 400.0)}
+KNOWN = {"pipeline": (40.0, 4.0, 160.0), "search": (50.0, 10.0, 400.0), "llm": (40.0, 10.0, 400.0)}
 RESOLUTION = 0.05
 
 

@@ -98,7 +98,15 @@ fn a_rate_search_lands_below_the_known_capacity_within_its_resolution() {
             p["p95_ms"].is_number() && p["target_cpu_mean_pct"].is_number(),
             "{p}"
         );
+        assert!(f(&p["cost_per_article_usd"]) > 0.0, "{p}");
     }
+    // The ledger read around each probe: together, the run's whole cost.
+    let probes_usd: f64 = probes.iter().map(|p| f(&p["cost_usd"])).sum();
+    let run_usd = f(&r["cost"]["total_usd"]);
+    assert!(
+        (probes_usd / run_usd - 1.0).abs() < 0.02,
+        "{probes_usd} of {run_usd}"
+    );
     let last = probes.last().unwrap();
     assert_eq!(
         (&last["kind"], &last["passed"]),

@@ -19,6 +19,7 @@ use crate::rng::{Rng, hash_parts};
 /// A hang long enough that any sane client times out first.
 const DEFAULT_HANG_MS: f64 = 600_000.0;
 const DEFAULT_SLOW_MS: f64 = 10_000.0;
+const DEFAULT_LIMIT_WINDOW_S: f64 = 60.0;
 
 /// Faults for one service (llm, search or web).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +30,12 @@ pub struct ServiceFaults {
     /// Tokens per minute per model, counting prompt plus max_tokens as
     /// OpenAI does; over it: 429.
     pub tpm: Option<f64>,
+    /// The seconds of `rpm` and `tpm` a bucket holds: 60 (the default)
+    /// lets a full minute's allowance go in one burst; 1 enforces the
+    /// limit a second at a time, as providers may ("60,000 requests/minute
+    /// may be enforced as 1,000 requests/second"), so 429s start as soon
+    /// as the rate passes `rpm / 60`.
+    pub limit_window_s: f64,
     /// Fraction of requests answered with a 5xx.
     pub error_rate: f64,
     /// Fraction of requests that stall for `hang_ms`, then get a 504.
@@ -46,6 +53,7 @@ impl Default for ServiceFaults {
         ServiceFaults {
             rpm: None,
             tpm: None,
+            limit_window_s: DEFAULT_LIMIT_WINDOW_S,
             error_rate: 0.0,
             hang_rate: 0.0,
             hang_ms: DEFAULT_HANG_MS,
@@ -106,7 +114,7 @@ impl Faults {
         let f: Faults = toml::from_str(text).map_err(|e| MockError::Config {
             origin: origin.to_string(),
             message: format!(
-                "{e}\nknown keys: rpm, tpm, error_rate, hang_rate, hang_ms, cut_rate, \
+                "{e}\nknown keys: rpm, tpm, limit_window_s, error_rate, hang_rate, hang_ms, cut_rate, \
                  slow_rate, slow_ms (prefix search. or web. for those services)"
             ),
         })?;
@@ -149,6 +157,15 @@ impl Faults {
                         message: format!("{svc}.{name} must be a positive number per minute"),
                     });
                 }
+            }
+            if !(s.limit_window_s > 0.0 && s.limit_window_s <= 60.0) {
+                return Err(MockError::Config {
+                    origin: origin.into(),
+                    message: format!(
+                        "{svc}.limit_window_s = {}: the seconds of rpm and tpm a bucket holds, above 0 and at most 60 (1: enforced a second at a time)",
+                        s.limit_window_s
+                    ),
+                });
             }
             for (name, v) in [("hang_ms", s.hang_ms), ("slow_ms", s.slow_ms)] {
                 if v < 0.0 || !v.is_finite() {
@@ -214,10 +231,12 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn per_minute(limit: f64, now: Instant) -> Self {
+    /// `limit` a minute, holding `window_s` seconds of it.
+    fn per_minute(limit: f64, window_s: f64, now: Instant) -> Self {
+        let capacity = limit * window_s / 60.0;
         Bucket {
-            capacity: limit,
-            level: limit,
+            capacity,
+            level: capacity,
             per_s: limit / 60.0,
             last: now,
         }
@@ -335,7 +354,7 @@ impl FaultState {
         rps: Option<f64>,
     ) -> Result<(), Limited> {
         let f = self.service(s);
-        let (rpm, tpm) = (f.rpm, f.tpm);
+        let (rpm, tpm, window) = (f.rpm, f.tpm, f.limit_window_s);
         if rpm.is_none() && tpm.is_none() && rps.is_none() {
             return Ok(());
         }
@@ -344,8 +363,8 @@ impl FaultState {
         let b = all.entry((s, key.to_string())).or_insert_with(|| Buckets {
             requests: rps
                 .map(|r| Bucket::per_second(r, now))
-                .or_else(|| rpm.map(|r| Bucket::per_minute(r, now))),
-            tokens: tpm.map(|t| Bucket::per_minute(t, now)),
+                .or_else(|| rpm.map(|r| Bucket::per_minute(r, window, now))),
+            tokens: tpm.map(|t| Bucket::per_minute(t, window, now)),
         });
         let checks = [
             (&mut b.requests, "requests", 1.0),
@@ -455,6 +474,29 @@ mod tests {
         assert_eq!(e.retry_after_s, Some(30));
         // Buckets are per model.
         assert!(st.admit(Service::Llm, "other", 10.0, None).is_ok());
+    }
+
+    #[test]
+    fn a_one_second_window_holds_a_second_of_the_limit() {
+        let st = FaultState::new(0, Faults::parse_spec("rpm=600,limit_window_s=1").unwrap());
+        // 600 a minute held a second at a time: a burst of 10, then 429.
+        for _ in 0..10 {
+            assert!(st.admit(Service::Llm, "m", 10.0, None).is_ok());
+        }
+        let e = st.admit(Service::Llm, "m", 10.0, None).unwrap_err();
+        assert_eq!((e.limit, e.retry_after_s), (10.0, Some(1)));
+        let minute = FaultState::new(0, Faults::parse_spec("rpm=600").unwrap());
+        let admitted = (0..700)
+            .filter(|_| minute.admit(Service::Llm, "m", 10.0, None).is_ok())
+            .count();
+        assert_eq!(admitted, 600, "the default holds a minute's burst");
+        for bad in [
+            "limit_window_s=0",
+            "limit_window_s=61",
+            "limit_window_s=nan",
+        ] {
+            assert!(Faults::parse_spec(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

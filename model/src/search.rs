@@ -106,4 +106,10 @@ pub struct Probe {
     pub target_cpu_mean_pct: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_rss_max_mib: Option<f64>,
+    /// What the probe's requests cost (the ledger's difference over the
+    /// probe, or its responses' usage priced), and per successful article.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_per_article_usd: Option<f64>,
 }

@@ -511,6 +511,7 @@ fn searched() -> genbench_model::CapacitySearch {
             vec!["p95 < 500ms".into()]
         },
         p95_ms: Some(if passed { 120.0 } else { 900.0 }),
+        cost_per_article_usd: Some(0.002_18),
         ..Default::default()
     };
     let mut over = probe(40.0, false, ProbeKind::Probe);
@@ -559,6 +560,8 @@ fn a_capacity_search_gives_its_answer_and_every_probe() {
         "Grew most: (outside the stages), p95 142.6 ms at the last passing load, 514.8 ms",
         "over-saturated after 6 s",
         "by search, 4 probes",
+        "<th>cost/article</th>",
+        "<td>$0.00218</td>",
     ] {
         assert!(page.contains(want), "{want}\n{page}");
     }

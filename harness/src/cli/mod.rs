@@ -216,6 +216,8 @@ The request's `model` picks the preset (GET /v1/models lists them).
 Faults (--faults), as key=value pairs or a TOML file with [llm], [search], [web] tables:
   rpm=60          token-bucket requests per minute per model; 429 with Retry-After
   tpm=100000      tokens per minute per model (prompt + max_tokens)
+  limit_window_s=1  the seconds of rpm/tpm a bucket holds (default 60, a minute's
+                  burst; 1 enforces them a second at a time, so 429s start at rpm/60 a second)
   error_rate=0.02 fraction answered 500/502/503
   hang_rate=0.01  fraction that stall hang_ms (default 600000), then 504
   cut_rate=0.05   fraction of streams cut mid-way without [DONE]
@@ -223,7 +225,9 @@ Faults (--faults), as key=value pairs or a TOML file with [llm], [search], [web]
   Keys apply to the LLM unless prefixed: search.error_rate=0.1,web.slow_rate=0.2
 
 Ledger: GET /mock/ledger (JSON), GET /metrics (Prometheus), POST /mock/ledger/reset,
-on every mock port. On Ctrl-C the final ledger is printed to stdout.
+on every mock port. Calls whose client went away count as cancelled too: a stream billed
+for what it generated up to then, a non-streamed call whole. On Ctrl-C the final ledger
+is printed to stdout.
 
 Examples:
   genbench mock

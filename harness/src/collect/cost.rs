@@ -54,6 +54,49 @@ pub async fn read_ledger(llm_url: &str) -> anyhow::Result<Spend> {
     })
 }
 
+/// Where a stretch of the run (a search's probe) finds its own cost: the
+/// mock ledger read at its start and end, or the usage its responses
+/// reported, priced.
+#[derive(Debug, Clone)]
+pub enum StretchCost {
+    None,
+    Ledger(String),
+    Usage(PriceTable),
+}
+
+impl StretchCost {
+    /// The ledger as it stands, when the cost comes from one (a failed
+    /// read leaves the stretch without a cost; the run's end reports it).
+    pub async fn reading(&self) -> Option<Spend> {
+        match self {
+            StretchCost::Ledger(url) => read_ledger(url).await.ok(),
+            _ => None,
+        }
+    }
+
+    /// The stretch's cost: the ledger's difference over it, or its
+    /// responses' `usage` priced; per article over its `articles`.
+    pub fn cost(
+        &self,
+        before: Option<Spend>,
+        after: Option<Spend>,
+        usage: &UsageTally,
+        articles: u64,
+    ) -> Option<Cost> {
+        match self {
+            StretchCost::None => None,
+            StretchCost::Ledger(_) => Some(after?.minus(&before?).cost(articles, "mock_ledger")),
+            StretchCost::Usage(prices) if !usage.is_empty() => {
+                let (spend, unpriced) = usage.priced(prices);
+                unpriced
+                    .is_empty()
+                    .then(|| spend.cost(articles, "responses"))
+            }
+            StretchCost::Usage(_) => None,
+        }
+    }
+}
+
 /// The mock presets' prices, then the scenario's.
 pub fn price_table(cfg: &CostConfig) -> PriceTable {
     let presets = Presets::builtin();

@@ -351,6 +351,15 @@ impl Collecting {
         (!usage.is_empty()).then_some(usage)
     }
 
+    /// Where a stretch of the run (a search's probe) finds its own cost.
+    pub fn stretch_cost(&self) -> cost::StretchCost {
+        match (&self.setup.ledger, &self.setup.usage) {
+            (Some(url), _) => cost::StretchCost::Ledger(url.clone()),
+            (None, Some((_, prices))) => cost::StretchCost::Usage(prices.clone()),
+            (None, None) => cost::StretchCost::None,
+        }
+    }
+
     /// Cost so far, where it can be priced without asking the target:
     /// usage in responses, priced by `[collect.cost]`. (The mock ledger
     /// and spans are read at the end.)

@@ -37,6 +37,7 @@ pub fn start_load(
     work: Work,
     t0: Instant,
     stop: watch::Receiver<bool>,
+    cost: crate::collect::cost::StretchCost,
 ) -> anyhow::Result<Started> {
     let s = &cfg.scenario;
     let stages = s.load.stages().to_vec();
@@ -63,6 +64,7 @@ pub fn start_load(
             max_requests,
             workers,
             drain,
+            cost,
         };
         let (reports, task) = search::start(plan, work, t0, stop);
         return Ok(Started {

@@ -430,7 +430,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
             }
         })
     };
-    let started_load = load::start_load(&cfg, work, t0, load_stopped)?;
+    let started_load = load::start_load(&cfg, work, t0, load_stopped, collecting.stretch_cost())?;
     let (replayed, searched) = (started_load.replay, started_load.search);
     let (agg, aborted) = aggregate(
         &cfg,

@@ -4,7 +4,7 @@
 use genbench_model::{CapacitySearch, ProbeKind};
 
 use super::page::{para, table};
-use crate::fmt::{num, opt_ms, opt_pct, pct, search_answer};
+use crate::fmt::{num, opt_ms, opt_pct, opt_usd, pct, search_answer};
 
 pub const DEFINITIONS: &str = "Each probe held one load for its window (a rate in the open \
 model, users in the closed), judged on the SLO over every request it sent. Loads double from \
@@ -51,6 +51,7 @@ pub fn search(o: &mut String, s: &CapacitySearch) {
                 opt_pct(p.cache_hit_rate),
                 p.target_cpu_mean_pct
                     .map_or("-".into(), |c| format!("{c:.0}%")),
+                opt_usd(p.cost_per_article_usd),
                 match p.oversaturated {
                     Some(x) => format!("over-saturated after {:.0} s", x.after_s),
                     None => p.failed.join("; "),
@@ -71,6 +72,7 @@ pub fn search(o: &mut String, s: &CapacitySearch) {
             "errors",
             "cache hits",
             "target CPU",
+            "cost/article",
             "why it failed",
         ],
         &rows,

@@ -15,11 +15,13 @@ use std::time::Duration;
 
 use genbench_collectors::Recorder;
 use genbench_collectors::analysis::search::{Search as Searching, SearchSpec, Step};
+use genbench_collectors::cost::UsageTally;
 use genbench_model::{Probe, ProbeKind, TimelinePoint};
 use genbench_scenarios::{Arrivals, Search, SearchVariable, Stage, Threshold};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use crate::collect::cost::StretchCost;
 use crate::engine::aggregate::Aggregator;
 use crate::engine::closed::{self, ClosedPlan};
 use crate::engine::open::{self, OpenPlan};
@@ -47,6 +49,8 @@ pub struct SearchPlan {
     pub workers: usize,
     /// How long a probe's workers wait for answers after its window.
     pub drain: Duration,
+    /// Where each probe's cost comes from.
+    pub cost: StretchCost,
 }
 
 /// Starts the search. Its reports arrive on the first channel (one a
@@ -95,6 +99,8 @@ async fn drive(
         // Each probe starts on a whole second of the run, after the pause
         // a failed one leaves the target to drain.
         let start_s = (t0.elapsed() + pause).as_secs() + 1;
+        // Read before the wait, so the probe's first sends are on time.
+        let before = plan.cost.reading().await;
         tokio::select! {
             _ = tokio::time::sleep_until(t0 + Duration::from_secs(start_s)) => {}
             _ = stop.wait_for(|s| *s) => { stopped = true; break; }
@@ -119,11 +125,16 @@ async fn drive(
             start_s,
         };
         let judge = ProbeJudge::new(load, kind, start_s, window_s, run.watches_queue());
-        let (probe, interrupted) = run.run(judge, &stop, &out).await;
+        let (mut probe, (usage, ok), interrupted) = run.run(judge, &stop, &out).await;
         if interrupted {
             // Cut short by the run's stop: not a verdict on the load.
             stopped = true;
             break;
+        }
+        let after = plan.cost.reading().await;
+        if let Some(c) = plan.cost.cost(before, after, &usage, ok) {
+            probe.cost_usd = Some(c.total_usd);
+            probe.cost_per_article_usd = c.per_article_usd;
         }
         say::verdict(&probe);
         let step = match kind {
@@ -210,7 +221,7 @@ impl ProbeRun<'_> {
         mut judge: ProbeJudge,
         stop: &watch::Receiver<bool>,
         out: &mpsc::UnboundedSender<IntervalReport>,
-    ) -> (Probe, bool) {
+    ) -> (Probe, (UsageTally, u64), bool) {
         let (cut, probe_stop) = watch::channel(false);
         let mut reports = self.start(probe_stop);
         let mut agg = Aggregator::new(self.plan.workers, self.stages());
@@ -244,8 +255,10 @@ impl ProbeRun<'_> {
         }
         let rest = agg.finish();
         relay.forward(&mut agg, &mut judge, rest);
+        let spend = judge.spend();
         (
             judge.finish(&self.plan.slo, held.as_secs_f64()),
+            spend,
             interrupted,
         )
     }

@@ -68,6 +68,12 @@ impl ProbeJudge {
         }
     }
 
+    /// The token usage its responses reported, and its successful
+    /// requests: what its cost is priced from and divided by.
+    pub fn spend(&self) -> (genbench_collectors::cost::UsageTally, u64) {
+        (self.rec.usage.clone(), self.rec.ok)
+    }
+
     /// The verdict and what the probe measured. `held_s`: how long the
     /// load was held (the window, or less when stopped early).
     pub fn finish(self, slo: &[Threshold], held_s: f64) -> Probe {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use genbench_model::{CapacitySearch, Probe, ProbeKind};
 
-use genbench_reports::fmt::{ms, num, search_answer};
+use genbench_reports::fmt::{ms, num, search_answer, usd};
 
 /// A load in its unit.
 fn load(v: f64, unit: &str) -> String {
@@ -52,9 +52,12 @@ pub fn summary_lines(o: &mut String, s: &CapacitySearch) {
         let early = p.oversaturated.map_or(String::new(), |x| {
             format!(", stopped after {:.0} s", x.after_s)
         });
+        let cost = p
+            .cost_per_article_usd
+            .map_or(String::new(), |c| format!(", {} per article", usd(c)));
         let _ = writeln!(
             o,
-            "  {kind:<5} {:>2}  {:>14}  {:<4}  p95 {:>9}  {:>7.1} ok/s  errors {:.1}%  {:.0}-{:.0} s{early}",
+            "  {kind:<5} {:>2}  {:>14}  {:<4}  p95 {:>9}  {:>7.1} ok/s  errors {:.1}%  {:.0}-{:.0} s{early}{cost}",
             i + 1,
             load(p.load, u),
             if p.passed { "pass" } else { "FAIL" },
