@@ -109,19 +109,19 @@ impl Spend {
             tokens_per_article: per((tokens.prompt + tokens.completion) as f64),
             articles,
             unpriced: None,
-            abandoned: self.abandoned(),
+            abandoned: abandoned_cost(&self.cancelled),
         }
     }
+}
 
-    /// The cancelled calls' share, when there were any.
-    fn abandoned(&self) -> Option<AbandonedCost> {
-        let calls = self.cancelled.values().map(|m| m.calls).sum::<u64>();
-        (calls > 0).then(|| AbandonedCost {
-            calls,
-            tokens: tokens_of(self.cancelled.values()),
-            usd: self.cancelled.values().map(|m| m.usd).sum(),
-        })
-    }
+/// `models`' calls as the cost of abandoned work, when there were any.
+pub fn abandoned_cost(models: &BTreeMap<String, ModelSpend>) -> Option<AbandonedCost> {
+    let calls = models.values().map(|m| m.calls).sum::<u64>();
+    (calls > 0).then(|| AbandonedCost {
+        calls,
+        tokens: tokens_of(models.values()),
+        usd: models.values().map(|m| m.usd).sum(),
+    })
 }
 
 /// US dollars per million tokens.

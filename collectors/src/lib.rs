@@ -30,6 +30,6 @@ pub mod steady;
 pub mod summary;
 pub mod traces;
 
-pub use recorder::Recorder;
+pub use recorder::{Recorder, Traced};
 pub use response::{BodyFacts, Response};
 pub use sample::{CacheStatus, Outcome, Sample};

@@ -86,11 +86,10 @@ pub struct Recorder {
     pub flows: Option<Box<FlowStats>>,
     /// Flows this worker has ended over the whole run, as `points_seen`.
     flows_seen: usize,
-    /// This interval's successful requests that carried a trace context:
-    /// (genbench's span id, service time µs), for joining to the target's
-    /// root spans. Taken out each second ([`Recorder::take_traced`]), never
-    /// merged into a run's total.
-    pub traced: Vec<(u64, u32)>,
+    /// This interval's requests that carried a trace context, for the
+    /// span collector. Taken out each second ([`Recorder::take_traced`]),
+    /// never merged into a run's total.
+    pub traced: Traced,
 }
 
 impl Default for Recorder {
@@ -121,8 +120,26 @@ impl Default for Recorder {
             named_caches: Vec::new(),
             flows: None,
             flows_seen: 0,
-            traced: Vec::new(),
+            traced: Traced::default(),
         }
+    }
+}
+
+/// Requests that carried a trace context, for the span collector.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Traced {
+    /// Successful requests: (genbench's span id, service time µs), for
+    /// joining to the target's root spans.
+    pub answered: Vec<(u64, u32)>,
+    /// The trace ids of requests the client abandoned: what the target
+    /// spent on them is the cost of abandoned work.
+    pub abandoned: Vec<u128>,
+}
+
+impl Traced {
+    pub fn append(&mut self, other: &mut Traced) {
+        self.answered.append(&mut other.answered);
+        self.abandoned.append(&mut other.abandoned);
     }
 }
 
@@ -195,6 +212,9 @@ impl Recorder {
         self.bytes += s.bytes;
         if let Outcome::Abandoned(why) = s.outcome {
             self.abandoned.add(why);
+            if let Some(t) = s.trace {
+                self.traced.abandoned.push(t.trace);
+            }
             return;
         }
         self.points_seen += 1;
@@ -221,7 +241,7 @@ impl Recorder {
                 self.ok += 1;
                 if let Some(t) = s.trace {
                     let service = s.service().as_micros().min(u128::from(u32::MAX)) as u32;
-                    self.traced.push((t.span, service));
+                    self.traced.answered.push((t.span, service));
                 }
                 self.latency_us.saturating_record(us(s.latency()));
                 self.service_us.saturating_record(us(s.service()));
@@ -386,7 +406,7 @@ impl Recorder {
     }
 
     /// The traced requests recorded since the last call.
-    pub fn take_traced(&mut self) -> Vec<(u64, u32)> {
+    pub fn take_traced(&mut self) -> Traced {
         std::mem::take(&mut self.traced)
     }
 

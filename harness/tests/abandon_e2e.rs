@@ -111,3 +111,175 @@ async fn abandoned_answers_are_billed_whole_for_a_call_that_is_not_streamed() {
     );
     assert_eq!(v["errors"]["rate"].as_f64(), Some(0.0));
 }
+
+/// A service of the test's own that reports its LLM calls as GenAI spans
+/// and lets them run on when its client hangs up: every fourth request
+/// answers only 600 ms after its call, and genbench gives up at 300 ms.
+mod spans {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex, OnceLock};
+    use std::time::Duration;
+
+    use axum::http::HeaderMap;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span::SpanKind};
+    use prost::Message;
+
+    use super::support::otlp::{hex, kv, next_id, now_ns, post, s, span};
+
+    #[derive(Default)]
+    pub struct Svc {
+        pub endpoint: OnceLock<String>,
+        n: AtomicU64,
+        pending: Mutex<Vec<Span>>,
+        /// Tokens (prompt, completion) of the slow requests' calls.
+        pub slow_tokens: Mutex<(u64, u64)>,
+    }
+
+    pub async fn article(
+        axum::extract::State(svc): axum::extract::State<Arc<Svc>>,
+        headers: HeaderMap,
+    ) -> String {
+        let tp = headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let parts: Vec<&str> = tp.split('-').collect();
+        let (trace, parent) = (hex(parts[1]), hex(parts[2]));
+        let slow = svc.n.fetch_add(1, Ordering::Relaxed) % 4 == 3;
+        let start = now_ns();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (input, output) = (
+            100 + u64::from(trace[15] % 9),
+            40 + u64::from(trace[14] % 7),
+        );
+        let root = next_id();
+        let chat = span(
+            &trace,
+            next_id(),
+            &root.to_be_bytes(),
+            "chat gpt-4o-mini",
+            SpanKind::Client,
+            (start, now_ns()),
+            vec![
+                kv("gen_ai.operation.name", s("chat")),
+                kv("gen_ai.request.model", s("gpt-4o-mini")),
+                kv("gen_ai.usage.input_tokens", Value::IntValue(input as i64)),
+                kv("gen_ai.usage.output_tokens", Value::IntValue(output as i64)),
+            ],
+        );
+        svc.pending.lock().unwrap().push(chat);
+        if slow {
+            let mut t = svc.slow_tokens.lock().unwrap();
+            t.0 += input;
+            t.1 += output;
+        } else {
+            let server = span(
+                &trace,
+                root,
+                &parent,
+                "POST /article",
+                SpanKind::Server,
+                (start, now_ns()),
+                vec![],
+            );
+            svc.pending.lock().unwrap().push(server);
+            return "{}".into();
+        }
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        "{}".into()
+    }
+
+    /// Posts what the service recorded every 100 ms, as protobuf.
+    pub async fn export(svc: Arc<Svc>) {
+        let endpoint = loop {
+            if let Some(e) = svc.endpoint.get() {
+                break e.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let spans = std::mem::take(&mut *svc.pending.lock().unwrap());
+            if spans.is_empty() {
+                continue;
+            }
+            let req = ExportTraceServiceRequest {
+                resource_spans: vec![ResourceSpans {
+                    scope_spans: vec![ScopeSpans {
+                        spans,
+                        ..ScopeSpans::default()
+                    }],
+                    ..ResourceSpans::default()
+                }],
+            };
+            post(
+                &endpoint,
+                "application/x-protobuf",
+                false,
+                req.encode_to_vec(),
+            )
+            .await;
+        }
+    }
+}
+
+const SPANS_SCENARIO: &str = r#"
+name = "abandon-spans"
+
+[load]
+model = "closed"
+stages = "4,1ms;4,30s"
+max_requests = 40
+timeout = "10s"
+abandon_after = "300ms"
+
+[request]
+method = "POST"
+path = "/article"
+body = "{}"
+
+[collect.traces]
+listen = "127.0.0.1:0"
+drain = "3s"
+"#;
+
+#[test]
+fn abandoned_requests_cost_what_their_genai_spans_report() {
+    use std::sync::Arc;
+    let svc = Arc::new(spans::Svc::default());
+    let url = support::serve(
+        axum::Router::new()
+            .route("/article", axum::routing::post(spans::article))
+            .with_state(svc.clone()),
+    );
+    support::otlp::in_thread(spans::export(svc.clone()));
+    let dir = out_dir("abandon-spans");
+    let file = write_file(&dir, "s.toml", SPANS_SCENARIO);
+    let child = support::genbench()
+        .args(["run", &file, "--target", &url, "--out"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (stdout, _) = support::otlp::follow_endpoint(child, &svc.endpoint);
+    let v = results(&dir);
+    assert_eq!(schema_errors(&v), Vec::<String>::new());
+    assert_eq!(u(&v, "/requests/total"), 40, "{stdout}");
+    assert_eq!(u(&v, "/requests/abandoned_unanswered"), 10, "{stdout}");
+    assert_eq!(v["cost"]["source"], "traces");
+    let a = &v["cost"]["abandoned"];
+    let (prompt, completion) = *svc.slow_tokens.lock().unwrap();
+    assert_eq!(u(a, "/calls"), 10, "{a}");
+    assert_eq!(
+        (u(a, "/tokens/prompt"), u(a, "/tokens/completion")),
+        (prompt, completion)
+    );
+    let price = genbench_presets::Presets::builtin().llm["gpt-4o-mini"].usd_per_1m;
+    let usd = (prompt as f64 * price.input + completion as f64 * price.output) / 1e6;
+    assert!((a["usd"].as_f64().unwrap() - usd).abs() < 1e-12, "{a}");
+    assert!(stdout.contains("10 abandoned (10 unanswered"), "{stdout}");
+}

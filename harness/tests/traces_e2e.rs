@@ -9,18 +9,17 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::http::HeaderMap;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span::SpanKind};
 use prost::Message;
+use support::otlp::{follow_endpoint, hex, in_thread, kv, next_id, now_ns, post, s, span};
 use support::{genbench, out_dir, results, schema_errors};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What the service timed itself: per stage, the sum of durations (ns) and
 /// count; and the tokens it reported.
@@ -45,72 +44,6 @@ impl Svc {
             endpoint: OnceLock::new(),
         })
     }
-}
-
-/// Runs `f` on a runtime of its own, in a thread of its own, until the
-/// test process ends (the exporters loop for ever).
-fn in_thread(f: impl std::future::Future<Output = ()> + Send + 'static) {
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(f);
-    });
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-}
-
-fn kv(k: &str, v: Value) -> KeyValue {
-    KeyValue {
-        key: k.into(),
-        value: Some(AnyValue { value: Some(v) }),
-        ..KeyValue::default()
-    }
-}
-
-fn s(v: &str) -> Value {
-    Value::StringValue(v.into())
-}
-
-fn span(
-    trace: &[u8],
-    id: u64,
-    parent: &[u8],
-    name: &str,
-    kind: SpanKind,
-    t: (u64, u64),
-    attrs: Vec<KeyValue>,
-) -> Span {
-    Span {
-        trace_id: trace.to_vec(),
-        span_id: id.to_be_bytes().to_vec(),
-        parent_span_id: parent.to_vec(),
-        name: name.into(),
-        kind: kind as i32,
-        start_time_unix_nano: t.0,
-        end_time_unix_nano: t.1,
-        attributes: attrs,
-        ..Span::default()
-    }
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-
-fn next_id() -> u64 {
-    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 async fn timed(ms: u64) -> (u64, u64) {
@@ -202,25 +135,6 @@ async fn article(
     own.tokens.1 += output;
     own.pending.extend(spans);
     "{\"article\": \"text\"}".into()
-}
-
-async fn post(endpoint: &str, content_type: &str, gzip: bool, body: Vec<u8>) -> u16 {
-    let addr = endpoint.trim_start_matches("http://");
-    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let enc = if gzip {
-        "Content-Encoding: gzip\r\n"
-    } else {
-        ""
-    };
-    let head = format!(
-        "POST /v1/traces HTTP/1.1\r\nHost: {addr}\r\nContent-Type: {content_type}\r\n{enc}Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    c.write_all(head.as_bytes()).await.unwrap();
-    c.write_all(&body).await.unwrap();
-    let mut resp = Vec::new();
-    c.read_to_end(&mut resp).await.unwrap();
-    String::from_utf8_lossy(&resp)[9..12].parse().unwrap()
 }
 
 /// The exporter: every 100 ms, what the service recorded, in turn as
@@ -333,7 +247,7 @@ fn spans_become_stages_critical_path_and_cost() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (stdout, err_text) = follow_endpoint(child, &svc);
+    let (stdout, err_text) = follow_endpoint(child, &svc.endpoint);
     let r = results(&dir);
     assert_eq!(schema_errors(&r), Vec::<String>::new());
     let own = svc.own.lock().unwrap();
@@ -566,7 +480,7 @@ drain = "5s"
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (_, err) = follow_endpoint(child, &svc);
+    let (_, err) = follow_endpoint(child, &svc.endpoint);
     let r = results(&dir);
     assert_eq!(schema_errors(&r), Vec::<String>::new());
     let steps = r["traces"]["steps"].as_array().unwrap();
@@ -588,25 +502,6 @@ drain = "5s"
         html.contains("search.example grows fastest"),
         "report says what breaks first"
     );
-}
-
-/// Waits for a genbench run that must succeed, giving `svc` the receiver's
-/// endpoint when the run prints it; returns its stdout and stderr.
-fn follow_endpoint(mut child: std::process::Child, svc: &Svc) -> (String, String) {
-    let stderr = child.stderr.take().unwrap();
-    let mut text = String::new();
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        if let Some(at) = line.find("OTEL_EXPORTER_OTLP_ENDPOINT=") {
-            let _ = svc.endpoint.set(line[at + 28..].trim().to_string());
-        }
-        text.push_str(&line);
-        text.push('\n');
-    }
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{stdout}\n{text}");
-    (stdout, text)
 }
 
 /// The Collector's file exporter as a source: OTLP JSON, one export

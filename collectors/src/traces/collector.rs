@@ -11,6 +11,7 @@ use genbench_model::{
 };
 use hdrhistogram::Histogram;
 
+use super::abandoned::AbandonedUsage;
 use super::ids::{is_genbench_span, is_ours, trace_hex};
 use super::span::{Failure, Span};
 use super::tree::Tree;
@@ -119,6 +120,7 @@ pub struct SpanCollector {
     outside_us: Histogram<u64>,
     failures: BTreeMap<(u16, Failure), u64>,
     usage: UsageTally,
+    abandoned: AbandonedUsage,
     join: Join,
     keep: usize,
     slowest: Vec<(u64, SpanTree)>,
@@ -142,6 +144,7 @@ impl SpanCollector {
             outside_us: new_histogram(),
             failures: BTreeMap::new(),
             usage: UsageTally::default(),
+            abandoned: AbandonedUsage::default(),
             join: Join::default(),
             keep,
             slowest: Vec::new(),
@@ -218,6 +221,11 @@ impl SpanCollector {
         });
     }
 
+    /// The trace ids of requests genbench abandoned.
+    pub fn abandoned(&mut self, traces: &[u128]) {
+        self.abandoned.abandoned(traces);
+    }
+
     /// One decoded batch of spans (stages already named by [`Self::stage`]).
     pub fn add(&mut self, spans: Vec<Span>) {
         let mut roots = Vec::new();
@@ -271,6 +279,7 @@ impl SpanCollector {
                 cached_prompt: u.cached_input,
             };
             self.usage.record(&u.model, usage);
+            self.abandoned.usage(s.trace, &u.model, usage);
         }
     }
 
@@ -416,7 +425,7 @@ impl SpanCollector {
         requests: u64,
         source: &str,
         endpoint: Option<String>,
-    ) -> (TracesResult, UsageTally) {
+    ) -> (TracesResult, GenAiUsage) {
         self.counts.unrooted += self.pending_spans as u64;
         let joined = self.roots.min(requests);
         let per_request = |ns: u128| match joined {
@@ -480,6 +489,18 @@ impl SpanCollector {
             slowest,
             steps,
         };
-        (result, self.usage)
+        let usage = GenAiUsage {
+            all: self.usage,
+            abandoned: self.abandoned.finish(),
+        };
+        (result, usage)
     }
+}
+
+/// The token usage GenAI spans reported: all of it, and that of requests
+/// genbench abandoned.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GenAiUsage {
+    pub all: UsageTally,
+    pub abandoned: UsageTally,
 }

@@ -4,12 +4,13 @@
 //! the tokens GenAI spans report. The harness decodes OTLP and names
 //! stages; this module never sees the wire format.
 
+mod abandoned;
 mod collector;
 pub mod ids;
 mod span;
 mod tree;
 
-pub use collector::{MAX_PENDING_SPANS, MAX_STAGE_NAMES, OTHER, SpanCollector};
+pub use collector::{GenAiUsage, MAX_PENDING_SPANS, MAX_STAGE_NAMES, OTHER, SpanCollector};
 pub use ids::TraceIds;
 pub use span::{Failure, Span, SpanUsage};
 pub use tree::{MAX_DEPTH, Path, Tree};

@@ -91,7 +91,7 @@ fn stages_critical_path_and_tokens_from_joined_trees() {
     assert_eq!(r.slowest.len(), 2);
     assert_eq!(r.slowest[0].spans.len(), 5);
     assert_eq!(r.slowest[0].spans[0].depth, 0);
-    let (spend, unpriced) = usage.priced(&Default::default());
+    let (spend, unpriced) = usage.all.priced(&Default::default());
     assert_eq!(unpriced, ["gpt-4o-mini"]);
     assert_eq!(spend.models["gpt-4o-mini"].usage.prompt, 70);
     assert_eq!(spend.models["gpt-4o-mini"].usage.completion, 30);

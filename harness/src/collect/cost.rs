@@ -161,6 +161,12 @@ pub fn priced(usage: &UsageTally, prices: &PriceTable, articles: u64, source: &s
     cost
 }
 
+/// What the GenAI calls of abandoned requests cost (`usage`, from their
+/// spans), when there were any.
+pub fn abandoned(usage: &UsageTally, prices: &PriceTable) -> Option<genbench_model::AbandonedCost> {
+    genbench_collectors::cost::abandoned_cost(&usage.priced(prices).0.models)
+}
+
 /// The scenario key that prices `model` (a response that names no model
 /// is priced as the model `collect.cost.model` names).
 pub fn price_key(model: &str) -> String {

@@ -16,10 +16,10 @@ pub mod traces;
 
 use std::path::Path;
 
-use genbench_collectors::Recorder;
 use genbench_collectors::analysis::WindowSet;
 use genbench_collectors::cost::{PriceTable, Spend};
 use genbench_collectors::summary::{hit_rate, latency_ms};
+use genbench_collectors::{Recorder, Traced};
 use genbench_model::{
     CacheStats, LeakSettings, RunResult, ScenarioKind, SegmentAnalysis, TimelinePoint,
 };
@@ -265,11 +265,12 @@ impl Collecting {
         self.windows.add(p.t_s - 1.0, p.t_s, rec);
     }
 
-    /// Traced requests (genbench's span id, service µs), for the join to
-    /// the target's root spans.
-    pub fn traced(&mut self, batch: &[(u64, u32)]) {
+    /// Traced requests: the answered ones for the join to the target's
+    /// root spans, the abandoned ones for the cost of abandoned work.
+    pub fn traced(&mut self, batch: &Traced) {
         if let Some(t) = &self.traces {
-            t.requests(batch);
+            t.requests(&batch.answered);
+            t.abandoned(&batch.abandoned);
         }
     }
 
@@ -332,7 +333,7 @@ impl Collecting {
         r: &mut RunResult,
         total: &Recorder,
         stopped: bool,
-    ) -> Option<genbench_collectors::cost::UsageTally> {
+    ) -> Option<genbench_collectors::traces::GenAiUsage> {
         let (section, usage) = self.traces.take()?.finish(total, stopped).await?;
         for (name, s) in traces::stages(&section) {
             r.stages.entry(name).or_insert(s);
@@ -346,9 +347,9 @@ impl Collecting {
         // A stage the scenario named `search` is the search API's calls,
         // priced like the ledger's search calls.
         let mut usage = usage;
-        usage.search_calls += section.stages.get("search").map_or(0, |s| s.count);
+        usage.all.search_calls += section.stages.get("search").map_or(0, |s| s.count);
         r.traces = Some(section);
-        (!usage.is_empty()).then_some(usage)
+        (!usage.all.is_empty()).then_some(usage)
     }
 
     /// Where a stretch of the run (a search's probe) finds its own cost.
@@ -408,7 +409,7 @@ impl Collecting {
         &mut self,
         r: &mut RunResult,
         total: &Recorder,
-        span_usage: Option<genbench_collectors::cost::UsageTally>,
+        span_usage: Option<genbench_collectors::traces::GenAiUsage>,
     ) {
         // A flow makes one article however many requests it sends.
         let articles = match &total.flows {
@@ -428,11 +429,13 @@ impl Collecting {
             // The service's GenAI spans name the model of every call; a
             // response's usage often names none.
             let (usage, source) = match &span_usage {
-                Some(u) => (u, "traces"),
+                Some(u) => (&u.all, "traces"),
                 None if !total.usage.is_empty() => (&total.usage, "responses"),
                 None => return,
             };
-            r.cost = Some(cost::priced(usage, prices, articles, source));
+            let mut c = cost::priced(usage, prices, articles, source);
+            c.abandoned = span_usage.and_then(|u| cost::abandoned(&u.abandoned, prices));
+            r.cost = Some(c);
         }
     }
 

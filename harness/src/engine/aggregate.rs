@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use genbench_collectors::Recorder;
 use genbench_collectors::summary::timeline_point;
+use genbench_collectors::{Recorder, Traced};
 use genbench_model::TimelinePoint;
 use genbench_scenarios::{Stage, target_at};
 
@@ -28,7 +28,7 @@ pub struct Aggregator {
     /// A flow run: every second says how many flows ended, zero included.
     flows: bool,
     /// Traced requests not yet handed on ([`Aggregator::take_traced`]).
-    traced: Vec<(u64, u32)>,
+    traced: Traced,
 }
 
 impl Aggregator {
@@ -40,7 +40,7 @@ impl Aggregator {
             total: Recorder::default(),
             timeline: Vec::new(),
             flows: false,
-            traced: Vec::new(),
+            traced: Traced::default(),
         }
     }
 
@@ -90,9 +90,8 @@ impl Aggregator {
         pt
     }
 
-    /// The traced requests (genbench's span id, service µs) added since
-    /// the last call.
-    pub fn take_traced(&mut self) -> Vec<(u64, u32)> {
+    /// The traced requests added since the last call.
+    pub fn take_traced(&mut self) -> Traced {
         std::mem::take(&mut self.traced)
     }
 

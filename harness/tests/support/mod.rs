@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod logging;
+pub mod otlp;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

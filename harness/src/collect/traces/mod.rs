@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use genbench_collectors::Recorder;
-use genbench_collectors::cost::UsageTally;
+use genbench_collectors::traces::GenAiUsage;
 use genbench_collectors::traces::SpanCollector;
 use genbench_collectors::traces::ids::run_nonce;
 use genbench_model::{ErrorKind, StageSource, StageSummaryMs, TracesResult};
@@ -99,6 +99,13 @@ impl Traces {
         }
     }
 
+    /// The trace ids of requests genbench abandoned.
+    pub fn abandoned(&self, traces: &[u128]) {
+        if !traces.is_empty() {
+            self.collector().abandoned(traces);
+        }
+    }
+
     fn collector(&self) -> std::sync::MutexGuard<'_, SpanCollector> {
         self.shared
             .collector
@@ -114,7 +121,7 @@ impl Traces {
         self,
         total: &Recorder,
         stopped: bool,
-    ) -> Option<(TracesResult, UsageTally)> {
+    ) -> Option<(TracesResult, GenAiUsage)> {
         let answered = answered(total);
         let source = match &self.source {
             SpanSource::None => return None,
