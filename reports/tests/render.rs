@@ -572,3 +572,33 @@ fn a_capacity_search_gives_its_answer_and_every_probe() {
         "{md}"
     );
 }
+
+#[test]
+fn abandoned_requests_and_their_cost_are_said_in_every_report() {
+    let mut r = fixture("baseline");
+    r.requests.abandoned = 14;
+    r.requests.abandoned_cancelled = 14;
+    let cost = r.cost.get_or_insert_with(Default::default);
+    cost.source = "mock_ledger".into();
+    cost.abandoned = Some(genbench_model::AbandonedCost {
+        calls: 14,
+        tokens: genbench_model::TokenCounts {
+            prompt: 126,
+            completion: 984,
+            cached_prompt: 0,
+        },
+        usd: 0.000_609,
+    });
+    let said = "14 abandoned (0 unanswered at abandon_after, 14 cancelled); $0.000609 spent on 14 provider calls cut short (126 prompt and 984 completion tokens)";
+    let page = html(&r, None);
+    assert!(page.contains(said), "{page}");
+    assert!(page.contains("14 abandoned</"), "the requests card");
+    let md = summary_markdown(&r);
+    // Markdown escapes the key's underscore.
+    let cell = said.replace('_', "\\_");
+    assert!(md.contains(&format!("| abandoned | {cell} |")), "{md}");
+    r.requests.abandoned = 0;
+    r.requests.abandoned_cancelled = 0;
+    r.cost.as_mut().unwrap().abandoned = None;
+    assert!(!html(&r, None).contains("abandoned ("));
+}

@@ -165,7 +165,13 @@ pub fn summary_cards(o: &mut String, r: &RunResult) {
         (
             "requests".into(),
             r.requests.total.to_string(),
-            format!("{} ok, {} failed", r.requests.ok, r.requests.failed),
+            match r.requests.abandoned {
+                0 => format!("{} ok, {} failed", r.requests.ok, r.requests.failed),
+                n => format!(
+                    "{} ok, {} failed, {n} abandoned",
+                    r.requests.ok, r.requests.failed
+                ),
+            },
             "",
         ),
         (
