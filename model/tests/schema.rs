@@ -346,3 +346,21 @@ fn schema_rejects_what_the_contract_forbids() {
         assert!(!errors(&v).is_empty(), "{name} should not validate");
     }
 }
+
+/// The schema is the one list of result keys (docs/design.md links to it):
+/// every top-level key a result can carry is in it, with a description.
+#[test]
+fn every_top_level_key_is_described_in_the_schema() {
+    let schema: Value = serde_json::from_str(genbench_model::SCHEMA_JSON).unwrap();
+    let props = schema["properties"].as_object().unwrap();
+    let undescribed: Vec<&String> = props
+        .iter()
+        .filter(|(_, v)| v["description"].as_str().is_none_or(|d| d.trim().is_empty()))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(undescribed.is_empty(), "no description: {undescribed:?}");
+    let full = serde_json::to_value(full()).unwrap();
+    for key in full.as_object().unwrap().keys() {
+        assert!(props.contains_key(key), "`{key}` is written but not in the schema");
+    }
+}
