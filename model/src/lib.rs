@@ -7,20 +7,24 @@
 //! serde_json for the resolved scenario) and must not depend on any other
 //! genbench crate.
 
+mod cost;
 mod errors;
 mod flows;
 mod limits;
 mod llm;
+mod process;
 mod replay;
 mod result;
 mod search;
 mod segment;
 mod traces;
 
+pub use cost::*;
 pub use errors::{ErrorKind, GiveUp};
 pub use flows::*;
 pub use limits::*;
 pub use llm::*;
+pub use process::*;
 pub use replay::ReplayResult;
 pub use result::*;
 pub use search::*;

@@ -355,12 +355,19 @@ fn every_top_level_key_is_described_in_the_schema() {
     let props = schema["properties"].as_object().unwrap();
     let undescribed: Vec<&String> = props
         .iter()
-        .filter(|(_, v)| v["description"].as_str().is_none_or(|d| d.trim().is_empty()))
+        .filter(|(_, v)| {
+            v["description"]
+                .as_str()
+                .is_none_or(|d| d.trim().is_empty())
+        })
         .map(|(k, _)| k)
         .collect();
     assert!(undescribed.is_empty(), "no description: {undescribed:?}");
     let full = serde_json::to_value(full()).unwrap();
     for key in full.as_object().unwrap().keys() {
-        assert!(props.contains_key(key), "`{key}` is written but not in the schema");
+        assert!(
+            props.contains_key(key),
+            "`{key}` is written but not in the schema"
+        );
     }
 }
