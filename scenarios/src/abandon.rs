@@ -12,12 +12,13 @@ use toml::Spanned;
 
 use crate::duration::parse_duration;
 use crate::error::{Invalid, Locator, ScenarioError};
+use crate::serde_secs::{opt_secs, secs};
 
 /// A validated pair of `abandon_after` and `[load.cancel]`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Abandon {
     /// Hang up on every request unanswered this long after it was sent.
-    #[serde(serialize_with = "secs_opt")]
+    #[serde(serialize_with = "opt_secs")]
     pub after: Option<Duration>,
     /// Cancel a share of requests at a fixed time.
     pub cancel: Option<Cancel>,
@@ -31,17 +32,6 @@ pub struct Cancel {
     pub share: f64,
     #[serde(serialize_with = "secs")]
     pub after: Duration,
-}
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
-}
-
-fn secs_opt<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => s.serialize_some(&d.as_secs_f64()),
-        None => s.serialize_none(),
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::duration::parse_duration;
 use crate::error::Invalid;
+use crate::serde_secs::{opt_secs, secs};
 use crate::threshold::{Metric, Threshold, parse_threshold};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,17 +46,6 @@ impl Abort {
 }
 
 const DEFAULT_GRACE: Duration = Duration::from_secs(10);
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
-}
-
-fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => s.serialize_some(&d.as_secs_f64()),
-        None => s.serialize_none(),
-    }
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

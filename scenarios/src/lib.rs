@@ -7,6 +7,7 @@
 
 mod abandon;
 mod abort;
+mod analysis;
 mod builtin;
 mod collect;
 mod dataset;
@@ -21,6 +22,7 @@ mod request;
 mod scenario;
 mod search;
 mod sections;
+mod serde_secs;
 mod slo;
 mod stage_source;
 mod stages;
@@ -29,11 +31,9 @@ mod traces;
 
 pub use abandon::{Abandon, Cancel};
 pub use abort::Abort;
+pub use analysis::{Analysis, Inconclusive, MemorySignal, PIPELINE_HEAP_GAUGE};
 pub use builtin::{BUILTIN_NAMES, builtin, builtin_overridden};
-pub use collect::{
-    Analysis, CacheSource, Collect, CostConfig, Inconclusive, MemorySignal, PIPELINE_HEAP_GAUGE,
-    Price, Series, SeriesKind,
-};
+pub use collect::{CacheSource, Collect, CostConfig, Price, Series, SeriesKind};
 pub use duration::parse_duration;
 pub use env::{MissingEnv, env_refs, process_env, required_env, resolve_env};
 pub use error::ScenarioError;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::duration::parse_duration;
 use crate::error::Invalid;
+use crate::serde_secs::{opt_secs, secs};
 
 /// A validated `[load.replay]`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,17 +45,6 @@ pub enum Passes {
     /// Again and again until this long has been sent (`loop = true` with
     /// `run_for`).
     For(#[serde(serialize_with = "secs")] Duration),
-}
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
-}
-
-fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => s.serialize_f64(d.as_secs_f64()),
-        None => s.serialize_none(),
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

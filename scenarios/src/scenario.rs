@@ -8,7 +8,8 @@ use genbench_model::{Objectives, ScenarioKind};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::collect::{Analysis, Collect, RawAnalysis, RawCollect};
+use crate::analysis::{Analysis, RawAnalysis};
+use crate::collect::{Collect, RawCollect};
 pub use crate::dataset::Dataset;
 use crate::dataset::RawDataset;
 use crate::duration::parse_duration;
@@ -21,6 +22,7 @@ pub use crate::request::RequestTemplate;
 use crate::sections::{
     abort, analysis, datasets, duration_or, no_request, requests, series_read_are_defined,
 };
+use crate::serde_secs::secs;
 pub use crate::slo::Slo;
 use crate::stages::{self, Stage};
 use crate::threshold::{Threshold, parse_threshold};
@@ -82,10 +84,6 @@ impl Load {
     pub fn is_open(&self) -> bool {
         !matches!(self, Load::Closed { .. })
     }
-}
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
 }
 
 /// How often dataset values repeat, which sets the cache hit rate to expect.

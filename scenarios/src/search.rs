@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::duration::parse_duration;
 use crate::error::Invalid;
+use crate::serde_secs::secs;
 
 /// What the search varies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,10 +52,6 @@ pub struct Search {
     /// queue before the next one.
     #[serde(serialize_with = "secs")]
     pub drain: Duration,
-}
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
 }
 
 pub const DEFAULT_RESOLUTION: f64 = 0.05;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use toml::Spanned;
 
-use crate::collect::{Analysis, Collect, RawAnalysis};
+use crate::analysis::{Analysis, RawAnalysis};
+use crate::collect::Collect;
 use crate::dataset::{Dataset, RawDataset};
 use crate::duration::parse_duration;
 use crate::error::{Locator, ScenarioError};

@@ -8,16 +8,13 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::duration::parse_duration;
+use crate::serde_secs::secs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Stage {
     #[serde(serialize_with = "secs")]
     pub duration: Duration,
     pub target: f64,
-}
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
 }
 
 /// Parses `"target,duration;target,duration;…"`.

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::duration::parse_duration;
 use crate::error::Invalid;
+use crate::serde_secs::secs;
 
 /// Where spans come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -87,10 +88,6 @@ pub const DEFAULT_SLOWEST: usize = 20;
 /// Most span trees kept whole: each is at most a few hundred spans.
 pub const MAX_SLOWEST: usize = 1000;
 const MAX_STAGE_RULES: usize = 64;
-
-fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(d.as_secs_f64())
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
