@@ -16,6 +16,7 @@ mod env;
 mod error;
 mod flow;
 mod http;
+mod load;
 mod overrides;
 mod replay;
 mod request;
@@ -39,12 +40,12 @@ pub use env::{MissingEnv, env_refs, process_env, required_env, resolve_env};
 pub use error::ScenarioError;
 pub use flow::{Extract, ExtractFrom, Flow, Poll, Step};
 pub use http::{HttpSettings, HttpVersion};
+pub use load::{Arrivals, Load};
 pub use overrides::{Override, parse_override};
 pub use replay::{DEFAULT_BLOCK_TOKENS, DEFAULT_REPLAY_MODEL, Passes, Replay};
 pub use request::{Check, CheckRule, Checks};
 pub use scenario::{
-    Arrivals, Dataset, EmbeddedTarget, FileReader, Load, Repeat, RequestTemplate, Scenario, Slo,
-    variables,
+    Dataset, EmbeddedTarget, FileReader, Repeat, RequestTemplate, Scenario, Slo, variables,
 };
 pub use search::{Search, SearchVariable};
 pub use stage_source::StageHistogram;
