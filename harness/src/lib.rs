@@ -5,16 +5,16 @@
 
 mod cli;
 mod cmd;
-pub mod collect;
+mod collect;
 pub mod engine;
 mod exit;
 #[doc(hidden)]
 pub mod fuzzing;
 mod k8s;
-pub mod live;
+mod live;
 pub mod net;
-pub mod output;
-pub mod run;
+mod output;
+mod run;
 mod target;
 use genbench_traffic::timefmt;
 
@@ -27,7 +27,7 @@ pub use exit::Exit;
 
 /// Parses `args` and runs the subcommand; returns the process exit code
 /// (0 ok, 1 thresholds or gate failed, 2 usage or configuration error,
-/// 3 run could not start or aborted).
+/// 3 run could not start or was interrupted; an `[abort]` exits 1).
 pub fn main_with<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(c) => c,

@@ -120,10 +120,6 @@ impl Work {
             }
         }
     }
-
-    pub fn is_flow(&self) -> bool {
-        matches!(self, Work::Flow(_))
-    }
 }
 
 /// Everything a worker needs besides its model's plan.

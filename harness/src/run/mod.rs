@@ -13,7 +13,6 @@ pub mod replay;
 pub mod search;
 mod start;
 
-pub use fill::throughput;
 pub use judge::evaluate;
 
 use std::time::SystemTime;
