@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use genbench_mock::{LedgerSnapshot, MockAddrs, MockConfig, MockServers};
 use serde_json::Value;
-use support::{out_dir, results, run_ok, schema_errors, write_file};
+use support::{out_dir, results, run_expecting, schema_errors, write_file};
 
 fn scenario(ledger: &str, stream: bool, give_up: &str) -> String {
     format!(
         r#"
 name = "abandon"
+thresholds = ["abandon_rate > 20%", "abandon_rate < 30%"]
 
 [load]
 model = "closed"
@@ -33,9 +34,14 @@ ledger = "{ledger}"
     )
 }
 
-/// Runs `scenario` against a fresh mock; the results and the mock's ledger
-/// as it stands once genbench has exited.
-async fn run(name: &'static str, stream: bool, give_up: &'static str) -> (Value, LedgerSnapshot) {
+/// Runs `scenario` against a fresh mock, expecting exit `code`; the results
+/// and the mock's ledger as it stands once genbench has exited.
+async fn run(
+    name: &'static str,
+    stream: bool,
+    give_up: &'static str,
+    code: i32,
+) -> (Value, LedgerSnapshot) {
     let config = MockConfig {
         time_scale: 0.25,
         ..MockConfig::default()
@@ -47,7 +53,7 @@ async fn run(name: &'static str, stream: bool, give_up: &'static str) -> (Value,
     let v = tokio::task::spawn_blocking(move || {
         let dir = out_dir(name);
         let file = write_file(&dir, "s.toml", &scenario(&url, stream, give_up));
-        run_ok(&["run", &file, "--target", &url], &dir);
+        run_expecting(code, &["run", &file, "--target", &url], &dir);
         results(&dir)
     })
     .await
@@ -66,7 +72,7 @@ async fn cancelled_streams_cost_what_the_ledger_billed_for_them() {
     // Streams of 200 tokens at 320 tokens/s after a ~110 ms first token
     // take ~0.75 s; every fourth is cancelled 400 ms after its send.
     let give_up = "abandon_after = \"20s\"\n[load.cancel]\nrate = 0.25\nafter = \"400ms\"";
-    let (v, ledger) = run("abandon-streams", true, give_up).await;
+    let (v, ledger) = run("abandon-streams", true, give_up, 0).await;
     assert_eq!(schema_errors(&v), Vec::<String>::new());
     let total = u(&v, "/requests/total");
     let cancelled = u(&v, "/requests/abandoned_cancelled");
@@ -76,6 +82,15 @@ async fn cancelled_streams_cost_what_the_ledger_billed_for_them() {
     assert_eq!(u(&v, "/requests/abandoned_unanswered"), 0);
     assert_eq!(u(&v, "/requests/failed"), 0, "abandoned is not failed");
     assert_eq!(u(&v, "/requests/ok") + cancelled, total);
+    let observed = v["thresholds"][0]["observed"].as_f64().unwrap();
+    assert_eq!(observed, cancelled as f64 / total as f64);
+    assert!(
+        v["thresholds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["passed"] == true)
+    );
 
     let m = &ledger.models["gpt-4o-mini"];
     // Every stream genbench cancelled, the mock saw go away.
@@ -97,7 +112,8 @@ async fn abandoned_answers_are_billed_whole_for_a_call_that_is_not_streamed() {
     // A non-streamed answer of 200 tokens takes ~0.75 s: every request is
     // still unanswered at 300 ms, and the mock, as a provider, finishes the
     // generation it started and bills it.
-    let (v, ledger) = run("abandon-whole", false, "abandon_after = \"300ms\"").await;
+    // Every request abandoned: `abandon_rate < 30%` fails the run (exit 1).
+    let (v, ledger) = run("abandon-whole", false, "abandon_after = \"300ms\"", 1).await;
     let total = u(&v, "/requests/total");
     assert!(total >= 40, "{v:#}");
     assert_eq!(u(&v, "/requests/abandoned_unanswered"), total);
@@ -110,6 +126,8 @@ async fn abandoned_answers_are_billed_whole_for_a_call_that_is_not_streamed() {
         m.cancelled_completion_tokens
     );
     assert_eq!(v["errors"]["rate"].as_f64(), Some(0.0));
+    assert_eq!(v["thresholds"][1]["observed"].as_f64(), Some(1.0));
+    assert_eq!(v["thresholds"][1]["passed"], false);
 }
 
 /// A service of the test's own that reports its LLM calls as GenAI spans

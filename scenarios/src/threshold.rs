@@ -28,6 +28,9 @@ pub enum Metric {
     OutputTps,
     /// Fraction of requests failed, 0 to 1.
     ErrorRate,
+    /// Fraction of requests the client gave up on (`[load]
+    /// abandon_after`, `[load.cancel]`), 0 to 1.
+    AbandonRate,
     /// Fraction of cache hits, 0 to 1.
     CacheHitRate,
     /// Requests per second over the load window.
@@ -124,7 +127,7 @@ impl Threshold {
 
 const METRICS_HELP: &str = "metrics: p50 p90 p95 p99 p999 mean max (latency), ttfb_p50 … ttfb_max, \
 ttft_p50 …, tpot_p50 …, itl_p50 … (LLM streams), goodput, goodput_rps, output_tps, error_rate, \
-cache_hit_rate, throughput_rps, completions_rps, cost_per_article, rss_growth, \
+abandon_rate, cache_hit_rate, throughput_rps, completions_rps, cost_per_article, rss_growth, \
 flow_p50 … flow_max, flow_error_rate, flows_per_hour ([[flow.steps]] scenarios), and max(NAME) min(NAME) mean(NAME) last(NAME) of a [collect.metrics] series";
 
 fn latency_stat(s: &str) -> Option<LatencyStat> {
@@ -159,6 +162,7 @@ fn metric(s: &str) -> Result<Metric, String> {
     }
     Ok(match s {
         "error_rate" => Metric::ErrorRate,
+        "abandon_rate" => Metric::AbandonRate,
         "cache_hit_rate" => Metric::CacheHitRate,
         "throughput_rps" | "rps" => Metric::ThroughputRps,
         "completions_rps" => Metric::CompletionsRps,
@@ -216,12 +220,14 @@ fn value(m: Metric, s: &str) -> Result<f64, String> {
         | Metric::Flow(_) => parse_duration(s)
             .map(|d| d.as_secs_f64() * 1e3)
             .map_err(|e| format!("a latency threshold needs a duration: {e}")),
-        Metric::ErrorRate | Metric::CacheHitRate | Metric::Goodput | Metric::FlowErrorRate => {
-            match s.strip_suffix('%') {
-                Some(p) => number(p, "a percentage like 1%").map(|v| v / 100.0),
-                None => number(s, "a fraction like 0.01 or a percentage like 1%"),
-            }
-        }
+        Metric::ErrorRate
+        | Metric::AbandonRate
+        | Metric::CacheHitRate
+        | Metric::Goodput
+        | Metric::FlowErrorRate => match s.strip_suffix('%') {
+            Some(p) => number(p, "a percentage like 1%").map(|v| v / 100.0),
+            None => number(s, "a fraction like 0.01 or a percentage like 1%"),
+        },
         Metric::ThroughputRps | Metric::CompletionsRps | Metric::GoodputRps => number(
             s.trim_end_matches("rps").trim_end_matches("/s"),
             "a rate like 50 or 50/s",
@@ -284,6 +290,8 @@ mod tests {
         assert_eq!(parse_threshold("ttfb_p99 <= 800ms").unwrap().value, 800.0);
         assert_eq!(parse_threshold("error_rate < 1%").unwrap().value, 0.01);
         assert_eq!(parse_threshold("error_rate<0.5").unwrap().value, 0.5);
+        let a = parse_threshold("abandon_rate < 2%").unwrap();
+        assert_eq!((a.metric, a.value), (Metric::AbandonRate, 0.02));
         assert_eq!(
             parse_threshold("cost_per_article < $0.05").unwrap().value,
             0.05

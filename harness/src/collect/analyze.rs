@@ -137,6 +137,9 @@ pub fn broken(
                     (rec.total() > 0).then(|| rec.goodput_met as f64 / rec.total() as f64)
                 }
                 Metric::ErrorRate => Some(error_rate),
+                Metric::AbandonRate => {
+                    (rec.total() > 0).then(|| rec.abandoned.total() as f64 / rec.total() as f64)
+                }
                 Metric::ThroughputRps => Some(achieved_rps),
                 _ => return false,
             };
@@ -168,13 +171,21 @@ pub fn achieved(rec: &Recorder, covered_s: f64) -> (f64, f64) {
 }
 
 /// The SLO a stress step is held to: the scenario's `slo`, else its
-/// thresholds, else an error rate under 1%.
+/// thresholds, else an error rate under 1% (and, where clients give up,
+/// an abandon rate under 1%: a step whose every request was abandoned
+/// has no errors, and must not pass for it).
 pub fn slo_of(s: &Scenario) -> Vec<Threshold> {
     match (&s.slo, s.thresholds.is_empty()) {
         (Some(slo), _) => slo.thresholds.clone(),
         (None, false) => s.thresholds.clone(),
         (None, true) => {
-            vec![genbench_scenarios::parse_threshold("error_rate < 1%").expect("valid")]
+            let mut d = vec!["error_rate < 1%"];
+            if s.abandon.is_some() {
+                d.push("abandon_rate < 1%");
+            }
+            d.iter()
+                .map(|t| genbench_scenarios::parse_threshold(t).expect("valid"))
+                .collect()
         }
     }
 }

@@ -16,6 +16,10 @@ fn observe(t: &Threshold, r: &RunResult) -> Option<f64> {
         Metric::OutputTps => r.llm.as_ref().map(|l| l.output_tps),
         Metric::CompletionsRps => r.completions_rps,
         Metric::ErrorRate => (r.requests.total > 0).then_some(r.errors.rate),
+        Metric::AbandonRate => {
+            let q = &r.requests;
+            (q.total > 0).then(|| q.abandoned as f64 / q.total as f64)
+        }
         Metric::CacheHitRate => r.cache.as_ref().and_then(|c| c.hit_rate),
         Metric::ThroughputRps => Some(r.throughput_rps),
         Metric::CostPerArticle => r.cost.as_ref().and_then(|c| c.per_article_usd),
