@@ -1,6 +1,6 @@
 //! `POST /v1/chat/completions`, stream and non-stream.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -11,10 +11,10 @@ use tokio::time::Instant;
 
 use super::plan::{Plan, plan_chat};
 use super::stream::sse_body;
+use super::wire::usage_json;
 use crate::body::{parse_json, read_limited};
 use crate::error::ApiError;
 use crate::faults::Fate;
-use crate::ledger::Usage;
 use crate::llm::request::ChatRequest;
 use crate::state::Shared;
 
@@ -106,27 +106,6 @@ async fn prepare(st: &Shared, body: Body, start: Instant) -> Result<Plan, ApiErr
             .code("timeout"))
         }
     }
-}
-
-pub fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-pub fn usage_json(u: Usage) -> serde_json::Value {
-    json!({
-        "prompt_tokens": u.prompt,
-        "completion_tokens": u.completion,
-        "total_tokens": u.prompt + u.completion,
-        "prompt_tokens_details": {"cached_tokens": u.cached_prompt, "audio_tokens": 0},
-        "completion_tokens_details": {
-            "reasoning_tokens": 0,
-            "audio_tokens": 0,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0
-        }
-    })
 }
 
 fn completion_json(plan: &Plan) -> serde_json::Value {

@@ -5,6 +5,7 @@ mod embeddings;
 mod plan;
 mod request;
 mod stream;
+mod wire;
 
 use axum::Router;
 use axum::extract::{Path, State};

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 
-use super::chat::unix_now;
+use super::wire::unix_now;
 use super::request::{ChatRequest, as_message_texts};
 use crate::error::ApiError;
 use crate::faults::{Decision, Fate, Limited, Service};

@@ -8,7 +8,7 @@ use futures_util::stream;
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::chat::usage_json;
+use super::wire::usage_json;
 use super::plan::Plan;
 use crate::ledger::InFlight;
 use crate::state::Shared;
