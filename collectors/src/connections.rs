@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::recorder::new_histogram;
+use crate::histogram::new_histogram;
 
 /// One connection attempt, as the engine measured it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

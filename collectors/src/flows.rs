@@ -11,8 +11,8 @@ use genbench_model::{
 };
 use hdrhistogram::Histogram;
 
+use crate::histogram::new_histogram;
 use crate::pool::{PoolError, decode_histogram};
-use crate::recorder::new_histogram;
 use crate::sample::{Outcome, Sample};
 use crate::summary::{encode_histogram, latency_ms};
 

@@ -11,6 +11,7 @@ pub mod body;
 pub mod connections;
 pub mod cost;
 pub mod flows;
+pub mod histogram;
 pub mod host;
 pub mod llm;
 pub mod merge;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use genbench_model::{LlmMetrics, Objectives, ValueSummary};
 use hdrhistogram::Histogram;
 
-use crate::recorder::new_histogram;
+use crate::histogram::new_histogram;
 use crate::sample::Sample;
 use crate::summary::latency_ms;
 

@@ -9,25 +9,12 @@ use hdrhistogram::Histogram;
 use crate::connections::ConnStats;
 use crate::cost::UsageTally;
 use crate::flows::{Ended, FlowStats};
+use crate::histogram::new_histogram;
+use crate::histogram::split_histogram;
 use crate::llm::{self, LlmSample, LlmStats};
 use crate::response::Response;
 use crate::sample::{CacheStatus, Outcome, Sample};
 use crate::stages::Stages;
-
-/// Highest latency recorded, in µs (1 hour); longer values saturate.
-const MAX_US: u64 = 3_600_000_000;
-const SIGFIG: u8 = 3;
-
-/// Latency of cache hits and misses: two significant figures are plenty to
-/// tell them apart, at a tenth of the memory.
-fn split_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_US, 2).expect("valid histogram bounds")
-}
-
-pub fn new_histogram() -> Histogram<u64> {
-    // Bounds are constants known to be valid.
-    Histogram::new_with_bounds(1, MAX_US, SIGFIG).expect("valid histogram bounds")
-}
 
 fn us(d: std::time::Duration) -> u64 {
     (d.as_micros() as u64).max(1)

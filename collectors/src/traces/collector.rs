@@ -17,7 +17,7 @@ use super::span::{Failure, Span};
 use super::tree::Tree;
 use crate::body::Usage;
 use crate::cost::UsageTally;
-use crate::recorder::new_histogram;
+use crate::histogram::new_histogram;
 use crate::stages::stage_histogram;
 use crate::summary::latency_ms;
 
