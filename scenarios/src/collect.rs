@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::error::Invalid;
+use crate::names::valid_name;
 
 /// Where each response's cache status comes from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -197,15 +198,6 @@ pub(crate) struct RawCollect {
 /// Most `[collect.caches.NAME]` tables: each header-read cache is a
 /// header the engine keeps from every response.
 pub const MAX_NAMED_CACHES: usize = 8;
-
-/// A name a scenario gives (a named cache, a flow variable): letters,
-/// digits, `_` and `-`.
-pub(crate) fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

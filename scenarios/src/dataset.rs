@@ -7,7 +7,24 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{FileReader, Repeat};
+/// Reads a dataset file named in a scenario; `Err` is the message to show.
+pub type FileReader<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
+
+/// How often dataset values repeat, which sets the cache hit rate to expect.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Repeat {
+    Uniform,
+    /// Rank-frequency with exponent `s` (> 0).
+    Zipf {
+        s: f64,
+    },
+    /// `hot_fraction` of draws come from the first `hot_set` fraction of values.
+    HotSet {
+        hot_set: f64,
+        hot_fraction: f64,
+    },
+}
 
 /// A validated dataset: rows of equal length under named columns.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -12,9 +12,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::dataset::{Dataset, FileReader};
 use crate::error::{Invalid, Locator, ScenarioError};
 use crate::request::{RawChecks, RawRequest, RequestTemplate, Within};
-use crate::scenario::{Dataset, FileReader};
 
 /// Most values one step extracts from response headers (each is a header
 /// the engine keeps from every answer of the step).
@@ -420,7 +420,7 @@ impl StepCx<'_> {
         let mut extract = Vec::new();
         for (var, from) in raw {
             let at = from.span().start;
-            if !crate::collect::valid_name(var) {
+            if !crate::names::valid_name(var) {
                 return Err(self.err(
                     name,
                     at,

@@ -17,6 +17,7 @@ mod error;
 mod flow;
 mod http;
 mod load;
+mod names;
 mod overrides;
 mod replay;
 mod request;

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::dataset::{Dataset, FileReader};
 use crate::error::{Invalid, Locator, ScenarioError};
-use crate::scenario::{Dataset, FileReader, variables};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RequestTemplate {
@@ -363,4 +363,27 @@ impl RawChecks {
         }
         Ok(Checks { status, rules })
     }
+}
+
+/// `{{name}}` placeholders in order of first use.
+pub fn variables(template: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = template;
+    while let Some(p) = rest.find("{{") {
+        let after = &rest[p + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| "a `{{` is never closed with `}}`".to_string())?;
+        let name = after[..end].trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!(
+                "`{{{{{name}}}}}` is not a variable name (letters, digits, _)"
+            ));
+        }
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+        rest = &after[end + 2..];
+    }
+    Ok(out)
 }

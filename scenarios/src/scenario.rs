@@ -10,14 +10,14 @@ use toml::Spanned;
 
 use crate::analysis::{Analysis, RawAnalysis};
 use crate::collect::{Collect, RawCollect};
-pub use crate::dataset::Dataset;
 use crate::dataset::RawDataset;
+pub use crate::dataset::{Dataset, FileReader, Repeat};
 use crate::error::{Locator, ScenarioError};
 use crate::http::HttpSettings;
 use crate::load::{Load, RawLoad, http};
 use crate::overrides::{self, Override};
 use crate::request::RawRequest;
-pub use crate::request::RequestTemplate;
+pub use crate::request::{RequestTemplate, variables};
 use crate::sections::{
     abort, analysis, datasets, duration_or, no_request, requests, series_read_are_defined,
 };
@@ -25,22 +25,6 @@ use crate::serde_secs::secs;
 pub use crate::slo::Slo;
 use crate::stages;
 use crate::threshold::{Threshold, parse_threshold};
-
-/// How often dataset values repeat, which sets the cache hit rate to expect.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Repeat {
-    Uniform,
-    /// Rank-frequency with exponent `s` (> 0).
-    Zipf {
-        s: f64,
-    },
-    /// `hot_fraction` of draws come from the first `hot_set` fraction of values.
-    HotSet {
-        hot_set: f64,
-        hot_fraction: f64,
-    },
-}
 
 /// What `genbench run` starts when no `--target` is given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,34 +124,8 @@ struct RawScenario {
     abort: Option<Spanned<crate::abort::RawAbort>>,
 }
 
-/// Reads a dataset file named in a scenario; `Err` is the message to show.
-pub type FileReader<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
-
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 const DEFAULT_MAX_REQUESTS: u64 = 10_000_000;
-
-/// `{{name}}` placeholders in order of first use.
-pub fn variables(template: &str) -> Result<Vec<String>, String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut rest = template;
-    while let Some(p) = rest.find("{{") {
-        let after = &rest[p + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| "a `{{` is never closed with `}}`".to_string())?;
-        let name = after[..end].trim();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!(
-                "`{{{{{name}}}}}` is not a variable name (letters, digits, _)"
-            ));
-        }
-        if !out.iter().any(|n| n == name) {
-            out.push(name.to_string());
-        }
-        rest = &after[end + 2..];
-    }
-    Ok(out)
-}
 
 impl Scenario {
     /// Parses and validates scenario text. `origin` names it in errors;

@@ -10,15 +10,11 @@ use toml::Spanned;
 
 use crate::analysis::{Analysis, RawAnalysis};
 use crate::collect::Collect;
-use crate::dataset::{Dataset, RawDataset};
+use crate::dataset::{Dataset, FileReader, RawDataset};
 use crate::duration::parse_duration;
 use crate::error::{Locator, ScenarioError};
 use crate::request::{RawRequest, RequestTemplate};
 use crate::threshold::Threshold;
-
-/// Reads a file a scenario names: `scenario::FileReader`, spelt out so this
-/// module imports nothing from `scenario`, which imports it.
-type FileReader<'a> = dyn Fn(&str) -> Result<String, String> + 'a;
 
 /// A duration key, or `default` when it is absent.
 pub(crate) fn duration_or(

@@ -192,7 +192,7 @@ impl RawRule {
 
     fn validate(self, stage: &str) -> Result<SpanMatch, Invalid> {
         let key = format!("stages.{stage}");
-        if !crate::collect::valid_name(stage) {
+        if !crate::names::valid_name(stage) {
             return bad(&key, "a stage's name is letters, digits, `_` and `-`");
         }
         let text = |v: String, what: &str| {
