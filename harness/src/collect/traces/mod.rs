@@ -2,6 +2,7 @@
 //! Collector's file), the wait for late batches, and the `traces` section
 //! with the stages and token usage the spans give.
 
+mod attrs;
 mod names;
 pub mod otlp;
 pub mod receiver;

@@ -11,7 +11,7 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 
-use super::otlp::attr_str;
+use super::attrs::attr_str;
 
 /// Longest stage name kept, bytes.
 const MAX_NAME: usize = 96;

@@ -9,10 +9,11 @@ use std::io::Read;
 
 use genbench_collectors::traces::{Failure, Span, SpanCollector, SpanUsage};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use prost::Message;
 
+use super::attrs::{attr_str, attr_u64};
 use super::names::Namer;
 
 /// Most bytes of one export request as sent (the Python SDK's batches of
@@ -82,35 +83,6 @@ pub fn decode(body: &[u8], enc: Encoding) -> Result<ExportTraceServiceRequest, B
         Encoding::Json => {
             serde_json::from_slice(body).map_err(|e| BadExport::Decode(e.to_string()))
         }
-    }
-}
-
-fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a Value> {
-    attrs
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| kv.value.as_ref())
-        .and_then(|v: &AnyValue| v.value.as_ref())
-}
-
-/// A string attribute (or a number's text).
-pub fn attr_str(attrs: &[KeyValue], key: &str) -> Option<String> {
-    match attr(attrs, key)? {
-        Value::StringValue(s) => Some(s.clone()),
-        Value::IntValue(i) => Some(i.to_string()),
-        Value::DoubleValue(d) => Some(d.to_string()),
-        Value::BoolValue(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// A whole-number attribute (a number, or a string of one).
-pub fn attr_u64(attrs: &[KeyValue], key: &str) -> Option<u64> {
-    match attr(attrs, key)? {
-        Value::IntValue(i) => u64::try_from(*i).ok(),
-        Value::DoubleValue(d) if *d >= 0.0 && d.is_finite() => Some(*d as u64),
-        Value::StringValue(s) => s.trim().parse().ok(),
-        _ => None,
     }
 }
 
