@@ -18,9 +18,10 @@ use genbench_model::{ErrorKind, FlowErrorKind};
 use genbench_presets::rng::Rng;
 use genbench_scenarios::{Dataset, ExtractFrom, Flow, Poll, RequestTemplate};
 
+pub use super::flow_run::FlowRun;
+use super::launch::{Launch, Slots};
 use super::requests::{Draws, Template};
 use super::sender::{Sender, Slot};
-use super::workers::{Launch, Slots};
 
 /// Most times one step repeats a 429 answer after its `Retry-After`.
 pub const MAX_RETRIES_429: u32 = 5;
@@ -44,26 +45,6 @@ pub struct FlowPlan {
     /// The first poll's `until`: where the job's state is read, so the time
     /// until it first changes is the time queued.
     state: Option<String>,
-}
-
-/// One flow in progress: it travels with its request and comes back with
-/// the answer.
-pub struct FlowRun {
-    pub id: u64,
-    rows: Vec<usize>,
-    vars: Vec<(String, String)>,
-    pub(super) step: usize,
-    /// The flow's start: its first request's scheduled instant.
-    start: Option<Duration>,
-    /// When the current step's first request was sent (its poll's clock).
-    step_sent: Duration,
-    polls: u64,
-    retries: u32,
-    initial_state: Option<serde_json::Value>,
-    queued: Option<Duration>,
-    pub(super) attempt: Attempt,
-    /// Requests rendered so far: the next one's span in the flow's trace.
-    pub(super) sent: u32,
 }
 
 impl FlowPlan {
