@@ -8,7 +8,8 @@ use genbench_model::ErrorKind;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::h1::{Chunked, Framing, Head, parse_head};
-use super::sender::{Sender, SlotState};
+use super::slot::SlotState;
+use super::wire::Wire;
 use crate::net::conn::{ConnectFailed, Connector, Stream};
 
 /// How one attempt on one connection ended badly.
@@ -37,7 +38,7 @@ async fn open(c: &Connector, slot: &mut SlotState) -> Result<Stream, ErrorKind> 
 /// Sends the slot's request (as a GET without body when `as_get`) and reads
 /// the whole response: its status.
 pub(super) async fn exchange(
-    s: &Sender,
+    s: &Wire,
     c: &Connector,
     slot: &mut SlotState,
     sample: &mut Sample,
@@ -88,7 +89,7 @@ pub(super) async fn exchange(
 /// One request and its whole response on `conn`: the status, and whether
 /// the connection can carry another request.
 async fn once(
-    s: &Sender,
+    s: &Wire,
     conn: &mut Stream,
     slot: &mut SlotState,
     sample: &mut Sample,

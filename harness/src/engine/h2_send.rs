@@ -26,7 +26,9 @@ use tokio::runtime::Handle;
 use tokio::sync::{Mutex, Semaphore};
 
 use super::h1::cache_status;
-use super::sender::{Sender, SenderError, SlotState};
+use super::sender_error::SenderError;
+use super::slot::SlotState;
+use super::wire::Wire;
 use crate::net::conn::{ConnectFailed, Connector};
 use crate::net::url::TargetUrl;
 
@@ -149,7 +151,7 @@ impl H2Pool {
 
     pub(super) async fn exchange(
         &self,
-        s: &Sender,
+        s: &Wire,
         slot: &mut SlotState,
         sample: &mut Sample,
         as_get: bool,

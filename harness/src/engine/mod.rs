@@ -22,5 +22,7 @@ pub mod requests;
 pub mod schedule;
 pub mod segment;
 pub mod sender;
+mod sender_error;
 mod slot;
+mod wire;
 pub mod workers;

@@ -19,14 +19,15 @@ use genbench_model::{ErrorKind, Objectives};
 use genbench_scenarios::{Abandon, CheckRule, Checks, HttpSettings, HttpVersion};
 use tokio::time::Instant;
 
-use super::chunks::Chunks;
 pub use super::chunks::MAX_GAPS_PER_RESPONSE;
-use super::chunks::Mark;
 use super::h1::RequestHead;
 use super::h2_send::H2Pool;
 use super::inspect::{BodyKeys, Inspect};
 use super::paths;
+pub use super::sender_error::SenderError;
 pub use super::slot::{Slot, SlotState};
+pub use super::wire::MAX_BODY_BYTES;
+use super::wire::Wire;
 use crate::net::conn::Connector;
 use crate::net::tls::{self, Verify};
 use crate::net::url::{Scheme, TargetUrl};
@@ -45,10 +46,8 @@ pub(super) enum Transport {
 
 /// Configured once per run; cheap to share.
 pub struct Sender {
-    pub(super) target: TargetUrl,
-    pub(super) head: RequestHead,
-    /// For a redirect that turns the request into a GET (301, 302, 303).
-    pub(super) get_head: RequestHead,
+    /// What the exchanges read: where requests go and what to keep.
+    pub(super) wire: Wire,
     method: String,
     headers: BTreeMap<String, String>,
     pub(super) transport: Transport,
@@ -56,16 +55,8 @@ pub struct Sender {
     negotiable: bool,
     net: Net,
     timeout: Duration,
-    pub(super) cache_header: String,
-    /// The response header that carries the target's request id, kept for
-    /// `--records` ("" for none).
-    pub(super) request_id_header: String,
-    /// Response headers kept by name for the caller ([`Slot::captured`]).
-    pub(super) captured: Vec<String>,
     /// Where finished requests' records go (`--records`).
     records: Option<tokio::sync::mpsc::UnboundedSender<String>>,
-    /// Time chunk gaps on every response, not only `text/event-stream` ones.
-    stream: bool,
     /// What to read from bodies; when anything, each response's body (up to
     /// [`MAX_BODY_BYTES`]) is kept for it.
     inspect: Inspect,
@@ -73,7 +64,6 @@ pub struct Sender {
     body_keys: BodyKeys,
     checks: Checks,
     follow_redirects: u32,
-    capture_body: bool,
     /// Bodies are kept whatever inspection and checks need (a flow step
     /// extracts from them).
     keep_all_bodies: bool,
@@ -88,26 +78,6 @@ pub struct Sender {
     /// Requests sent so far, which `[load.cancel]` picks from; counted only
     /// when there is a cancel.
     sent: AtomicU64,
-    pub(super) t0: Instant,
-}
-
-/// Most body bytes kept for inspection; an article or its stream is far
-/// smaller, and a runaway body is inspected by its start only.
-pub const MAX_BODY_BYTES: usize = 4 << 20;
-
-/// Why a sender could not be built: bad input, reported before any load.
-#[derive(Debug, thiserror::Error)]
-pub enum SenderError {
-    #[error(transparent)]
-    BadTarget(#[from] crate::net::url::BadUrl),
-    #[error("request.method `{0}` is not an HTTP method")]
-    BadMethod(String),
-    #[error("request header `{0}` is not valid")]
-    BadHeader(String),
-    #[error(transparent)]
-    Tls(#[from] tls::TlsSetupError),
-    #[error("target host: {0}")]
-    BadHost(String),
 }
 
 fn valid_token(s: &str) -> bool {
@@ -151,31 +121,33 @@ impl Sender {
         let placeholder =
             Transport::H1(Connector::new(&target, None).map_err(SenderError::BadHost)?);
         let mut s = Sender {
-            target,
-            head,
-            get_head,
+            wire: Wire {
+                target,
+                head,
+                get_head,
+                cache_header: "x-cache".into(),
+                request_id_header: "x-request-id".into(),
+                captured: Vec::new(),
+                stream: false,
+                capture_body: false,
+                t0,
+            },
             method: method.to_string(),
             headers: headers.clone(),
             transport: placeholder,
             negotiable: false,
             net: Net::default(),
             timeout,
-            cache_header: "x-cache".into(),
-            request_id_header: "x-request-id".into(),
-            captured: Vec::new(),
             records: None,
-            stream: false,
             inspect: Inspect::default(),
             body_keys: BodyKeys::default(),
             checks: Checks::default(),
             follow_redirects: 0,
-            capture_body: false,
             keep_all_bodies: false,
             objectives: None,
             trace_run: None,
             abandon: None,
             sent: AtomicU64::new(0),
-            t0,
         };
         s.transport = s.build_transport(Net::default().http.version)?;
         Ok(s)
@@ -185,22 +157,22 @@ impl Sender {
         &self,
         alpn: &[&[u8]],
     ) -> Result<Option<std::sync::Arc<rustls::ClientConfig>>, SenderError> {
-        match self.target.scheme {
+        match self.wire.target.scheme {
             Scheme::Http => Ok(None),
             Scheme::Https => Ok(Some(tls::client_config(&self.net.verify, alpn)?)),
         }
     }
 
     fn build_transport(&mut self, version: HttpVersion) -> Result<Transport, SenderError> {
-        let tls_on = self.target.scheme == Scheme::Https;
+        let tls_on = self.wire.target.scheme == Scheme::Https;
         self.negotiable = tls_on && version == HttpVersion::Auto;
         let connector = |s: &Self, alpn| {
-            Connector::new(&s.target, s.tls_config(alpn)?).map_err(SenderError::BadHost)
+            Connector::new(&s.wire.target, s.tls_config(alpn)?).map_err(SenderError::BadHost)
         };
         Ok(match version {
             HttpVersion::Http2 => Transport::H2(H2Pool::new(
                 connector(self, ALPN_H2)?,
-                &self.target,
+                &self.wire.target,
                 &self.method,
                 &self.headers,
                 self.net.http,
@@ -224,7 +196,7 @@ impl Sender {
             return self;
         }
         let Ok(probe) = self.tls_config(ALPN_AUTO).and_then(|c| {
-            Connector::new(&self.target, c)
+            Connector::new(&self.wire.target, c)
                 .map(Connector::quiet)
                 .map_err(SenderError::BadHost)
         }) else {
@@ -247,26 +219,26 @@ impl Sender {
     }
 
     pub fn is_tls(&self) -> bool {
-        self.target.scheme == Scheme::Https
+        self.wire.target.scheme == Scheme::Https
     }
 
     /// Times the gaps between body chunks on every response (the scenario's
     /// `request.stream`); `text/event-stream` responses are timed regardless.
     pub fn with_stream(mut self, stream: bool) -> Self {
-        self.stream = stream;
+        self.wire.stream = stream;
         self
     }
 
     /// Times from `t0` (the run's start) instead of the one given to `new`.
     pub fn with_t0(mut self, t0: Instant) -> Self {
-        self.t0 = t0;
+        self.wire.t0 = t0;
         self
     }
 
     /// Reads the cache status from this header instead of `X-Cache`.
     /// Keeps each response's `name` header for its record.
     pub fn with_request_id_header(mut self, name: &str) -> Self {
-        self.request_id_header = name.to_string();
+        self.wire.request_id_header = name.to_string();
         self
     }
 
@@ -282,8 +254,8 @@ impl Sender {
     pub fn with_captured(mut self, names: Vec<String>) -> Self {
         for n in names {
             let n = n.to_ascii_lowercase();
-            if !self.captured.contains(&n) {
-                self.captured.push(n);
+            if !self.wire.captured.contains(&n) {
+                self.wire.captured.push(n);
             }
         }
         self
@@ -291,12 +263,12 @@ impl Sender {
 
     /// Where header `name` (lowercase) is kept on each slot, if it is.
     pub fn captured_index(&self, name: &str) -> Option<usize> {
-        self.captured.iter().position(|c| c == name)
+        self.wire.captured.iter().position(|c| c == name)
     }
 
     /// Keeps every response's body (up to [`MAX_BODY_BYTES`]) on its slot.
     pub fn with_bodies(mut self) -> Self {
-        self.capture_body = true;
+        self.wire.capture_body = true;
         self.keep_all_bodies = true;
         self
     }
@@ -311,7 +283,7 @@ impl Sender {
     }
 
     pub fn with_cache_header(mut self, name: &str) -> Self {
-        self.cache_header = name.to_ascii_lowercase();
+        self.wire.cache_header = name.to_ascii_lowercase();
         self
     }
 
@@ -322,7 +294,7 @@ impl Sender {
         self = self.with_captured(headers);
         self.body_keys = BodyKeys::of(&inspect);
         self.inspect = inspect;
-        self.capture_body =
+        self.wire.capture_body =
             self.keep_all_bodies || self.inspect.needs_body() || self.checks.need_body();
         self
     }
@@ -332,7 +304,7 @@ impl Sender {
     pub fn with_checks(mut self, checks: Checks, follow_redirects: u32) -> Self {
         self.checks = checks;
         self.follow_redirects = follow_redirects;
-        self.capture_body =
+        self.wire.capture_body =
             self.keep_all_bodies || self.inspect.needs_body() || self.checks.need_body();
         self
     }
@@ -392,7 +364,7 @@ impl Sender {
     /// A URL the target gave (a `Location`) as the path a later request
     /// asks for ([`paths::on_target`]).
     pub fn path_on_target(&self, url: &str) -> String {
-        paths::on_target(&self.target, url)
+        paths::on_target(&self.wire.target, url)
     }
 
     pub fn inspect(&self) -> &Inspect {
@@ -403,35 +375,6 @@ impl Sender {
         &self.body_keys
     }
 
-    /// The clock that times a response's body: every chunk's gap when the
-    /// scenario streams or the response is an event stream.
-    pub(super) fn chunks<'a>(
-        &self,
-        event_stream: bool,
-        sample: &'a mut Sample,
-        gaps_us: &'a mut Vec<u32>,
-        marks: &'a mut Vec<Mark>,
-    ) -> Chunks<'a> {
-        Chunks {
-            t0: self.t0,
-            timed: self.stream || event_stream,
-            last: None,
-            sample,
-            gaps_us,
-            marks: event_stream.then_some(marks),
-            seen: 0,
-        }
-    }
-
-    /// Keeps `data` of a body when anything reads bodies, and always for an
-    /// event stream, which may be an LLM stream to measure (`engine::llm`).
-    pub(super) fn keep_body(&self, event_stream: bool, body: &mut Vec<u8>, data: &[u8]) {
-        if self.capture_body || event_stream {
-            let room = MAX_BODY_BYTES.saturating_sub(body.len());
-            body.extend_from_slice(&data[..data.len().min(room)]);
-        }
-    }
-
     /// Sends the slot's request, which the schedule wanted out at
     /// `scheduled` (offset from the run's start; `None`: now, as in the
     /// closed model), and measures it, on the slot's connection (a new one
@@ -439,7 +382,7 @@ impl Sender {
     /// carry another request, and the response's chunk gaps.
     pub async fn send(&self, scheduled: Option<Duration>, mut slot: Slot) -> (Sample, Slot) {
         slot.reset();
-        let sent = self.t0.elapsed();
+        let sent = self.wire.t0.elapsed();
         let mut sample = Sample {
             scheduled: scheduled.unwrap_or(sent),
             sent,
@@ -459,7 +402,7 @@ impl Sender {
             // target sees the client hang up.
             Err(_) => late,
         };
-        sample.end = self.t0.elapsed();
+        sample.end = self.wire.t0.elapsed();
         (sample, slot)
     }
 
@@ -468,10 +411,12 @@ impl Sender {
         let (mut hops, mut as_get) = (0, false);
         loop {
             let status = match &self.transport {
-                Transport::H1(c) => super::h1_send::exchange(self, c, slot, sample, as_get).await,
+                Transport::H1(c) => {
+                    super::h1_send::exchange(&self.wire, c, slot, sample, as_get).await
+                }
                 // Boxed: hyper's request future is large, and inline it
                 // would size every HTTP/1.1 request's future too.
-                Transport::H2(p) => Box::pin(p.exchange(self, slot, sample, as_get)).await,
+                Transport::H2(p) => Box::pin(p.exchange(&self.wire, slot, sample, as_get)).await,
             };
             let status = match status {
                 Ok(s) => s,
@@ -482,7 +427,7 @@ impl Sender {
             }
             let next = std::str::from_utf8(&slot.location)
                 .ok()
-                .and_then(|l| paths::same_origin(&self.target, l.trim()));
+                .and_then(|l| paths::same_origin(&self.wire.target, l.trim()));
             match next {
                 Some(path) if hops < self.follow_redirects => {
                     hops += 1;
