@@ -75,7 +75,7 @@ async fn probe(app: &App, req: &ArticleRequest, tm: &mut Timings) -> Option<Cach
         .await
         .and_then(|s| serde_json::from_str(&s).ok());
     app.extra_delay(Stage::Cache).await;
-    tm.record(Stage::Cache, start, app);
+    tm.record(Stage::Cache, start, &app.metrics);
     hit
 }
 
@@ -95,7 +95,7 @@ pub async fn gather(
     );
     let hits = hits?;
     app.extra_delay(Stage::Search).await;
-    tm.record(Stage::Search, start, app);
+    tm.record(Stage::Search, start, &app.metrics);
     if hits.is_empty() {
         return Err(StageError::new(
             Stage::Search,
@@ -115,7 +115,7 @@ pub async fn gather(
     }
     let pages = pages.into_iter().map(|(_, p)| p);
     app.extra_delay(Stage::Fetch).await;
-    tm.record(Stage::Fetch, start, app);
+    tm.record(Stage::Fetch, start, &app.metrics);
     // A page that fails is dropped; an article needs at least one.
     let fetched: Vec<(&SearchHit, String)> = hits
         .iter()
@@ -140,7 +140,7 @@ pub async fn gather(
         })
         .collect();
     app.extra_delay(Stage::Extract).await;
-    tm.record(Stage::Extract, start, app);
+    tm.record(Stage::Extract, start, &app.metrics);
 
     let start = Instant::now();
     let prompt = build(
@@ -151,7 +151,7 @@ pub async fn gather(
         app.cfg.context_token_budget,
     );
     app.extra_delay(Stage::Prompt).await;
-    tm.record(Stage::Prompt, start, app);
+    tm.record(Stage::Prompt, start, &app.metrics);
     let used: Vec<SearchHit> = fetched.into_iter().map(|(h, _)| h.clone()).collect();
     Ok((prompt, used))
 }
@@ -226,7 +226,7 @@ async fn make(app: &App, req: &ArticleRequest, tm: &mut Timings) -> Result<Made,
         output_tokens: usage.completion_tokens,
     });
     app.extra_delay(Stage::Llm).await;
-    tm.record(Stage::Llm, start, app);
+    tm.record(Stage::Llm, start, &app.metrics);
     let cached = CachedArticle {
         article: text,
         sources,

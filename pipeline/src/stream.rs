@@ -94,7 +94,7 @@ pub async fn generate_article_stream(
     {
         Ok(r) => r,
         Err(e) => {
-            tm.record(Stage::Llm, llm_start, &app);
+            tm.record(Stage::Llm, llm_start, &app.metrics);
             tm.finish();
             app.metrics.request(
                 "generate-article-stream",
@@ -104,7 +104,7 @@ pub async fn generate_article_stream(
         }
     };
     let mut header_tm = tm.clone();
-    header_tm.record(Stage::Llm, llm_start, &app);
+    header_tm.record(Stage::Llm, llm_start, &app.metrics);
     header_tm.finish();
     let _ = tx.try_send(event(
         Some("meta"),
@@ -165,7 +165,7 @@ async fn relay(
             }
         }
     }
-    tm.record(Stage::Llm, llm_start, app);
+    tm.record(Stage::Llm, llm_start, &app.metrics);
     tm.finish();
     app.metrics.total(tm.total);
     if !finished {

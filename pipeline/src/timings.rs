@@ -6,8 +6,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 
-use crate::app::App;
 use crate::error::Stage;
+use crate::metrics::Metrics;
 
 /// One provider call: its stage, the host it went to, when, how it went.
 #[derive(Debug, Clone)]
@@ -61,9 +61,9 @@ impl Timings {
         self
     }
 
-    pub fn record(&mut self, stage: Stage, start: Instant, app: &App) {
+    pub fn record(&mut self, stage: Stage, start: Instant, metrics: &Metrics) {
         let end = Instant::now();
-        app.metrics.stage(stage, end - start);
+        metrics.stage(stage, end - start);
         self.spans.push((stage, start - self.t0, end - self.t0));
         if let Some(p) = &self.progress {
             p.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
