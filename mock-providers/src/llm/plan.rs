@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 
-use super::wire::unix_now;
 use super::request::{ChatRequest, as_message_texts};
+use super::wire::unix_now;
 use crate::error::ApiError;
 use crate::faults::{Decision, Fate, Limited, Service};
 use crate::ledger::{Prices, Usage};

@@ -8,8 +8,8 @@ use futures_util::stream;
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::wire::usage_json;
 use super::plan::Plan;
+use super::wire::usage_json;
 use crate::ledger::InFlight;
 use crate::state::Shared;
 
