@@ -47,10 +47,11 @@ fn genbench_deps(manifest: &str) -> Vec<String> {
         let line = line.trim();
         if line.starts_with('[') {
             inside = line == "[dependencies]";
-        } else if inside && let Some(name) = line.split([' ', '=']).next() {
-            if let Some(c) = name.strip_prefix("genbench-") {
-                deps.push(c.to_string());
-            }
+        } else if inside
+            && let Some(name) = line.split([' ', '=']).next()
+            && let Some(c) = name.strip_prefix("genbench-")
+        {
+            deps.push(c.to_string());
         }
     }
     deps.sort();
