@@ -268,7 +268,7 @@ fn points(parts: &[Part<'_>]) -> Option<Vec<genbench_model::RequestPoint>> {
 
 #[cfg(test)]
 mod tests {
-    use genbench_model::{ScenarioInfo, ScenarioKind, TargetInfo, TokenCounts};
+    use genbench_model::{ScenarioKind, TokenCounts};
     use hdrhistogram::Histogram;
 
     use super::*;
@@ -276,19 +276,9 @@ mod tests {
     use crate::summary::encode_histogram;
 
     fn part(lat: std::ops::Range<u64>, kind: TargetKind, usd: f64) -> RunResult {
-        let info = ScenarioInfo {
-            name: "s".into(),
-            kind: ScenarioKind::Stress,
-            resolved: serde_json::Value::Null,
-            seed: Some(1),
-        };
-        let target = TargetInfo {
-            kind,
-            url: "http://127.0.0.1:1".into(),
-            pid: None,
-            mock_time_scale: None,
-        };
-        let mut r = RunResult::new("0", info, target, "2026-12-03T00:00:00Z".into());
+        let mut r = RunResult::example("s", ScenarioKind::Stress);
+        r.scenario.seed = Some(1);
+        r.target.kind = kind;
         let n = lat.end - lat.start;
         let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
         lat.for_each(|v| h.record(v).unwrap());

@@ -280,7 +280,7 @@ fn timeline(runs: &[RunResult]) -> Vec<genbench_model::TimelinePoint> {
 
 #[cfg(test)]
 mod tests {
-    use genbench_model::{ScenarioInfo, ScenarioKind, TargetInfo, TargetKind, TimelinePoint};
+    use genbench_model::{TargetKind, TimelinePoint};
 
     use super::*;
 
@@ -293,19 +293,10 @@ mod tests {
     }
 
     fn run(lat: std::ops::Range<u64>, failed: u64, usd: f64) -> RunResult {
-        let info = ScenarioInfo {
-            name: "ci".into(),
-            kind: ScenarioKind::Baseline,
-            resolved: serde_json::Value::Null,
-            seed: Some(7),
-        };
-        let target = TargetInfo {
-            kind: TargetKind::Embedded,
-            url: "http://127.0.0.1:1".into(),
-            pid: None,
-            mock_time_scale: Some(1.0),
-        };
-        let mut r = RunResult::new("0", info, target, "2026-12-03T00:00:00Z".into());
+        let mut r = RunResult::example("ci", genbench_model::ScenarioKind::Baseline);
+        r.scenario.seed = Some(7);
+        r.target.kind = TargetKind::Embedded;
+        r.target.mock_time_scale = Some(1.0);
         let n = lat.end - lat.start;
         r.status = RunStatus::Completed;
         r.duration_s = 10.0;

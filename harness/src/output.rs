@@ -512,29 +512,16 @@ fn connections_line(c: &genbench_model::Connections) -> String {
 
 #[cfg(test)]
 mod tests {
-    use genbench_model::{Cost, ScenarioInfo, ScenarioKind, TargetInfo, TargetKind};
+    use genbench_model::Cost;
 
     use super::*;
 
     /// The summary, summary.md and the report write a figure the same way.
     #[test]
     fn the_summary_formats_numbers_as_the_reports_do() {
-        let mut r = RunResult::new(
-            "0",
-            ScenarioInfo {
-                name: "s".into(),
-                kind: ScenarioKind::Baseline,
-                resolved: serde_json::Value::Null,
-                seed: None,
-            },
-            TargetInfo {
-                kind: TargetKind::External,
-                url: "http://x".into(),
-                pid: None,
-                mock_time_scale: None,
-            },
-            "2026-12-04T00:00:00Z".into(),
-        );
+        let mut r = RunResult::example("s", genbench_model::ScenarioKind::Baseline);
+        r.target.url = "http://x".into();
+        r.started_at = "2026-12-04T00:00:00Z".into();
         r.latency_ms = Some(LatencySummaryMs {
             p50: 0.35,
             p95: 1.5,

@@ -536,6 +536,25 @@ pub struct RunResult {
 pub const MAX_POINTS: usize = 2000;
 
 impl RunResult {
+    /// An empty result of a run of scenario `name` of `kind` against an
+    /// external target at `http://127.0.0.1:1`, begun 2026-12-03T00:00:00Z:
+    /// the one fixture tests and examples start from (no seed, no pid).
+    pub fn example(name: &str, kind: ScenarioKind) -> RunResult {
+        let info = ScenarioInfo {
+            name: name.into(),
+            kind,
+            resolved: serde_json::Value::Null,
+            seed: None,
+        };
+        let target = TargetInfo {
+            kind: TargetKind::External,
+            url: "http://127.0.0.1:1".into(),
+            pid: None,
+            mock_time_scale: None,
+        };
+        RunResult::new("0", info, target, "2026-12-03T00:00:00Z".into())
+    }
+
     /// An empty result for a run that is about to start.
     pub fn new(
         tool_version: &str,

@@ -106,19 +106,12 @@ pub fn soak(seconds: usize) -> RunResult {
         pid: Some(4242),
         samples: v.to_vec(),
     };
-    let info = ScenarioInfo {
-        name: "soak".into(),
-        kind: ScenarioKind::Soak,
-        resolved: serde_json::json!({"name": "soak", "kind": "soak", "load": {"model": "open", "stages": [{"duration": format!("{seconds}s"), "target": rate}]}}),
-        seed: None,
-    };
-    let target_info = TargetInfo {
-        kind: TargetKind::Embedded,
-        url: "http://127.0.0.1:40000".into(),
-        pid: Some(4242),
-        mock_time_scale: None,
-    };
-    let mut r = RunResult::new("0.1.0", info, target_info, "2026-12-02T00:00:00Z".into());
+    let mut r = RunResult::example("soak", genbench_model::ScenarioKind::Soak);
+    r.scenario.resolved = serde_json::json!({"name": "soak", "kind": "soak", "load": {"model": "open", "stages": [{"duration": format!("{seconds}s"), "target": rate}]}});
+    r.target.kind = TargetKind::Embedded;
+    r.target.url = "http://127.0.0.1:40000".into();
+    r.target.pid = Some(4242);
+    r.started_at = "2026-12-02T00:00:00Z".into();
     r.duration_s = seconds as f64;
     r.requests = RequestCounts {
         total: requests,

@@ -145,24 +145,14 @@ fn rank(v: LeakVerdict) -> u8 {
 
 #[cfg(test)]
 mod tests {
-    use genbench_model::{ScenarioInfo, SegmentInfo, TargetInfo};
+    use genbench_model::SegmentInfo;
 
     use super::*;
 
     fn part(index: u32, kind: TargetKind, leak: Option<Leak>) -> RunResult {
-        let info = ScenarioInfo {
-            name: "soak".into(),
-            kind: ScenarioKind::Soak,
-            resolved: serde_json::Value::Null,
-            seed: Some(1),
-        };
-        let target = TargetInfo {
-            kind,
-            url: "http://127.0.0.1:1".into(),
-            pid: None,
-            mock_time_scale: None,
-        };
-        let mut r = RunResult::new("0", info, target, "2026-12-03T00:00:00Z".into());
+        let mut r = RunResult::example("soak", ScenarioKind::Soak);
+        r.scenario.seed = Some(1);
+        r.target.kind = kind;
         r.duration_s = 3600.0;
         r.leak = leak;
         r.segment = Some(SegmentInfo {

@@ -91,22 +91,10 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use genbench_model::{ScenarioInfo, TargetInfo, TargetKind};
 
     fn with_leak(slope: f64, ci: [f64; 2]) -> RunResult {
-        let info = ScenarioInfo {
-            name: "soak".into(),
-            kind: genbench_model::ScenarioKind::Soak,
-            resolved: serde_json::Value::Null,
-            seed: None,
-        };
-        let target = TargetInfo {
-            kind: TargetKind::External,
-            url: "http://127.0.0.1:1".into(),
-            pid: None,
-            mock_time_scale: None,
-        };
-        let mut r = RunResult::new("0", info, target, String::new());
+        let mut r = RunResult::example("soak", genbench_model::ScenarioKind::Soak);
+        r.started_at = String::new();
         r.leak = Some(genbench_model::Leak {
             slope_mib_per_h: slope,
             ci95_mib_per_h: ci,

@@ -1,5 +1,5 @@
 use base64::Engine as _;
-use genbench_model::{RunResult, ScenarioInfo, ScenarioKind, TargetInfo, TargetKind};
+use genbench_model::{RunResult, TargetKind};
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
 use proptest::prelude::{ProptestConfig, prop_assert, prop_assert_eq, proptest};
@@ -24,19 +24,12 @@ fn latencies(n: usize, factor: f64, rng: &mut Rng) -> Histogram<u64> {
 }
 
 fn run(h: &Histogram<u64>) -> RunResult {
-    let info = ScenarioInfo {
-        name: "ci".into(),
-        kind: ScenarioKind::Baseline,
-        resolved: serde_json::json!({"load": {"model": "open"}}),
-        seed: Some(1),
-    };
-    let target = TargetInfo {
-        kind: TargetKind::Embedded,
-        url: "http://127.0.0.1:1".into(),
-        pid: None,
-        mock_time_scale: Some(1.0),
-    };
-    let mut r = RunResult::new("0", info, target, String::new());
+    let mut r = RunResult::example("ci", genbench_model::ScenarioKind::Baseline);
+    r.scenario.resolved = serde_json::json!({"load": {"model": "open"}});
+    r.scenario.seed = Some(1);
+    r.target.kind = TargetKind::Embedded;
+    r.target.mock_time_scale = Some(1.0);
+    r.started_at = String::new();
     r.requests.total = h.len();
     r.requests.ok = h.len();
     r.histograms.latency_us = Some(encode(h));

@@ -381,24 +381,13 @@ pub fn cost(r: &RunResult) -> Option<Svg> {
 
 #[cfg(test)]
 mod tests {
-    use genbench_model::{ScenarioInfo, ScenarioKind, StageSummaryMs, TargetInfo, TargetKind};
+    use genbench_model::StageSummaryMs;
 
     use super::*;
 
     fn with_stages(stages: &[(&str, f64, u64)]) -> RunResult {
-        let info = ScenarioInfo {
-            name: "s".into(),
-            kind: ScenarioKind::Stress,
-            resolved: serde_json::Value::Null,
-            seed: None,
-        };
-        let target = TargetInfo {
-            kind: TargetKind::External,
-            url: "http://127.0.0.1:1".into(),
-            pid: None,
-            mock_time_scale: None,
-        };
-        let mut r = RunResult::new("0", info, target, String::new());
+        let mut r = RunResult::example("s", genbench_model::ScenarioKind::Stress);
+        r.started_at = String::new();
         for (name, mean, count) in stages {
             let s = StageSummaryMs {
                 mean: *mean,

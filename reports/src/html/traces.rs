@@ -193,22 +193,9 @@ mod tests {
 
     #[test]
     fn untrusted_names_are_text_and_the_waterfall_fits() {
-        let mut r = RunResult::new(
-            "0",
-            genbench_model::ScenarioInfo {
-                name: "s".into(),
-                kind: genbench_model::ScenarioKind::Baseline,
-                resolved: serde_json::Value::Null,
-                seed: None,
-            },
-            genbench_model::TargetInfo {
-                kind: genbench_model::TargetKind::External,
-                url: "http://x".into(),
-                pid: None,
-                mock_time_scale: None,
-            },
-            "2026-12-04T00:00:00Z".into(),
-        );
+        let mut r = RunResult::example("s", genbench_model::ScenarioKind::Baseline);
+        r.target.url = "http://x".into();
+        r.started_at = "2026-12-04T00:00:00Z".into();
         let evil = "<script>alert(1)</script>";
         let mut t = TracesResult {
             source: "otlp_http".into(),
