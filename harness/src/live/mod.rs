@@ -95,6 +95,9 @@ pub struct Snapshot {
     /// Failed requests by error kind, every kind (zeros included, so each
     /// series exists from the start).
     pub errors: Vec<(&'static str, u64)>,
+    /// Requests the client gave up on, by why (`abandoned_unanswered`,
+    /// `abandoned_cancelled`), zeros included.
+    pub abandoned: [(&'static str, u64); 2],
     pub latency: Buckets,
     pub in_flight: u64,
     /// Requests per second (open model) or users (closed) the load asked
@@ -139,6 +142,10 @@ impl Snapshot {
                 .zip(total.errors)
                 .map(|(k, n)| (k.name(), n))
                 .collect(),
+            abandoned: [
+                ("abandoned_unanswered", total.abandoned.unanswered),
+                ("abandoned_cancelled", total.abandoned.cancelled),
+            ],
             latency: Buckets::of_us(&total.latency_us, &LATENCY_BOUNDS_S),
             in_flight: last.in_flight,
             target: last.target_rate,

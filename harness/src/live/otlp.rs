@@ -105,10 +105,11 @@ pub fn request(s: &Snapshot, labels: &RunLabels, t: Times) -> ExportMetricsServi
         metric(
             "genbench.requests",
             "{request}",
-            "Requests answered, by outcome: ok, or the error kind",
+            "Requests that ended, by outcome: ok, the error kind, or abandoned_unanswered and abandoned_cancelled (the client gave up)",
             counter(
                 std::iter::once(("ok", s.ok))
                     .chain(s.errors.iter().copied())
+                    .chain(s.abandoned)
                     .map(|(o, n)| point(Value::AsInt(n as i64), vec![kv("genbench.outcome", o)], t))
                     .collect(),
             ),
@@ -234,6 +235,7 @@ mod tests {
             elapsed_s: 2.0,
             ok: 5,
             errors: vec![("timeout", 1)],
+            abandoned: [("abandoned_unanswered", 0), ("abandoned_cancelled", 0)],
             latency: buckets(&LATENCY_BOUNDS_S, 4, 1),
             in_flight: 2,
             target: None,

@@ -78,13 +78,13 @@ impl Collector for Of {
         let s = &self.0;
         let mut m = enc.encode_descriptor(
             "requests",
-            "Requests answered, by outcome: ok, or the error kind",
+            "Requests that ended, by outcome: ok, the error kind, or abandoned_unanswered and abandoned_cancelled (the client gave up)",
             None,
             MetricType::Counter,
         )?;
         m.encode_family(&[("outcome", "ok")])?
             .encode_counter::<NoLabels, _, u64>(&s.ok, None)?;
-        for (kind, n) in &s.errors {
+        for (kind, n) in s.errors.iter().chain(&s.abandoned) {
             m.encode_family(&[("outcome", *kind)])?
                 .encode_counter::<NoLabels, _, u64>(n, None)?;
         }
@@ -181,6 +181,7 @@ mod tests {
             elapsed_s: 3.0,
             ok: 7,
             errors: vec![("timeout", 2), ("server_5xx", 0)],
+            abandoned: [("abandoned_unanswered", 4), ("abandoned_cancelled", 1)],
             latency: buckets(&LATENCY_BOUNDS_S, 7, 0),
             in_flight: 3,
             target: Some(20.0),
@@ -217,6 +218,16 @@ mod tests {
         };
         has("genbench_requests_total", r#",outcome="ok""#, "7");
         has("genbench_requests_total", r#",outcome="timeout""#, "2");
+        has(
+            "genbench_requests_total",
+            r#",outcome="abandoned_unanswered""#,
+            "4",
+        );
+        has(
+            "genbench_requests_total",
+            r#",outcome="abandoned_cancelled""#,
+            "1",
+        );
         // Seven in the first bucket; every later bound counts them too.
         has(
             "genbench_request_duration_seconds_bucket",
