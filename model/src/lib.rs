@@ -7,6 +7,7 @@
 //! serde_json for the resolved scenario) and must not depend on any other
 //! genbench crate.
 
+mod analyses;
 mod cost;
 mod errors;
 mod flows;
@@ -19,6 +20,7 @@ mod search;
 mod segment;
 mod traces;
 
+pub use analyses::*;
 pub use cost::*;
 pub use errors::{ErrorKind, GiveUp};
 pub use flows::*;
