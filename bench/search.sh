@@ -23,6 +23,8 @@
 #
 # Usage: bench/search.sh   Env: RUNS (default 20), PARALLEL (default 2),
 #        PROBE (default 28s), TARGETS (default "pipeline search llm"),
+#        STRESS ("llm": also run the fixed-step stress itself, beside the
+#        searches, and print its wall time; default none),
 #        OUT (default a temporary directory, kept), GENBENCH (default: a
 #        release build of this checkout)
 set -euo pipefail
@@ -31,6 +33,7 @@ RUNS=${RUNS:-20}
 PARALLEL=${PARALLEL:-2}
 PROBE=${PROBE:-28s}
 TARGETS=${TARGETS:-pipeline search llm}
+STRESS=${STRESS:-}
 OUT=${OUT:-$(mktemp -d -t genbench-search-XXXXXX)}
 source bench/lib.sh
 mkdir -p "$OUT"
@@ -86,6 +89,7 @@ search_run() { # i: its own mock, so no run shares a bucket
 
 cat >"$OUT/llm.toml" <<'TOML'
 name = "llm-mock"
+kind = "stress" # its steps judged one by one when it runs as the fixed-step stress
 slo = ["error_rate < 1%"]
 
 [load]
@@ -101,22 +105,46 @@ body = '{"model": "gpt-4o-mini", "max_tokens": 16, "messages": [{"role": "user",
 values = ["tides", "glaciers", "comets", "lichens"]
 TOML
 
-llm_run() { # i: its own mock, so no run shares a bucket
-    local port log=$OUT/llm/$1.mock.log
+llm_with() { # out args...: one run against a mock of its own, so no run shares a bucket
+    local out=$1 port mock
+    shift
     port=$(free_port)
     "$GENBENCH" mock --llm "127.0.0.1:$port" --web 127.0.0.1:0 --search 127.0.0.1:0 \
-        --time-scale 0 --faults rpm=2400,limit_window_s=1 >"$log" 2>&1 &
-    local mock=$!
+        --time-scale 0 --faults rpm=2400,limit_window_s=1 >"$out.mock.log" 2>&1 &
+    mock=$!
     for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/metrics" >/dev/null && break; sleep 0.1; done
-    "$GENBENCH" run "$OUT/llm.toml" --target "http://127.0.0.1:$port" --seed "$1" \
-        --out "$OUT/llm/$1" "${SEARCH[@]}" --set load.search.min=10 --set load.search.max=400 \
-        >"$OUT/llm/$1.log" 2>&1 || true
+    "$GENBENCH" run "$OUT/llm.toml" --target "http://127.0.0.1:$port" --out "$out" "$@" \
+        >"$out.log" 2>&1 || true
     kill "$mock" 2>/dev/null || true
     wait "$mock" 2>/dev/null || true
 }
 
+llm_run() { # i
+    llm_with "$OUT/llm/$1" --seed "$1" "${SEARCH[@]}" --set load.search.min=10 --set load.search.max=400
+}
+
+# The fixed-step stress a search replaces, run for real: a step every 5%
+# from min to max, each PROBE long (1 s to reach it, the rest held).
+stress_stages() { # lo hi
+    python3 - "$1" "$2" "${PROBE%s}" <<'PY'
+import math, sys
+lo, hi, probe = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+n = math.floor(math.log(hi / lo) / math.log(1.05)) + 1
+print(";".join(f"{lo * 1.05 ** k:.4f},1s;{lo * 1.05 ** k:.4f},{probe - 1:g}s" for k in range(n)))
+PY
+}
+
+llm_stress() {
+    llm_with "$OUT/stress-llm/1" --set "load.stages=$(stress_stages 10 400)"
+}
+
+for t in $STRESS; do
+    mkdir -p "$OUT/stress-$t"
+    "${t}_stress" &
+done
 for t in $TARGETS; do
     mkdir -p "$OUT/$t"
     each_parallel "$PARALLEL" "${t}_run" $(seq "$RUNS")
 done
+wait
 python3 bench/search_table.py "$OUT" "$PROBE" $TARGETS

@@ -53,6 +53,12 @@ def answers(out, target, probe_s):
     wall = sorted(walls)[len(walls) // 2] if walls else float("nan")
     print(f"\n{target}: within 5% of {known:g} in {hits} of {n}; search wall time median {wall:.0f} s; "
           f"a fixed-step stress from {lo:g} to {hi:g} in 5% steps of {probe_s:g} s plans {plan:.0f} s")
+    stress = out / f"stress-{target}" / "1" / "results.json"
+    if stress.exists():
+        r = json.loads(stress.read_text())
+        c = r.get("capacity") or {}
+        print(f"{target}: the fixed-step stress, run: {r['duration_s']:.0f} s wall, "
+              f"highest step meeting the SLO {c.get('max_sustainable_rps')} req/s")
 
 
 def oversaturation(out, probe_s):
