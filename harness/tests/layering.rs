@@ -48,7 +48,7 @@ fn genbench_deps(manifest: &str) -> Vec<String> {
         if line.starts_with('[') {
             inside = line == "[dependencies]";
         } else if inside
-            && let Some(name) = line.split([' ', '=']).next()
+            && let Some(name) = line.split([' ', '=', '.']).next()
             && let Some(c) = name.strip_prefix("genbench-")
         {
             deps.push(c.to_string());
