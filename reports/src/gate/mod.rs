@@ -181,120 +181,9 @@ pub fn gate(base: Side, cur: Side, rules: &Rules) -> GateReport {
     let b: Vec<&RunResult> = base.iter().map(|(_, r)| r).collect();
     let c: Vec<&RunResult> = cur.iter().map(|(_, r)| r).collect();
     let conf = rules.confidence;
-    let lower = Direction::LowerIsBetter;
-    let higher = Direction::HigherIsBetter;
-    let mut out: Vec<(Def, Option<Measured>)> = Vec::new();
-    for (q, pct) in [(0.5, "p50"), (0.95, "p95"), (0.99, "p99")] {
-        let name = format!("latency_{pct}");
-        let m = latency_quantile(&b, &c, q, conf, seed_of(&name));
-        out.push((def(&name, "ms", lower, Scale::Relative, None), m));
-    }
-    for (q, pct) in [(0.5, "p50"), (0.95, "p95")] {
-        let name = format!("ttft_{pct}");
-        let m = quantile(
-            &b,
-            &c,
-            |r| r.histograms.ttft_us.as_deref(),
-            q,
-            conf,
-            seed_of(&name),
-        );
-        out.push((def(&name, "ms", lower, Scale::Relative, None), m));
-        let name = format!("tpot_{pct}");
-        let m = quantile(
-            &b,
-            &c,
-            |r| r.histograms.tpot_us.as_deref(),
-            q,
-            conf,
-            seed_of(&name),
-        );
-        out.push((def(&name, "ms", lower, Scale::Relative, None), m));
-    }
-    let stages: std::collections::BTreeSet<&String> = b
-        .iter()
-        .chain(&c)
-        .flat_map(|r| r.histograms.stages_us.keys())
-        .collect();
-    for stage in stages {
-        let name = format!("{}{stage}", rules::STAGE_PREFIX);
-        let m = quantile(
-            &b,
-            &c,
-            |r| r.histograms.stages_us.get(stage).map(String::as_str),
-            0.95,
-            conf,
-            seed_of(&name),
-        );
-        out.push((def(&name, "ms", lower, Scale::Relative, None), m));
-    }
-    let m = per_run(&b, &c, throughput, Scale::Relative, conf);
-    out.push((def("throughput", "req/s", higher, Scale::Relative, None), m));
-    let m = per_run(&b, &c, error_rate, Scale::Absolute, conf);
-    out.push((
-        def(
-            "error_rate",
-            "fraction",
-            lower,
-            Scale::Absolute,
-            Some(0.005),
-        ),
-        m,
-    ));
-    let is_mocked = mocked(&b) && mocked(&c);
-    let m = if is_mocked {
-        pooled(&b, hit_totals)
-            .zip(pooled(&c, hit_totals))
-            .and_then(|(x, y)| exact(x, y, Scale::Absolute))
-    } else {
-        per_run(&b, &c, hit_rate, Scale::Absolute, conf)
-    };
-    let floor = if is_mocked { 0.0 } else { 0.02 };
-    out.push((
-        def(
-            "cache_hit_rate",
-            "fraction",
-            higher,
-            Scale::Absolute,
-            Some(floor),
-        ),
-        m,
-    ));
-    for (name, unit, f) in [
-        (
-            "cost_per_article",
-            "USD",
-            cost_totals as fn(&RunResult) -> Option<(f64, f64)>,
-        ),
-        ("tokens_per_article", "tokens", token_totals),
-    ] {
-        let m = if is_mocked {
-            pooled(&b, f)
-                .zip(pooled(&c, f))
-                .and_then(|(x, y)| exact(x, y, Scale::Relative))
-        } else {
-            per_run(
-                &b,
-                &c,
-                |r| f(r).filter(|t| t.1 > 0.0).map(|t| (t.0 / t.1, 0.0)),
-                Scale::Relative,
-                conf,
-            )
-        };
-        let floor = is_mocked.then_some(0.0);
-        out.push((def(name, unit, lower, Scale::Relative, floor), m));
-    }
-    let m = per_run(&b, &c, rss_slope, Scale::Absolute, conf);
-    out.push((
-        def("rss_slope", "MiB/h", lower, Scale::Absolute, Some(10.0)),
-        m,
-    ));
-    let m = per_run(&b, &c, cpu_per_request, Scale::Relative, conf);
-    out.push((
-        def("cpu_per_request", "ms", lower, Scale::Relative, None),
-        m,
-    ));
-
+    let mut out = timed_metrics(&b, &c, conf);
+    out.extend(stage_metrics(&b, &c, conf));
+    out.extend(run_metrics(&b, &c, conf));
     let mut metrics: Vec<MetricVerdict> =
         out.into_iter().map(|(d, m)| verdict(d, m, rules)).collect();
     metrics.sort_by(|x, y| {
@@ -318,6 +207,129 @@ pub fn gate(base: Side, cur: Side, rules: &Rules) -> GateReport {
         },
         ..report
     }
+}
+
+/// A metric as the gate names it, and what the two sides measured.
+type Compared = (Def, Option<Measured>);
+
+/// Request latency at p50, p95 and p99, and the LLM streams' TTFT and TPOT
+/// at p50 and p95, each request paired where the runs allow.
+fn timed_metrics(b: &[&RunResult], c: &[&RunResult], conf: f64) -> Vec<Compared> {
+    let lower = Direction::LowerIsBetter;
+    let mut out = Vec::new();
+    for (q, pct) in [(0.5, "p50"), (0.95, "p95"), (0.99, "p99")] {
+        let name = format!("latency_{pct}");
+        let m = latency_quantile(b, c, q, conf, seed_of(&name));
+        out.push((def(&name, "ms", lower, Scale::Relative, None), m));
+    }
+    type Hist = fn(&RunResult) -> Option<&str>;
+    let llm: [(&str, Hist); 2] = [
+        ("ttft", |r| r.histograms.ttft_us.as_deref()),
+        ("tpot", |r| r.histograms.tpot_us.as_deref()),
+    ];
+    for (q, pct) in [(0.5, "p50"), (0.95, "p95")] {
+        for (what, hist) in llm {
+            let name = format!("{what}_{pct}");
+            let m = quantile(b, c, hist, q, conf, seed_of(&name));
+            out.push((def(&name, "ms", lower, Scale::Relative, None), m));
+        }
+    }
+    out
+}
+
+/// Each stage's p95, for every stage either side reported.
+fn stage_metrics(b: &[&RunResult], c: &[&RunResult], conf: f64) -> Vec<Compared> {
+    let stages: std::collections::BTreeSet<&String> = b
+        .iter()
+        .chain(c)
+        .flat_map(|r| r.histograms.stages_us.keys())
+        .collect();
+    stages
+        .into_iter()
+        .map(|stage| {
+            let name = format!("{}{stage}", rules::STAGE_PREFIX);
+            let m = quantile(
+                b,
+                c,
+                |r| r.histograms.stages_us.get(stage).map(String::as_str),
+                0.95,
+                conf,
+                seed_of(&name),
+            );
+            let d = def(&name, "ms", Direction::LowerIsBetter, Scale::Relative, None);
+            (d, m)
+        })
+        .collect()
+}
+
+/// The figures each run gives once: throughput, error rate, cache hit
+/// rate, cost and tokens per article, RSS slope and CPU per request.
+/// Against the mocks, whose counts are exact, cache, cost and tokens are
+/// compared exactly rather than by a test.
+fn run_metrics(b: &[&RunResult], c: &[&RunResult], conf: f64) -> Vec<Compared> {
+    let (lower, higher) = (Direction::LowerIsBetter, Direction::HigherIsBetter);
+    let mut out = Vec::new();
+    let m = per_run(b, c, throughput, Scale::Relative, conf);
+    out.push((def("throughput", "req/s", higher, Scale::Relative, None), m));
+    let m = per_run(b, c, error_rate, Scale::Absolute, conf);
+    let d = def(
+        "error_rate",
+        "fraction",
+        lower,
+        Scale::Absolute,
+        Some(0.005),
+    );
+    out.push((d, m));
+    let is_mocked = mocked(b) && mocked(c);
+    let m = if is_mocked {
+        pooled(b, hit_totals)
+            .zip(pooled(c, hit_totals))
+            .and_then(|(x, y)| exact(x, y, Scale::Absolute))
+    } else {
+        per_run(b, c, hit_rate, Scale::Absolute, conf)
+    };
+    let floor = if is_mocked { 0.0 } else { 0.02 };
+    let d = def(
+        "cache_hit_rate",
+        "fraction",
+        higher,
+        Scale::Absolute,
+        Some(floor),
+    );
+    out.push((d, m));
+    for (name, unit, f) in [
+        (
+            "cost_per_article",
+            "USD",
+            cost_totals as fn(&RunResult) -> Option<(f64, f64)>,
+        ),
+        ("tokens_per_article", "tokens", token_totals),
+    ] {
+        let m = if is_mocked {
+            pooled(b, f)
+                .zip(pooled(c, f))
+                .and_then(|(x, y)| exact(x, y, Scale::Relative))
+        } else {
+            per_run(
+                b,
+                c,
+                |r| f(r).filter(|t| t.1 > 0.0).map(|t| (t.0 / t.1, 0.0)),
+                Scale::Relative,
+                conf,
+            )
+        };
+        let floor = is_mocked.then_some(0.0);
+        out.push((def(name, unit, lower, Scale::Relative, floor), m));
+    }
+    let m = per_run(b, c, rss_slope, Scale::Absolute, conf);
+    let d = def("rss_slope", "MiB/h", lower, Scale::Absolute, Some(10.0));
+    out.push((d, m));
+    let m = per_run(b, c, cpu_per_request, Scale::Relative, conf);
+    out.push((
+        def("cpu_per_request", "ms", lower, Scale::Relative, None),
+        m,
+    ));
+    out
 }
 
 /// How far a change went the worse way, in noise floors.
