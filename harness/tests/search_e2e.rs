@@ -67,12 +67,16 @@ fn a_rate_search_lands_below_the_known_capacity_within_its_resolution() {
     assert!(failed <= passed * 1.1 + 1e-9, "{s}");
     assert_eq!(r["capacity"]["max_sustainable_rps"], s["max_sustainable"]);
     assert_eq!(s["confirmed"], true, "{s}");
+    // Just above capacity the queue grows slowly: the probe may be ended
+    // by over-saturation before its p95 passes 500 ms. Either is what
+    // broke first; nothing else may be.
+    let first = s["failed_first"].as_array().unwrap();
+    assert!(!first.is_empty(), "{s}");
     assert!(
-        s["failed_first"]
-            .as_array()
-            .unwrap()
+        first
             .iter()
-            .any(|x| x == "p95 < 500ms"),
+            .all(|x| x == "p95 < 500ms"
+                || x.as_str().is_some_and(|x| x.starts_with("over-saturated"))),
         "{s}"
     );
     let probes = s["probes"].as_array().unwrap();
@@ -115,7 +119,12 @@ fn a_rate_search_lands_below_the_known_capacity_within_its_resolution() {
     // The time grew in the queue for the 4 handlers, which no stage reports.
     assert_eq!(s["grew_most"]["stage"], "(outside the stages)", "{s}");
     assert!(stdout.contains("max sustainable, confirmed"), "{stdout}");
-    assert!(stdout.contains("broke first p95 < 500ms"), "{stdout}");
+    let said = first
+        .iter()
+        .filter_map(|x| x.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    assert!(stdout.contains(&format!("broke first {said}")), "{stdout}");
 }
 
 /// A closed-model search: no stages, users found by probing.
