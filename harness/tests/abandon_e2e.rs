@@ -139,12 +139,11 @@ mod spans {
     use std::time::Duration;
 
     use axum::http::HeaderMap;
-    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::common::v1::any_value::Value;
-    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span::SpanKind};
+    use opentelemetry_proto::tonic::trace::v1::{Span, span::SpanKind};
     use prost::Message;
 
-    use super::support::otlp::{hex, kv, next_id, now_ns, post, s, span};
+    use super::support::otlp::{export_request, hex, kv, next_id, now_ns, post, s, span};
 
     #[derive(Default)]
     pub struct Svc {
@@ -224,15 +223,7 @@ mod spans {
             if spans.is_empty() {
                 continue;
             }
-            let req = ExportTraceServiceRequest {
-                resource_spans: vec![ResourceSpans {
-                    scope_spans: vec![ScopeSpans {
-                        spans,
-                        ..ScopeSpans::default()
-                    }],
-                    ..ResourceSpans::default()
-                }],
-            };
+            let req = export_request(spans);
             post(
                 &endpoint,
                 "application/x-protobuf",

@@ -16,9 +16,11 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span::SpanKind};
+use opentelemetry_proto::tonic::trace::v1::{Span, span::SpanKind};
 use prost::Message;
-use support::otlp::{follow_endpoint, hex, in_thread, kv, next_id, now_ns, post, s, span};
+use support::otlp::{
+    export_request, follow_endpoint, hex, in_thread, kv, next_id, now_ns, post, s, span,
+};
 use support::{genbench, out_dir, results, schema_errors};
 
 /// What the service timed itself: per stage, the sum of durations (ns) and
@@ -167,15 +169,7 @@ async fn export(svc: Arc<Svc>) {
             (1, 2),
             vec![],
         ));
-        let req = ExportTraceServiceRequest {
-            resource_spans: vec![ResourceSpans {
-                scope_spans: vec![ScopeSpans {
-                    spans,
-                    ..ScopeSpans::default()
-                }],
-                ..ResourceSpans::default()
-            }],
-        };
+        let req = export_request(spans);
         let status = match n % 3 {
             0 => {
                 post(
@@ -514,15 +508,7 @@ async fn export_to_file(svc: Arc<Svc>, path: std::path::PathBuf) {
         if spans.is_empty() {
             continue;
         }
-        let req = ExportTraceServiceRequest {
-            resource_spans: vec![ResourceSpans {
-                scope_spans: vec![ScopeSpans {
-                    spans,
-                    ..ScopeSpans::default()
-                }],
-                ..ResourceSpans::default()
-            }],
-        };
+        let req = export_request(spans);
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
