@@ -19,11 +19,20 @@ fn lines(path: &Path) -> Vec<Value> {
                 .read_to_string(&mut text)
                 .unwrap();
         }
+        // The reference decoder, not genbench's own: the file must be what
+        // `zstd -d` reads (.ci/test installs Debian's zstd).
         Some("zst") => {
-            zstd::stream::read::Decoder::new(&raw[..])
-                .unwrap()
-                .read_to_string(&mut text)
-                .unwrap();
+            let out = std::process::Command::new("zstd")
+                .args(["-d", "-c"])
+                .arg(path)
+                .output()
+                .expect("zstd (Debian package zstd) runs");
+            assert!(
+                out.status.success(),
+                "zstd -d: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            text = String::from_utf8(out.stdout).unwrap();
         }
         _ => text = String::from_utf8(raw).unwrap(),
     }

@@ -92,7 +92,7 @@ async fn hang_stalls_then_504() {
     assert_eq!(r.status(), 504);
     assert!(t.elapsed() >= Duration::from_millis(300));
     // A client with a shorter timeout sees a hang.
-    let client = reqwest::Client::builder()
+    let client = common::http()
         .timeout(Duration::from_millis(100))
         .build()
         .unwrap();

@@ -173,7 +173,9 @@ async fn unknown_model_is_404_unless_a_default_preset_is_set() {
 }
 
 async fn expect_400(url: &str, body: &str) -> Value {
-    let r = reqwest::Client::new()
+    let r = common::http()
+        .build()
+        .unwrap()
         .post(url)
         .header("content-type", "application/json")
         .body(body.to_string())
@@ -233,7 +235,7 @@ async fn oversize_body_is_413_on_a_live_connection() {
     })
     .await;
     let url = format!("{}/v1/chat/completions", m.llm_url());
-    let client = reqwest::Client::new();
+    let client = common::http().build().unwrap();
     let big = chat_body("gpt-4o-mini", &"word ".repeat(100_000), Some(1), false);
     let r = client
         .post(&url)

@@ -155,7 +155,9 @@ async fn ledger_metrics_and_reset_on_every_port() {
         "{text}"
     );
     assert!(text.contains("# TYPE genbench_mock_requests_total counter"));
-    let r = reqwest::Client::new()
+    let r = common::http()
+        .build()
+        .unwrap()
         .post(format!("{}/mock/ledger/reset", m.web_url()))
         .send()
         .await

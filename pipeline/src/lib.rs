@@ -29,9 +29,11 @@ mod server;
 mod stream;
 mod telemetry;
 mod timings;
+mod tls;
 mod types;
 
 pub use config::JobsConfig;
 pub use config::{CacheKind, PipelineConfig};
 pub use error::{PipelineError, Stage};
 pub use server::Pipeline;
+pub use tls::{client_builder, install_crypto_provider};

@@ -42,7 +42,7 @@ fn retry_after(r: &reqwest::Response) -> Option<Duration> {
 
 impl Providers {
     pub fn new(cfg: PipelineConfig, metrics: Arc<Metrics>) -> Result<Self, crate::PipelineError> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()
             .pool_max_idle_per_host(1024)
             .tcp_nodelay(true)
             .build()

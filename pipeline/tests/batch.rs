@@ -7,7 +7,9 @@ use common::*;
 use serde_json::{Value, json};
 
 async fn batch(s: &Setup, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
+    let r = genbench_pipeline::client_builder()
+        .build()
+        .unwrap()
         .post(s.url("/api/v1/generate-articles/batch"))
         .json(&body)
         .send()

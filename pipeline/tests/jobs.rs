@@ -9,7 +9,9 @@ use common::*;
 use serde_json::{Value, json};
 
 async fn submit(s: &Setup, topic: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    genbench_pipeline::client_builder()
+        .build()
+        .unwrap()
         .post(s.url("/api/v1/jobs"))
         .json(&json!({"topic": topic, "target_length": 120}))
         .send()
@@ -107,7 +109,9 @@ async fn a_full_queue_answers_429_with_retry_after_and_the_gauges_show_it() {
 #[tokio::test]
 async fn a_bad_job_is_refused_before_it_is_queued() {
     let s = setup().await;
-    let r = reqwest::Client::new()
+    let r = genbench_pipeline::client_builder()
+        .build()
+        .unwrap()
         .post(s.url("/api/v1/jobs"))
         .json(&json!({"title": "no topic"}))
         .send()

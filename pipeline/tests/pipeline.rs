@@ -232,7 +232,7 @@ async fn provider_outages_name_the_stage() {
 #[tokio::test]
 async fn bad_requests_get_400_or_422_with_the_reason() {
     let s = setup().await;
-    let client = reqwest::Client::new();
+    let client = genbench_pipeline::client_builder().build().unwrap();
     let send = |body: &'static str| {
         client
             .post(s.url("/api/v1/generate-article"))
@@ -269,7 +269,9 @@ async fn bad_requests_get_400_or_422_with_the_reason() {
 #[tokio::test]
 async fn stream_sends_meta_deltas_done_and_fills_the_cache() {
     let s = setup().await;
-    let r = reqwest::Client::new()
+    let r = genbench_pipeline::client_builder()
+        .build()
+        .unwrap()
         .post(s.url("/api/v1/generate-article/stream"))
         .json(&json!({"topic": "geothermal", "target_length": 60}))
         .send()
@@ -294,7 +296,9 @@ async fn stream_sends_meta_deltas_done_and_fills_the_cache() {
         })
         .collect();
     assert_eq!(events.len() - 2, 80, "one delta per token");
-    let again = reqwest::Client::new()
+    let again = genbench_pipeline::client_builder()
+        .build()
+        .unwrap()
         .post(s.url("/api/v1/generate-article"))
         .json(&json!({"topic": "geothermal", "target_length": 60}))
         .send()

@@ -67,7 +67,9 @@ async fn articles_are_shared_through_redis() {
     let b = Pipeline::start(cfg, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let v: serde_json::Value = reqwest::Client::new()
+    let v: serde_json::Value = genbench_pipeline::client_builder()
+        .build()
+        .unwrap()
         .post(format!("{}/api/v1/generate-article", b.url()))
         .json(&serde_json::json!({"topic": "ocean currents", "target_length": 120}))
         .send()

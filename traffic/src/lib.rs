@@ -17,6 +17,7 @@ pub mod scan;
 pub mod timefmt;
 pub mod timing;
 pub mod write;
+pub mod zstd;
 
 pub use format::{Format, Layout, TimeUnit};
 pub use read::{Rows, open_rows};

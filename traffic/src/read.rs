@@ -19,7 +19,7 @@ fn open(path: &Path) -> Result<Box<dyn Read + Send>, TraceError> {
     Ok(if name.ends_with(".gz") {
         Box::new(flate2::read::MultiGzDecoder::new(f))
     } else if name.ends_with(".zst") {
-        Box::new(zstd::stream::read::Decoder::new(f).map_err(err)?)
+        Box::new(crate::zstd::Decoder::new(f).map_err(err)?)
     } else {
         Box::new(f)
     })

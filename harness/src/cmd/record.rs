@@ -178,7 +178,7 @@ async fn serve(
         .await
         .with_context(|| format!("--listen {listen}: cannot listen"))?;
     let (writer, rows) = records::start_for(&args.out, "--out")?;
-    let client = reqwest::Client::builder()
+    let client = genbench_pipeline::client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("cannot make the upstream client")?;

@@ -175,7 +175,13 @@ fn unix_ns(t: SystemTime) -> u64 {
 /// channel closes. The first failure is said at once; the count of the
 /// rest at the end, so a collector that is down never floods stderr.
 async fn pushing(url: String, mut rx: Latest, labels: RunLabels) {
-    let http = reqwest::Client::new();
+    let http = match genbench_pipeline::client_builder().build() {
+        Ok(http) => http,
+        Err(e) => {
+            eprintln!("warning: no metrics push to {url}: its HTTP client could not be built: {e}");
+            return;
+        }
+    };
     let start_ns = unix_ns(SystemTime::now());
     let mut tick = tokio::time::interval(PUSH_EVERY);
     tick.tick().await;

@@ -1,4 +1,4 @@
-//! TLS for the engine, with rustls and aws-lc-rs (no OpenSSL; the same
+//! TLS for the engine, with rustls and ring (no OpenSSL, no CMake; the same
 //! provider reqwest uses in the reference pipeline): the system's root
 //! certificates by default, a PEM file of CAs (`--ca-cert`) for a staging
 //! or test CA, or no verification at all (`--insecure`). One `ClientConfig`
@@ -60,7 +60,7 @@ pub enum TlsSetupError {
 }
 
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 fn roots(verify: &Verify) -> Result<RootCertStore, TlsSetupError> {

@@ -62,12 +62,8 @@ pub fn start_for(
                 buffered,
                 flate2::Compression::fast(),
             )),
-            Compression::Zstd => Box::new(
-                // Level 1: in bench/records.sh it cost 6 µs a request, level 3 8 µs.
-                zstd::stream::write::Encoder::new(buffered, 1)
-                    .with_context(|| format!("{flag}: zstd for {shown}"))?
-                    .auto_finish(),
-            ),
+            // One frame a MiB of records: see genbench_traffic::zstd.
+            Compression::Zstd => Box::new(genbench_traffic::zstd::Encoder::new(buffered)),
         };
         let mut lines = 0u64;
         while let Some(chunk) = rx.blocking_recv() {

@@ -116,7 +116,7 @@ pub async fn serve(tls: Option<(Leaf, &[&[u8]])>) -> Server {
 /// As [`serve`], bound to `bind` (e.g. `[::1]:0`).
 pub async fn serve_at(bind: &str, tls: Option<(Leaf, &[&[u8]])>) -> Server {
     let acceptor = tls.map(|(leaf, alpn)| {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()

@@ -59,8 +59,18 @@ pub fn chat_body(model: &str, prompt: &str, max_tokens: Option<u32>, stream: boo
     v
 }
 
+/// A reqwest client builder with rustls's ring provider installed: in a
+/// workspace build reqwest has the pipeline's `rustls-no-provider` feature,
+/// and without a provider its `build()` panics.
+pub fn http() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 pub async fn post(url: &str, body: &Value) -> reqwest::Response {
-    reqwest::Client::new()
+    http()
+        .build()
+        .unwrap()
         .post(url)
         .json(body)
         .send()

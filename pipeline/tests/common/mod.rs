@@ -59,7 +59,9 @@ pub async fn setup() -> Setup {
 }
 
 pub async fn generate(s: &Setup, topic: &str) -> reqwest::Response {
-    reqwest::Client::new()
+    genbench_pipeline::client_builder()
+        .build()
+        .unwrap()
         .post(s.url("/api/v1/generate-article"))
         .json(&json!({"topic": topic, "target_length": 120}))
         .send()
