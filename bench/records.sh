@@ -9,7 +9,8 @@
 # the client's RSS at its peak and at the end, and the records file's size
 # per request.
 #
-# Usage: bench/records.sh   Env: RATE (default 5000), DURATION (s, default 20)
+# Usage: bench/records.sh   Env: RATE (default 5000), DURATION (s, default 20),
+#        GENBENCH (default: a release build of this checkout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATE=${RATE:-5000}
@@ -18,8 +19,10 @@ DURATION=${DURATION:-20}
 source bench/lib.sh
 need_debs nginx:nginx-light curl:curl
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-cargo build --release -q -p genbench
-GENBENCH=target/release/genbench
+if [ -z "${GENBENCH:-}" ]; then
+    cargo build --release -q -p genbench
+    GENBENCH=target/release/genbench
+fi
 
 OUT=$(mktemp -d)
 trap '[ -f "$OUT/nginx.pid" ] && kill "$(cat "$OUT/nginx.pid")" 2>/dev/null; rm -rf "$OUT"' EXIT

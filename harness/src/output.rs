@@ -230,6 +230,29 @@ pub fn steady_text(r: &RunResult) -> String {
 
 /// The collectors' and analyses' lines of the summary.
 fn collected(o: &mut String, r: &RunResult) {
+    stage_lines(o, r);
+    if let Some(g) = &r.generator_limited {
+        let _ = writeln!(o, "  generator   {}", g.message);
+    }
+    if let Some(t) = &r.traces {
+        traces_lines(o, t);
+    }
+    if let Some(c) = &r.cost {
+        let per = genbench_reports::cost_per_article(c);
+        let _ = writeln!(
+            o,
+            "  cost        {per}, {} total, {:.0} tokens per article ({})",
+            usd(c.total_usd),
+            c.tokens_per_article.unwrap_or(0.0),
+            c.source
+        );
+    }
+    process_lines(o, r);
+    analysis_lines(o, r);
+}
+
+/// Each stage source's stages by mean, longest first.
+fn stage_lines(o: &mut String, r: &RunResult) {
     // The spans' stages have lines of their own (traces, path).
     for (source, label) in [
         (None, "responses"),
@@ -251,22 +274,10 @@ fn collected(o: &mut String, r: &RunResult) {
             .collect();
         let _ = writeln!(o, "  stages      mean ({label}): {}", parts.join(", "));
     }
-    if let Some(g) = &r.generator_limited {
-        let _ = writeln!(o, "  generator   {}", g.message);
-    }
-    if let Some(t) = &r.traces {
-        traces_lines(o, t);
-    }
-    if let Some(c) = &r.cost {
-        let per = genbench_reports::cost_per_article(c);
-        let _ = writeln!(
-            o,
-            "  cost        {per}, {} total, {:.0} tokens per article ({})",
-            usd(c.total_usd),
-            c.tokens_per_article.unwrap_or(0.0),
-            c.source
-        );
-    }
+}
+
+/// The target's and the harness's CPU and memory, and the leak verdict.
+fn process_lines(o: &mut String, r: &RunResult) {
     for (name, p) in [
         ("target", &r.process.target),
         ("harness", &r.process.harness),
@@ -293,6 +304,10 @@ fn collected(o: &mut String, r: &RunResult) {
             l.samples
         );
     }
+}
+
+/// Capacity, the spike's recovery and the profile's status.
+fn analysis_lines(o: &mut String, r: &RunResult) {
     if let Some(s) = r.capacity.as_ref().and_then(|c| c.search.as_ref()) {
         crate::run::search::summary_lines(o, s);
     } else if let Some(c) = &r.capacity {
@@ -365,6 +380,54 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
         "genbench run: {} against {} ({:.1} s, {status})",
         r.scenario.name, r.target.url, r.duration_s
     );
+    request_lines(&mut o, r);
+    let _ = writeln!(
+        o,
+        "  throughput  {:.2} req/s sent in the load window; {:.2} completions/s over the run{}",
+        r.throughput_rps,
+        r.completions_rps.unwrap_or(0.0),
+        steady_text(r)
+    );
+    if let Some(l) = &r.send_lag_ms {
+        let _ = writeln!(
+            o,
+            "  send lag    p50 {}  p99 {}  max {}",
+            ms(l.p50),
+            ms(l.p99),
+            ms(l.max)
+        );
+    }
+    if let Some(rp) = &r.replay {
+        crate::run::replay::summary_lines(&mut o, rp);
+    }
+    let _ = writeln!(o, "  latency     {}", lat(&r.latency_ms));
+    let _ = writeln!(o, "  ttfb        {}", lat(&r.ttfb_ms));
+    if let Some(f) = &r.flows {
+        flow_lines(&mut o, f);
+    }
+    llm_lines(&mut o, r);
+    if let Some(c) = &r.connections {
+        let _ = writeln!(o, "  connections {}", connections_line(c));
+    }
+    if r.chunk_gap_ms.is_some() {
+        let _ = writeln!(o, "  chunk gap   {}", lat(&r.chunk_gap_ms));
+    }
+    cache_lines(&mut o, r);
+    collected(&mut o, r);
+    for t in &r.thresholds {
+        let seen = genbench_reports::threshold_value(&t.expr, t.observed);
+        let _ = writeln!(o, "  threshold   {:<28} {:<14} {}", t.expr, seen, t.word());
+    }
+    let _ = writeln!(o, "  results     {}", results_path.display());
+    if let Some(report) = &r.artifacts.report_html {
+        let dir = results_path.parent().unwrap_or(Path::new(""));
+        let _ = writeln!(o, "  report      {}", dir.join(report).display());
+    }
+    o
+}
+
+/// Requests by outcome, errors by kind, outages and failed checks.
+fn request_lines(o: &mut String, r: &RunResult) {
     let _ = writeln!(
         o,
         "  requests    {} total, {} ok, {} failed ({:.2}%)",
@@ -397,37 +460,10 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
             .collect();
         let _ = writeln!(o, "  checks      failed {}", checks.join(", "));
     }
-    let _ = writeln!(
-        o,
-        "  throughput  {:.2} req/s sent in the load window; {:.2} completions/s over the run{}",
-        r.throughput_rps,
-        r.completions_rps.unwrap_or(0.0),
-        steady_text(r)
-    );
-    if let Some(l) = &r.send_lag_ms {
-        let _ = writeln!(
-            o,
-            "  send lag    p50 {}  p99 {}  max {}",
-            ms(l.p50),
-            ms(l.p99),
-            ms(l.max)
-        );
-    }
-    if let Some(rp) = &r.replay {
-        crate::run::replay::summary_lines(&mut o, rp);
-    }
-    let _ = writeln!(o, "  latency     {}", lat(&r.latency_ms));
-    let _ = writeln!(o, "  ttfb        {}", lat(&r.ttfb_ms));
-    if let Some(f) = &r.flows {
-        flow_lines(&mut o, f);
-    }
-    llm_lines(&mut o, r);
-    if let Some(c) = &r.connections {
-        let _ = writeln!(o, "  connections {}", connections_line(c));
-    }
-    if r.chunk_gap_ms.is_some() {
-        let _ = writeln!(o, "  chunk gap   {}", lat(&r.chunk_gap_ms));
-    }
+}
+
+/// The cache's hit rate, and each named cache's.
+fn cache_lines(o: &mut String, r: &RunResult) {
     if let Some(c) = &r.cache {
         let _ = writeln!(
             o,
@@ -448,17 +484,6 @@ pub fn summary(r: &RunResult, results_path: &Path) -> String {
             c.source
         );
     }
-    collected(&mut o, r);
-    for t in &r.thresholds {
-        let seen = genbench_reports::threshold_value(&t.expr, t.observed);
-        let _ = writeln!(o, "  threshold   {:<28} {:<14} {}", t.expr, seen, t.word());
-    }
-    let _ = writeln!(o, "  results     {}", results_path.display());
-    if let Some(report) = &r.artifacts.report_html {
-        let dir = results_path.parent().unwrap_or(Path::new(""));
-        let _ = writeln!(o, "  report      {}", dir.join(report).display());
-    }
-    o
 }
 
 /// Reads a `results.json`, with errors that say what is wrong with it.

@@ -139,79 +139,8 @@ fn counter<V: prometheus_client::encoding::EncodeCounterValue>(
 impl Collector for Metrics {
     fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
         let g = self.lock();
-        let mut m = enc.encode_descriptor(
-            "requests",
-            "HTTP requests by endpoint and status",
-            None,
-            MetricType::Counter,
-        )?;
-        for ((ep, status), n) in &g.requests {
-            let status = status.to_string();
-            m.encode_family(&[("endpoint", *ep), ("status", status.as_str())])?
-                .encode_counter::<NoLabels, _, u64>(n, None)?;
-        }
-        let mut m = enc.encode_descriptor(
-            "stage",
-            "time per pipeline stage",
-            Some(&Unit::Seconds),
-            MetricType::Histogram,
-        )?;
-        for (stage, h) in &g.stages {
-            let buckets: Vec<(f64, u64)> = BUCKETS_S.iter().copied().zip(h.counts).collect();
-            m.encode_family(&[("stage", *stage)])?
-                .encode_histogram::<NoLabels>(h.sum_s, h.count, &buckets, None)?;
-        }
-        let mut m = enc.encode_descriptor(
-            "provider_retries",
-            "provider calls retried",
-            None,
-            MetricType::Counter,
-        )?;
-        for (stage, n) in &g.retries {
-            m.encode_family(&[("stage", *stage)])?
-                .encode_counter::<NoLabels, _, u64>(n, None)?;
-        }
-        let coalesced_help =
-            "cache misses served by a concurrent request's article (counted in hits)";
-        counter(
-            &mut enc,
-            "cache_coalesced",
-            coalesced_help,
-            g.cache_coalesced,
-        )?;
-        counter(&mut enc, "cache_hits", "article cache hits", g.cache_hits)?;
-        counter(
-            &mut enc,
-            "cache_misses",
-            "article cache misses",
-            g.cache_misses,
-        )?;
-        let t = &g.tokens;
-        counter(
-            &mut enc,
-            "prompt_tokens",
-            "LLM prompt tokens",
-            t.prompt_tokens,
-        )?;
-        counter(
-            &mut enc,
-            "completion_tokens",
-            "LLM completion tokens",
-            t.completion_tokens,
-        )?;
-        let cached_help = "LLM prompt tokens served from cache";
-        counter(
-            &mut enc,
-            "cached_prompt_tokens",
-            cached_help,
-            t.cached_prompt_tokens,
-        )?;
-        counter(
-            &mut enc,
-            "cost_usd",
-            "LLM and search cost in US dollars",
-            g.cost_usd,
-        )?;
+        labelled(&g, &mut enc)?;
+        totals(&g, &mut enc)?;
         enc.encode_descriptor(
             "in_flight",
             "requests being served",
@@ -226,6 +155,78 @@ impl Collector for Metrics {
         }
         Ok(())
     }
+}
+
+/// The series with labels: requests by endpoint and status, the stage
+/// histograms, retries by stage.
+fn labelled(g: &Inner, enc: &mut DescriptorEncoder) -> fmt::Result {
+    let mut m = enc.encode_descriptor(
+        "requests",
+        "HTTP requests by endpoint and status",
+        None,
+        MetricType::Counter,
+    )?;
+    for ((ep, status), n) in &g.requests {
+        let status = status.to_string();
+        m.encode_family(&[("endpoint", *ep), ("status", status.as_str())])?
+            .encode_counter::<NoLabels, _, u64>(n, None)?;
+    }
+    let mut m = enc.encode_descriptor(
+        "stage",
+        "time per pipeline stage",
+        Some(&Unit::Seconds),
+        MetricType::Histogram,
+    )?;
+    for (stage, h) in &g.stages {
+        let buckets: Vec<(f64, u64)> = BUCKETS_S.iter().copied().zip(h.counts).collect();
+        m.encode_family(&[("stage", *stage)])?
+            .encode_histogram::<NoLabels>(h.sum_s, h.count, &buckets, None)?;
+    }
+    let mut m = enc.encode_descriptor(
+        "provider_retries",
+        "provider calls retried",
+        None,
+        MetricType::Counter,
+    )?;
+    for (stage, n) in &g.retries {
+        m.encode_family(&[("stage", *stage)])?
+            .encode_counter::<NoLabels, _, u64>(n, None)?;
+    }
+    Ok(())
+}
+
+/// The run-long counters: the cache's, the tokens', the dollars.
+fn totals(g: &Inner, enc: &mut DescriptorEncoder) -> fmt::Result {
+    let t = &g.tokens;
+    let counts = [
+        (
+            "cache_coalesced",
+            "cache misses served by a concurrent request's article (counted in hits)",
+            g.cache_coalesced,
+        ),
+        ("cache_hits", "article cache hits", g.cache_hits),
+        ("cache_misses", "article cache misses", g.cache_misses),
+        ("prompt_tokens", "LLM prompt tokens", t.prompt_tokens),
+        (
+            "completion_tokens",
+            "LLM completion tokens",
+            t.completion_tokens,
+        ),
+        (
+            "cached_prompt_tokens",
+            "LLM prompt tokens served from cache",
+            t.cached_prompt_tokens,
+        ),
+    ];
+    for (name, help, v) in counts {
+        counter(enc, name, help, v)?;
+    }
+    counter(
+        enc,
+        "cost_usd",
+        "LLM and search cost in US dollars",
+        g.cost_usd,
+    )
 }
 
 /// Gauges read at the scrape: (name, help, value).

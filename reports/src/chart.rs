@@ -3,7 +3,9 @@
 //! takes plain numbers, so the HTML renderers decide what to show and this
 //! module only how.
 
+use plotters::chart::DualCoordChartContext;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::decimate;
@@ -219,6 +221,10 @@ fn legend_line(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)
     move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
 }
 
+/// A line chart's axes: a left and a right y over one x.
+type Xy = Cartesian2d<RangedCoordf64, RangedCoordf64>;
+type Dual<'a, 'b> = DualCoordChartContext<'a, SVGBackend<'b>, Xy, Xy>;
+
 /// Draws `c`; series are decimated to what the width can show.
 pub fn line(c: &LineChart) -> Svg {
     let xr = x_range(c);
@@ -239,100 +245,122 @@ pub fn line(c: &LineChart) -> Svg {
             .build_cartesian_2d(xr.clone(), yl.clone())
             .map_err(err)?
             .set_secondary_coord(xr.clone(), yr.clone());
-        chart
-            .configure_mesh()
-            .x_desc(c.x_desc.as_str())
-            .y_desc(c.y_desc.as_str())
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .label_style((FONT, 12))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(err)?;
-        if let Some(d) = &c.y2_desc {
-            chart
-                .configure_secondary_axes()
-                .y_desc(d.as_str())
-                .y_label_formatter(&tick)
-                .label_style((FONT, 12))
-                .draw()
-                .map_err(err)?;
-        }
-        for b in &c.bands {
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(b.from, yl.start), (b.to, yl.end)],
-                    b.color.mix(0.15).filled(),
-                )))
-                .map_err(err)?
-                .label(b.label.as_str())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 18, y + 5)], b.color.mix(0.3).filled())
-                });
-        }
-        for m in &c.markers {
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(m.x, yl.start), (m.x, yl.end)],
-                    4,
-                    3,
-                    m.color.stroke_width(1),
-                ))
-                .map_err(err)?
-                .label(m.label.as_str())
-                .legend(legend_line(m.color));
-        }
+        axes(&mut chart, c)?;
+        bands_and_markers(&mut chart, c, &yl)?;
         for s in c.series.iter().filter(|s| s.stroke == Stroke::Dots) {
-            // Points stand for requests: never thinned, drawn under lines.
-            let color = s.color;
-            let dots = s
-                .points
-                .iter()
-                .map(|&p| Circle::new(p, 2, color.mix(0.7).filled()));
-            match s.axis {
-                Axis::Left => chart.draw_series(dots),
-                Axis::Right => chart.draw_secondary_series(dots),
-            }
-            .map_err(err)?
-            .label(s.name.as_str())
-            .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()));
+            dots(&mut chart, s)?;
         }
         for s in c.series.iter().filter(|s| s.stroke != Stroke::Dots) {
-            let pts = match s.thin {
-                Thin::MinMax => decimate::min_max(&s.points, MAX_POINTS),
-                Thin::Median => decimate::windowed_median(&s.points, MEDIAN_POINTS),
-            };
-            let style = s
-                .color
-                .stroke_width(if s.stroke == Stroke::Solid { 2 } else { 1 });
-            let anno = match (s.axis, s.stroke) {
-                (Axis::Left, Stroke::Solid) => {
-                    chart.draw_series(LineSeries::new(pts.clone(), style))
-                }
-                (Axis::Left, Stroke::Dashed) => {
-                    chart.draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
-                }
-                (Axis::Right, Stroke::Solid) => {
-                    chart.draw_secondary_series(LineSeries::new(pts.clone(), style))
-                }
-                (Axis::Right, Stroke::Dashed) => {
-                    chart.draw_secondary_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
-                }
-                (_, Stroke::Dots) => unreachable!("dots are drawn above"),
-            }
-            .map_err(err)?;
-            anno.label(s.name.as_str()).legend(legend_line(s.color));
-            if c.dots {
-                let dots = pts.iter().map(|&p| Circle::new(p, 3, s.color.filled()));
-                match s.axis {
-                    Axis::Left => chart.draw_series(dots).map(|_| ()),
-                    Axis::Right => chart.draw_secondary_series(dots).map(|_| ()),
-                }
-                .map_err(err)?;
-            }
+            line_series(&mut chart, s, c.dots)?;
         }
         legend(&mut chart, SeriesLabelPosition::UpperLeft)
     })
+}
+
+fn axes(chart: &mut Dual<'_, '_>, c: &LineChart) -> Result<(), String> {
+    chart
+        .configure_mesh()
+        .x_desc(c.x_desc.as_str())
+        .y_desc(c.y_desc.as_str())
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .label_style((FONT, 12))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(err)?;
+    if let Some(d) = &c.y2_desc {
+        chart
+            .configure_secondary_axes()
+            .y_desc(d.as_str())
+            .y_label_formatter(&tick)
+            .label_style((FONT, 12))
+            .draw()
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Shaded spans and dashed vertical markers, under the series.
+fn bands_and_markers<'a>(
+    chart: &mut Dual<'a, '_>,
+    c: &'a LineChart,
+    yl: &std::ops::Range<f64>,
+) -> Result<(), String> {
+    for b in &c.bands {
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(b.from, yl.start), (b.to, yl.end)],
+                b.color.mix(0.15).filled(),
+            )))
+            .map_err(err)?
+            .label(b.label.as_str())
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 18, y + 5)], b.color.mix(0.3).filled())
+            });
+    }
+    for m in &c.markers {
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(m.x, yl.start), (m.x, yl.end)],
+                4,
+                3,
+                m.color.stroke_width(1),
+            ))
+            .map_err(err)?
+            .label(m.label.as_str())
+            .legend(legend_line(m.color));
+    }
+    Ok(())
+}
+
+/// A series of dots: points stand for requests, never thinned, drawn
+/// under the lines.
+fn dots(chart: &mut Dual<'_, '_>, s: &Series) -> Result<(), String> {
+    let color = s.color;
+    let dots = s
+        .points
+        .iter()
+        .map(|&p| Circle::new(p, 2, color.mix(0.7).filled()));
+    match s.axis {
+        Axis::Left => chart.draw_series(dots),
+        Axis::Right => chart.draw_secondary_series(dots),
+    }
+    .map_err(err)?
+    .label(s.name.as_str())
+    .legend(move |(x, y)| Circle::new((x + 9, y), 4, color.filled()));
+    Ok(())
+}
+
+/// A solid or dashed line, thinned to what the width shows; with
+/// `with_dots`, a dot on each point drawn.
+fn line_series(chart: &mut Dual<'_, '_>, s: &Series, with_dots: bool) -> Result<(), String> {
+    let pts = match s.thin {
+        Thin::MinMax => decimate::min_max(&s.points, MAX_POINTS),
+        Thin::Median => decimate::windowed_median(&s.points, MEDIAN_POINTS),
+    };
+    let style = s
+        .color
+        .stroke_width(if s.stroke == Stroke::Solid { 2 } else { 1 });
+    let dashed = s.stroke == Stroke::Dashed;
+    let anno = match (s.axis, dashed) {
+        (Axis::Left, false) => chart.draw_series(LineSeries::new(pts.clone(), style)),
+        (Axis::Left, true) => chart.draw_series(DashedLineSeries::new(pts.clone(), 6, 4, style)),
+        (Axis::Right, false) => chart.draw_secondary_series(LineSeries::new(pts.clone(), style)),
+        (Axis::Right, true) => {
+            chart.draw_secondary_series(DashedLineSeries::new(pts.clone(), 6, 4, style))
+        }
+    }
+    .map_err(err)?;
+    anno.label(s.name.as_str()).legend(legend_line(s.color));
+    if with_dots {
+        let dots = pts.iter().map(|&p| Circle::new(p, 3, s.color.filled()));
+        match s.axis {
+            Axis::Left => chart.draw_series(dots).map(|_| ()),
+            Axis::Right => chart.draw_secondary_series(dots).map(|_| ()),
+        }
+        .map_err(err)?;
+    }
+    Ok(())
 }
 
 /// One run's latency distribution: (percentile 0-100, latency ms) points.

@@ -113,6 +113,14 @@ fn body(o: &mut String, r: &RunResult) {
         let _ = writeln!(o, "| flow latency | {} |", lat(&f.latency_ms));
     }
     llm(o, r);
+    resources(o, r);
+    errors(o, r);
+    analyses(o, r);
+}
+
+/// Caches, what abandoned requests cost, the cost per article, and the
+/// target's CPU and memory.
+fn resources(o: &mut String, r: &RunResult) {
     let caches = r.cache.iter().map(|c| ("cache hit rate".to_string(), c));
     let named = r
         .caches
@@ -144,6 +152,10 @@ fn body(o: &mut String, r: &RunResult) {
             p.cpu_pct.mean, p.rss_mib.start, p.rss_mib.end, p.rss_mib.max
         );
     }
+}
+
+/// Errors by kind and by check, and the connections (TLS included).
+fn errors(o: &mut String, r: &RunResult) {
     if !r.errors.by_kind.is_empty() {
         let kinds: Vec<String> = r
             .errors
@@ -180,7 +192,6 @@ fn body(o: &mut String, r: &RunResult) {
             c.failed
         );
     }
-    analyses(o, r);
 }
 
 fn thresholds(o: &mut String, r: &RunResult) {

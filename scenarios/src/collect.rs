@@ -291,38 +291,7 @@ impl RawCache {
                 if self.header.is_some() {
                     return stray("header", "header");
                 }
-                let metrics = self.metrics.unwrap_or_else(|| "/metrics".into());
-                if !metrics.starts_with('/') && !metrics.starts_with("http://") {
-                    return Err(Invalid::new(
-                        format!("{key}.metrics"),
-                        format!(
-                            "`{metrics}`: give a path on the target (\"/metrics\") or an http:// URL"
-                        ),
-                    ));
-                }
-                let name = |v: Option<String>, k: &str, d: &str| -> Result<String, Invalid> {
-                    let v = v.unwrap_or_else(|| d.into());
-                    if v.is_empty()
-                        || !v
-                            .chars()
-                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-                    {
-                        return Err(Invalid::new(
-                            format!("{key}.{k}"),
-                            format!("`{v}` is not a Prometheus metric name"),
-                        ));
-                    }
-                    Ok(v)
-                };
-                Ok(CacheSource::Metrics {
-                    metrics,
-                    hits: name(self.hits, "hits", "genbench_pipeline_cache_hits_total")?,
-                    misses: name(
-                        self.misses,
-                        "misses",
-                        "genbench_pipeline_cache_misses_total",
-                    )?,
-                })
+                self.metrics_source(key)
             }
             other => Err(Invalid::new(
                 format!("{key}.source"),
@@ -330,6 +299,42 @@ impl RawCache {
             )),
         }
     }
+}
+
+impl RawCache {
+    /// `source = "metrics"`: the endpoint and the two counters' names.
+    fn metrics_source(self, key: &str) -> Result<CacheSource, Invalid> {
+        let metrics = self.metrics.unwrap_or_else(|| "/metrics".into());
+        if !metrics.starts_with('/') && !metrics.starts_with("http://") {
+            return Err(Invalid::new(
+                format!("{key}.metrics"),
+                format!("`{metrics}`: give a path on the target (\"/metrics\") or an http:// URL"),
+            ));
+        }
+        let hits = self
+            .hits
+            .unwrap_or_else(|| "genbench_pipeline_cache_hits_total".into());
+        let misses = self
+            .misses
+            .unwrap_or_else(|| "genbench_pipeline_cache_misses_total".into());
+        Ok(CacheSource::Metrics {
+            metrics,
+            hits: metric_name(hits, &format!("{key}.hits"))?,
+            misses: metric_name(misses, &format!("{key}.misses"))?,
+        })
+    }
+}
+
+/// A Prometheus metric name, or the error naming `key`.
+fn metric_name(v: String, key: &str) -> Result<String, Invalid> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    if v.is_empty() || !v.chars().all(ok) {
+        return Err(Invalid::new(
+            key.to_string(),
+            format!("`{v}` is not a Prometheus metric name"),
+        ));
+    }
+    Ok(v)
 }
 
 impl RawCost {

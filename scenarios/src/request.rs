@@ -223,21 +223,19 @@ impl RawRequest {
         self.finish(loc, within, datasets, body, headers)
     }
 
-    /// The template from the body chosen (with where it stands) and the
-    /// headers implied so far.
-    fn finish(
+    /// The method (POST with a body, else GET, unless given), checked with
+    /// the path it goes to.
+    fn method_and_path(
         &self,
         loc: &Locator<'_>,
         within: &Within<'_>,
-        datasets: &BTreeMap<String, Dataset>,
-        body: Option<(usize, String)>,
-        mut headers: BTreeMap<String, String>,
-    ) -> Result<RequestTemplate, ScenarioError> {
+        has_body: bool,
+    ) -> Result<String, ScenarioError> {
         let k = |sub: &str| format!("{}.{sub}", within.key);
         let method = self
             .method
             .clone()
-            .unwrap_or_else(|| if body.is_some() { "POST" } else { "GET" }.to_string());
+            .unwrap_or_else(|| if has_body { "POST" } else { "GET" }.to_string());
         let path_at = self.path.span().start;
         if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&method.as_str()) {
             return Err(loc.at(
@@ -254,6 +252,22 @@ impl RawRequest {
         if !self.path.get_ref().starts_with('/') && !from_var {
             return Err(loc.at(path_at, &k("path"), "the path starts with `/`, e.g. \"/api/v1/generate-article\"; the host comes from --target"));
         }
+        Ok(method)
+    }
+
+    /// The template from the body chosen (with where it stands) and the
+    /// headers implied so far.
+    fn finish(
+        &self,
+        loc: &Locator<'_>,
+        within: &Within<'_>,
+        datasets: &BTreeMap<String, Dataset>,
+        body: Option<(usize, String)>,
+        mut headers: BTreeMap<String, String>,
+    ) -> Result<RequestTemplate, ScenarioError> {
+        let k = |sub: &str| format!("{}.{sub}", within.key);
+        let method = self.method_and_path(loc, within, body.is_some())?;
+        let path_at = self.path.span().start;
         let mut vars =
             variables(self.path.get_ref()).map_err(|m| loc.at(path_at, &k("path"), m))?;
         if let Some((at, b)) = &body {

@@ -18,9 +18,7 @@ use crate::load::{Load, RawLoad, http};
 use crate::overrides::{self, Override};
 use crate::request::RawRequest;
 pub use crate::request::{RequestTemplate, variables};
-use crate::sections::{
-    abort, analysis, datasets, duration_or, no_request, requests, series_read_are_defined,
-};
+use crate::sections::{datasets, duration_or, no_request, requests, series_read_are_defined};
 use crate::serde_secs::secs;
 pub use crate::slo::Slo;
 use crate::stages;
@@ -264,40 +262,15 @@ impl RawScenario {
         }
         let (request, flow) = requests(loc, read, self.request, self.flow, &datasets, replay)?;
         let http = http(loc, &self.load)?;
-        let thresholds = parse_all(loc, "thresholds", &self.thresholds)?;
-        let (slo, objectives) = match &self.slo {
-            None => (None, Objectives::default()),
-            Some(v) => {
-                crate::slo::parse(v.get_ref()).map_err(|e| loc.invalid(v.span().start, e))?
-            }
-        };
-        let rss_growth = thresholds
-            .iter()
-            .find(|t| t.metric == crate::threshold::Metric::RssGrowth)
-            .map(|t| t.value);
-        let collect = self
-            .collect
-            .unwrap_or_default()
-            .validate()
-            .map_err(|e| loc.invalid(0, e))?;
-        series_read_are_defined(loc, &self.thresholds, &thresholds, &collect)?;
-        let analysis = analysis(loc, self.analysis, rss_growth)?;
-        let abort = abort(loc, self.abort)?;
-        // An abort rule is a threshold too: judged at the end like the rest.
-        let mut thresholds = thresholds;
-        for t in &abort.on_fail {
-            if !thresholds.iter().any(|x| x.expr == t.expr) {
-                thresholds.push(t.clone());
-            }
-        }
-        let name = self.name.trim().to_string();
-        if name.is_empty() {
-            return Err(loc.at(
-                0,
-                "name",
-                "give the scenario a name, e.g. name = \"baseline\"",
-            ));
-        }
+        let judged = Judging::validate(
+            loc,
+            &self.thresholds,
+            self.slo.as_ref(),
+            self.collect,
+            self.analysis,
+            self.abort,
+        )?;
+        let name = name(loc, &self.name)?;
         let embedded = embedded(loc, self.embedded, &self.pipeline)?;
         let mock_time_scale = mock_time_scale(loc, self.mock_time_scale)?;
         let max_start_lag = duration_or(
@@ -321,14 +294,81 @@ impl RawScenario {
             request,
             flow,
             datasets,
+            thresholds: judged.thresholds,
+            slo: judged.slo,
+            objectives: judged.objectives,
+            pipeline: self.pipeline,
+            collect: judged.collect,
+            analysis: judged.analysis,
+            abort: judged.abort,
+            abandon,
+        })
+    }
+}
+
+fn name(loc: &Locator<'_>, raw: &str) -> Result<String, ScenarioError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(loc.at(
+            0,
+            "name",
+            "give the scenario a name, e.g. name = \"baseline\"",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// What a run is judged by: thresholds (with the abort rules among them),
+/// the SLO, and the series and analyses the thresholds read.
+struct Judging {
+    thresholds: Vec<Threshold>,
+    slo: Option<Slo>,
+    objectives: Objectives,
+    collect: Collect,
+    analysis: Analysis,
+    abort: crate::abort::Abort,
+}
+
+impl Judging {
+    fn validate(
+        loc: &Locator<'_>,
+        raw_thresholds: &[Spanned<String>],
+        slo: Option<&Spanned<toml::Value>>,
+        collect: Option<RawCollect>,
+        analysis: Option<Spanned<RawAnalysis>>,
+        abort: Option<Spanned<crate::abort::RawAbort>>,
+    ) -> Result<Judging, ScenarioError> {
+        let mut thresholds = parse_all(loc, "thresholds", raw_thresholds)?;
+        let (slo, objectives) = match slo {
+            None => (None, Objectives::default()),
+            Some(v) => {
+                crate::slo::parse(v.get_ref()).map_err(|e| loc.invalid(v.span().start, e))?
+            }
+        };
+        let rss_growth = thresholds
+            .iter()
+            .find(|t| t.metric == crate::threshold::Metric::RssGrowth)
+            .map(|t| t.value);
+        let collect = collect
+            .unwrap_or_default()
+            .validate()
+            .map_err(|e| loc.invalid(0, e))?;
+        series_read_are_defined(loc, raw_thresholds, &thresholds, &collect)?;
+        let analysis = crate::sections::analysis(loc, analysis, rss_growth)?;
+        let abort = crate::sections::abort(loc, abort)?;
+        // An abort rule is a threshold too: judged at the end like the rest.
+        for t in &abort.on_fail {
+            if !thresholds.iter().any(|x| x.expr == t.expr) {
+                thresholds.push(t.clone());
+            }
+        }
+        Ok(Judging {
             thresholds,
             slo,
             objectives,
-            pipeline: self.pipeline,
             collect,
             analysis,
             abort,
-            abandon,
         })
     }
 }

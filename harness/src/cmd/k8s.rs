@@ -46,15 +46,7 @@ fn job(a: K8sJobArgs) -> Result<u8, Exit> {
     let scenario = super::run::load_scenario(&a.scenario, &overrides)?;
     crate::engine::segment::LoadSegment::new(0, a.segments)
         .map_err(|e| Exit::usage(anyhow!("--segments: {e}")))?;
-    let target = a.target.trim_end_matches('/').to_string();
-    // `${env:NAME}` is resolved in the pods; what can be checked here is.
-    if target.contains("${env:") {
-        genbench_scenarios::resolve_env(&target, "--target", &|_| Some("x".into()))
-            .map_err(Exit::usage)?;
-    } else {
-        crate::net::url::TargetUrl::parse(&target)
-            .map_err(|e| Exit::usage(anyhow!("--target: {}", e.why)))?;
-    }
+    let target = target(&a.target)?;
     pod_environment(&target, &scenario, &a.env_from_secret)?;
     let name = a.name.unwrap_or_else(|| {
         format!(
@@ -67,16 +59,7 @@ fn job(a: K8sJobArgs) -> Result<u8, Exit> {
             "--name `{name}`: a Job's name is lowercase letters, digits and `-`, at most 52 characters"
         )));
     }
-    let start_at = match &a.start_at {
-        Some(t) => {
-            crate::timefmt::parse_rfc3339(t).map_err(|e| Exit::usage(anyhow!("--start-at: {e}")))?
-        }
-        None => {
-            let lead = genbench_scenarios::parse_duration(&a.start_in)
-                .map_err(|e| Exit::usage(anyhow!("--start-in: {e}")))?;
-            SystemTime::now() + lead.max(Duration::from_secs(1))
-        }
-    };
+    let start_at = start_at(a.start_at.as_deref(), &a.start_in)?;
     let file = if genbench_scenarios::BUILTIN_NAMES.contains(&a.scenario.as_str()) {
         Scenario::Builtin(a.scenario.clone())
     } else {
@@ -107,9 +90,44 @@ fn job(a: K8sJobArgs) -> Result<u8, Exit> {
             serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
         }
     };
-    match &a.out {
+    write_manifests(a.out.as_deref(), &yaml, &spec)?;
+    Ok(0)
+}
+
+/// The target as the pods get it; `${env:NAME}` is resolved in the pods,
+/// what can be checked here is.
+fn target(raw: &str) -> Result<String, Exit> {
+    let target = raw.trim_end_matches('/').to_string();
+    if target.contains("${env:") {
+        genbench_scenarios::resolve_env(&target, "--target", &|_| Some("x".into()))
+            .map_err(Exit::usage)?;
+    } else {
+        crate::net::url::TargetUrl::parse(&target)
+            .map_err(|e| Exit::usage(anyhow!("--target: {}", e.why)))?;
+    }
+    Ok(target)
+}
+
+/// When every pod starts: `--start-at`, else `--start-in` from now (at
+/// least a second).
+fn start_at(at: Option<&str>, start_in: &str) -> Result<SystemTime, Exit> {
+    match at {
+        Some(t) => {
+            crate::timefmt::parse_rfc3339(t).map_err(|e| Exit::usage(anyhow!("--start-at: {e}")))
+        }
+        None => {
+            let lead = genbench_scenarios::parse_duration(start_in)
+                .map_err(|e| Exit::usage(anyhow!("--start-in: {e}")))?;
+            Ok(SystemTime::now() + lead.max(Duration::from_secs(1)))
+        }
+    }
+}
+
+/// To `--out` (saying how to apply it) or stdout.
+fn write_manifests(out: Option<&std::path::Path>, yaml: &str, spec: &JobSpec) -> Result<(), Exit> {
+    match out {
         Some(path) => {
-            std::fs::write(path, &yaml)
+            std::fs::write(path, yaml)
                 .map_err(|e| Exit::usage(anyhow!("cannot write {}: {e}", path.display())))?;
             eprintln!(
                 "wrote {} ({} segments, starting {}): kubectl apply -f {}",
@@ -121,7 +139,7 @@ fn job(a: K8sJobArgs) -> Result<u8, Exit> {
         }
         None => print!("{yaml}"),
     }
-    Ok(0)
+    Ok(())
 }
 
 /// The pods resolve `${env:NAME}` themselves: one with no default needs a

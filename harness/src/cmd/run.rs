@@ -224,41 +224,7 @@ pub fn config(args: &RunArgs) -> Result<(RunConfig, PathBuf), Exit> {
         .map_err(|e| Exit::usage(anyhow!(e)))?;
     let mut scenario = load_scenario(&args.scenario, &overrides)?;
     apply_overrides(&mut scenario, opts)?;
-    let mock_time_scale = opts
-        .mock_time_scale
-        .or(scenario.mock_time_scale)
-        .unwrap_or(1.0);
-    if !(mock_time_scale >= 0.0 && mock_time_scale.is_finite()) {
-        return Err(Exit::usage(anyhow!(
-            "--mock-time-scale must be a factor >= 0"
-        )));
-    }
-    let target = match &args.target {
-        Some(_) if !scenario.pipeline.is_empty() => {
-            return Err(Exit::usage(anyhow!(
-                "[pipeline] settings (and --set pipeline.*) configure genbench's embedded \
-pipeline; with --target, configure your own service and drop them"
-            )));
-        }
-        Some(url) => {
-            let url = url.trim_end_matches('/').to_string();
-            let resolved = resolve_env(&url, "--target", &process_env).map_err(Exit::usage)?;
-            // Checked now, so a typo fails before the target is touched.
-            crate::net::url::TargetUrl::parse(&resolved).map_err(|e| {
-                // The error quotes the URL: show it as written, never a secret.
-                Exit::usage(anyhow!("--target: {}", e.why))
-            })?;
-            TargetChoice::External {
-                url,
-                resolved,
-                pid: args.target_pid,
-            }
-        }
-        None => TargetChoice::Embedded {
-            mock_time_scale,
-            pipeline_toml: pipeline_toml(&scenario)?,
-        },
-    };
+    let target = target_choice(args, &scenario)?;
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from("genbench-out").join(format!(
             "{}-{}",
@@ -319,16 +285,58 @@ verdict, so it runs from one machine; split a fixed-step stress run instead"
                 dashboard: args.dashboard.clone(),
                 dashboard_token: args.dashboard_token.clone(),
             },
-            profile: match opts.profile {
-                ProfileArg::Auto => ProfileMode::Auto,
-                ProfileArg::Off => ProfileMode::Off,
-                ProfileArg::Pprof => ProfileMode::Pprof,
-                ProfileArg::PySpy => ProfileMode::PySpy,
-                ProfileArg::Perf => ProfileMode::Perf,
-            },
+            profile: profile_mode(opts.profile),
         },
         out,
     ))
+}
+
+fn profile_mode(arg: ProfileArg) -> ProfileMode {
+    match arg {
+        ProfileArg::Auto => ProfileMode::Auto,
+        ProfileArg::Off => ProfileMode::Off,
+        ProfileArg::Pprof => ProfileMode::Pprof,
+        ProfileArg::PySpy => ProfileMode::PySpy,
+        ProfileArg::Perf => ProfileMode::Perf,
+    }
+}
+
+/// `--target URL` (checked now, so a typo fails before the target is
+/// touched), or the embedded pipeline on mocks at `--mock-time-scale`.
+fn target_choice(args: &RunArgs, scenario: &Scenario) -> Result<TargetChoice, Exit> {
+    let mock_time_scale = args
+        .opts
+        .mock_time_scale
+        .or(scenario.mock_time_scale)
+        .unwrap_or(1.0);
+    if !(mock_time_scale >= 0.0 && mock_time_scale.is_finite()) {
+        return Err(Exit::usage(anyhow!(
+            "--mock-time-scale must be a factor >= 0"
+        )));
+    }
+    let Some(url) = &args.target else {
+        return Ok(TargetChoice::Embedded {
+            mock_time_scale,
+            pipeline_toml: pipeline_toml(scenario)?,
+        });
+    };
+    if !scenario.pipeline.is_empty() {
+        return Err(Exit::usage(anyhow!(
+            "[pipeline] settings (and --set pipeline.*) configure genbench's embedded \
+pipeline; with --target, configure your own service and drop them"
+        )));
+    }
+    let url = url.trim_end_matches('/').to_string();
+    let resolved = resolve_env(&url, "--target", &process_env).map_err(Exit::usage)?;
+    crate::net::url::TargetUrl::parse(&resolved).map_err(|e| {
+        // The error quotes the URL: show it as written, never a secret.
+        Exit::usage(anyhow!("--target: {}", e.why))
+    })?;
+    Ok(TargetChoice::External {
+        url,
+        resolved,
+        pid: args.target_pid,
+    })
 }
 
 /// Runs one validated configuration and writes everything it measured;

@@ -102,41 +102,92 @@ pub fn merge_job(run: &str, namespace: Option<&str>, image: &str, claim: &str) -
 /// then the Indexed Job.
 pub fn manifests(s: &JobSpec) -> Vec<Value> {
     let mut out = Vec::new();
-    let (scenario_arg, mut volumes, mut mounts) = match &s.scenario {
-        Scenario::Builtin(b) => (b.clone(), Vec::new(), Vec::new()),
+    let mut mounted = Mounted::default();
+    let scenario_arg = match &s.scenario {
+        Scenario::Builtin(b) => b.clone(),
         Scenario::Files { main, files } => {
             let cm = format!("{}-scenario", s.name);
-            // ConfigMap keys cannot hold `/`: each file is a numbered key,
-            // mounted back at its path.
-            let key = |i: usize, path: &str| {
-                let base = path.rsplit('/').next().unwrap_or(path);
-                format!("f{i}-{base}")
-            };
-            let data: serde_json::Map<String, Value> = files
-                .iter()
-                .enumerate()
-                .map(|(i, (path, text))| (key(i, path), json!(text)))
-                .collect();
-            let items: Vec<Value> = files
-                .iter()
-                .enumerate()
-                .map(|(i, (path, _))| json!({"key": key(i, path), "path": path}))
-                .collect();
-            out.push(json!({
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": metadata(s, &cm),
-                "data": data,
-            }));
-            (
-                format!("{SCENARIO_DIR}/{main}"),
-                vec![json!({"name": "scenario", "configMap": {"name": cm, "items": items}})],
-                vec![json!({"name": "scenario", "mountPath": SCENARIO_DIR, "readOnly": true})],
-            )
+            out.push(config_map(s, &cm, files, &mut mounted));
+            format!("{SCENARIO_DIR}/{main}")
         }
     };
-    volumes.push(json!({"name": "results", "persistentVolumeClaim": {"claimName": s.claim}}));
-    mounts.push(json!({"name": "results", "mountPath": "/results"}));
+    mounted
+        .volumes
+        .push(json!({"name": "results", "persistentVolumeClaim": {"claimName": s.claim}}));
+    mounted
+        .mounts
+        .push(json!({"name": "results", "mountPath": "/results"}));
+    let mut container = json!({
+        "name": "genbench",
+        "image": s.image,
+        "args": args(s, scenario_arg),
+        "volumeMounts": mounted.mounts,
+        "resources": {"requests": {"cpu": "1", "memory": "256Mi"}},
+    });
+    if !s.env_from_secrets.is_empty() {
+        let from: Vec<Value> = s
+            .env_from_secrets
+            .iter()
+            .map(|name| json!({"secretRef": {"name": name}}))
+            .collect();
+        container["envFrom"] = json!(from);
+    }
+    let mut pod_meta = json!({"labels": labels(&s.name)});
+    if let Some(port) = s.metrics_port {
+        container["ports"] = json!([{"name": "metrics", "containerPort": port}]);
+        pod_meta["annotations"] = json!({
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": port.to_string(),
+            "prometheus.io/path": "/metrics",
+        });
+    }
+    out.push(job(s, pod_meta, container, mounted.volumes));
+    out
+}
+
+/// The pod's volumes and the container's mounts of them.
+#[derive(Default)]
+struct Mounted {
+    volumes: Vec<Value>,
+    mounts: Vec<Value>,
+}
+
+/// The scenario's files as a ConfigMap named `cm`, mounted back at their
+/// paths under [`SCENARIO_DIR`].
+fn config_map(s: &JobSpec, cm: &str, files: &[(String, String)], mounted: &mut Mounted) -> Value {
+    // ConfigMap keys cannot hold `/`: each file is a numbered key, mounted
+    // back at its path.
+    let key = |i: usize, path: &str| {
+        let base = path.rsplit('/').next().unwrap_or(path);
+        format!("f{i}-{base}")
+    };
+    let data: serde_json::Map<String, Value> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (path, text))| (key(i, path), json!(text)))
+        .collect();
+    let items: Vec<Value> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (path, _))| json!({"key": key(i, path), "path": path}))
+        .collect();
+    mounted
+        .volumes
+        .push(json!({"name": "scenario", "configMap": {"name": cm, "items": items}}));
+    mounted
+        .mounts
+        .push(json!({"name": "scenario", "mountPath": SCENARIO_DIR, "readOnly": true}));
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(s, cm),
+        "data": data,
+    })
+}
+
+/// `genbench run`'s arguments in every pod: its segment from the Job's
+/// completion index, its results under the claim.
+fn args(s: &JobSpec, scenario_arg: String) -> Vec<String> {
     let mut args: Vec<String> = vec![
         "run".into(),
         scenario_arg,
@@ -160,31 +211,12 @@ pub fn manifests(s: &JobSpec) -> Vec<Value> {
         args.push("--metrics-listen".into());
         args.push(format!("0.0.0.0:{port}"));
     }
-    let mut container = json!({
-        "name": "genbench",
-        "image": s.image,
-        "args": args,
-        "volumeMounts": mounts,
-        "resources": {"requests": {"cpu": "1", "memory": "256Mi"}},
-    });
-    if !s.env_from_secrets.is_empty() {
-        let from: Vec<Value> = s
-            .env_from_secrets
-            .iter()
-            .map(|name| json!({"secretRef": {"name": name}}))
-            .collect();
-        container["envFrom"] = json!(from);
-    }
-    let mut pod_meta = json!({"labels": labels(&s.name)});
-    if let Some(port) = s.metrics_port {
-        container["ports"] = json!([{"name": "metrics", "containerPort": port}]);
-        pod_meta["annotations"] = json!({
-            "prometheus.io/scrape": "true",
-            "prometheus.io/port": port.to_string(),
-            "prometheus.io/path": "/metrics",
-        });
-    }
-    out.push(json!({
+    args
+}
+
+/// The Indexed Job: one pod a segment, none retried.
+fn job(s: &JobSpec, pod_meta: Value, container: Value, volumes: Vec<Value>) -> Value {
+    json!({
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": metadata(s, &s.name),
@@ -205,8 +237,7 @@ pub fn manifests(s: &JobSpec) -> Vec<Value> {
                 },
             },
         },
-    }));
-    out
+    })
 }
 
 /// The files a scenario names, relative to its own directory, from its

@@ -20,7 +20,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 
 use super::prom::RunLabels;
-use super::{Buckets, Snapshot};
+use super::{Buckets, LlmSnapshot, Snapshot};
 
 /// When the run started and when this snapshot was taken, in nanoseconds
 /// since the Unix epoch.
@@ -144,40 +144,13 @@ pub fn request(s: &Snapshot, labels: &RunLabels, t: Times) -> ExportMetricsServi
         ));
     }
     if let Some(l) = &s.llm {
-        let chat = || vec![kv("gen_ai.operation.name", "chat")];
-        metrics.extend([
-            metric(
-                "gen_ai.client.operation.duration",
-                "s",
-                "GenAI operation duration",
-                histogram(&s.latency, chat(), t),
-            ),
-            metric(
-                "gen_ai.client.operation.time_to_first_chunk",
-                "s",
-                "Time to the first content event of a stream",
-                histogram(&l.ttft, chat(), t),
-            ),
-            metric(
-                "gen_ai.client.operation.time_per_output_chunk",
-                "s",
-                "Gaps between consecutive content events",
-                histogram(&l.itl, chat(), t),
-            ),
-            metric(
-                "genbench.llm.time_per_output_token",
-                "s",
-                "Each stream's (latency - TTFT) / (output tokens - 1)",
-                histogram(&l.tpot, chat(), t),
-            ),
-            metric(
-                "gen_ai.client.token.usage",
-                "{token}",
-                "Output tokens per stream",
-                histogram(&l.tokens, vec![kv("gen_ai.token.type", "output")], t),
-            ),
-        ]);
+        metrics.extend(llm_metrics(s, l, t));
     }
+    export(metrics, labels)
+}
+
+/// The run's metrics under its labels, as resource attributes.
+fn export(metrics: Vec<Metric>, labels: &RunLabels) -> ExportMetricsServiceRequest {
     ExportMetricsServiceRequest {
         resource_metrics: vec![ResourceMetrics {
             resource: Some(Resource {
@@ -201,6 +174,43 @@ pub fn request(s: &Snapshot, labels: &RunLabels, t: Times) -> ExportMetricsServi
             schema_url: String::new(),
         }],
     }
+}
+
+/// The GenAI semantic conventions' client metrics, and TPOT.
+fn llm_metrics(s: &Snapshot, l: &LlmSnapshot, t: Times) -> [Metric; 5] {
+    let chat = || vec![kv("gen_ai.operation.name", "chat")];
+    [
+        metric(
+            "gen_ai.client.operation.duration",
+            "s",
+            "GenAI operation duration",
+            histogram(&s.latency, chat(), t),
+        ),
+        metric(
+            "gen_ai.client.operation.time_to_first_chunk",
+            "s",
+            "Time to the first content event of a stream",
+            histogram(&l.ttft, chat(), t),
+        ),
+        metric(
+            "gen_ai.client.operation.time_per_output_chunk",
+            "s",
+            "Gaps between consecutive content events",
+            histogram(&l.itl, chat(), t),
+        ),
+        metric(
+            "genbench.llm.time_per_output_token",
+            "s",
+            "Each stream's (latency - TTFT) / (output tokens - 1)",
+            histogram(&l.tpot, chat(), t),
+        ),
+        metric(
+            "gen_ai.client.token.usage",
+            "{token}",
+            "Output tokens per stream",
+            histogram(&l.tokens, vec![kv("gen_ai.token.type", "output")], t),
+        ),
+    ]
 }
 
 /// Sends one export as OTLP/HTTP protobuf to `url` (the full path, as

@@ -50,15 +50,7 @@ pub fn start_load(
     if let Some(wanted) = &s.search {
         let plan = search::SearchPlan {
             search: wanted.clone(),
-            load: match &s.load {
-                Load::Closed { think_time, .. } => search::ProbeLoad::Closed {
-                    think_time: *think_time,
-                },
-                Load::Open { arrivals, .. } => search::ProbeLoad::Open {
-                    arrivals: *arrivals,
-                },
-                Load::Replay { .. } => anyhow::bail!("a replay cannot search"),
-            },
+            load: probe_load(&s.load)?,
             slo: analyze::slo_of(s),
             seed,
             max_requests,
@@ -99,10 +91,6 @@ pub fn start_load(
             Ok(Started::of(closed::start(plan, work, t0, stop)))
         }
         Load::Replay { .. } => {
-            let p = cfg
-                .replay
-                .as_ref()
-                .context("a replay scenario's trace was not scanned")?;
             let share = replay::Share {
                 segment,
                 max_requests,
@@ -110,12 +98,39 @@ pub fn start_load(
                 workers,
                 drain,
             };
-            let (reports, started) = replay::start(p, share, work, t0, stop)?;
-            Ok(Started {
-                reports,
-                replay: Some(started),
-                search: None,
-            })
+            start_replay(cfg, share, work, t0, stop)
         }
     }
+}
+
+/// A search probe's load: the scenario's model at the probed rate or users.
+fn probe_load(load: &Load) -> anyhow::Result<search::ProbeLoad> {
+    Ok(match load {
+        Load::Closed { think_time, .. } => search::ProbeLoad::Closed {
+            think_time: *think_time,
+        },
+        Load::Open { arrivals, .. } => search::ProbeLoad::Open {
+            arrivals: *arrivals,
+        },
+        Load::Replay { .. } => anyhow::bail!("a replay cannot search"),
+    })
+}
+
+fn start_replay(
+    cfg: &RunConfig,
+    share: replay::Share,
+    work: Work,
+    t0: Instant,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Started> {
+    let p = cfg
+        .replay
+        .as_ref()
+        .context("a replay scenario's trace was not scanned")?;
+    let (reports, started) = replay::start(p, share, work, t0, stop)?;
+    Ok(Started {
+        reports,
+        replay: Some(started),
+        search: None,
+    })
 }

@@ -362,14 +362,7 @@ fn connections(agg: &Aggregator, sender_protocol: &str, tls: Option<&Verify>) ->
 /// Runs the scenario until done or `stop` fires; returns the result.
 pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<RunResult> {
     let s = &cfg.scenario;
-    // The dashboard's stop button stops the run as Ctrl-C does.
-    let (stop, pressed) = match cfg.live.dashboard {
-        Some(_) => {
-            let (stop, pressed) = crate::live::dashboard::merged_stop(stop);
-            (stop, Some(pressed))
-        }
-        None => (stop, None),
-    };
+    let (stop, pressed) = dashboard_stop(&cfg, stop);
     let plan = profile_plan(&cfg);
     // The span receiver is up before the target, which is told of it.
     let traces = crate::collect::traces::Traces::for_scenario(s).await?;
@@ -377,15 +370,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     let (embedded, target, url) = start_target(&cfg, &plan, otlp).await?;
     let setup = Setup::new(s, embedded.as_ref().map(|e| e.llm_url.as_str()), plan)
         .with_trace_run(traces.as_ref().map(|t| t.run()));
-    let mut sender = build_sender(&cfg, &url, &setup).await?;
-    let records = match &cfg.records {
-        Some(path) => {
-            let (r, tx) = records::start(path)?;
-            sender = sender.with_records(tx);
-            Some(r)
-        }
-        None => None,
-    };
+    let (sender, records) = records::attach(&cfg.records, build_sender(&cfg, &url, &setup).await?)?;
     let steps = step_senders(&cfg, &url, &setup, &sender)?;
     let (protocol, tls) = (
         sender.protocol(),
@@ -398,18 +383,13 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         c = Collecting::prepare(setup, s, &url, traces) => c,
         _ = stopping.changed() => anyhow::bail!("interrupted before the load started"),
     };
-    let segment = cfg.segment.map(|s| (s.index, s.count));
-    let labels = RunLabels::new(&cfg.scenario.name, &cfg.out_dir, segment);
-    let outputs = Outputs::start(&cfg.live, labels, pressed).await?;
+    let outputs = live_outputs(&cfg, pressed).await?;
     let lag = start::wait(&cfg, stop.clone()).await?;
     let started = SystemTime::now();
     let t0 = Instant::now();
     let mut collecting = collecting.start(target.pid, &cfg.out_dir, t0);
     let work = work(&cfg, sender, steps, t0);
-    let flow_names = match &work {
-        Work::Flow(plan) => Some((plan.names(), plan.poll_interval())),
-        Work::Request { .. } => None,
-    };
+    let flow_names = flow_names(&work);
     if outputs.is_some() {
         collecting.watch_ledger();
     }
@@ -418,17 +398,7 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
         base: result_base(&cfg, target.clone(), started, lag),
         flow_names: flow_names.clone(),
     });
-    // The load stops on a signal or on an [abort] rule.
-    let (stop_load, load_stopped) = watch::channel(false);
-    let stop_load = std::sync::Arc::new(stop_load);
-    let forward = {
-        let (tx, mut signal) = (stop_load.clone(), stop.clone());
-        tokio::spawn(async move {
-            if signal.wait_for(|s| *s).await.is_ok() {
-                let _ = tx.send(true);
-            }
-        })
-    };
+    let (stop_load, load_stopped, forward) = load_stop(&stop);
     let started_load = load::start_load(&cfg, work, t0, load_stopped, collecting.stretch_cost())?;
     let (replayed, searched) = (started_load.replay, started_load.search);
     let (agg, aborted) = aggregate(
@@ -441,45 +411,129 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
     )
     .await?;
     let stopped = *stop.borrow();
-    let status = match (&aborted, stopped) {
-        (Some(_), _) => RunStatus::Aborted,
-        (None, true) => RunStatus::Interrupted,
-        (None, false) => RunStatus::Completed,
-    };
+    let status = status(aborted.is_some(), stopped);
     if let Some(live) = live {
         live.finish(&cfg, &agg, &collecting, status).await;
     }
     forward.abort();
     let duration = t0.elapsed();
     // Every worker has ended, so every records sender is gone.
-    let records = match records {
-        Some(r) => {
-            let path = r.path.display().to_string();
-            match r.finish().await {
-                Ok(_) => Some(path),
-                Err(e) => {
-                    eprintln!("warning: {e:#}");
-                    None
-                }
-            }
-        }
-        None => None,
-    };
+    let records = records::written(records).await;
     let mut r = result_base(&cfg, target, started, lag);
     r.status = status;
     r.abort = aborted;
-    let open = s.load.is_open();
-    fill::fill(&mut r, &agg, duration, fill::planned(s), open);
+    measured(&mut r, &cfg, &agg, duration, replayed, &flow_names);
+    r.connections = Some(connections(&agg, protocol, tls));
+    final_reads(
+        collecting.finish(&mut r, &agg.total, s, &cfg.out_dir, stopped),
+        stopped,
+    )
+    .await;
+    // The target outlives collection: its ledger, counters and profile are
+    // read from it at the end.
+    drop(embedded);
+    if let Some(task) = searched {
+        search::fill(&mut r, task).await?;
+    }
+    judge_and_file(&mut r, s, records);
+    Ok(r)
+}
+
+/// The live outputs asked for (metrics endpoint, OTLP push, dashboard),
+/// labelled with the run.
+async fn live_outputs(
+    cfg: &RunConfig,
+    pressed: Option<watch::Sender<bool>>,
+) -> anyhow::Result<Option<Outputs>> {
+    let segment = cfg.segment.map(|s| (s.index, s.count));
+    let labels = RunLabels::new(&cfg.scenario.name, &cfg.out_dir, segment);
+    Outputs::start(&cfg.live, labels, pressed).await
+}
+
+/// The verdicts on the finished result (thresholds, a generator that
+/// limited itself) and the files beside it.
+fn judge_and_file(r: &mut RunResult, s: &Scenario, records: Option<String>) {
+    r.generator_limited = self_limited(r);
+    r.thresholds = evaluate(&s.thresholds, r, s.analysis.inconclusive);
+    r.artifacts.interval_log = Some(hlog::INTERVAL_LOG.into());
+    r.artifacts.records = records;
+}
+
+/// What the load measured, into the result: counts and percentiles, a
+/// replay's end, goodput, checks and flows.
+fn measured(
+    r: &mut RunResult,
+    cfg: &RunConfig,
+    agg: &Aggregator,
+    duration: std::time::Duration,
+    replayed: Option<replay::Started>,
+    flow_names: &Option<(Vec<String>, Option<std::time::Duration>)>,
+) {
+    let s = &cfg.scenario;
+    fill::fill(r, agg, duration, fill::planned(s), s.load.is_open());
     if let (Some(started), Some(p)) = (replayed, &cfg.replay) {
         r.replay = Some(started.finish(p));
     }
-    fill::goodput(&mut r, &agg, &s.objectives, duration, fill::planned(s));
-    fill::checks(&mut r, &agg, &s.request.checks);
-    if let Some((names, poll)) = &flow_names {
-        fill::flows(&mut r, &agg, names, *poll, duration);
+    fill::goodput(r, agg, &s.objectives, duration, fill::planned(s));
+    fill::checks(r, agg, &s.request.checks);
+    if let Some((names, poll)) = flow_names {
+        fill::flows(r, agg, names, *poll, duration);
     }
-    r.connections = Some(connections(&agg, protocol, tls));
-    let finish = collecting.finish(&mut r, &agg.total, s, &cfg.out_dir, stopped);
+}
+
+/// A flow's step names and poll interval, for its part of the result.
+fn flow_names(work: &Work) -> Option<(Vec<String>, Option<std::time::Duration>)> {
+    match work {
+        Work::Flow(plan) => Some((plan.names(), plan.poll_interval())),
+        Work::Request { .. } => None,
+    }
+}
+
+/// With a dashboard, its stop button stops the run as Ctrl-C does.
+fn dashboard_stop(
+    cfg: &RunConfig,
+    stop: watch::Receiver<bool>,
+) -> (watch::Receiver<bool>, Option<watch::Sender<bool>>) {
+    match cfg.live.dashboard {
+        Some(_) => {
+            let (stop, pressed) = crate::live::dashboard::merged_stop(stop);
+            (stop, Some(pressed))
+        }
+        None => (stop, None),
+    }
+}
+
+/// The load's own stop: set on a signal (forwarded by the task returned)
+/// or by an [abort] rule.
+fn load_stop(
+    signal: &watch::Receiver<bool>,
+) -> (
+    std::sync::Arc<watch::Sender<bool>>,
+    watch::Receiver<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (stop_load, load_stopped) = watch::channel(false);
+    let stop_load = std::sync::Arc::new(stop_load);
+    let (tx, mut signal) = (stop_load.clone(), signal.clone());
+    let forward = tokio::spawn(async move {
+        if signal.wait_for(|s| *s).await.is_ok() {
+            let _ = tx.send(true);
+        }
+    });
+    (stop_load, load_stopped, forward)
+}
+
+fn status(aborted: bool, stopped: bool) -> RunStatus {
+    match (aborted, stopped) {
+        (true, _) => RunStatus::Aborted,
+        (false, true) => RunStatus::Interrupted,
+        (false, false) => RunStatus::Completed,
+    }
+}
+
+/// The target's last readings; after a stop, cut short past
+/// [`FINAL_READS_WHEN_STOPPED`].
+async fn final_reads(finish: impl std::future::Future<Output = ()>, stopped: bool) {
     if !stopped {
         finish.await;
     } else if tokio::time::timeout(FINAL_READS_WHEN_STOPPED, finish)
@@ -492,19 +546,6 @@ pub async fn run(cfg: RunConfig, stop: watch::Receiver<bool>) -> anyhow::Result<
             FINAL_READS_WHEN_STOPPED.as_secs_f64()
         );
     }
-    // The target outlives collection: its ledger, counters and profile are
-    // read from it at the end.
-    drop(embedded);
-    if let Some(task) = searched {
-        let found = task.await.context("the capacity search's task failed")?;
-        r.capacity = Some(found.into_capacity());
-        search::per_probe_readings(&mut r);
-    }
-    r.generator_limited = self_limited(&r);
-    r.thresholds = evaluate(&s.thresholds, &r, s.analysis.inconclusive);
-    r.artifacts.interval_log = Some(hlog::INTERVAL_LOG.into());
-    r.artifacts.records = records;
-    Ok(r)
 }
 
 /// The result's parts known when the load starts.

@@ -86,6 +86,34 @@ pub fn start_for(
     ))
 }
 
+/// With `--records PATH`, starts the writer and hands the sender its end.
+pub fn attach(
+    path: &Option<PathBuf>,
+    sender: crate::engine::sender::Sender,
+) -> anyhow::Result<(crate::engine::sender::Sender, Option<Records>)> {
+    match path {
+        Some(path) => {
+            let (r, tx) = start(path)?;
+            Ok((sender.with_records(tx), Some(r)))
+        }
+        None => Ok((sender, None)),
+    }
+}
+
+/// Waits for the writer: the file's path, or `None` (said on stderr) if it
+/// could not be written whole.
+pub async fn written(records: Option<Records>) -> Option<String> {
+    let r = records?;
+    let path = r.path.display().to_string();
+    match r.finish().await {
+        Ok(_) => Some(path),
+        Err(e) => {
+            eprintln!("warning: {e:#}");
+            None
+        }
+    }
+}
+
 impl Records {
     /// Waits for the last chunk to be written: the records written. Every
     /// sender (the run's `Sender`, each worker's slots) must be gone.

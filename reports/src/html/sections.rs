@@ -59,7 +59,10 @@ pub fn header(o: &mut String, r: &RunResult, running: bool) {
 }
 
 /// A flow run's cards: flows ended and their latency, before the requests'.
-fn flow_cards(r: &RunResult) -> Vec<(String, String, String, &'static str)> {
+/// A summary card: title, value, the line under it, and its CSS class.
+type Card = (String, String, String, &'static str);
+
+fn flow_cards(r: &RunResult) -> Vec<Card> {
     let Some(f) = &r.flows else {
         return Vec::new();
     };
@@ -87,7 +90,7 @@ fn p(s: &Option<LatencySummaryMs>, f: fn(&LatencySummaryMs) -> f64) -> String {
 }
 
 /// The verdicts in one line each: thresholds, leak, capacity, spike.
-fn verdicts(r: &RunResult) -> Vec<(String, String, String, &'static str)> {
+fn verdicts(r: &RunResult) -> Vec<Card> {
     let mut v = Vec::new();
     if let Some(g) = &r.generator_limited {
         let what = match g.send_lag_p99_ms {
@@ -159,9 +162,18 @@ fn verdicts(r: &RunResult) -> Vec<(String, String, String, &'static str)> {
 }
 
 pub fn summary_cards(o: &mut String, r: &RunResult) {
-    let err_class = if r.errors.rate > 0.0 { "bad" } else { "ok" };
     let mut c = flow_cards(r);
-    c.extend([
+    c.extend(traffic_cards(r));
+    c.extend(latency_cards(r));
+    c.extend(spend_cards(r));
+    c.extend(verdicts(r));
+    cards(o, &c);
+}
+
+/// Requests, throughput and the error rate.
+fn traffic_cards(r: &RunResult) -> [Card; 3] {
+    let err_class = if r.errors.rate > 0.0 { "bad" } else { "ok" };
+    [
         (
             "requests".into(),
             r.requests.total.to_string(),
@@ -189,6 +201,12 @@ pub fn summary_cards(o: &mut String, r: &RunResult) {
             format!("{} kinds", r.errors.by_kind.len()),
             err_class,
         ),
+    ]
+}
+
+/// The latency percentiles and the first token (or byte).
+fn latency_cards(r: &RunResult) -> [Card; 4] {
+    [
         (
             "p50".into(),
             p(&r.latency_ms, |s| s.p50),
@@ -221,6 +239,12 @@ pub fn summary_cards(o: &mut String, r: &RunResult) {
                 "",
             ),
         },
+    ]
+}
+
+/// The cache hit rate and the cost per article.
+fn spend_cards(r: &RunResult) -> [Card; 2] {
+    [
         (
             "cache hit rate".into(),
             opt_pct(r.cache.as_ref().and_then(|c| c.hit_rate)),
@@ -237,9 +261,7 @@ pub fn summary_cards(o: &mut String, r: &RunResult) {
             }),
             "",
         ),
-    ]);
-    c.extend(verdicts(r));
-    cards(o, &c);
+    ]
 }
 
 pub fn thresholds(o: &mut String, r: &RunResult) {

@@ -53,6 +53,19 @@ pub struct SearchPlan {
     pub cost: StretchCost,
 }
 
+/// The search's answer into the result: `capacity` and each probe's
+/// readings, once its task has ended.
+pub async fn fill(
+    r: &mut genbench_model::RunResult,
+    task: tokio::task::JoinHandle<Found>,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let found = task.await.context("the capacity search's task failed")?;
+    r.capacity = Some(found.into_capacity());
+    per_probe_readings(r);
+    Ok(())
+}
+
 /// Starts the search. Its reports arrive on the first channel (one a
 /// second, as from a single worker) until it is done; the task's result is
 /// what it found.
