@@ -14,7 +14,8 @@
 # genbench verifies the certificate against the script's CA (--ca-cert).
 #
 # Usage: bench/tls.sh   Env: DURATION (s, default 10), CONNECTIONS (50),
-#                            H2_CONNECTIONS (4), H2_STREAMS (32)
+#                            H2_CONNECTIONS (4), H2_STREAMS (32),
+#                            GENBENCH (default: a release build of this checkout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
@@ -25,8 +26,10 @@ H2_STREAMS=${H2_STREAMS:-32}
 
 need_debs wrk:wrk nginx:nginx-light h2load:nghttp2-client openssl:openssl
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-cargo build --release -q -p genbench
-GENBENCH=target/release/genbench
+if [ -z "${GENBENCH:-}" ]; then
+    cargo build --release -q -p genbench
+    GENBENCH=target/release/genbench
+fi
 
 OUT=$(mktemp -d)
 trap '[ -f "$OUT/nginx.pid" ] && kill "$(cat "$OUT/nginx.pid")" 2>/dev/null; rm -rf "$OUT"' EXIT

@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::engine::h1::{Chunked, Framing, parse_head};
+use crate::engine::chunked::Chunked;
+use crate::engine::h1::{Framing, parse_head};
 use crate::engine::llm::{Mark, Scratch, read_stream};
 
 /// A response from any server: the head parsed as the engine parses it,

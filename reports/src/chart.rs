@@ -14,7 +14,7 @@ pub const WIDTH: u32 = 900;
 pub const HEIGHT: u32 = 300;
 /// Points per series: two per pixel column is all a chart can show.
 const MAX_POINTS: usize = 2 * WIDTH as usize;
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
 pub const BLUE_: RGBColor = RGBColor(31, 119, 180);
 pub const ORANGE: RGBColor = RGBColor(255, 127, 14);
@@ -147,12 +147,12 @@ impl LineChart {
 /// shows the reason in the chart's place.
 pub type Svg = Result<String, String>;
 
-fn err<E: std::fmt::Debug>(e: E) -> String {
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> String {
     format!("chart could not be drawn: {e:?}")
 }
 
 /// Axis tick labels without plotters' trailing ".0".
-fn tick(v: &f64) -> String {
+pub(crate) fn tick(v: &f64) -> String {
     let s = if v.abs() >= 100.0 || *v == v.trunc() {
         format!("{v:.0}")
     } else {
@@ -165,7 +165,7 @@ fn tick(v: &f64) -> String {
     }
 }
 
-fn extent(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+pub(crate) fn extent(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     values
         .filter(|v| v.is_finite())
         .fold(None, |acc, v| match acc {
@@ -189,7 +189,7 @@ fn x_range(c: &LineChart) -> std::ops::Range<f64> {
     if hi > lo { lo..hi } else { lo..lo + 1.0 }
 }
 
-fn draw_root(
+pub(crate) fn draw_root(
     buf: &mut String,
     f: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
 ) -> Svg {
@@ -203,7 +203,7 @@ fn draw_root(
 }
 
 /// The legend of the series drawn so far, in every chart's one style.
-fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     at: SeriesLabelPosition,
 ) -> Result<(), String> {
@@ -217,7 +217,7 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
         .map_err(err)
 }
 
-fn legend_line(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+pub(crate) fn legend_line(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
 }
 
@@ -361,75 +361,6 @@ fn line_series(chart: &mut Dual<'_, '_>, s: &Series, with_dots: bool) -> Result<
         .map_err(err)?;
     }
     Ok(())
-}
-
-/// One run's latency distribution: (percentile 0-100, latency ms) points.
-#[derive(Debug, Clone)]
-pub struct Curve {
-    pub name: String,
-    pub color: RGBColor,
-    pub points: Vec<(f64, f64)>,
-}
-
-/// The x position of a percentile on the "nines" axis: 1 / (1 - p), so
-/// 90%, 99% and 99.9% are evenly spaced on a log scale.
-pub fn nines(percentile: f64) -> f64 {
-    1.0 / (1.0 - (percentile / 100.0).min(0.999_999))
-}
-
-fn nines_label(x: &f64) -> String {
-    let p = 100.0 * (1.0 - 1.0 / x);
-    let s = format!("{p:.4}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    format!("{s}%")
-}
-
-/// HDR-style percentile curves: percentile on a log "nines" axis, latency
-/// on a log axis, so the body and the tail are both readable.
-pub fn percentiles(curves: &[Curve]) -> Svg {
-    let xs = curves
-        .iter()
-        .flat_map(|c| c.points.iter().map(|p| nines(p.0)));
-    let x_hi = extent(xs).map_or(10.0, |e| e.1).max(10.0);
-    let ys = curves
-        .iter()
-        .flat_map(|c| c.points.iter().map(|p| p.1))
-        .filter(|v| *v > 0.0);
-    let (y_lo, y_hi) = extent(ys).unwrap_or((0.1, 1.0));
-    let (y_lo, y_hi) = (y_lo * 0.8, (y_hi * 1.25).max(y_lo * 2.0));
-    let mut buf = String::new();
-    draw_root(&mut buf, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d((1.0..x_hi).log_scale(), (y_lo..y_hi).log_scale())
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("percentile")
-            .y_desc("latency (ms)")
-            .x_label_formatter(&nines_label)
-            .y_label_formatter(&tick)
-            .label_style((FONT, 12))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(err)?;
-        for c in curves {
-            let pts: Vec<(f64, f64)> = c
-                .points
-                .iter()
-                .filter(|p| p.1 > 0.0)
-                .map(|p| (nines(p.0), p.1))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(pts, c.color.stroke_width(2)))
-                .map_err(err)?
-                .label(c.name.as_str())
-                .legend(legend_line(c.color));
-        }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)
-    })
 }
 
 /// Bars by category; each category may carry a second, wider and lighter
@@ -581,13 +512,6 @@ mod tests {
         assert_eq!(tick(&0.25), "0.25");
         assert_eq!(tick(&0.0025), "0.003");
         assert_eq!(tick(&1.5), "1.5");
-    }
-
-    #[test]
-    fn nines_axis_labels_read_as_percentiles() {
-        assert_eq!(nines_label(&nines(90.0)), "90%");
-        assert_eq!(nines_label(&nines(99.9)), "99.9%");
-        assert_eq!(nines_label(&1.0), "0%");
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod hdr;
 mod html;
 mod junit;
 mod markdown;
+mod nines;
 mod pareto;
 
 pub use compare::{Run, comparison_html, comparison_markdown};

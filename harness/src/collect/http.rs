@@ -8,7 +8,8 @@ use anyhow::{Context as _, anyhow, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::engine::h1::{Chunked, Framing, parse_head};
+use crate::engine::chunked::Chunked;
+use crate::engine::h1::{Framing, parse_head};
 
 /// Largest body read (a flamegraph of a busy process is a few MB).
 const MAX_BODY: usize = 64 << 20;

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::backoff::Backoff;
 use super::segment::LoadSegment;
-use super::workers::{self, INTERVAL, IntervalReport, Slots, Work, WorkerCtx, go};
+use super::workers::{self, INTERVAL, IntervalReport, Launch, Slots, Work, WorkerCtx, go};
 
 /// How often a worker re-reads the user target during ramps.
 const RAMP_CHECK: Duration = Duration::from_millis(50);
@@ -50,19 +50,53 @@ fn take_send(budget: &AtomicU64) -> bool {
         .is_ok()
 }
 
+/// A worker's users: how many the stages want active, and each user
+/// iteration's start.
+struct Users<'a> {
+    plan: &'a ClosedPlan,
+    cx: &'a WorkerCtx,
+    /// Iterations started, which numbers the next one's flow.
+    started: u64,
+}
+
+impl Users<'_> {
+    /// Users of this worker that should be active at `t` into the run.
+    fn wanted(&self, t: Duration) -> usize {
+        let users = (self.plan.segment).share(target_at(&self.plan.stages, t).floor() as u64);
+        workers::share(users, self.cx.id, self.cx.workers) as usize
+    }
+
+    /// One user iteration: think (unless it is the user's first) and back
+    /// off a refusing target, then send. Latency counts from the send: a
+    /// user never sends while waiting.
+    fn launch(&mut self, think: bool, wait: Duration, rng: &mut Rng, slots: &mut Slots) -> Launch {
+        let think = if think {
+            self.plan.think_time
+        } else {
+            Duration::ZERO
+        };
+        let id = self.cx.flow_id(self.started);
+        self.started += 1;
+        self.cx
+            .work
+            .begin(id, rng, slots.take(), None, wait + think)
+    }
+}
+
 async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
     let (plan, budget) = (&shared.plan, &shared.budget);
     let mut stop = cx.stop.clone();
     let t0 = cx.t0;
     let end = t0 + genbench_scenarios::total_duration(&plan.stages);
-    let (id, w) = (cx.id, cx.workers);
-    // Users of this worker that should be active at `t` into the run.
-    let seg = plan.segment;
-    let my_users = |t: Duration| {
-        let users = seg.share(target_at(&plan.stages, t).floor() as u64);
-        workers::share(users, id, w) as usize
+    let mut users = Users {
+        plan,
+        cx: &cx,
+        started: 0,
     };
-    let mut rng = Rng::new(seg.draw_seed(plan.seed, &["users", &cx.id.to_string()]));
+    let mut rng = Rng::new(
+        plan.segment
+            .draw_seed(plan.seed, &["users", &cx.id.to_string()]),
+    );
     let mut inflight = FuturesUnordered::new();
     let mut rec = Recorder::default();
     let mut slots = Slots::for_worker(cx.id);
@@ -71,7 +105,6 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
     let mut ramp = tokio::time::interval(RAMP_CHECK);
     let drain_deadline = end + plan.drain;
     let run_length = end - t0;
-    let mut started = 0u64;
     let mut backoff = Backoff::default();
     // Made once, not per pass through the loop: a future made in `select!`
     // is dropped after each pass, and dropping a waiting sleep or
@@ -81,25 +114,16 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
     tokio::pin!(stopped);
     let drain = tokio::time::sleep_until(drain_deadline);
     tokio::pin!(drain);
-    // Starts one user iteration: think (unless first) and back off a
-    // refusing target, then send. Latency counts from the send: a user
-    // never sends while waiting.
-    let mut launch = |think: bool, wait: Duration, rng: &mut Rng, slots: &mut Slots| {
-        let pause = wait
-            + if think {
-                plan.think_time
-            } else {
-                Duration::ZERO
-            };
-        let id = cx.flow_id(started);
-        started += 1;
-        go(cx.work.begin(id, rng, slots.take(), None, pause))
-    };
     loop {
         let now = Instant::now();
-        let want = if now < end { my_users(now - t0) } else { 0 };
+        let want = if now < end { users.wanted(now - t0) } else { 0 };
         while active < want && take_send(budget) {
-            inflight.push(launch(false, Duration::ZERO, &mut rng, &mut slots));
+            inflight.push(go(users.launch(
+                false,
+                Duration::ZERO,
+                &mut rng,
+                &mut slots,
+            )));
             active += 1;
         }
         if inflight.is_empty() && (now >= end || budget.load(Ordering::Relaxed) == 0) {
@@ -120,10 +144,10 @@ async fn worker(shared: Arc<Shared>, cx: WorkerCtx) {
                     inflight.push(go(l));
                     continue;
                 }
-                let still_wanted = end < run_length && active <= my_users(end);
+                let still_wanted = end < run_length && active <= users.wanted(end);
                 if still_wanted && take_send(budget) {
                     let wait = backoff.after(outcome);
-                    inflight.push(launch(true, wait, &mut rng, &mut slots));
+                    inflight.push(go(users.launch(true, wait, &mut rng, &mut slots)));
                 } else {
                     active -= 1;
                 }

@@ -11,7 +11,7 @@ use genbench_collectors::CacheStatus;
 /// Longest response head accepted; a larger one is an invalid response.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Longest chunk-size or trailer line accepted.
-const MAX_LINE_BYTES: usize = 4096;
+pub(super) const MAX_LINE_BYTES: usize = 4096;
 const MAX_HEADERS: usize = 96;
 
 /// The parts of a request that never change during a run.
@@ -212,60 +212,89 @@ pub fn parse_head(
             request_id: None,
             captured: [None; MAX_CAPTURED],
         };
-        let mut length = None;
-        let mut chunked = false;
-        for h in resp.headers.iter() {
-            let v = h.value;
-            if h.name.eq_ignore_ascii_case("content-length") {
-                let n = std::str::from_utf8(v)
-                    .ok()
-                    .and_then(|s| s.trim().parse::<u64>().ok());
-                length = Some(n.ok_or(BadResponse)?);
-            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = last_token(v).eq_ignore_ascii_case(b"chunked");
-            } else if h.name.eq_ignore_ascii_case("connection") {
-                if has_token(v, b"close") {
-                    head.close = true;
-                } else if has_token(v, b"keep-alive") {
-                    head.close = false;
-                }
-            } else if h.name.eq_ignore_ascii_case("content-type") {
-                head.event_stream =
-                    v.len() >= 17 && v[..17].eq_ignore_ascii_case(b"text/event-stream");
-            } else if h.name.eq_ignore_ascii_case(cache_header) {
-                head.cache = cache_status(v);
-            } else if h.name.eq_ignore_ascii_case("server-timing") {
-                head.server_timing = Some(span(buf, v));
-            } else if h.name.eq_ignore_ascii_case("location") {
-                head.location = Some(span(buf, v));
-            } else if !request_id_header.is_empty()
-                && h.name.eq_ignore_ascii_case(request_id_header)
-            {
-                head.request_id = Some(span(buf, v));
-            }
-            if let Some(i) = captured.iter().position(|c| h.name.eq_ignore_ascii_case(c))
-                && i < MAX_CAPTURED
-            {
-                head.captured[i] = Some(span(buf, v));
-            }
-        }
-        head.framing = if no_body || status == 204 || status == 304 {
-            Framing::Empty
-        } else if chunked {
-            Framing::Chunked
-        } else if let Some(n) = length {
-            if n == 0 {
-                Framing::Empty
-            } else {
-                Framing::Length(n)
-            }
-        } else {
-            Framing::UntilClose
+        let names = Names {
+            cache_header,
+            request_id_header,
+            captured,
         };
+        let (length, chunked) = read_headers(&mut head, resp.headers, buf, &names)?;
+        head.framing = framing(no_body || status == 204 || status == 304, chunked, length);
         if head.framing == Framing::UntilClose {
             head.close = true;
         }
         return Ok(Some(head));
+    }
+}
+
+/// The headers a head's reading looks for by a name the scenario gives.
+struct Names<'a> {
+    cache_header: &'a str,
+    request_id_header: &'a str,
+    captured: &'a [String],
+}
+
+/// Reads each header into `head` (places in `buf`, not copies); the
+/// `Content-Length` and whether the body is chunked.
+fn read_headers(
+    head: &mut Head,
+    headers: &[httparse::Header<'_>],
+    buf: &[u8],
+    names: &Names<'_>,
+) -> Result<(Option<u64>, bool), BadResponse> {
+    let mut length = None;
+    let mut chunked = false;
+    for h in headers {
+        let v = h.value;
+        if h.name.eq_ignore_ascii_case("content-length") {
+            let n = std::str::from_utf8(v)
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok());
+            length = Some(n.ok_or(BadResponse)?);
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = last_token(v).eq_ignore_ascii_case(b"chunked");
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            if has_token(v, b"close") {
+                head.close = true;
+            } else if has_token(v, b"keep-alive") {
+                head.close = false;
+            }
+        } else if h.name.eq_ignore_ascii_case("content-type") {
+            head.event_stream = v.len() >= 17 && v[..17].eq_ignore_ascii_case(b"text/event-stream");
+        } else if h.name.eq_ignore_ascii_case(names.cache_header) {
+            head.cache = cache_status(v);
+        } else if h.name.eq_ignore_ascii_case("server-timing") {
+            head.server_timing = Some(span(buf, v));
+        } else if h.name.eq_ignore_ascii_case("location") {
+            head.location = Some(span(buf, v));
+        } else if !names.request_id_header.is_empty()
+            && h.name.eq_ignore_ascii_case(names.request_id_header)
+        {
+            head.request_id = Some(span(buf, v));
+        }
+        if let Some(i) = names
+            .captured
+            .iter()
+            .position(|c| h.name.eq_ignore_ascii_case(c))
+            && i < MAX_CAPTURED
+        {
+            head.captured[i] = Some(span(buf, v));
+        }
+    }
+    Ok((length, chunked))
+}
+
+/// How the body is delimited (RFC 9112, section 6.3).
+fn framing(no_body: bool, chunked: bool, length: Option<u64>) -> Framing {
+    if no_body {
+        Framing::Empty
+    } else if chunked {
+        Framing::Chunked
+    } else {
+        match length {
+            Some(0) => Framing::Empty,
+            Some(n) => Framing::Length(n),
+            None => Framing::UntilClose,
+        }
     }
 }
 
@@ -286,7 +315,7 @@ pub fn cache_status(v: &[u8]) -> Option<CacheStatus> {
     }
 }
 
-fn trim(v: &[u8]) -> &[u8] {
+pub(super) fn trim(v: &[u8]) -> &[u8] {
     let s = v
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -305,105 +334,6 @@ fn last_token(v: &[u8]) -> &[u8] {
 fn has_token(v: &[u8], token: &[u8]) -> bool {
     v.split(|b| *b == b',')
         .any(|t| trim(t).eq_ignore_ascii_case(token))
-}
-
-/// What feeding bytes to a [`Chunked`] decoder yielded.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Fed {
-    /// Input bytes used; the rest must be fed again with more after it.
-    pub consumed: usize,
-    /// Body (payload) bytes among them.
-    pub data: u64,
-    /// Chunks whose first payload byte was among them.
-    pub chunks_started: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Size,
-    /// Payload bytes left in the current chunk, and whether any was seen.
-    Data(u64, bool),
-    DataEnd,
-    Trailer,
-    Done,
-}
-
-/// Incremental decoder for `Transfer-Encoding: chunked`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Chunked(State);
-
-impl Default for Chunked {
-    fn default() -> Self {
-        Chunked(State::Size)
-    }
-}
-
-impl Chunked {
-    pub fn done(&self) -> bool {
-        self.0 == State::Done
-    }
-
-    /// Decodes what `input` holds; each run of payload bytes is handed to
-    /// `payload` as it is found.
-    pub fn feed(
-        &mut self,
-        input: &[u8],
-        mut payload: impl FnMut(&[u8]),
-    ) -> Result<Fed, BadResponse> {
-        let mut fed = Fed::default();
-        loop {
-            let rest = &input[fed.consumed..];
-            match self.0 {
-                State::Done => return Ok(fed),
-                State::Size | State::Trailer | State::DataEnd => {
-                    let Some(nl) = rest.iter().position(|b| *b == b'\n') else {
-                        if rest.len() > MAX_LINE_BYTES {
-                            return Err(BadResponse);
-                        }
-                        return Ok(fed);
-                    };
-                    let line = trim(&rest[..nl]);
-                    fed.consumed += nl + 1;
-                    self.0 = match self.0 {
-                        State::Size => match chunk_size(line)? {
-                            0 => State::Trailer,
-                            n => State::Data(n, false),
-                        },
-                        State::DataEnd if line.is_empty() => State::Size,
-                        State::DataEnd => return Err(BadResponse),
-                        _ if line.is_empty() => State::Done,
-                        _ => State::Trailer,
-                    };
-                }
-                State::Data(left, seen) => {
-                    if rest.is_empty() {
-                        return Ok(fed);
-                    }
-                    let n = left.min(rest.len() as u64);
-                    payload(&rest[..n as usize]);
-                    if !seen {
-                        fed.chunks_started += 1;
-                    }
-                    fed.consumed += n as usize;
-                    fed.data += n;
-                    self.0 = if n == left {
-                        State::DataEnd
-                    } else {
-                        State::Data(left - n, true)
-                    };
-                }
-            }
-        }
-    }
-}
-
-fn chunk_size(line: &[u8]) -> Result<u64, BadResponse> {
-    let hex = trim(line.split(|b| *b == b';').next().unwrap_or(line));
-    if hex.is_empty() || hex.len() > 15 {
-        return Err(BadResponse);
-    }
-    let s = std::str::from_utf8(hex).map_err(|_| BadResponse)?;
-    u64::from_str_radix(s, 16).map_err(|_| BadResponse)
 }
 
 #[cfg(test)]
@@ -536,42 +466,6 @@ mod tests {
         huge.resize(MAX_HEAD_BYTES + 10, b'a');
         assert_eq!(
             parse_head(&huge, "x-cache", "", &[], false),
-            Err(BadResponse)
-        );
-    }
-
-    #[test]
-    fn chunked_bodies_decode_whole_or_byte_by_byte() {
-        let body = b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\ntrailer: x\r\n\r\n";
-        let mut d = Chunked::default();
-        let mut payload = Vec::new();
-        let fed = d.feed(body, |p| payload.extend_from_slice(p)).unwrap();
-        assert_eq!(payload, b"hello world");
-        assert_eq!(
-            (fed.consumed, fed.data, fed.chunks_started, d.done()),
-            (body.len(), 11, 2, true)
-        );
-        // Byte by byte, keeping what was not consumed, as reads may split it.
-        let (mut d, mut pending, mut data, mut chunks) = (Chunked::default(), Vec::new(), 0, 0);
-        for b in body {
-            pending.push(*b);
-            let fed = d.feed(&pending, |_| {}).unwrap();
-            pending.drain(..fed.consumed);
-            data += fed.data;
-            chunks += fed.chunks_started;
-        }
-        assert_eq!((data, chunks, d.done(), pending.len()), (11, 2, true, 0));
-    }
-
-    #[test]
-    fn broken_chunked_bodies_are_errors() {
-        assert_eq!(Chunked::default().feed(b"zz\r\n", |_| {}), Err(BadResponse));
-        assert_eq!(
-            Chunked::default().feed(b"2\r\nabX\r\n", |_| {}),
-            Err(BadResponse)
-        );
-        assert_eq!(
-            Chunked::default().feed(&[b'1'; MAX_LINE_BYTES + 1], |_| {}),
             Err(BadResponse)
         );
     }

@@ -159,6 +159,32 @@ impl H2Pool {
         let c = &self.conns[self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len()];
         let _stream = c.streams.acquire().await.map_err(|_| ErrorKind::Connect)?;
         let mut sr = self.handle(c, slot).await?;
+        let req = self.request(s, slot, as_get)?;
+        sr.ready().await.map_err(|_| ErrorKind::Connect)?;
+        let resp = sr.send_request(req).await.map_err(|_| ErrorKind::Connect)?;
+        let status = resp.status().as_u16();
+        let (parts, mut body) = resp.into_parts();
+        let event_stream = answer_headers(s, slot, sample, &parts.headers);
+        slot.body.clear();
+        let mut clock = s.chunks(event_stream, sample, &mut slot.gaps_us, &mut slot.marks);
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|_| ErrorKind::BodyCut)?;
+            if let Ok(data) = frame.into_data() {
+                s.keep_body(event_stream, &mut slot.body, &data);
+                clock.arrived(data.len() as u64, 1);
+            }
+        }
+        Ok(status)
+    }
+
+    /// The slot's request (or its redirect, or the GET a poll sends) as
+    /// an HTTP/2 request on this pool's origin.
+    fn request(
+        &self,
+        s: &Wire,
+        slot: &SlotState,
+        as_get: bool,
+    ) -> Result<Request<Body>, ErrorKind> {
         let (base, path) = match &slot.redirect {
             Some(p) => ("", p.as_str()),
             None => (s.target.base_path.as_str(), slot.request.path.as_str()),
@@ -195,42 +221,40 @@ impl H2Pool {
         {
             req.headers_mut().insert("traceparent", v);
         }
-        sr.ready().await.map_err(|_| ErrorKind::Connect)?;
-        let resp = sr.send_request(req).await.map_err(|_| ErrorKind::Connect)?;
-        let status = resp.status().as_u16();
-        let (parts, mut body) = resp.into_parts();
-        let header = |name: &str| parts.headers.get(name).map(HeaderValue::as_bytes);
-        sample.cache = header(&s.cache_header).and_then(cache_status);
-        if let Some(v) = header("server-timing") {
-            slot.server_timing.extend_from_slice(v);
-        }
-        slot.location.clear();
-        if let Some(v) = header("location") {
-            slot.location.extend_from_slice(v);
-        }
-        slot.request_id.clear();
-        if let Some(v) = Some(s.request_id_header.as_str())
-            .filter(|h| !h.is_empty())
-            .and_then(header)
-        {
-            slot.request_id.extend_from_slice(v);
-        }
-        super::h1_send::keep_captured(&mut slot.captured, s.captured.len(), |i| {
-            header(&s.captured[i])
-        });
-        let event_stream = header("content-type")
-            .is_some_and(|v| v.len() >= 17 && v[..17].eq_ignore_ascii_case(b"text/event-stream"));
-        slot.body.clear();
-        let mut clock = s.chunks(event_stream, sample, &mut slot.gaps_us, &mut slot.marks);
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|_| ErrorKind::BodyCut)?;
-            if let Ok(data) = frame.into_data() {
-                s.keep_body(event_stream, &mut slot.body, &data);
-                clock.arrived(data.len() as u64, 1);
-            }
-        }
-        Ok(status)
+        Ok(req)
     }
+}
+
+/// What the answer's headers say, into the slot and the sample (cache
+/// status, Server-Timing, Location, request id, captured headers); whether
+/// the body is an event stream.
+fn answer_headers(
+    s: &Wire,
+    slot: &mut SlotState,
+    sample: &mut Sample,
+    headers: &HeaderMap,
+) -> bool {
+    let header = |name: &str| headers.get(name).map(HeaderValue::as_bytes);
+    sample.cache = header(&s.cache_header).and_then(cache_status);
+    if let Some(v) = header("server-timing") {
+        slot.server_timing.extend_from_slice(v);
+    }
+    slot.location.clear();
+    if let Some(v) = header("location") {
+        slot.location.extend_from_slice(v);
+    }
+    slot.request_id.clear();
+    if let Some(v) = Some(s.request_id_header.as_str())
+        .filter(|h| !h.is_empty())
+        .and_then(header)
+    {
+        slot.request_id.extend_from_slice(v);
+    }
+    super::h1_send::keep_captured(&mut slot.captured, s.captured.len(), |i| {
+        header(&s.captured[i])
+    });
+    header("content-type")
+        .is_some_and(|v| v.len() >= 17 && v[..17].eq_ignore_ascii_case(b"text/event-stream"))
 }
 
 /// A connection that failed, as the slot records it, and the error kind.

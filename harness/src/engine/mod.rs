@@ -4,6 +4,7 @@
 
 pub mod aggregate;
 pub mod backoff;
+pub mod chunked;
 mod chunks;
 pub mod clock;
 pub mod closed;

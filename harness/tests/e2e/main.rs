@@ -20,6 +20,7 @@ mod dead_target_e2e;
 mod full_disk_e2e;
 mod fuzz_corpus;
 mod gate_e2e;
+mod house;
 mod https_e2e;
 mod k8s_e2e;
 mod layering;

@@ -9,10 +9,11 @@ use std::fmt::Write as _;
 
 use genbench_model::RunResult;
 
-use crate::chart::{self, Curve, PALETTE, Scatter, Svg};
+use crate::chart::{self, PALETTE, Scatter, Svg};
 use crate::escape::{html, md_cell};
 use crate::gate::{self, GateReport, Rules};
 use crate::html::page;
+use crate::nines::{self, Curve};
 use crate::{hdr, pareto};
 use metrics::{Direction, METRICS, Metric, delta, judged};
 
@@ -123,7 +124,7 @@ fn curves(runs: &[Run]) -> Option<Svg> {
         })
         .filter(|c| !c.points.is_empty())
         .collect();
-    (!curves.is_empty()).then(|| chart::percentiles(&curves))
+    (!curves.is_empty()).then(|| nines::percentiles(&curves))
 }
 
 fn scatter(runs: &[Run]) -> Option<Svg> {

@@ -5,8 +5,8 @@ use genbench_model::{ProcessSample, RequestPoint, RunResult, TimelinePoint};
 use plotters::style::RGBColor;
 
 use crate::chart::{
-    self, BLUE_, Band, BarChart, Curve, GREEN_, GREY, LineChart, Marker, ORANGE, PALETTE, PURPLE,
-    RED_, Series, Svg,
+    self, BLUE_, Band, BarChart, GREEN_, GREY, LineChart, Marker, ORANGE, PALETTE, PURPLE, RED_,
+    Series, Svg,
 };
 use crate::hdr;
 
@@ -118,7 +118,7 @@ pub fn latency_distribution(r: &RunResult) -> Option<Svg> {
         if let Some(h) = hdr::decode(b64.as_deref()) {
             let points = hdr::percentile_curve_ms(&h);
             if !points.is_empty() {
-                curves.push(Curve {
+                curves.push(crate::nines::Curve {
                     name: name.into(),
                     color,
                     points,
@@ -126,7 +126,7 @@ pub fn latency_distribution(r: &RunResult) -> Option<Svg> {
             }
         }
     }
-    (!curves.is_empty()).then(|| chart::percentiles(&curves))
+    (!curves.is_empty()).then(|| crate::nines::percentiles(&curves))
 }
 
 /// Stages by mean, longest first, as the summary lists them.
