@@ -136,7 +136,7 @@ slo = ["p95 < 500ms"]
 model = "closed"
 
 [load.search]
-min = 4
+min = 8
 max = 64
 resolution = "10%"
 probe = "10s"
