@@ -6,7 +6,9 @@
 //! byte strings too) and character literals, so a `{` inside any of them
 //! does not move a function's end.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use super::layering::{MEMBERS, sources, workspace};
 
 const MAX_FILE_LINES: usize = 600;
 const MAX_FUNCTION_LINES: usize = 80;
@@ -15,33 +17,11 @@ const MAX_FUNCTION_LINES: usize = 80;
 const LONG_FUNCTIONS: &[&str] = &[];
 
 fn product_files() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files = Vec::new();
-    for member in [
-        "traffic",
-        "model",
-        "scenarios",
-        "collectors",
-        "reports",
-        "presets",
-        "mock-providers",
-        "pipeline",
-        "harness",
-    ] {
-        rust_files(&root.join(member).join("src"), &mut files);
+    for member in MEMBERS {
+        sources(&workspace().join(member).join("src"), &mut files);
     }
     files
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            rust_files(&p, out);
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
 }
 
 /// `src` with comments, strings and char literals blanked (newlines kept).

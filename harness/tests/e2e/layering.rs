@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+/// Every `.rs` file under `dir`.
+pub(super) fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for e in std::fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -35,7 +36,20 @@ fn the_harness_takes_the_generator_and_prices_from_presets() {
     }
 }
 
-fn workspace() -> std::path::PathBuf {
+/// The workspace's member crates, by folder.
+pub(super) const MEMBERS: [&str; 9] = [
+    "traffic",
+    "model",
+    "scenarios",
+    "collectors",
+    "reports",
+    "presets",
+    "mock-providers",
+    "pipeline",
+    "harness",
+];
+
+pub(super) fn workspace() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -196,17 +210,7 @@ fn imports(
 #[test]
 fn no_file_imports_a_file_that_imports_it() {
     let mut circles = Vec::new();
-    for member in [
-        "traffic",
-        "model",
-        "scenarios",
-        "collectors",
-        "reports",
-        "presets",
-        "mock-providers",
-        "pipeline",
-        "harness",
-    ] {
+    for member in MEMBERS {
         let src = workspace().join(member).join("src");
         let mut files = Vec::new();
         sources(&src, &mut files);
