@@ -146,7 +146,7 @@ async fn slow_tail_adds_latency() {
     assert!(t.elapsed() >= Duration::from_millis(250));
     let s = instant_with("search.slow_rate=1,search.slow_ms=250").await;
     let t = Instant::now();
-    reqwest::get(format!("{}/customsearch/v1?q=x", s.search_url()))
+    common::get(format!("{}/customsearch/v1?q=x", s.search_url()))
         .await
         .unwrap();
     assert!(t.elapsed() >= Duration::from_millis(250));
@@ -155,13 +155,13 @@ async fn slow_tail_adds_latency() {
 #[tokio::test]
 async fn search_and_web_faults() {
     let m = instant_with("search.error_rate=1,web.error_rate=1").await;
-    let r = reqwest::get(format!("{}/customsearch/v1?q=x", m.search_url()))
+    let r = common::get(format!("{}/customsearch/v1?q=x", m.search_url()))
         .await
         .unwrap();
     assert!(r.status().is_server_error());
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["errors"][0]["reason"], "backendError");
-    let r = reqwest::get(format!("{}/pages/x", m.web_url()))
+    let r = common::get(format!("{}/pages/x", m.web_url()))
         .await
         .unwrap();
     assert!(r.status().is_server_error());
@@ -177,7 +177,7 @@ async fn serper_preset_limits_requests_per_second() {
     .await;
     let mut statuses = Vec::new();
     for i in 0..8 {
-        let r = reqwest::get(format!("{}/customsearch/v1?q={i}", m.search_url()))
+        let r = common::get(format!("{}/customsearch/v1?q={i}", m.search_url()))
             .await
             .unwrap();
         statuses.push(r.status().as_u16());

@@ -290,7 +290,7 @@ async fn embeddings_are_deterministic_in_float_and_base64() {
 #[tokio::test]
 async fn models_are_listed() {
     let m = instant_with("").await;
-    let v: Value = reqwest::get(format!("{}/v1/models", m.llm_url()))
+    let v: Value = common::get(format!("{}/v1/models", m.llm_url()))
         .await
         .unwrap()
         .json()
@@ -306,11 +306,11 @@ async fn models_are_listed() {
         ids.contains(&"gpt-4o-mini") && ids.contains(&"text-embedding-3-small"),
         "{ids:?}"
     );
-    let r = reqwest::get(format!("{}/v1/models/gpt-4o", m.llm_url()))
+    let r = common::get(format!("{}/v1/models/gpt-4o", m.llm_url()))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let r = reqwest::get(format!("{}/v1/models/nope", m.llm_url()))
+    let r = common::get(format!("{}/v1/models/nope", m.llm_url()))
         .await
         .unwrap();
     assert_eq!(r.status(), 404);

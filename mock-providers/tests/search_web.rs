@@ -6,7 +6,7 @@ use common::*;
 use serde_json::Value;
 
 async fn get_json(url: &str) -> (u16, Value) {
-    let r = reqwest::get(url).await.unwrap();
+    let r = common::get(url).await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
@@ -44,7 +44,7 @@ async fn search_has_google_shape_and_links_into_the_web_mock() {
         "num defaults to 10"
     );
 
-    let page = reqwest::get(items[0]["link"].as_str().unwrap())
+    let page = common::get(items[0]["link"].as_str().unwrap())
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
@@ -96,7 +96,7 @@ async fn search_bad_input_gets_google_errors() {
 #[tokio::test]
 async fn pages_have_configurable_size_and_boilerplate() {
     let m = instant_with("").await;
-    let small = reqwest::get(format!("{}/pages/abc?words=200", m.web_url()))
+    let small = common::get(format!("{}/pages/abc?words=200", m.web_url()))
         .await
         .unwrap();
     assert!(
@@ -106,7 +106,7 @@ async fn pages_have_configurable_size_and_boilerplate() {
             .starts_with("text/html")
     );
     let small = small.text().await.unwrap();
-    let big = reqwest::get(format!("{}/pages/abc?words=4000", m.web_url()))
+    let big = common::get(format!("{}/pages/abc?words=4000", m.web_url()))
         .await
         .unwrap()
         .text()
@@ -121,11 +121,11 @@ async fn pages_have_configurable_size_and_boilerplate() {
     for part in ["<nav", "cookie-banner", "ad-leaderboard", "<footer"] {
         assert!(small.contains(part), "{part}");
     }
-    let r = reqwest::get(format!("{}/pages/abc?words=0", m.web_url()))
+    let r = common::get(format!("{}/pages/abc?words=0", m.web_url()))
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    let r = reqwest::get(format!("{}/pages/a%2Fb", m.web_url()))
+    let r = common::get(format!("{}/pages/a%2Fb", m.web_url()))
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
@@ -144,7 +144,7 @@ async fn ledger_metrics_and_reset_on_every_port() {
         assert_eq!(s, 200);
         assert_eq!(v["models"]["gpt-4o-mini"]["completion_tokens"], 3);
     }
-    let text = reqwest::get(format!("{}/metrics", m.search_url()))
+    let text = common::get(format!("{}/metrics", m.search_url()))
         .await
         .unwrap()
         .text()
@@ -164,7 +164,7 @@ async fn ledger_metrics_and_reset_on_every_port() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(m.ledger().models.is_empty());
-    let r = reqwest::get(format!("{}/mock/ledger/reset", m.web_url()))
+    let r = common::get(format!("{}/mock/ledger/reset", m.web_url()))
         .await
         .unwrap();
     assert_eq!(r.status(), 405, "reset is POST only");

@@ -20,7 +20,7 @@ async fn submit(s: &Setup, topic: &str) -> reqwest::Response {
 }
 
 async fn get_json(s: &Setup, path: &str) -> (u16, Value) {
-    let r = reqwest::get(s.url(path)).await.unwrap();
+    let r = common::get(s.url(path)).await.unwrap();
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
@@ -59,7 +59,7 @@ async fn a_job_is_queued_run_and_its_article_fetched() {
     assert_eq!(states.last().unwrap(), "done");
     assert!(states.contains(&"running".to_string()), "{states:?}");
     assert_eq!(done["job"]["progress"], 1.0);
-    let r = reqwest::get(s.url(&format!("{location}/result")))
+    let r = common::get(s.url(&format!("{location}/result")))
         .await
         .unwrap();
     assert_eq!(r.status(), 200);

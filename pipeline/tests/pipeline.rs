@@ -161,7 +161,7 @@ async fn llm_429s_are_retried() {
     assert_eq!(r.status(), 200);
     assert_eq!(json(r).await["article"], "An article.");
     assert_eq!(calls.load(Ordering::SeqCst), 3);
-    let metrics = reqwest::get(s.url("/metrics"))
+    let metrics = common::get(s.url("/metrics"))
         .await
         .unwrap()
         .text()
@@ -313,7 +313,7 @@ async fn metrics_health_and_config() {
     let s = setup().await;
     generate(&s, "a").await;
     generate(&s, "a").await;
-    let m = reqwest::get(s.url("/metrics"))
+    let m = common::get(s.url("/metrics"))
         .await
         .unwrap()
         .text()
@@ -330,14 +330,14 @@ async fn metrics_health_and_config() {
     ] {
         assert!(m.contains(needle), "missing {needle} in\n{m}");
     }
-    let h: Value = reqwest::get(s.url("/health"))
+    let h: Value = common::get(s.url("/health"))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(h["status"], "ok");
-    let c: Value = reqwest::get(s.url("/config"))
+    let c: Value = common::get(s.url("/config"))
         .await
         .unwrap()
         .json()
@@ -345,7 +345,7 @@ async fn metrics_health_and_config() {
         .unwrap();
     assert_eq!(c["model"], "gpt-4o-mini");
     assert_eq!(c["llm_api_key"], "<redacted>");
-    let r = reqwest::get(s.url("/debug/pprof/profile?seconds=1"))
+    let r = common::get(s.url("/debug/pprof/profile?seconds=1"))
         .await
         .unwrap();
     assert_eq!(r.status(), 404, "profiling is off by default");

@@ -13,13 +13,13 @@ async fn profile_returns_svg_and_refuses_a_second_at_once() {
     let s = setup_with("", |c| c.profiling = true).await;
     let done = AtomicBool::new(false);
     let first = async {
-        let r = reqwest::get(s.url("/debug/pprof/profile?seconds=2")).await;
+        let r = common::get(s.url("/debug/pprof/profile?seconds=2")).await;
         done.store(true, Ordering::Relaxed);
         r
     };
     let second = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        reqwest::get(s.url("/debug/pprof/profile?seconds=1"))
+        common::get(s.url("/debug/pprof/profile?seconds=1"))
             .await
             .unwrap()
     };
@@ -39,13 +39,13 @@ async fn profile_returns_svg_and_refuses_a_second_at_once() {
     assert_eq!(first.headers()["content-type"], "image/svg+xml");
     assert_svg(&first.text().await.unwrap());
     assert_eq!(second.status(), 409);
-    let bad = reqwest::get(s.url("/debug/pprof/profile?seconds=0"))
+    let bad = common::get(s.url("/debug/pprof/profile?seconds=0"))
         .await
         .unwrap();
     assert_eq!(bad.status(), 422);
 
     // Idle, the profiler takes no sample; the answer is still an SVG.
-    let idle = reqwest::get(s.url("/debug/pprof/profile?seconds=1"))
+    let idle = common::get(s.url("/debug/pprof/profile?seconds=1"))
         .await
         .unwrap();
     assert_eq!(idle.status(), 200);

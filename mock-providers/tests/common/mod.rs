@@ -67,6 +67,12 @@ pub fn http() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
 }
 
+/// `reqwest::get` through [`http`]: reqwest's own builds a client with no
+/// provider installed.
+pub async fn get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    http().build()?.get(url).send().await
+}
+
 pub async fn post(url: &str, body: &Value) -> reqwest::Response {
     http()
         .build()

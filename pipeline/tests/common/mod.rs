@@ -58,6 +58,16 @@ pub async fn setup() -> Setup {
     setup_with("", |_| {}).await
 }
 
+/// `reqwest::get` through the pipeline's client builder: reqwest's own
+/// builds a client with no crypto provider installed.
+pub async fn get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    genbench_pipeline::client_builder()
+        .build()?
+        .get(url)
+        .send()
+        .await
+}
+
 pub async fn generate(s: &Setup, topic: &str) -> reqwest::Response {
     genbench_pipeline::client_builder()
         .build()
@@ -97,12 +107,7 @@ pub async fn json(r: reqwest::Response) -> Value {
 
 /// The value of an unlabelled series on the pipeline's `/metrics`.
 pub async fn metric(s: &Setup, name: &str) -> f64 {
-    let text = reqwest::get(s.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = get(s.url("/metrics")).await.unwrap().text().await.unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{name} ")))
         .and_then(|v| v.trim().parse().ok())
