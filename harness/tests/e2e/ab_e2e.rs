@@ -39,10 +39,6 @@ fn a_slower_handler_on_b_fails_the_gate_in_alternating_rounds() {
             "pipeline.extra_delay_ms.handler=200",
             "--rounds",
             "2",
-            // 20 of the built-in's 60 articles: a paired p95 verdict on
-            // +200 ms needs no more, and B's runs take 6 s, not 18 s.
-            "--set",
-            "load.max_requests=20",
             "--mock-time-scale",
             "0",
             "--profile",
