@@ -202,6 +202,19 @@ pub(crate) fn draw_root(
     Ok(std::mem::take(buf))
 }
 
+/// Every chart's frame: its margin and the label areas below and to the
+/// left (`y_labels` px wide, for the left axis's tick labels).
+pub(crate) fn frame<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    y_labels: u32,
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut b = ChartBuilder::on(root);
+    b.margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(y_labels);
+    b
+}
+
 /// The legend of the series drawn so far, in every chart's one style.
 pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
@@ -237,10 +250,7 @@ pub fn line(c: &LineChart) -> Svg {
     let (yl, yr) = (y_range(on(Axis::Left)), y_range(on(Axis::Right)));
     let mut buf = String::new();
     draw_root(&mut buf, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
+        let mut chart = frame(root, 64)
             .right_y_label_area_size(if c.y2_desc.is_some() { 64 } else { 12 })
             .build_cartesian_2d(xr.clone(), yl.clone())
             .map_err(err)?
@@ -388,10 +398,7 @@ pub fn bars(c: &BarChart) -> Svg {
     };
     let mut buf = String::new();
     draw_root(&mut buf, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
+        let mut chart = frame(root, 64)
             .build_cartesian_2d((0u32..n).into_segmented(), yr.clone())
             .map_err(err)?;
         chart
@@ -459,10 +466,7 @@ pub fn scatter(c: &Scatter) -> Svg {
     let yr = y_range(c.points.iter().map(|p| p.2));
     let mut buf = String::new();
     draw_root(&mut buf, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(72)
+        let mut chart = frame(root, 72)
             .build_cartesian_2d(xr.clone(), yr.clone())
             .map_err(err)?;
         chart

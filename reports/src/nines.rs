@@ -3,7 +3,7 @@
 
 use plotters::prelude::*;
 
-use crate::chart::{FONT, Svg, draw_root, err, extent, legend, legend_line, tick};
+use crate::chart::{FONT, Svg, draw_root, err, extent, frame, legend, legend_line, tick};
 
 /// One run's latency distribution: (percentile 0-100, latency ms) points.
 #[derive(Debug, Clone)]
@@ -41,10 +41,7 @@ pub fn percentiles(curves: &[Curve]) -> Svg {
     let (y_lo, y_hi) = (y_lo * 0.8, (y_hi * 1.25).max(y_lo * 2.0));
     let mut buf = String::new();
     draw_root(&mut buf, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
+        let mut chart = frame(root, 64)
             .build_cartesian_2d((1.0..x_hi).log_scale(), (y_lo..y_hi).log_scale())
             .map_err(err)?;
         chart
